@@ -1,0 +1,446 @@
+"""The networks of the source documents, built from `Value` nodes, and how to train them.
+
+- `LinearRegression(n_features)`: ŷ = w·x + b, "the simplest neural network" (documents 001, 002;
+  document 002's β1, β0 are ``w[0]`` and ``b``).
+- `TwoLayerNet(n_features, n_hidden)`: document 000's net, z1 = w1·x + b1, a1 = σ(z1),
+  z2 = w2·a1 + b2, ŷ = z2 (sigmoid hidden layer, linear output, for regression).
+- `MLP(n_inputs, layer_sizes)`: document 001's L-layer net, z⁽ˡ⁾ = w⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = σ(z⁽ˡ⁾).
+
+Parameters are named in the documents' notation (``w1[j][k]``, ``b1[j]``, ``w2[j]``, ``b2``), and
+those names are the nodes' labels, so graphs and steps read like the documents. Intermediate
+nodes are labelled too (``z1[j]``, ``a1[j]``, ``z2``).
+
+Call a model with one sample (``net([x1, ..., xf])``, numbers or Values) for a scalar Value, or
+with an (N, f) numpy array for one batch Value of N predictions.
+
+The losses make each document's convention explicit: `half_mse` (1/(2m) Σ, document 000),
+`mse` (1/n Σ, document 002, and document 001's average cost), `squared_error` (Σ (a − y)²;
+one sample: document 001's C_x = (a − y)²) and `rmse`. `SGD`, `Adam` and `fit` train.
+"""
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from .engine import Value, _affine_node, _wrap
+
+ndarray = np.ndarray
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: the message names the file and the key."""
+
+
+class Module:
+    """What every model has: parameters by name, grads to reset, a state to save and load."""
+
+    def named_parameters(self):
+        """[(name, Value)] in a fixed order, names in the documents' notation."""
+        return list(self._params)
+
+    def parameters(self):
+        return [p for _, p in self._params]
+
+    def zero_grad(self):
+        for _, p in self._params:
+            p.grad = 0.0
+
+    def state_dict(self):
+        """{name: float} of every parameter."""
+        return {name: p.data for name, p in self._params}
+
+    def load_state_dict(self, state, source="state_dict"):
+        names = [n for n, _ in self._params]
+        missing = [n for n in names if n not in state]
+        extra = [n for n in state if n not in set(names)]
+        if missing or extra:
+            raise ModelFileError(f"{source}: parameters do not match {type(self).__name__}: "
+                                 f"missing {missing[:5]}, unexpected {extra[:5]}")
+        for name, p in self._params:
+            value = state[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ModelFileError(f"{source}: parameter {name!r} must be a finite number, got {value!r}")
+            p.data = float(value)
+
+    def config(self):
+        """The constructor arguments that rebuild this model (saved with it)."""
+        raise NotImplementedError
+
+    def save(self, path, **extra):
+        """Write the model as JSON (atomically: a crash never leaves half a file)."""
+        doc = {"format": "microreg-model", "version": 1, "model": type(self).__name__,
+               "config": self.config(), "parameters": self.state_dict(), **extra}
+        atomic_write(path, json.dumps(doc, indent=1))
+
+    @staticmethod
+    def load(path):
+        """Load a model saved with ``save``; returns the model (and keeps extras in ``.extra``)."""
+        return load_model(path)
+
+    def _check_features(self, n):
+        if n != self.n_features:
+            raise ValueError(f"{type(self).__name__} expects {self.n_features} features per sample, got {n}")
+
+    def _inputs(self, x):
+        """One list of input nodes: scalars for one sample, batch Values for an (N, f) array."""
+        if isinstance(x, ndarray) and x.ndim == 2:
+            self._check_features(x.shape[1])
+            return [Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=f"x[{k}]")
+                    for k in range(x.shape[1])]
+        if isinstance(x, (int, float, Value)):
+            x = [x]
+        x = list(x)
+        self._check_features(len(x))
+        return [xi if isinstance(xi, Value) else Value(xi, label=name) for xi, name in zip(x, self._x_names)]
+
+
+def atomic_write(path, text):
+    """Write text to path via a temporary file in the same folder and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _param(value, name):
+    return Value(float(value), label=name)
+
+
+class LinearRegression(Module):
+    """ŷ = Σₖ w[k]·x[k] + b: linear regression as a one-neuron net with the identity activation.
+
+    Document 002 writes y = β1·x + β0: ``w[0]`` is β1 and ``b`` is β0.
+    """
+
+    def __init__(self, n_features=1, seed=None):
+        self.n_features = n_features
+        rng = np.random.default_rng(seed)
+        self.w = [_param(v, f"w[{k}]") for k, v in enumerate(rng.normal(0, 0.1, n_features))]
+        self.b = _param(0.0, "b")
+        self._params = [(p.label, p) for p in self.w] + [("b", self.b)]
+        self._x_names = [f"x[{k}]" for k in range(n_features)]
+
+    def config(self):
+        return {"n_features": self.n_features}
+
+    def __call__(self, x):
+        out = _affine_node((*self.w, *self._inputs(x), self.b))
+        out.label = "ŷ"
+        return out
+
+
+class TwoLayerNet(Module):
+    """Document 000's net: z1 = w1·x + b1, a1 = σ(z1), z2 = w2·a1 + b2, ŷ = z2.
+
+    ``w1[j][k]`` connects feature k to hidden unit j, ``b1[j]`` is its bias, ``w2[j]`` connects
+    hidden unit j to the output and ``b2`` is the output bias. Intermediate nodes are labelled
+    ``z1[j]``, ``a1[j]`` and ``z2``.
+    """
+
+    def __init__(self, n_features=1, n_hidden=16, seed=None):
+        self.n_features, self.n_hidden = n_features, n_hidden
+        rng = np.random.default_rng(seed)
+        # wide enough first-layer weights that the sigmoids spread over standardised inputs
+        w1 = rng.normal(0, 2.0 / math.sqrt(n_features), (n_hidden, n_features))
+        b1 = rng.normal(0, 1.0, n_hidden)
+        w2 = rng.normal(0, 1.0 / math.sqrt(n_hidden), n_hidden)
+        self.w1 = [[_param(w1[j, k], f"w1[{j}][{k}]") for k in range(n_features)] for j in range(n_hidden)]
+        self.b1 = [_param(b1[j], f"b1[{j}]") for j in range(n_hidden)]
+        self.w2 = [_param(w2[j], f"w2[{j}]") for j in range(n_hidden)]
+        self.b2 = _param(0.0, "b2")
+        self._params = ([(p.label, p) for row in self.w1 for p in row] + [(p.label, p) for p in self.b1]
+                        + [(p.label, p) for p in self.w2] + [("b2", self.b2)])
+        self._x_names = [f"x[{k}]" if n_features > 1 else "x" for k in range(n_features)]
+        self._z1_names = [f"z1[{j}]" for j in range(n_hidden)]
+        self._a1_names = [f"a1[{j}]" for j in range(n_hidden)]
+
+    def config(self):
+        return {"n_features": self.n_features, "n_hidden": self.n_hidden}
+
+    def forward(self, x):
+        """(z1, a1, z2) for one sample or a batch: every intermediate node of document 000."""
+        xs = self._inputs(x)
+        z1, a1 = [], []
+        for j in range(self.n_hidden):
+            z = _affine_node((*self.w1[j], *xs, self.b1[j]))
+            z.label = self._z1_names[j]
+            a = z.sigmoid()
+            a.label = self._a1_names[j]
+            z1.append(z)
+            a1.append(a)
+        z2 = _affine_node((*self.w2, *a1, self.b2))
+        z2.label = "z2"
+        return z1, a1, z2
+
+    def __call__(self, x):
+        return self.forward(x)[2]
+
+
+class MLP(Module):
+    """Document 001's L-layer net: z⁽ˡ⁾ = w⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = σ(z⁽ˡ⁾), a⁽⁰⁾ = x.
+
+    ``layer_sizes`` lists the width of every layer after the input (the last is the output).
+    ``activation`` is σ of the hidden layers and ``output_activation`` that of the last one:
+    each of "sigmoid", "tanh", "relu", "linear". Parameters are ``w{l}[j][k]`` and ``b{l}[j]``.
+    A network with one output returns a Value; with several, a list of Values.
+    """
+
+    def __init__(self, n_inputs, layer_sizes, activation="sigmoid", output_activation="linear", seed=None):
+        for name, act in (("activation", activation), ("output_activation", output_activation)):
+            if act not in ACTIVATIONS:
+                raise ValueError(f"MLP {name} must be one of {ACTIVATIONS}, got {act!r}")
+        if not layer_sizes or any(int(s) < 1 for s in layer_sizes):
+            raise ValueError(f"MLP layer_sizes must be positive widths, got {layer_sizes!r}")
+        self.n_features = self.n_inputs = n_inputs
+        self.layer_sizes = [int(s) for s in layer_sizes]
+        self.activation, self.output_activation = activation, output_activation
+        rng = np.random.default_rng(seed)
+        self.weights, self.biases, self._params = [], [], []
+        fan_in = n_inputs
+        for l, width in enumerate(self.layer_sizes, start=1):
+            scale = (2.0 if activation == "relu" else 1.0) / math.sqrt(fan_in)
+            w = [[_param(v, f"w{l}[{j}][{k}]") for k, v in enumerate(rng.normal(0, scale, fan_in))]
+                 for j in range(width)]
+            b = [_param(0.0, f"b{l}[{j}]") for j in range(width)]
+            self.weights.append(w)
+            self.biases.append(b)
+            self._params += [(p.label, p) for row in w for p in row] + [(p.label, p) for p in b]
+            fan_in = width
+        self._x_names = [f"x[{k}]" for k in range(n_inputs)]
+
+    def config(self):
+        return {"n_inputs": self.n_inputs, "layer_sizes": self.layer_sizes,
+                "activation": self.activation, "output_activation": self.output_activation}
+
+    def forward(self, x):
+        """[(z⁽ˡ⁾, a⁽ˡ⁾) for l = 1..L]: every layer's nodes, as lists (a one-neuron layer too)."""
+        a = self._inputs(x)
+        layers = []
+        last = len(self.layer_sizes)
+        for l, (w, b) in enumerate(zip(self.weights, self.biases), start=1):
+            act = self.output_activation if l == last else self.activation
+            z = []
+            for j, (row, bias) in enumerate(zip(w, b)):
+                node = _affine_node((*row, *a, bias))
+                node.label = f"z{l}[{j}]"
+                z.append(node)
+            if act == "linear":
+                a = z
+            else:
+                a = [getattr(node, act)() for node in z]
+                for j, node in enumerate(a):
+                    node.label = f"a{l}[{j}]"
+            layers.append((z, a))
+        return layers
+
+    def __call__(self, x):
+        out = self.forward(x)[-1][1]
+        return out[0] if len(out) == 1 else out
+
+
+# --- losses -------------------------------------------------------------------------------------
+
+def _residual(pred, y):
+    if isinstance(y, (list, tuple)):
+        y = np.asarray(y, dtype=np.float64)
+    return pred - y
+
+
+def _count(pred):
+    return pred.data.shape[0] if pred.data.__class__ is ndarray else 1
+
+
+def squared_error(pred, y):
+    """Σ (ŷ − y)²: document 001's per-sample cost (a − y)², summed over a batch (document 002's "Loss")."""
+    r = _residual(pred, y)
+    out = r * r
+    return out.sum() if out.data.__class__ is ndarray else out
+
+
+def mse(pred, y):
+    """1/n Σ (ŷ − y)²: document 002's cost U (and document 001's C = 1/n Σ Cₓ)."""
+    r = _residual(pred, y)
+    out = r * r
+    return out.mean() if out.data.__class__ is ndarray else out
+
+
+def half_mse(pred, y):
+    """1/(2m) Σ (ŷ − y)²: document 000's L (its ½ cancels the 2 of the square)."""
+    return mse(pred, y) * 0.5
+
+
+def rmse(pred, y):
+    """√(1/n Σ (ŷ − y)²), the root mean squared error."""
+    return mse(pred, y) ** 0.5
+
+
+LOSSES = {"mse": mse, "half_mse": half_mse, "squared_error": squared_error, "rmse": rmse}
+
+
+# --- optimisers and training --------------------------------------------------------------------
+
+class SGD:
+    """Gradient descent: p ← p − lr·∂L/∂p (the update rule of every document)."""
+
+    def __init__(self, parameters, lr=0.1):
+        self.parameters, self.lr = list(parameters), lr
+
+    def step(self):
+        lr = self.lr
+        for p in self.parameters:
+            p.data -= lr * p.grad
+
+    def zero_grad(self):
+        for p in self.parameters:
+            p.grad = 0.0
+
+
+class Adam(SGD):
+    """Adam (Kingma & Ba): per-parameter step sizes; robust defaults for ``microreg train``."""
+
+    def __init__(self, parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(parameters, lr)
+        self.b1, self.b2, self.eps = betas[0], betas[1], eps
+        self.m = [0.0] * len(self.parameters)
+        self.v = [0.0] * len(self.parameters)
+        self.t = 0
+
+    def step(self):
+        self.t += 1
+        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        for i, p in enumerate(self.parameters):
+            g = p.grad
+            self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g
+            self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * g * g
+            p.data -= self.lr * (self.m[i] / c1) / (math.sqrt(self.v[i] / c2) + self.eps)
+
+
+class History(list):
+    """The loss after each epoch; ``stopped`` says why training ended early (None if it did not)."""
+
+    stopped = None
+
+
+class Progress:
+    """A one-line progress bar on stderr (a line every 10% when stderr is not a terminal)."""
+
+    def __init__(self, total, enabled=True, stream=None):
+        self.total, self.enabled = total, enabled
+        self.stream = stream or sys.stderr
+        self.tty = getattr(self.stream, "isatty", lambda: False)()
+        self.last = -1
+        self.start = time.perf_counter()
+
+    def update(self, done, loss):
+        if not self.enabled:
+            return
+        tenth = done * 10 // self.total
+        if self.tty:
+            if done == self.total or done % max(1, self.total // 200) == 0:
+                bar = "#" * (done * 30 // self.total)
+                self.stream.write(f"\r[{bar:<30}] epoch {done}/{self.total} loss {loss:.6g}")
+                if done == self.total:
+                    self.stream.write(f"  ({time.perf_counter() - self.start:.1f}s)\n")
+                self.stream.flush()
+        elif tenth != self.last:
+            self.last = tenth
+            self.stream.write(f"epoch {done}/{self.total} loss {loss:.6g}\n")
+
+
+def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True, callback=None):
+    """Train ``model`` on all of (X, y) each epoch (full-batch gradient descent); returns a `History`.
+
+    ``X``: (N, f) array; ``y``: (N,) array. ``loss``: one of the loss functions (or its name).
+    ``optimizer``: an `SGD`/`Adam` over ``model.parameters()`` (default ``SGD(lr=lr)``).
+    If the loss becomes inf or NaN, training stops, the parameters keep their last finite
+    values, and ``history.stopped`` says what happened and what to try.
+    """
+    if isinstance(loss, str):
+        loss = LOSSES[loss]
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"fit: X has {X.shape[0]} rows but y has {y.shape[0]} values")
+    optimizer = optimizer or SGD(model.parameters(), lr=lr)
+    history = History()
+    bar = Progress(epochs, enabled=progress)
+    for epoch in range(1, epochs + 1):
+        L = loss(model(X), y)
+        value = L.data
+        if not math.isfinite(value):
+            history.stopped = (f"stopped at epoch {epoch}: the loss became {value} "
+                               f"(the learning rate {optimizer.lr} is probably too large; try a smaller --lr)")
+            if progress:
+                bar.stream.write("\n" + history.stopped + "\n")
+            break
+        saved = [p.data for p in optimizer.parameters]
+        optimizer.zero_grad()
+        L.backward()
+        optimizer.step()
+        if not all(math.isfinite(p.data) for p in optimizer.parameters):
+            for p, v in zip(optimizer.parameters, saved):
+                p.data = v
+            history.append(value)
+            history.stopped = (f"stopped at epoch {epoch}: a parameter became non-finite "
+                               f"(the learning rate {optimizer.lr} is probably too large)")
+            break
+        history.append(value)
+        bar.update(epoch, value)
+        if callback is not None:
+            callback(epoch, value)
+    return history
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+MODELS = {"LinearRegression": LinearRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP}
+
+
+def load_model(path):
+    """Rebuild a model from a JSON file written by ``Module.save``; errors name the file and key."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read the model file: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelFileError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(doc, dict) or doc.get("format") != "microreg-model":
+        raise ModelFileError(f"{path}: key 'format': not a microreg model file")
+    for key in ("model", "config", "parameters"):
+        if key not in doc:
+            raise ModelFileError(f"{path}: key {key!r} is missing")
+    cls = MODELS.get(doc["model"])
+    if cls is None:
+        raise ModelFileError(f"{path}: key 'model': unknown model {doc['model']!r} (known: {sorted(MODELS)})")
+    try:
+        model = cls(**doc["config"])
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: key 'config': {exc}") from None
+    if not isinstance(doc["parameters"], dict):
+        raise ModelFileError(f"{path}: key 'parameters' must be an object of name: number")
+    model.load_state_dict(doc["parameters"], source=f"{path}: key 'parameters'")
+    model.extra = {k: v for k, v in doc.items() if k not in ("format", "version", "model", "config", "parameters")}
+    return model
+
+
+__all__ = ["Module", "LinearRegression", "TwoLayerNet", "MLP", "mse", "half_mse", "squared_error", "rmse",
+           "SGD", "Adam", "fit", "History", "load_model", "ModelFileError", "atomic_write", "_wrap"]
