@@ -391,13 +391,13 @@ def topological_order(root, leaves=True):
         else:
             node._mark = entered
             if leaves:
+                for child in node._prev:     # a leaf has nothing to wait for: finished at once
+                    if not child._prev and child._mark < entered:
+                        child._mark = done
+                        emit(child)
                 for child in reversed(node._prev):
-                    if child._mark < entered:
-                        if child._prev:
-                            push(child)
-                        else:    # a leaf has nothing to wait for: it is finished at once
-                            child._mark = done
-                            emit(child)
+                    if child._prev and child._mark < entered:
+                        push(child)
             else:                # the backward walk skips leaves: do not even mark them
                 for child in reversed(node._prev):
                     if child._prev and child._mark < entered:

