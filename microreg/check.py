@@ -210,11 +210,12 @@ def verify(loss, hand, at=None, n=None, rtol=1e-6, atol=1e-9, nearby=4, seed=0, 
     if not given:
         raise ValueError("verify: 'at' holds no point")
     rng = np.random.default_rng(seed)
-    points = []
+    points, is_given = [], []
     for p in given:
         p = _as_float_point(p)
         points.append(p)
         points += [_nearby(p, rng) for _ in range(nearby)]
+        is_given += [True] + [False] * nearby
     for name in hand:
         if name not in given[0]:
             raise KeyError(f"verify: hand has a formula for {name!r}, but 'at' gives no value for it "
@@ -233,11 +234,12 @@ def verify(loss, hand, at=None, n=None, rtol=1e-6, atol=1e-9, nearby=4, seed=0, 
                                      f"but {name} has shape {a.shape}")
             auto[name].append(a)
             mine[name].append(h)
-    verdicts = {name: _diagnose(name, auto[name], mine[name], points, loss, n, rtol, atol) for name in hand}
+    verdicts = {name: _diagnose(name, auto[name], mine[name], points, is_given, loss, n, rtol, atol)
+                for name in hand}
     return Report(verdicts, len(points))
 
 
-def _diagnose(name, autos, hands, points, loss, n, rtol, atol):
+def _diagnose(name, autos, hands, points, is_given, loss, n, rtol, atol):
     A = np.stack([a.ravel() for a in autos])          # (points, elements)
     H = np.stack([h.ravel() for h in hands])
     first_a = autos[0] if autos[0].ndim else float(autos[0])
@@ -273,13 +275,24 @@ def _diagnose(name, autos, hands, points, loss, n, rtol, atol):
             return Verdict(name, False, "factor",
                            f"off by a constant factor {k:.6g}: {name_factor(k, n)}", factor=k, **common)
 
-    # plainly wrong: the worst element
+    # plainly wrong: the worst element, at a point you gave if it is wrong there
     ratio = err / tol
+    given = np.array(is_given)
+    if bad[given].any():
+        ratio = np.where(given[:, None], ratio, -1.0)
     p, e = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
-    where = "the given point" if p == 0 else f"point {p} (a random point near a given one)"
+    where = (f"the given point {_short(points[p])}" if is_given[p]
+             else f"the random point {_short(points[p])} near a given one")
     text = (f"wrong: at {where}{_element(autos[0], e)} autograd gives {A[p, e]:.6g}, "
             f"your formula {H[p, e]:.6g} (not a constant factor: the ratio varies from point to point)")
     return Verdict(name, False, "wrong", text, worst=(int(p), int(e), float(A[p, e]), float(H[p, e])), **common)
+
+
+def _short(point):
+    parts = []
+    for k, v in point.items():
+        parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}=array{np.shape(v)}")
+    return "(" + ", ".join(parts) + ")"
 
 
 def _element(example, flat_index):

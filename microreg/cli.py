@@ -11,7 +11,6 @@
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -59,6 +58,12 @@ def train(X, y, X_test=None, y_test=None, hidden=16, epochs=1000, lr=0.01, seed=
 
     result = {"model": model, "x_scaler": sx, "y_scaler": sy, "history": history, "seconds": seconds,
               "predict": predict, "epochs": len(history)}
+    with np.errstate(over="ignore", invalid="ignore"):
+        _metrics(result, predict, X, y, X_test, y_test)
+    return result
+
+
+def _metrics(result, predict, X, y, X_test, y_test):
     p = predict(X)
     result["train_mse"] = float(np.mean((p - y) ** 2))
     result["train_r2"] = r2_score(y, p)
@@ -66,7 +71,6 @@ def train(X, y, X_test=None, y_test=None, hidden=16, epochs=1000, lr=0.01, seed=
         q = predict(X_test)
         result["test_mse"] = float(np.mean((q - y_test) ** 2))
         result["test_r2"] = r2_score(y_test, q)
-    return result
 
 
 def cmd_train(args):

@@ -109,6 +109,9 @@ def atomic_write(path, text):
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -366,8 +369,8 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
 
     ``X``: (N, f) array; ``y``: (N,) array. ``loss``: one of the loss functions (or its name).
     ``optimizer``: an `SGD`/`Adam` over ``model.parameters()`` (default ``SGD(lr=lr)``).
-    If the loss becomes inf or NaN, training stops, the parameters keep their last finite
-    values, and ``history.stopped`` says what happened and what to try.
+    If the loss becomes inf or NaN, training stops, the parameters go back to those of the last
+    finite loss, and ``history.stopped`` says what happened and what to try.
     """
     if isinstance(loss, str):
         loss = LOSSES[loss]
@@ -380,27 +383,31 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
     optimizer = optimizer or SGD(model.parameters(), lr=lr)
     history = History()
     bar = Progress(epochs, enabled=progress)
+    with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught below, by name
+        return _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback)
+
+
+def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback):
+    params = optimizer.parameters
+    saved = None   # the parameters that gave the last finite loss
     for epoch in range(1, epochs + 1):
         L = loss(model(X), y)
         value = L.data
         if not math.isfinite(value):
-            history.stopped = (f"stopped at epoch {epoch}: the loss became {value} "
-                               f"(the learning rate {optimizer.lr} is probably too large; try a smaller --lr)")
+            if saved is not None:
+                for p, v in zip(params, saved):
+                    p.data = v
+            history.stopped = (f"stopped at epoch {epoch}: the loss became {value}; the parameters are "
+                               f"those of epoch {epoch - 1} (the learning rate {optimizer.lr} is probably too "
+                               "large: try a smaller one)")
             if progress:
                 bar.stream.write("\n" + history.stopped + "\n")
             break
-        saved = [p.data for p in optimizer.parameters]
+        saved = [p.data for p in params]
+        history.append(value)
         optimizer.zero_grad()
         L.backward()
         optimizer.step()
-        if not all(math.isfinite(p.data) for p in optimizer.parameters):
-            for p, v in zip(optimizer.parameters, saved):
-                p.data = v
-            history.append(value)
-            history.stopped = (f"stopped at epoch {epoch}: a parameter became non-finite "
-                               f"(the learning rate {optimizer.lr} is probably too large)")
-            break
-        history.append(value)
         bar.update(epoch, value)
         if callback is not None:
             callback(epoch, value)

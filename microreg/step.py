@@ -272,11 +272,14 @@ class Stepper:
         a "Step k / N" counter, the graph with the current node and edge highlighted, the text."""
         from .viz import draw_graph
 
-        self.goto(0)
+        # lay the picture out with the final grads (the widest numbers), then start at step 0
+        self.goto(len(self) - 1)
         graph = draw_graph(self.root, names=self.names, highlight=(), fmt=self.fmt)
+        self.goto(0)
         svg = graph.svg()
         svg = svg[svg.find("<svg"):]
         ids = graph.ids
+        start = {ids[id(n)]: "grad " + _fmt_grad(n.grad, self.fmt) for n in graph.nodes}
         steps = []
         for k in range(len(self)):
             if k == 0:
@@ -289,6 +292,7 @@ class Stepper:
                           "unset": [ids[id(r.input)], "grad " + _fmt_grad(r.before, self.fmt)]})
         page = _PAGE.replace("__TITLE__", html.escape(title)).replace("__SVG__", svg)
         page = page.replace("__STEPS__", json.dumps(steps, ensure_ascii=False).replace("</", "<\\/"))
+        page = page.replace("__START__", json.dumps(start, ensure_ascii=False).replace("</", "<\\/"))
         atomic_write(path, page)
         return str(path)
 
@@ -318,6 +322,7 @@ body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
 <div id="graph">__SVG__</div>
 <script>
 const steps = __STEPS__;
+const start = __START__;
 let k = 0, timer = null;
 function groupsByTitle(cls) {
   const out = {};
@@ -355,6 +360,7 @@ document.getElementById('prev').addEventListener('click', () => { stop(); prev()
 document.getElementById('play').addEventListener('click', play);
 document.addEventListener('keydown', e => {
   if (e.key === 'ArrowRight') { stop(); next(); } else if (e.key === 'ArrowLeft') { stop(); prev(); } });
+Object.keys(start).forEach(n => setGrad(n, start[n]));
 show();
 </script></body></html>
 """

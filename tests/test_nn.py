@@ -1,0 +1,154 @@
+"""The documents' networks: names, forward values, batches, losses, training, saving."""
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from microreg import Value
+from microreg.derivations import two_layer_forward
+from microreg.nn import (MLP, SGD, Adam, LinearRegression, ModelFileError, TwoLayerNet, fit, half_mse,
+                         load_model, mse, rmse, squared_error)
+
+
+def test_parameter_names_follow_the_documents():
+    net = TwoLayerNet(2, 3, seed=0)
+    names = [n for n, _ in net.named_parameters()]
+    assert names[:3] == ["w1[0][0]", "w1[0][1]", "w1[1][0]"]
+    assert names[6:] == ["b1[0]", "b1[1]", "b1[2]", "w2[0]", "w2[1]", "w2[2]", "b2"]
+    assert all(p.label == n for n, p in net.named_parameters())
+    assert [n for n, _ in LinearRegression(2).named_parameters()] == ["w[0]", "w[1]", "b"]
+    assert [n for n, _ in MLP(2, [1, 1]).named_parameters()] == ["w1[0][0]", "w1[0][1]", "b1[0]", "w2[0][0]", "b2[0]"]
+
+
+def _arrays(net):
+    w1 = np.array([[p.data for p in row] for row in net.w1])
+    return w1, np.array([p.data for p in net.b1]), np.array([p.data for p in net.w2]), net.b2.data
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_two_layer_forward_equals_the_documents_numpy(seed):
+    rng = np.random.default_rng(seed)
+    net = TwoLayerNet(3, 5, seed=seed)
+    x = rng.normal(size=3)
+    expected = two_layer_forward(*_arrays(net), x)["y_hat"]   # z1 = w1 x + b1, a1 = σ(z1), z2 = w2 a1 + b2
+    assert math.isclose(net(list(x)).data, expected, rel_tol=1e-12), f"{net(list(x)).data} vs {expected}"
+
+
+def test_batch_call_equals_sample_calls():
+    rng = np.random.default_rng(1)
+    net = TwoLayerNet(2, 4, seed=1)
+    X = rng.normal(size=(6, 2))
+    batch = net(X).data
+    loop = [net(list(x)).data for x in X]
+    assert np.allclose(batch, loop, rtol=1e-13), f"{batch} vs {loop}"
+
+
+def test_mlp_shapes_one_neuron_layer_and_activations():
+    m = MLP(3, [4, 1, 2, 1], activation="tanh", output_activation="linear", seed=0)
+    out = m([0.1, -0.2, 0.3])
+    assert isinstance(out, Value)
+    two = MLP(3, [1, 2], seed=0)([1.0, 2.0, 3.0])
+    assert isinstance(two, list) and len(two) == 2
+    for act in ("sigmoid", "tanh", "relu", "linear"):
+        MLP(2, [3, 1], activation=act, seed=0)(np.ones((5, 2)))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        MLP(2, [3], activation="swish")
+
+
+def test_wrong_feature_count_is_named():
+    with pytest.raises(ValueError, match="expects 2 features per sample, got 3"):
+        TwoLayerNet(2, 3)([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="expects 2 features per sample, got 1"):
+        TwoLayerNet(2, 3)(np.ones((4, 1)))
+
+
+def test_loss_conventions():
+    pred, y = Value(np.array([1.0, 2.0, 4.0])), np.array([0.0, 2.0, 1.0])
+    # residuals 1, 0, 3: Σ r² = 10; mean 10/3; half 10/6; rmse √(10/3)
+    assert math.isclose(squared_error(pred, y).data, 10.0)
+    assert math.isclose(mse(pred, y).data, 10 / 3)
+    assert math.isclose(half_mse(pred, y).data, 10 / 6)
+    assert math.isclose(rmse(pred, y).data, math.sqrt(10 / 3))
+    assert squared_error(Value(3.0), 1.0).data == 4.0   # one sample: (a − y)²
+
+
+def test_fit_learns_a_line_like_least_squares():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-3, 3, 100)
+    y = 2 * x + 1 + 0.3 * rng.normal(size=100)
+    model = LinearRegression(1, seed=0)
+    history = fit(model, x[:, None], y, loss=mse, epochs=300, lr=0.1, progress=False)
+    beta, *_ = np.linalg.lstsq(np.c_[x, np.ones_like(x)], y, rcond=None)
+    assert history[-1] < history[0] and history.stopped is None
+    assert np.allclose([model.w[0].data, model.b.data], beta, atol=1e-6), f"{model.state_dict()} vs lstsq {beta}"
+
+
+def test_fit_stops_on_a_non_finite_loss_with_a_clear_message():
+    x = np.linspace(-3, 3, 50)
+    model = LinearRegression(1, seed=0)
+    history = fit(model, x[:, None], 100 * x, epochs=200, lr=50.0, progress=False)
+    assert history.stopped and "learning rate" in history.stopped and len(history) < 200
+    assert all(math.isfinite(p.data) for p in model.parameters())
+    restored = mse(model(x[:, None]), 100 * x).data
+    assert restored == history[-1], f"parameters of the last finite loss: {restored} vs {history[-1]}"
+
+
+def test_adam_and_sgd_reduce_the_loss():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-2, 2, (80, 1))
+    y = np.sin(X[:, 0])
+    for make in (lambda ps: SGD(ps, lr=0.5), lambda ps: Adam(ps, lr=0.02)):
+        net = TwoLayerNet(1, 8, seed=0)
+        h = fit(net, X, y, epochs=300, optimizer=make(net.parameters()), progress=False)
+        assert h[-1] < 0.2 * h[0], f"{h[0]} → {h[-1]}"
+
+
+def test_save_load_round_trip_and_atomic(tmp_path):
+    net = TwoLayerNet(2, 3, seed=4)
+    path = tmp_path / "model.json"
+    net.save(path, note="hello")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"], "no temporary file left behind"
+    again = load_model(path)
+    assert again.state_dict() == net.state_dict() and again.extra == {"note": "hello"}
+    assert again([0.3, -0.1]).data == net([0.3, -0.1]).data
+    m = MLP(2, [3, 1], activation="tanh", seed=1)
+    m.save(tmp_path / "mlp.json")
+    assert load_model(tmp_path / "mlp.json").config() == m.config()
+
+
+@pytest.mark.parametrize("content,words", [
+    ("{not json", "line 1, column 2: not valid JSON"),
+    ('{"format": "other"}', "key 'format'"),
+    ('{"format": "microreg-model", "model": "Nope", "config": {}, "parameters": {}}', "key 'model': unknown model 'Nope'"),
+    ('{"format": "microreg-model", "model": "LinearRegression", "config": {"n_features": 1}, '
+     '"parameters": {"w[0]": 1.0}}', "key 'parameters'.*missing \\['b'\\]"),
+    ('{"format": "microreg-model", "model": "LinearRegression", "config": {"n_features": 1}, '
+     '"parameters": {"w[0]": "x", "b": 0}}', "parameter 'w\\[0\\]' must be a finite number"),
+    ('{"format": "microreg-model", "model": "LinearRegression", "config": {"n_features": 1}}', "key 'parameters' is missing"),
+])
+def test_corrupt_model_files_name_file_and_key(tmp_path, content, words):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(ModelFileError, match=words) as info:
+        load_model(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_model_file():
+    with pytest.raises(ModelFileError, match="cannot read"):
+        load_model("/nonexistent/model.json")
+
+
+def test_zero_grad_and_json_is_plain(tmp_path):
+    net = LinearRegression(1)
+    mse(net(np.ones((3, 1))), np.zeros(3)).backward()
+    assert any(p.grad != 0 for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad == 0.0 for p in net.parameters())
+    net.save(tmp_path / "m.json")
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["model"] == "LinearRegression" and set(doc["parameters"]) == {"w[0]", "b"}
+    assert os.stat(tmp_path / "m.json").st_mode & 0o044, "readable like any other file"

@@ -1,0 +1,180 @@
+"""The stepper: its words against numbers worked out with numpy from document 000's formulas,
+exact state restoration, the finite-difference check, and its three front ends."""
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from microreg import Value
+from microreg.derivations import two_layer_forward, two_layer_grads
+from microreg.step import Stepper, document_000_example, group, run_terminal
+
+
+def _doc000():
+    loss, _ = document_000_example()
+    net_params = {}
+    for n in Stepper(loss).order:
+        if n.label and n._rule is None:
+            net_params[n.label] = n.data
+    H = 3
+    w1 = np.array([[net_params[f"w1[{j}][0]"]] for j in range(H)])
+    b1 = np.array([net_params[f"b1[{j}]"] for j in range(H)])
+    w2 = np.array([net_params[f"w2[{j}]"] for j in range(H)])
+    return loss, (w1, b1, w2, net_params["b2"])
+
+
+def test_steps_speak_the_documents_numbers():
+    loss, params = _doc000()
+    x, y = 0.5, math.sin(0.5)
+    f = two_layer_forward(*params, np.array([x]))
+    g = two_layer_grads(*params, np.array([x]), y)
+    s = Stepper(loss)
+    texts = s.transcript()
+    residual = f["y_hat"] - y                      # ∂L/∂ŷ = ŷ − y for L = ½(ŷ − y)²
+    for j in range(3):
+        line = f"∂L/∂w2[{j}] += ∂L/∂ŷ · a1[{j}] = {residual:.4g} × {f['a1'][j]:.4g} = {g['w2'][j]:.4g}"
+        assert line in texts, line
+    assert f"∂L/∂b2 += ∂L/∂ŷ · 1 = {residual:.4g} × 1 = {g['b2']:.4g}" in texts
+    assert "local derivative (rule table): ∂(σ(z1[0]))/∂z1[0] = σ(z1[0])(1 − σ(z1[0]))" in texts
+    assert "(ŷ − y) feeds 2 nodes (fan-out): this is contribution 2 of 2" in texts
+    for j in range(3):
+        final = s.final[id(next(n for n in s.order if n.label == f"w1[{j}][0]"))]
+        assert math.isclose(final, g["w1"][j, 0], rel_tol=1e-12), f"w1[{j}][0]: {final} vs {g['w1'][j, 0]}"
+
+
+def test_prev_next_goto_restore_every_grad_exactly():
+    loss, _ = _doc000()
+    s = Stepper(loss)
+    snapshots = []
+    s.goto(0)
+    for k in range(len(s)):
+        snapshots.append([n.grad for n in s.order])
+        s.next()
+    assert snapshots[-1] == [s.final[id(n)] for n in s.order], "the last step is backward()'s result"
+    for k in range(len(s) - 1, -1, -1):
+        s.goto(len(s) - 1)
+        for _ in range(len(s) - 1 - k):
+            s.prev()
+        assert [n.grad for n in s.order] == snapshots[k], f"prev() to step {k}"
+    s.goto(7)
+    assert [n.grad for n in s.order] == snapshots[7]
+    with pytest.raises(IndexError, match="out of range"):
+        s.goto(len(s))
+
+
+def test_backward_and_stepper_agree():
+    loss, _ = _doc000()
+    s = Stepper(loss)
+    s.goto(len(s) - 1)
+    stepped = [n.grad for n in s.order]
+    for n in s.order:
+        n.grad = 0.0
+    loss.backward()
+    assert stepped == [n.grad for n in s.order]
+
+
+def test_per_step_finite_difference_check():
+    loss, _ = _doc000()
+    s = Stepper(loss)
+    for k in (1, 5, 12, len(s) - 1):
+        s.goto(k)
+        c = s.check()
+        assert c["ok"], c
+        if k == len(s) - 1:
+            assert c["finished"]
+    fan = next(n for n in s.order if n.label == "ŷ − y")
+    s.goto(s.last_touch[id(fan)])            # its first contribution only: not finished yet
+    early = s.check(fan)
+    assert not early["finished"] and early["ok"] and early["grad"] != early["final"]
+
+
+def test_group_names():
+    assert group("ŷ − y") == "(ŷ − y)" and group("(ŷ − y)²") == "(ŷ − y)²" and group("w1[0][2]") == "w1[0][2]"
+    assert group("−y") == "−y"
+
+
+def test_terminal_stepper_driven_like_a_user():
+    lines = iter(["", "", "b", "x", "q"])
+    out = []
+    run_terminal(Stepper(_doc000()[0]), read=lambda prompt: next(lines), write=out.append)
+    shown = [o.split(":")[0] for o in out if o.startswith("Step")]
+    assert shown == ["Step 1 / 26", "Step 2 / 26", "Step 3 / 26", "Step 2 / 26"], shown
+    assert any("unknown key" in o for o in out)
+
+
+def test_terminal_command_end_to_end():
+    done = subprocess.run([sys.executable, "-m", "microreg", "step"], input="\n\nb\nq\n", capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    counters = [l.split(":")[0] for l in done.stdout.splitlines() if l.startswith("Step ")]
+    assert counters == ["Step 1 / 26", "Step 2 / 26", "Step 3 / 26", "Step 2 / 26"], counters
+
+
+def test_widget_builds():
+    pytest.importorskip("ipywidgets")
+    s = Stepper(_doc000()[0])
+    w = s.widget()
+    buttons = [c.description for c in w.children[0].children]
+    assert buttons[:3] == ["Previous", "Next", "Play"]
+    slider = w.children[0].children[3]
+    slider.value = 4
+    assert s.position == 4 and "Step 5 / 26" in w.children[1].value and "<svg" in w.children[2].value
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_html_page_in_a_real_browser(tmp_path):
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip("no chromium binary on this machine (.ci/run installs Debian's chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    page_path = Stepper(_doc000()[0]).to_html(tmp_path / "stepper.html")
+    html = open(page_path, encoding="utf-8").read()
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html, "no network"
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync"]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=flags)
+        page = browser.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto("file://" + os.path.abspath(page_path))
+        assert page.inner_text("#counter") == "Step 1 / 26"
+        first = page.eval_on_selector_all(".lit title", "els => els.map(e => e.textContent)")
+        page.click("text=Next")
+        page.click("text=Next")
+        assert page.inner_text("#counter") == "Step 3 / 26"
+        lit = page.eval_on_selector_all(".lit title", "els => els.map(e => e.textContent)")
+        assert lit and lit != first
+        assert page.eval_on_selector_all(".litedge", "els => els.length") == 1
+        page.keyboard.press("ArrowRight")
+        assert page.inner_text("#counter") == "Step 4 / 26"
+        assert "∂L/∂(ŷ − y) +=" in page.inner_text("#text")
+        page.keyboard.press("ArrowLeft")
+        page.click("text=Previous")
+        assert page.inner_text("#counter") == "Step 2 / 26"
+        page.click("text=Play")
+        page.wait_for_function("document.getElementById('counter').textContent !== 'Step 2 / 26'", timeout=5000)
+        browser.close()
+    assert errors == [], errors
+
+
+def test_stepper_on_a_batch_graph():
+    w = Value(0.5, label="w")
+    L = ((w * np.array([1.0, 2.0, 3.0]) - 1.0) ** 2).mean()
+    s = Stepper(L)
+    s.goto(len(s) - 1)
+    assert math.isclose(w.grad, np.mean(2 * (0.5 * np.array([1, 2, 3.0]) - 1) * np.array([1, 2, 3.0])))
+    assert "[" in s.text(3)

@@ -1,0 +1,97 @@
+"""Graph pictures: DOT content, escaping, rendering without a system `dot`, big graphs."""
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from microreg import Value
+from microreg import viz
+from microreg.nn import TwoLayerNet
+from microreg.viz import draw_graph, layer_of
+
+
+@pytest.fixture
+def no_dot(monkeypatch):
+    """Pretend there is no graphviz `dot` on PATH: rendering must still work, in-process."""
+    real = shutil.which
+    monkeypatch.setattr(viz.shutil, "which", lambda name, *a, **k: None if name == "dot" else real(name, *a, **k))
+
+
+def test_dot_shows_labels_data_grads_and_ops():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b).tanh()
+    c.label = "c"
+    c.backward()
+    g = draw_graph(c)
+    assert "a | data 2 | grad" in g.dot and "{ c | data -1 | grad 1 }" in g.dot
+    assert "×" in g.dot and "tanh" in g.dot and "rankdir=LR" in g.dot
+    assert "grad" not in draw_graph(c, show_grad=False).dot
+    assert "rankdir=TB" in draw_graph(c, rankdir="TB").dot
+
+
+def test_nn_parameter_names_and_layer_clusters():
+    net = TwoLayerNet(1, 2, seed=0)
+    g = draw_graph(net([0.5]))
+    for name in ("w1[0][0]", "b1[1]", "w2[1]", "b2", "z1[0]", "a1[1]", "z2"):
+        assert name.replace("[", "[") in g.dot, name
+    assert "subgraph cluster_layer1" in g.dot and "subgraph cluster_layer2" in g.dot
+    assert "cluster" not in draw_graph(net([0.5]), cluster=False).dot
+    assert layer_of("w1[0][2]") == 1 and layer_of("z2") == 2 and layer_of("x") is None
+
+
+def test_highlight_nodes_and_edges():
+    a = Value(1.0, label="a")
+    b = a * 2.0
+    g = draw_graph(b, highlight=[b], highlight_edges=[(a, b)])
+    assert g.dot.count(viz.HIGHLIGHT) >= 3, g.dot
+
+
+def test_labels_are_escaped_and_render_as_text(no_dot):
+    v = Value(1.0, label='a<b>"{x|y}"\\')
+    g = draw_graph(v * 2)
+    svg = g.svg()
+    assert "a&lt;b&gt;&quot;{x|y}&quot;\\" in svg, svg[:2000]
+
+
+def test_svg_renders_with_no_dot_on_path(no_dot, tmp_path):
+    x = Value(0.5, label="x")
+    y = x.sigmoid() * x
+    g = draw_graph(y)
+    assert g.svg().lstrip().startswith("<?xml") and "<svg" in g.svg()
+    assert g.save(tmp_path / "g.svg").endswith("g.svg") and (tmp_path / "g.svg").read_text().count("<svg") == 1
+    g.save(tmp_path / "g.dot")
+    assert (tmp_path / "g.dot").read_text() == g.dot
+    with pytest.raises(viz.RenderError, match="PNG needs"):
+        g.save(tmp_path / "g.png")
+    with pytest.raises(ValueError, match="unknown picture format"):
+        g.save(tmp_path / "g.jpg")
+    bundle = g._repr_mimebundle_()
+    assert "image/svg+xml" in bundle and g._repr_svg_().count("<svg") == 1
+
+
+def test_batch_nodes_show_a_summary_not_every_number():
+    x = Value(np.arange(10_000.0), label="X")   # mean 4999.5 → "5000" at 4 digits
+    g = draw_graph((x * 2.0).mean())
+    assert "N=10000" in g.dot and "mean 5000" in g.dot and len(g.dot) < 3000
+
+
+def test_a_2000_node_graph_is_summarised_and_renders_in_seconds(no_dot):
+    v = Value(0.1, label="x")
+    for i in range(1000):
+        v = (v * 1.001).tanh()
+    start = time.perf_counter()
+    g = draw_graph(v, max_nodes=200)
+    svg = g.svg()
+    seconds = time.perf_counter() - start
+    assert g.total > 2000 and g.shown == 200 and g.collapsed
+    assert "summarised" in g.dot and "more input(s)" in g.dot and "<svg" in svg
+    assert seconds < 20, f"{seconds:.1f}s"
+
+
+def test_same_graph_same_dot():
+    def build():
+        a, b = Value(1.0, label="a"), Value(2.0, label="b")
+        return ((a + b) * a).exp()
+    assert draw_graph(build()).dot == draw_graph(build()).dot
