@@ -287,9 +287,7 @@ class Value:
             return
         # The fast path: the same rules as backward_steps(), without the records
         # (tests/test_engine.py proves the two give identical grads).
-        order = topological_order(self, leaves=False)
-        for node in order:
-            node.grad = 0.0
+        order = topological_order(self, leaves=False, zero=True)
         self.grad = 1.0 if self._prev else self.grad + 1.0
         try:
             for node in reversed(order):
@@ -301,6 +299,12 @@ class Value:
                 if ans.__class__ is not float:   # a batch node: scalar inputs get the batch-sum
                     _accumulate_batch(node, rule, children, ans, upstream)
                 elif rule is AFFINE:             # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1 (ops._affine_locals)
+                    if len(children) == 3:
+                        w, x, b = children
+                        w.grad += x.data * upstream
+                        x.grad += w.data * upstream
+                        b.grad += upstream
+                        continue
                     n = len(children) >> 1
                     for w, x in zip(children[:n], children[n:-1]):
                         w.grad += x.data * upstream
@@ -345,7 +349,7 @@ def affine(weights, inputs, bias):
 def _affine_node(children):
     """The ``affine`` node over children (w_1..w_n, x_1..x_n, b), all Values already."""
     try:
-        data = AFFINE.forward(*[c.data for c in children])
+        data = AFFINE.forward([c.data for c in children])
     except ValueError:
         err = _length_error(AFFINE, children)
         if err is None:
@@ -361,12 +365,13 @@ def _affine_node(children):
 _epoch = [0]
 
 
-def topological_order(root, leaves=True):
+def topological_order(root, leaves=True, zero=False):
     """Every node ``root`` depends on, each after all of its inputs (children first, in order).
 
     Iterative depth-first search: no recursion limit. Deterministic: inputs are visited in the
     order the op received them. Marks live on the nodes, so no visited-set is allocated.
-    With ``leaves=False`` only nodes made by an op are listed (what the backward walk needs).
+    With ``leaves=False`` only nodes made by an op are listed (what the backward walk needs);
+    ``zero=True`` also sets their grads to 0.0 on the way (the start of a backward pass).
     """
     _epoch[0] += 2
     entered = _epoch[0]
@@ -380,6 +385,8 @@ def topological_order(root, leaves=True):
         if mark == entered:      # all inputs finished: the node is next in order
             pop()
             node._mark = done
+            if zero:
+                node.grad = 0.0
             emit(node)
         elif mark == done:       # a second copy, pushed by another parent before we finished it
             pop()
@@ -451,9 +458,7 @@ def _backprop(root, gradient, create_graph, record):
             gradient = Value(gradient)
         yield from _backprop_graph(root, gradient)
         return
-    order = topological_order(root, leaves=False)
-    for node in order:
-        node.grad = 0.0
+    order = topological_order(root, leaves=False, zero=True)
     root.grad = gradient if root._prev else root.grad + gradient
     k = 0
     for node in reversed(order):
@@ -504,9 +509,7 @@ def _is_zero(g):
 
 def _backprop_graph(root, seed):
     """``backward(create_graph=True)``: the same walk, with Value grads built from Value locals."""
-    order = topological_order(root, leaves=False)
-    for node in order:
-        node.grad = 0.0
+    order = topological_order(root, leaves=False, zero=True)
     root.grad = seed if root._prev or _is_zero(root.grad) else root.grad + seed
     for node in reversed(order):
         rule = node._rule

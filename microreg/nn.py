@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from .engine import Value, _affine_node, _wrap
+from .engine import Value, _affine_node, _new, _wrap
 
 ndarray = np.ndarray
 
@@ -89,16 +89,18 @@ class Module:
             raise ValueError(f"{type(self).__name__} expects {self.n_features} features per sample, got {n}")
 
     def _inputs(self, x):
-        """One list of input nodes: scalars for one sample, batch Values for an (N, f) array."""
+        """One tuple of input nodes: scalars for one sample, batch Values for an (N, f) array."""
+        if x.__class__ is list and len(x) == self.n_features and all(v.__class__ is float for v in x):
+            return tuple(map(_leaf, x, self._x_names))   # the common case, made cheap
         if isinstance(x, ndarray) and x.ndim == 2:
             self._check_features(x.shape[1])
-            return [Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=f"x[{k}]")
-                    for k in range(x.shape[1])]
+            return tuple(Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=f"x[{k}]")
+                         for k in range(x.shape[1]))
         if isinstance(x, (int, float, Value)):
             x = [x]
         x = list(x)
         self._check_features(len(x))
-        return [xi if isinstance(xi, Value) else Value(xi, label=name) for xi, name in zip(x, self._x_names)]
+        return tuple(xi if isinstance(xi, Value) else Value(xi, label=name) for xi, name in zip(x, self._x_names))
 
 
 def atomic_write(path, text):
@@ -117,6 +119,12 @@ def atomic_write(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _leaf(value, name):
+    v = _new(Value)
+    v.data, v.grad, v.label, v._prev, v._rule, v._mark = value, 0.0, name, (), None, 0
+    return v
 
 
 def _param(value, name):
@@ -170,6 +178,8 @@ class TwoLayerNet(Module):
         self._x_names = [f"x[{k}]" if n_features > 1 else "x" for k in range(n_features)]
         self._z1_names = [f"z1[{j}]" for j in range(n_hidden)]
         self._a1_names = [f"a1[{j}]" for j in range(n_hidden)]
+        self._w1_rows = [tuple(row) for row in self.w1]
+        self._w2_b2 = tuple(self.w2)
 
     def config(self):
         return {"n_features": self.n_features, "n_hidden": self.n_hidden}
@@ -177,15 +187,11 @@ class TwoLayerNet(Module):
     def forward(self, x):
         """(z1, a1, z2) for one sample or a batch: every intermediate node of document 000."""
         xs = self._inputs(x)
-        z1, a1 = [], []
-        for j in range(self.n_hidden):
-            z = _affine_node((*self.w1[j], *xs, self.b1[j]))
-            z.label = self._z1_names[j]
-            a = z.sigmoid()
-            a.label = self._a1_names[j]
-            z1.append(z)
-            a1.append(a)
-        z2 = _affine_node((*self.w2, *a1, self.b2))
+        z1 = [_affine_node(row + xs + (b,)) for row, b in zip(self._w1_rows, self.b1)]
+        a1 = [z.sigmoid() for z in z1]
+        for z, a, zn, an in zip(z1, a1, self._z1_names, self._a1_names):
+            z.label, a.label = zn, an
+        z2 = _affine_node(self._w2_b2 + tuple(a1) + (self.b2,))
         z2.label = "z2"
         return z1, a1, z2
 

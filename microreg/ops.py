@@ -225,8 +225,9 @@ def _sum_local(a, ans):
     return ones_like(a)
 
 
-def _affine(*ins):
-    # ins = (w_1..w_n, x_1..x_n, b); the result is b + Σ w_i·x_i
+def _affine(ins):
+    # ins = [w_1..w_n, x_1..x_n, b] (one sequence: the op takes any number of inputs);
+    # the result is b + Σ w_i·x_i
     if len(ins) == 3:  # one input: a neuron of a first layer with one feature
         return ins[0] * ins[1] + ins[2]
     n = len(ins) // 2
@@ -245,7 +246,8 @@ class Op:
     """One primitive: forward, one local derivative per input, and the formulas for people.
 
     ``d`` is a tuple of functions ``f(*inputs, ans)``, one per input (for fixed arity); an op
-    with any number of inputs (``affine``) gives ``d_all(inputs, ans)`` instead.
+    with any number of inputs (``affine``, ``arity=None``) takes its inputs as one sequence,
+    ``forward(inputs)``, and gives ``d_all(inputs, ans)`` instead of ``d``.
     ``expr``/``dexpr`` are (text, latex) templates; ``${a}``, ``${b}`` name the inputs,
     ``${k}`` a constant of the op (the exponent of ``pow``).
     """
@@ -259,6 +261,10 @@ class Op:
 
     def __repr__(self):
         return f"Op({self.name!r})"
+
+    def apply(self, inputs):
+        """The forward result for a list of input data (whatever the op's arity)."""
+        return self.forward(inputs) if self.arity is None else self.forward(*inputs)
 
     def locals(self, inputs, ans):
         """The local derivative of the result with respect to each input, in input order."""

@@ -209,7 +209,7 @@ class Stepper:
                 continue
             if not seen or n._rule is None:
                 continue
-            data[id(n)] = n._rule.forward(*[data[id(c)] for c in n._prev])
+            data[id(n)] = n._rule.apply([data[id(c)] for c in n._prev])
         return data[id(self.root)]
 
     def check(self, node=None, rtol=1e-5, atol=1e-8):
