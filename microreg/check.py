@@ -157,14 +157,16 @@ class Report:
     def __len__(self):
         return len(self.verdicts)
 
+    HEAD = ("argument", "verdict", "autograd", "hand", "diagnosis")
+
     def rows(self):
-        return [(v.name, "ok" if v.ok else "MISMATCH", v.diagnosis, _fmt(v.autograd), _fmt(v.hand))
+        return [(v.name, "ok" if v.ok else "MISMATCH", _fmt(v.autograd), _fmt(v.hand), v.diagnosis)
                 for v in self.verdicts.values()]
 
     def __str__(self):
-        head = ("argument", "verdict", "diagnosis", "autograd", "hand")
+        head = self.HEAD
         rows = [head] + self.rows()
-        widths = [min(70, max(len(r[i]) for r in rows)) for i in range(len(head))]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)] + [len(head[-1])]
         lines = []
         for i, r in enumerate(rows):
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -177,7 +179,7 @@ class Report:
         return str(self)
 
     def _repr_html_(self):
-        head = "".join(f"<th>{h}</th>" for h in ("argument", "verdict", "diagnosis", "autograd", "hand"))
+        head = "".join(f"<th>{h}</th>" for h in self.HEAD)
         body = ""
         for r, v in zip(self.rows(), self.verdicts.values()):
             colour = "#e6f4ea" if v.ok else "#fce8e6"

@@ -37,9 +37,7 @@ ndarray = np.ndarray
 def group(name):
     """Put a name in parentheses when an operator stands outside any parentheses in it."""
     depth = 0
-    for i, ch in enumerate(name):
-        if i == 0 and ch in "−-":   # a leading minus sign is part of the name
-            continue
+    for ch in name:
         if ch in "([":
             depth += 1
         elif ch in ")]":

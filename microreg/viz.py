@@ -18,6 +18,7 @@ op. Big graphs are summarised past ``max_nodes`` so they never take minutes to l
 ``plot_loss`` and ``plot_fit`` draw a training history and a fitted curve with matplotlib.
 """
 
+import io
 import re
 import shutil
 import subprocess
@@ -244,17 +245,38 @@ def _nearest(root, limit):
 
 # --- training pictures ----------------------------------------------------------------------------
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def _figure():
+    # a Figure without pyplot: no global backend is touched (Jupyter's inline plots keep working)
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    return fig, fig.subplots()
 
 
-def plot_loss(history, path, title="training loss"):
-    """The loss per epoch on a log scale, saved as PNG; returns the path."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+class Plot:
+    """A matplotlib figure that shows itself in Jupyter (as PNG) and saves with ``.save(path)``."""
+
+    def __init__(self, figure):
+        self.figure = figure
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    def save(self, path):
+        self.figure.savefig(path)
+        return str(path)
+
+
+def _finish(fig, path):
+    fig.tight_layout()
+    plot = Plot(fig)
+    return plot if path is None else plot.save(path)
+
+
+def plot_loss(history, path=None, title="training loss"):
+    """The loss per epoch (log scale): saved as PNG at ``path`` (returns the path), or a `Plot`."""
+    fig, ax = _figure()
     values = np.asarray(history, dtype=float)
     ax.plot(np.arange(1, len(values) + 1), values, color="#1a5fb4")
     if len(values) and (values > 0).all():
@@ -263,16 +285,13 @@ def plot_loss(history, path, title="training loss"):
     ax.set_ylabel("loss")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    return _finish(fig, path)
 
 
-def plot_fit(x, y, predict, path, truth=None, xlabel="x", ylabel="y", title="fitted curve"):
-    """The data as points and ``predict`` over the data's range as a line; returns the path."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+def plot_fit(x, y, predict, path=None, truth=None, xlabel="x", ylabel="y", title="fitted curve"):
+    """The data as points and ``predict`` (a function of an (N, 1) array) as a line: a PNG at
+    ``path`` (returns the path), or a `Plot`."""
+    fig, ax = _figure()
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     grid = np.linspace(x.min(), x.max(), 300)
     ax.scatter(x, y, s=10, alpha=0.5, color="#777777", label="data")
@@ -284,7 +303,4 @@ def plot_fit(x, y, predict, path, truth=None, xlabel="x", ylabel="y", title="fit
     ax.set_title(title)
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    return _finish(fig, path)

@@ -95,7 +95,7 @@ def test_per_step_finite_difference_check():
 
 def test_group_names():
     assert group("ŷ − y") == "(ŷ − y)" and group("(ŷ − y)²") == "(ŷ − y)²" and group("w1[0][2]") == "w1[0][2]"
-    assert group("−y") == "−y"
+    assert group("−y") == "(−y)"
 
 
 def test_terminal_stepper_driven_like_a_user():
