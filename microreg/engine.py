@@ -472,10 +472,10 @@ def _backprop(root, gradient, create_graph, record):
             raise _domain_error(rule, children, problem) from None
         batch = ans.__class__ is ndarray
         for position, child in enumerate(children):
-            contribution = local[position] * upstream
-            # a scalar that fed a batch op receives the batch-sum of its contributions
-            if batch and child.data.__class__ is not ndarray:
-                contribution = float(contribution.sum())
+            if batch:   # a scalar that fed a batch op receives the batch-sum of its contributions
+                contribution = _batch_contribution(child, local[position], upstream)
+            else:
+                contribution = local[position] * upstream
             before = _snapshot(child.grad) if record else None
             child.grad = child.grad + contribution
             if record:
@@ -495,12 +495,40 @@ def _locals(rule, children, ans):
     return (d[0](a, b, ans), d[1](a, b, ans))
 
 
+def _batch_contribution(child, local, upstream):
+    """local × upstream for a batch ``upstream``, summed over the samples when ``child`` is a scalar.
+
+    The one place this arithmetic happens, for ``backward()`` and ``backward_steps()`` alike.
+    A scalar's sum is a dot product (no temporary array); a batch child gets a fresh array it owns.
+    """
+    if child.data.__class__ is not ndarray:
+        if local.__class__ is ndarray:
+            return float(np.dot(local, upstream))
+        return local * float(upstream.sum())
+    if local.__class__ is float and local == 1.0:
+        return upstream.copy()
+    return local * upstream
+
+
 def _accumulate_batch(node, rule, children, ans, upstream):
-    for child, local in zip(children, _locals(rule, children, ans)):
-        contribution = local * upstream
-        if child.data.__class__ is not ndarray:
-            contribution = float(contribution.sum())
-        child.grad = child.grad + contribution
+    """Backward through one batch node: every input's grad += its contribution (in place when the
+    input already owns a grad array)."""
+    if rule is AFFINE:      # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1, without building the locals tuple
+        n = len(children) >> 1
+        pairs = [(children[i], children[n + i].data) for i in range(n)]
+        pairs += [(children[n + i], children[i].data) for i in range(n)]
+        pairs.append((children[-1], 1.0))
+    else:
+        pairs = zip(children, _locals(rule, children, ans))
+    for child, local in pairs:
+        contribution = _batch_contribution(child, local, upstream)
+        grad = child.grad
+        if grad.__class__ is ndarray:
+            grad += contribution
+        elif grad == 0.0:
+            child.grad = contribution
+        else:
+            child.grad = grad + contribution
 
 
 def _is_zero(g):

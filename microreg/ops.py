@@ -111,8 +111,12 @@ def _sigmoid(a):
             return 1.0 / (1.0 + math.exp(-a))
         e = math.exp(a)
         return e / (1.0 + e)
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.abs(a)
+    np.negative(e, out=e)
+    np.exp(e, out=e)                       # e = exp(−|a|) ≤ 1: never overflows
+    s = e + 1.0
+    np.reciprocal(s, out=s)                # σ(|a|) = 1/(1 + e)
+    return np.where(a >= 0, s, e * s)      # σ(a) = e/(1 + e) for a < 0
 
 
 def _relu(a):
