@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from microreg import Value  # noqa: E402
 from microreg.derivations import two_layer_grads_batch_corrected  # noqa: E402
-from microreg.nn import SGD, TwoLayerNet, half_mse, mse  # noqa: E402
+from microreg.nn import SGD, TwoLayerNet, half_mse  # noqa: E402
 
 
 def best_of(fn, repeat=5):

@@ -101,18 +101,6 @@ def _as_data(data):
 _new = object.__new__
 
 
-def _node(data, rule, children):
-    """A result node, made without the checks of ``Value.__init__`` (the data is already clean)."""
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.label = None
-    v._prev = children
-    v._rule = rule
-    v._mark = 0
-    return v
-
-
 def _domain_error(rule, children, problem, context=None):
     bad = children[problem.which]
     where = f" at sample {problem.index}" if problem.index is not None else ""

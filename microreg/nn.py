@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from .engine import Value, _affine_node, _new, _wrap
+from .engine import Value, _affine_node, _new
 
 ndarray = np.ndarray
 
@@ -456,4 +456,4 @@ def load_model(path):
 
 
 __all__ = ["Module", "LinearRegression", "TwoLayerNet", "MLP", "mse", "half_mse", "squared_error", "rmse",
-           "SGD", "Adam", "fit", "History", "load_model", "ModelFileError", "atomic_write", "_wrap"]
+           "SGD", "Adam", "fit", "History", "load_model", "ModelFileError", "atomic_write"]

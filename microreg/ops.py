@@ -13,8 +13,8 @@ an explanation printed by microreg is the arithmetic it did, never a separate co
 
 The local-derivative functions are written with ordinary arithmetic, so they work unchanged on
 floats, on numpy batches, and on `Value` nodes (that is how ``backward(create_graph=True)``
-builds gradients that can be differentiated again). Only ``log`` and the step of ``relu``
-need the small dispatching helpers below.
+builds gradients that can be differentiated again). Only a few (the step of ``relu``, the
+exponent rule of ``pow``, the batch reductions) need to look at what they were given.
 
 Subtraction, division and negation are not primitives: ``a - b = a + (-1)·b`` and
 ``a / b = a · b^(-1)``, as in micrograd.
@@ -53,15 +53,6 @@ def _is_value(x):
 
 
 # --- helpers that work on floats, batches and Value nodes alike -----------------------------
-
-def log_any(x):
-    """ln(x) for a float, a batch, or a Value (then it records a ``log`` node)."""
-    if x.__class__ is float:
-        return math.log(x)
-    if x.__class__ is ndarray:
-        return np.log(x)
-    return x.log()
-
 
 def step_any(x):
     """The derivative of relu: 1 where x > 0, else 0 (a constant even for a Value)."""

@@ -24,11 +24,10 @@ and ``run_terminal()`` for ``microreg step``.
 import html
 import json
 import math
-import sys
 
 import numpy as np
 
-from .engine import Value, topological_order
+from .engine import topological_order
 from .nn import TwoLayerNet, atomic_write, load_model
 
 ndarray = np.ndarray
