@@ -102,12 +102,14 @@ def _sigmoid(a):
             return 1.0 / (1.0 + math.exp(-a))
         e = math.exp(a)
         return e / (1.0 + e)
-    e = np.abs(a)
-    np.negative(e, out=e)
-    np.exp(e, out=e)                       # e = exp(−|a|) ≤ 1: never overflows
-    s = e + 1.0
-    np.reciprocal(s, out=s)                # σ(|a|) = 1/(1 + e)
-    return np.where(a >= 0, s, e * s)      # σ(a) = e/(1 + e) for a < 0
+    # 1/(1 + e^(−a)) is accurate for every a: where e^(−a) overflows (a < −709) it gives
+    # 1/(1 + inf) = 0.0, the right limit. Four passes over the batch, one new array.
+    s = np.negative(a)
+    with np.errstate(over="ignore"):
+        np.exp(s, out=s)
+    s += 1.0
+    np.reciprocal(s, out=s)
+    return s
 
 
 def _relu(a):

@@ -125,3 +125,17 @@ def test_formulas_with_node_names_and_latex():
         n = op.arity or 3
         for i in range(n):
             assert op.formula(i) and op.formula(i, latex=True), f"{name} input {i} has no formula"
+
+
+def test_batch_sigmoid_is_accurate_and_warning_free_everywhere():
+    import warnings
+
+    import mpmath
+    a = np.concatenate([np.linspace(-700, 700, 2801), [-1e308, 1e308, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no overflow warning leaks out
+        s = Value(a).sigmoid().data
+    exact = np.array([float(1 / (1 + mpmath.exp(-mpmath.mpf(float(x))))) for x in a])
+    rel = np.abs(s - exact) / np.maximum(exact, 1e-300)
+    assert rel.max() < 1e-14, f"max relative error {rel.max()} at a = {a[np.argmax(rel)]}"
+    assert s[-3:].tolist() == [0.0, 1.0, 0.5]
