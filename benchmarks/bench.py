@@ -5,7 +5,8 @@
 
 1. Per-sample graphs: one epoch of a 1-16-1 net on 200 samples, a graph per sample, SGD after
    each, microreg's TwoLayerNet against micrograd's MLP(1, [16, 1]).
-2. A chain of 1,000,000 nodes: forward and backward time, and peak traced memory per node.
+2. A chain of 1,000,000 nodes: forward and backward time, and peak traced memory per node; then
+   a 20,000,000-node chain in a fresh process for the real memory use and the largest graph in 24 GiB.
 3. Batches: one full-batch epoch (forward, backward, SGD update) of TwoLayerNet(1, 16) at
    N = 200, 10,000, 100,000, against the same epoch in numpy from document 000's closed-form
    rules, and PyTorch (float64, one thread) when it is installed.
@@ -122,6 +123,30 @@ def chain(n=1_000_000):
     del v
     gc.collect()
     return {"nodes": n, "forward": forward, "backward": backward, "bytes_per_node": peak / n}
+
+
+LARGEST = """
+import gc, resource, sys, time
+sys.path.insert(0, sys.argv[2])
+from microreg import Value
+gc.disable()
+n = int(sys.argv[1])
+v = Value(0.3)
+start = time.perf_counter()
+for _ in range(n):
+    v = v.tanh()
+v.backward()
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def largest(n):
+    """Build and backward an n-node chain in a fresh process; (seconds, max resident bytes)."""
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", LARGEST, str(n), os.path.dirname(HERE)], capture_output=True,
+                          text=True, check=True)
+    seconds, rss = done.stdout.split()
+    return float(seconds), int(rss)
 
 
 # --- 3. batches -------------------------------------------------------------------------------------
@@ -272,8 +297,13 @@ def main():
     say(f"## 2. A chain of {ch['nodes']:,} tanh nodes")
     say()
     say(f"forward {ch['forward']:.2f} s, backward {ch['backward']:.2f} s, peak traced memory "
-        f"{ch['bytes_per_node']:.0f} bytes per node (graph and backward together); at that rate 24 GiB holds "
-        f"about {24 * 2**30 / ch['bytes_per_node'] / 1e6:.0f} million nodes")
+        f"{ch['bytes_per_node']:.0f} bytes per node (graph and backward together)")
+    say()
+    n_big = 2_000_000 if args.quick else 20_000_000
+    seconds, rss = largest(n_big)
+    say(f"A chain of {n_big:,} nodes in a fresh process: built and backward in {seconds:.0f} s, "
+        f"{rss / 2**30:.2f} GiB at most resident ({rss / n_big:.0f} bytes per node, interpreter included): "
+        f"the largest graph backward handles in 24 GiB is about {24 * 2**30 / (rss / n_big) / 1e6:.0f} million nodes.")
     say()
     try:
         import torch

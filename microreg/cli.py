@@ -136,7 +136,8 @@ def cmd_check(args):
 def cmd_demo(args):
     from .check import check_documents
     from .data import noisy_sine
-    from .viz import plot_fit, plot_loss
+    from .step import Stepper, document_000_example
+    from .viz import draw_graph, plot_fit, plot_loss
 
     out = args.out
     os.makedirs(out, exist_ok=True)
@@ -159,16 +160,9 @@ def cmd_demo(args):
         print(f"  {formula.document}  {'ok   ' if report.ok else 'WRONG'}  {formula.formula}"
               + ("" if report.ok else f"\n         → {verdicts}"))
 
-    try:
-        from .step import Stepper, document_000_example
-        from .viz import draw_graph
-
-        loss, names = document_000_example()
-        graph = draw_graph(loss)
-        written.append(graph.save(os.path.join(out, "graph.svg")))
-        written.append(Stepper(loss).to_html(os.path.join(out, "stepper.html")))
-    except ImportError:  # pragma: no cover - viz/step are part of the package
-        pass
+    loss = document_000_example()
+    written.append(draw_graph(loss).save(os.path.join(out, "graph.svg")))
+    written.append(Stepper(loss).to_html(os.path.join(out, "stepper.html")))
     print(f"\nwrote to {os.path.abspath(out)}/:")
     for path in written:
         print(f"  {os.path.basename(path)}")
@@ -181,11 +175,10 @@ def cmd_graph(args):
     from .step import document_000_example
     from .viz import draw_graph
 
-    loss, _ = document_000_example(model_path=args.model)
-    graph = draw_graph(loss, rankdir=args.rankdir)
     try:
-        path = graph.save(args.out)
-    except (ValueError, RuntimeError) as exc:
+        loss = document_000_example(model_path=args.model)
+        path = draw_graph(loss, rankdir=args.rankdir).save(args.out)
+    except (ValueError, RuntimeError) as exc:   # a bad model file, an unknown format, a failed render
         return _error(str(exc))
     print(f"wrote {path}")
     return 0
@@ -196,7 +189,7 @@ def cmd_step(args):
     from .step import Stepper, document_000_example, run_terminal
 
     try:
-        loss, _ = document_000_example(model_path=args.model)
+        loss = document_000_example(model_path=args.model)
     except ModelFileError as exc:
         return _error(str(exc))
     stepper = Stepper(loss)

@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from .engine import topological_order
-from .nn import TwoLayerNet, atomic_write, load_model
+from .nn import ModelFileError, TwoLayerNet, atomic_write, load_model
 
 ndarray = np.ndarray
 
@@ -367,7 +367,7 @@ show();
 
 def document_000_example(model_path=None, x=0.5, y=None, n_hidden=3, seed=0):
     """Document 000's net on one sample, its loss L = ½(ŷ − y)² built and labelled as the document
-    writes it (x, w1, b1, z1, a1, w2, b2, z2 = ŷ, L). Returns (L, names).
+    writes it (x, w1, b1, z1, a1, w2, b2, z2 = ŷ, L). Returns L.
 
     With ``model_path`` (a model.json from ``microreg train``) the trained net is used, on its
     first feature's standardized scale.
@@ -375,7 +375,8 @@ def document_000_example(model_path=None, x=0.5, y=None, n_hidden=3, seed=0):
     if model_path:
         net = load_model(model_path)
         if not isinstance(net, TwoLayerNet):
-            raise ValueError(f"{model_path}: microreg step needs a TwoLayerNet, got {type(net).__name__}")
+            raise ModelFileError(f"{model_path}: key 'model': document 000's example needs a TwoLayerNet, "
+                                 f"this file holds a {type(net).__name__}")
         xs = [x] * net.n_features
     else:
         net = TwoLayerNet(1, n_hidden, seed=seed)
@@ -392,7 +393,7 @@ def document_000_example(model_path=None, x=0.5, y=None, n_hidden=3, seed=0):
     loss = 0.5 * square
     loss.label = "L"
     loss._prev[0].label = "½"
-    return loss, {}
+    return loss
 
 
 def run_terminal(stepper, read=input, write=print):

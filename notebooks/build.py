@@ -147,7 +147,7 @@ buttons; below the widget the same steps are printed, for readers without a kern
     code("""
 from microreg.step import Stepper, document_000_example
 
-loss, _ = document_000_example()          # TwoLayerNet(1, 3, seed=0) on x = 0.5, y = sin(0.5)
+loss = document_000_example()          # TwoLayerNet(1, 3, seed=0) on x = 0.5, y = sin(0.5)
 stepper = Stepper(loss)
 stepper.widget()
 """),

@@ -114,3 +114,11 @@ def test_step_html_and_bad_model(tmp_path):
     (tmp_path / "m.json").write_text("{oops")
     bad = run("step", "--model", "m.json", cwd=tmp_path)
     assert bad.returncode == 2 and "m.json: line 1, column 2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_model_of_the_wrong_kind_is_named(tmp_path):
+    from microreg.nn import MLP
+    MLP(1, [2, 1]).save(tmp_path / "mlp.json")
+    for command in ("step", "graph"):
+        done = run(command, "--model", "mlp.json", cwd=tmp_path)
+        assert done.returncode == 2 and "mlp.json: key 'model'" in done.stderr and "Traceback" not in done.stderr

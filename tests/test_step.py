@@ -16,7 +16,7 @@ from microreg.step import Stepper, document_000_example, group, run_terminal
 
 
 def _doc000():
-    loss, _ = document_000_example()
+    loss = document_000_example()
     net_params = {}
     for n in Stepper(loss).order:
         if n.label and n._rule is None:
