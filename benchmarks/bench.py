@@ -151,11 +151,14 @@ def largest(n):
 
 # --- 3. batches -------------------------------------------------------------------------------------
 
-def batch_epoch_microreg(N, hidden=16, lr=0.1):
+def problem(N, hidden):
+    """The batch task every contender gets: y = sin(x) on N points, and the same initial net."""
     rng = np.random.default_rng(0)
     X = rng.uniform(-3, 3, (N, 1))
-    y = np.sin(X[:, 0])
-    net = TwoLayerNet(1, hidden, seed=0)
+    return X, np.sin(X[:, 0]), TwoLayerNet(1, hidden, seed=0)
+
+def batch_epoch_microreg(N, hidden=16, lr=0.1):
+    X, y, net = problem(N, hidden)
     opt = SGD(net.parameters(), lr=lr)
 
     def epoch():
@@ -169,10 +172,7 @@ def batch_epoch_microreg(N, hidden=16, lr=0.1):
 
 def epoch_breakdown(N, hidden=16, lr=0.1):
     """Forward, backward and update of microreg's batch epoch, timed apart (ms)."""
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-3, 3, (N, 1))
-    y = np.sin(X[:, 0])
-    net = TwoLayerNet(1, hidden, seed=0)
+    X, y, net = problem(N, hidden)
     opt = SGD(net.parameters(), lr=lr)
     z1, _, _ = net.forward(X)
     holder = {}
@@ -192,10 +192,7 @@ def epoch_breakdown(N, hidden=16, lr=0.1):
 def batch_epoch_numpy(N, hidden=16, lr=0.1):
     """The floor for this design: document 000's closed-form batch rules (÷ m, as corrected),
     written by hand in numpy with (N, H) matrices."""
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-3, 3, (N, 1))
-    y = np.sin(X[:, 0])
-    net = TwoLayerNet(1, hidden, seed=0)
+    X, y, net = problem(N, hidden)
     w1 = np.array([[w.data for w in row] for row in net.w1])
     b1 = np.array([b.data for b in net.b1])
     w2 = np.array([w.data for w in net.w2])
@@ -223,10 +220,8 @@ def batch_epoch_torch(N, hidden=16, lr=0.1):
     except ImportError:
         return None
     torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
-    X = torch.tensor(rng.uniform(-3, 3, (N, 1)), dtype=torch.float64)
-    y = torch.sin(X[:, 0])
-    net = TwoLayerNet(1, hidden, seed=0)
+    X, y, net = problem(N, hidden)
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
     w1 = torch.tensor([[w.data for w in row] for row in net.w1], dtype=torch.float64, requires_grad=True)
     b1 = torch.tensor([b.data for b in net.b1], dtype=torch.float64, requires_grad=True)
     w2 = torch.tensor([w.data for w in net.w2], dtype=torch.float64, requires_grad=True)
