@@ -31,9 +31,6 @@ def noisy_sine(n=200, seed=0, noise=0.1):
     return x[:, None], np.sin(x) + noise * rng.normal(size=n)
 
 
-DATASETS = {"sine": noisy_sine, "line": noisy_line}
-
-
 def load_csv(path, target):
     """Read a CSV with a header row; return (X, y, feature_names).
 

@@ -444,7 +444,7 @@ def _backprop(root, gradient, create_graph, record):
     if create_graph:
         if gradient.__class__ is not Value:
             gradient = Value(gradient)
-        yield from _backprop_graph(root, gradient)
+        _backprop_graph(root, gradient)
         return
     order = topological_order(root, leaves=False, zero=True)
     root.grad = gradient if root._prev else root.grad + gradient
@@ -542,8 +542,6 @@ def _backprop_graph(root, seed):
             if contribution.data.__class__ is ndarray and child.data.__class__ is not ndarray:
                 contribution = contribution.sum()
             child.grad = contribution if _is_zero(child.grad) else child.grad + contribution
-    return
-    yield  # a generator, like _backprop
 
 
 def grad(output, inputs, gradient=None, create_graph=False):

@@ -269,10 +269,6 @@ def _residual(pred, y):
     return pred - y
 
 
-def _count(pred):
-    return pred.data.shape[0] if pred.data.__class__ is ndarray else 1
-
-
 def squared_error(pred, y):
     """Σ (ŷ − y)²: document 001's per-sample cost (a − y)², summed over a batch (document 002's "Loss")."""
     r = _residual(pred, y)
