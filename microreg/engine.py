@@ -24,7 +24,9 @@ What this module lets you do:
 Every derivative comes from the rule table in `microreg.ops`; this module only walks the graph.
 """
 
+import itertools
 import numbers
+import weakref
 
 import numpy as np
 
@@ -73,7 +75,7 @@ def _as_data(data):
     if cls is float:
         return data
     if cls is int or cls is bool:
-        return float(data)
+        return _to_float(data)
     if isinstance(data, Value):
         raise TypeError("Value(...) got a Value; use the node itself (or Value(node.data) for a copy)")
     if isinstance(data, (list, tuple)):
@@ -94,8 +96,18 @@ def _as_data(data):
     if isinstance(data, numbers.Complex) and not isinstance(data, numbers.Real):
         raise TypeError(f"Value data must be real; got the complex number {data!r}")
     if isinstance(data, numbers.Real):
-        return float(data)
+        return _to_float(data)
     raise TypeError(f"Value data must be a number or a 1-D array of numbers; got {type(data).__name__} {data!r}")
+
+
+def _to_float(number):
+    try:
+        return float(number)
+    except OverflowError:
+        text = str(number)
+        shown = text if len(text) <= 24 else f"{text[:12]}…{text[-4:]} ({len(text.lstrip('-'))} digits)"
+        raise OverflowError(f"Value data {shown} is too large for a float (the largest is about 1.8e308)") \
+            from None
 
 
 _new = object.__new__
@@ -115,6 +127,11 @@ def _domain_error(rule, children, problem, context=None):
 
 
 def _length_error(rule, children):
+    """The error for inputs that are batches of different lengths (None if they agree).
+
+    A 1-sample batch is a batch too: it is never stretched to another batch's length (numpy would
+    broadcast it silently, and its grad would come back N long).
+    """
     shapes = [c.data.shape[0] for c in children if c.data.__class__ is ndarray]
     if len(set(shapes)) > 1:
         parts = ", ".join(f"{describe(c)} has {c.data.shape[0]} samples" for c in children
@@ -143,13 +160,17 @@ def _binary(rule, a, b):
         if err is None:
             raise
         raise err from None
+    if data.__class__ is ndarray and a.data.__class__ is ndarray and b.data.__class__ is ndarray \
+            and a.data.shape != b.data.shape:     # numpy broadcast a 1-sample batch: refuse it
+        raise _length_error(rule, (a, b))
     v = _new(Value)
     v.data, v.grad, v.label, v._prev, v._rule, v._mark = data, 0.0, None, (a, b), rule, 0
     return v
 
 
 def _wrap(x):
-    return x if x.__class__ is Value else Value(x)
+    """x itself if it is a node (of any subclass of Value), else a new leaf holding it."""
+    return x if isinstance(x, Value) else Value(x)
 
 
 class Value:
@@ -197,16 +218,16 @@ class Value:
 
     # --- arithmetic (the primitives; everything else is built from them) -----------------------
     def __add__(self, other):
-        return _binary(ADD, self, other if other.__class__ is Value else Value(other))
+        return _binary(ADD, self, other if other.__class__ is Value else _wrap(other))
 
     def __radd__(self, other):
-        return _binary(ADD, Value(other), self)
+        return _binary(ADD, _wrap(other), self)
 
     def __mul__(self, other):
-        return _binary(MUL, self, other if other.__class__ is Value else Value(other))
+        return _binary(MUL, self, other if other.__class__ is Value else _wrap(other))
 
     def __rmul__(self, other):
-        return _binary(MUL, Value(other), self)
+        return _binary(MUL, _wrap(other), self)
 
     def __pow__(self, other):
         if isinstance(other, numbers.Real):
@@ -214,7 +235,7 @@ class Value:
         return _binary(POWV, self, _wrap(other))
 
     def __rpow__(self, other):
-        return _binary(POWV, Value(other), self)
+        return _binary(POWV, _wrap(other), self)
 
     # --- derived: negation, subtraction, division ---------------------------------------------
     def __neg__(self):
@@ -268,57 +289,80 @@ class Value:
         accumulate, as in PyTorch: reset them between optimisation steps. A batch output needs
         an explicit ``gradient`` (or reduce it first with ``.sum()`` / ``.mean()``).
         With ``create_graph=True`` the grads are Values, themselves differentiable.
+        If it raises part-way (a rule outside its domain, Ctrl-C), every grad is left as it was.
         """
-        if create_graph or gradient is not None or self.data.__class__ is ndarray:
-            for _ in _backprop(self, gradient, create_graph, record=True):
-                pass
+        seed = _seed(self, gradient, create_graph)
+        if create_graph:
+            _backward_graph(self, seed)
             return
-        # The fast path: the same rules as backward_steps(), without the records
-        # (tests/test_engine.py proves the two give identical grads).
-        order = topological_order(self, leaves=False, zero=True)
-        self.grad = 1.0 if self._prev else self.grad + 1.0
+        if not self._prev:              # a leaf: its own gradient is the seed
+            self.grad = self.grad + seed
+            return
+        order, saved, leaves = _backward_order(self)
+        self.grad = seed
+        node = self
         try:
             for node in reversed(order):
+                # the chain rule at one node: child.grad += ∂node/∂child × node.grad, for each
+                # input (child) of the op, the local derivative ∂node/∂child read from the rule table
                 rule = node._rule
                 upstream = node.grad
                 children = node._prev
                 ans = node.data
+                if ans.__class__ is not float:   # a batch node (scalar inputs get the batch-sum)
+                    _accumulate_batch(children, _locals(rule, children, ans), upstream)
+                    continue
                 d = rule.d
-                if ans.__class__ is not float:   # a batch node: scalar inputs get the batch-sum
-                    _accumulate_batch(node, rule, children, ans, upstream)
-                elif rule is AFFINE:             # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1 (ops._affine_locals)
-                    if len(children) == 3:
-                        w, x, b = children
-                        w.grad += x.data * upstream
-                        x.grad += w.data * upstream
-                        b.grad += upstream
-                        continue
-                    n = len(children) >> 1
-                    for w, x in zip(children[:n], children[n:-1]):
-                        w.grad += x.data * upstream
-                        x.grad += w.data * upstream
-                    children[-1].grad += upstream
-                elif d is None:
+                if d is None:                    # any number of inputs (affine): all locals at once
                     for child, local in zip(children, rule.d_all([c.data for c in children], ans)):
                         child.grad += local * upstream
                 elif len(d) == 1:
                     child = children[0]
                     child.grad += d[0](child.data, ans) * upstream
-                else:
+                else:                            # both locals first: a rule that raises adds nothing
                     a, b = children
                     a_data, b_data = a.data, b.data
-                    a.grad += d[0](a_data, b_data, ans) * upstream
-                    b.grad += d[1](a_data, b_data, ans) * upstream
-        except DomainProblem as problem:   # e.g. ∂(a^b)/∂b needs ln(a) and a < 0
-            raise _domain_error(node._rule, node._prev, problem) from None
+                    local_a = d[0](a_data, b_data, ans)
+                    local_b = d[1](a_data, b_data, ans)
+                    a.grad += local_a * upstream
+                    b.grad += local_b * upstream
+        except BaseException as exc:
+            _restore(order, saved, leaves)
+            if isinstance(exc, DomainProblem):   # e.g. ∂(a^b)/∂b needs ln(a) and a < 0
+                raise _domain_error(node._rule, node._prev, exc) from None
+            raise
 
     def backward_steps(self, gradient=None):
         """Run ``backward()`` one chain-rule application at a time, yielding a `Step` for each.
 
         The grads change as you consume the generator; when it is exhausted they equal what
-        ``backward()`` gives (it is the same code).
+        ``backward()`` gives (the same rules, the same order, the same arithmetic).
         """
-        return _backprop(self, gradient, False, record=True)
+        return _backprop(self, _seed(self, gradient, False))
+
+    # --- pickle and copy: a graph of any depth, without recursion ---------------------------------
+    def __reduce__(self):
+        return _restore_node, (self.__class__,), _node_state(self)
+
+    def __setstate__(self, state):
+        _, slots, rule, extra = state
+        for name, value in slots.items():
+            object.__setattr__(self, name, value)
+        self._rule = _rule_from_key(rule)
+        self._mark = 0
+        if extra:
+            self.__dict__.update(extra)
+
+    def __copy__(self):
+        """A new node with the same data, grad, label, op and inputs (the inputs are shared)."""
+        new = object.__new__(self.__class__)
+        for name in _slot_names(self.__class__):
+            if hasattr(self, name):
+                object.__setattr__(new, name, getattr(self, name))
+        new._mark = 0
+        if hasattr(self, "__dict__"):
+            new.__dict__.update(self.__dict__)
+        return new
 
 
 def affine(weights, inputs, bias):
@@ -343,6 +387,11 @@ def _affine_node(children):
         if err is None:
             raise
         raise err from None
+    if data.__class__ is ndarray:   # numpy broadcast a 1-sample batch: refuse it
+        n = data.shape[0]
+        for c in children:
+            if c.data.__class__ is ndarray and c.data.shape[0] != n:
+                raise _length_error(AFFINE, children)
     v = _new(Value)
     v.data, v.grad, v.label, v._prev, v._rule, v._mark = data, 0.0, None, children, AFFINE, 0
     return v
@@ -350,54 +399,119 @@ def _affine_node(children):
 
 # --- the backward walk --------------------------------------------------------------------------
 
-_epoch = [0]
+_epochs = itertools.count(2, 2)   # one pair of marks per walk; next() on it is atomic (thread-safe)
 
 
-def topological_order(root, leaves=True, zero=False):
+def topological_order(root, leaves=True):
     """Every node ``root`` depends on, each after all of its inputs (children first, in order).
 
     Iterative depth-first search: no recursion limit. Deterministic: inputs are visited in the
-    order the op received them. Marks live on the nodes, so no visited-set is allocated.
-    With ``leaves=False`` only nodes made by an op are listed (what the backward walk needs);
-    ``zero=True`` also sets their grads to 0.0 on the way (the start of a backward pass).
+    order the op received them. With ``leaves=False`` only nodes made by an op are listed.
+    It writes nothing on the nodes (its visited set is its own), so any number of threads may
+    call it at once, on one graph or on several.
     """
-    _epoch[0] += 2
-    entered = _epoch[0]
-    done = entered + 1
+    state = {}                   # id(node) → ENTERED while its inputs are being listed, then DONE
     order = []
     stack = [root]
     push, pop, emit = stack.append, stack.pop, order.append
+    while stack:
+        node = stack[-1]
+        key = id(node)
+        mark = state.get(key)
+        if mark is _ENTERED:     # all inputs finished: the node is next in order
+            pop()
+            state[key] = _DONE
+            emit(node)
+        elif mark is _DONE:      # a second copy, pushed by another parent before we finished it
+            pop()
+        elif not node._prev:     # the root itself is a leaf
+            pop()
+            state[key] = _DONE
+            if leaves:
+                emit(node)
+        else:
+            state[key] = _ENTERED
+            if leaves:
+                for child in node._prev:     # a leaf has nothing to wait for: finished at once
+                    if not child._prev and id(child) not in state:
+                        state[id(child)] = _DONE
+                        emit(child)
+            for child in reversed(node._prev):
+                if child._prev and id(child) not in state:
+                    push(child)
+    return order
+
+
+_ENTERED, _DONE = object(), object()
+
+
+def _backward_order(root):
+    """``topological_order(root, leaves=False)`` for ``backward()``, faster, and ready to undo.
+
+    Marks live on the nodes (``_mark``; each walk takes fresh numbers), so no visited-set is
+    allocated. Every listed node's grad is set to 0.0 on the way (the start of a backward pass).
+    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before, and
+    (leaf, grad before) for each edge into a leaf (a batch grad copied, as the walk adds in place).
+    Safe for separate graphs in separate threads; not for one graph in two threads at once.
+    """
+    entered = next(_epochs)
+    done = entered + 1
+    order, saved, leaves = [], [], []
+    stack = [root]
+    push, pop, emit, save, note = stack.append, stack.pop, order.append, saved.append, leaves.append
     while stack:
         node = stack[-1]
         mark = node._mark
         if mark == entered:      # all inputs finished: the node is next in order
             pop()
             node._mark = done
-            if zero:
-                node.grad = 0.0
+            save(node.grad)
+            node.grad = 0.0
             emit(node)
         elif mark == done:       # a second copy, pushed by another parent before we finished it
             pop()
-        elif not node._prev:     # the root itself is a leaf
-            pop()
-            node._mark = done
-            if leaves:
-                emit(node)
         else:
             node._mark = entered
-            if leaves:
-                for child in node._prev:     # a leaf has nothing to wait for: finished at once
-                    if not child._prev and child._mark < entered:
-                        child._mark = done
-                        emit(child)
-                for child in reversed(node._prev):
-                    if child._prev and child._mark < entered:
+            for child in reversed(node._prev):
+                if child._prev:
+                    if child._mark < entered:
                         push(child)
-            else:                # the backward walk skips leaves: do not even mark them
-                for child in reversed(node._prev):
-                    if child._prev and child._mark < entered:
-                        push(child)
-    return order
+                else:            # a leaf: not listed, not marked, its grad kept for an undo
+                    grad = child.grad
+                    note((child, grad.copy() if grad.__class__ is ndarray else grad))
+    return order, saved, leaves
+
+
+def _restore(order, saved, leaves):
+    """Undo a backward pass that failed part-way: every grad back to what it was before."""
+    for node, grad in zip(order, saved):
+        node.grad = grad
+    for leaf, grad in reversed(leaves):
+        leaf.grad = grad
+
+
+def _seed(root, gradient, create_graph):
+    """The gradient the walk starts from (∂root/∂root), checked against the root's shape."""
+    if gradient is None:
+        if root.data.__class__ is ndarray:
+            raise ValueError(
+                f"backward() needs a scalar output, but {describe(root)} is a batch of "
+                f"{root.data.shape[0]} values: reduce it first (.sum() or .mean()) or pass gradient=")
+        return Value(1.0) if create_graph else 1.0
+    if isinstance(gradient, Value):
+        data = gradient.data
+    else:
+        data = gradient = _as_data(gradient)
+    if data.__class__ is ndarray:
+        if root.data.__class__ is not ndarray:
+            raise ValueError(f"backward(gradient=...): {describe(root)} is a single value, but the gradient "
+                             f"is a batch of {data.shape[0]} values; give one number")
+        if data.shape != root.data.shape:
+            raise ValueError(f"backward(gradient=...): {describe(root)} has {root.data.shape[0]} samples, "
+                             f"but the gradient has {data.shape[0]}")
+    if create_graph and not isinstance(gradient, Value):
+        gradient = Value(gradient)
+    return gradient
 
 
 class Step:
@@ -431,45 +545,42 @@ def _snapshot(x):
     return x.copy() if x.__class__ is ndarray else x
 
 
-def _backprop(root, gradient, create_graph, record):
-    """The one backward walk. ``backward()`` drains it; ``backward_steps()`` yields its Steps."""
-    if gradient is None:
-        if root.data.__class__ is ndarray:
-            raise ValueError(
-                f"backward() needs a scalar output, but {describe(root)} is a batch of "
-                f"{root.data.shape[0]} values: reduce it first (.sum() or .mean()) or pass gradient=")
-        gradient = 1.0
-    else:
-        gradient = _as_data(gradient) if gradient.__class__ is not Value else gradient
-    if create_graph:
-        if gradient.__class__ is not Value:
-            gradient = Value(gradient)
-        _backprop_graph(root, gradient)
+def _backprop(root, seed):
+    """``backward()`` one chain-rule application at a time: a generator of `Step` records.
+
+    The same order and the same arithmetic as ``backward()``; if a rule raises part-way, every
+    grad is put back as it was (closing the generator early just stops, as a stepper expects).
+    """
+    if not root._prev:
+        root.grad = root.grad + seed
         return
-    order = topological_order(root, leaves=False, zero=True)
-    root.grad = gradient if root._prev else root.grad + gradient
+    order, saved, leaves = _backward_order(root)
+    root.grad = seed
     k = 0
-    for node in reversed(order):
-        rule = node._rule
-        upstream = node.grad
-        children = node._prev
-        ans = node.data
-        try:
-            local = _locals(rule, children, ans)
-        except DomainProblem as problem:
-            raise _domain_error(rule, children, problem) from None
-        batch = ans.__class__ is ndarray
-        for position, child in enumerate(children):
-            if batch:   # a scalar that fed a batch op receives the batch-sum of its contributions
-                contribution = _batch_contribution(child, local[position], upstream)
-            else:
-                contribution = local[position] * upstream
-            before = _snapshot(child.grad) if record else None
-            child.grad = child.grad + contribution
-            if record:
+    try:
+        for node in reversed(order):
+            rule = node._rule
+            upstream = node.grad
+            children = node._prev
+            ans = node.data
+            try:
+                local = _locals(rule, children, ans)
+            except DomainProblem as problem:
+                raise _domain_error(rule, children, problem) from None
+            batch = ans.__class__ is ndarray
+            for position, child in enumerate(children):
+                if batch:   # a scalar that fed a batch op receives the batch-sum of its contributions
+                    contribution = _batch_contribution(child, local[position], upstream)
+                else:
+                    contribution = local[position] * upstream
+                before = _snapshot(child.grad)
+                child.grad = child.grad + contribution
                 yield Step(k, node, child, position, rule, local[position], upstream, contribution,
                            _snapshot(child.grad), before)
                 k += 1
+    except (Exception, KeyboardInterrupt):
+        _restore(order, saved, leaves)
+        raise
 
 
 def _locals(rule, children, ans):
@@ -486,8 +597,8 @@ def _locals(rule, children, ans):
 def _batch_contribution(child, local, upstream):
     """local × upstream for a batch ``upstream``, summed over the samples when ``child`` is a scalar.
 
-    The one place this arithmetic happens, for ``backward()`` and ``backward_steps()`` alike.
-    A scalar's sum is a dot product (no temporary array); a batch child gets a fresh array it owns.
+    The one place this arithmetic happens, for every walk. A scalar's sum is a dot product (no
+    temporary array); a batch child gets a fresh array it owns.
     """
     if child.data.__class__ is not ndarray:
         if local.__class__ is ndarray:
@@ -498,17 +609,10 @@ def _batch_contribution(child, local, upstream):
     return local * upstream
 
 
-def _accumulate_batch(node, rule, children, ans, upstream):
+def _accumulate_batch(children, locals_, upstream):
     """Backward through one batch node: every input's grad += its contribution (in place when the
     input already owns a grad array)."""
-    if rule is AFFINE:      # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1, without building the locals tuple
-        n = len(children) >> 1
-        pairs = [(children[i], children[n + i].data) for i in range(n)]
-        pairs += [(children[n + i], children[i].data) for i in range(n)]
-        pairs.append((children[-1], 1.0))
-    else:
-        pairs = zip(children, _locals(rule, children, ans))
-    for child, local in pairs:
+    for child, local in zip(children, locals_):
         contribution = _batch_contribution(child, local, upstream)
         grad = child.grad
         if grad.__class__ is ndarray:
@@ -523,25 +627,67 @@ def _is_zero(g):
     return g.__class__ is float and g == 0.0
 
 
-def _backprop_graph(root, seed):
-    """``backward(create_graph=True)``: the same walk, with Value grads built from Value locals."""
-    order = topological_order(root, leaves=False, zero=True)
-    root.grad = seed if root._prev or _is_zero(root.grad) else root.grad + seed
+def _graph_contribution(child, local, upstream):
+    """local × upstream as a Value (so it can be differentiated again), summed for a scalar child."""
+    contribution = upstream if local.__class__ is float and local == 1.0 else local * upstream
+    if not isinstance(contribution, Value):
+        contribution = Value(contribution)
+    if contribution.data.__class__ is ndarray and child.data.__class__ is not ndarray:
+        contribution = contribution.sum()
+    return contribution
+
+
+def _gradients(root, seed, create_graph):
+    """Every ∂root/∂node, computed without touching any node: (order, {id: grad}, {id: node}).
+
+    The walk of ``grad()`` and of ``backward(create_graph=True)``: the same rules and the same
+    order as ``backward()``, but the sums live in a dict of its own, so nothing is written until
+    everything is computed, and threads sharing nodes do not see each other's sums.
+    """
+    order = topological_order(root, leaves=False)
+    grads = {id(root): seed}
+    nodes = {id(root): root}
     for node in reversed(order):
-        rule = node._rule
-        if _is_zero(node.grad):
+        upstream = grads.get(id(node))
+        if upstream is None or (create_graph and _is_zero(upstream)):
             continue
-        upstream = node.grad
-        if upstream.__class__ is not Value:
-            upstream = Value(upstream)
-        children = node._prev
-        for child, local in zip(children, rule.locals(children, node)):
-            contribution = upstream if local.__class__ is float and local == 1.0 else local * upstream
-            if contribution.__class__ is not Value:
-                contribution = Value(contribution)
-            if contribution.data.__class__ is ndarray and child.data.__class__ is not ndarray:
-                contribution = contribution.sum()
-            child.grad = contribution if _is_zero(child.grad) else child.grad + contribution
+        rule, children = node._rule, node._prev
+        try:
+            if create_graph:
+                if not isinstance(upstream, Value):
+                    upstream = Value(upstream)
+                local = rule.locals(children, node)
+            else:
+                local = _locals(rule, children, node.data)
+        except DomainProblem as problem:
+            raise _domain_error(rule, children, problem) from None
+        batch = node.data.__class__ is ndarray
+        for child, l in zip(children, local):
+            if create_graph:
+                contribution = _graph_contribution(child, l, upstream)
+            elif batch:
+                contribution = _batch_contribution(child, l, upstream)
+            else:
+                contribution = l * upstream
+            key = id(child)
+            old = grads.get(key)
+            if old is None:
+                grads[key] = contribution
+                nodes[key] = child
+            else:
+                grads[key] = old + contribution
+    return order, grads, nodes
+
+
+def _backward_graph(root, seed):
+    """``backward(create_graph=True)``: compute every grad as a Value first, then store them."""
+    order, grads, nodes = _gradients(root, seed, create_graph=True)
+    for node in order:                    # non-leaf grads: this pass's
+        node.grad = grads.get(id(node), 0.0)
+    for key, node in nodes.items():       # leaf grads accumulate
+        if not node._prev:
+            g = grads[key]
+            node.grad = g if _is_zero(node.grad) else node.grad + g
 
 
 def grad(output, inputs, gradient=None, create_graph=False):
@@ -549,24 +695,80 @@ def grad(output, inputs, gradient=None, create_graph=False):
 
     Like ``torch.autograd.grad``. With ``create_graph=True`` the results are Values, so they can
     be differentiated again: ``grad(grad(y, [x], create_graph=True)[0], [x])`` is d²y/dx².
-    An input that ``output`` does not depend on gets 0.0.
+    An input that ``output`` does not depend on gets 0.0. It writes nothing on any node, so
+    threads may call it at once, on graphs that share nodes (parameters) or on one graph.
     """
     single = isinstance(inputs, Value)
     inputs = [inputs] if single else list(inputs)
-    order = topological_order(output)
-    saved = [n.grad for n in order]
-    saved_inputs = [x.grad for x in inputs]
-    try:
-        for n in order:
-            n.grad = 0.0
-        for x in inputs:
-            x.grad = 0.0
-        output.backward(gradient, create_graph=create_graph)
-        result = [x.grad for x in inputs]
-    finally:
-        for n, g in zip(order, saved):
-            n.grad = g
-        for x, g in zip(inputs, saved_inputs):
-            x.grad = g
+    _, grads, _ = _gradients(output, _seed(output, gradient, create_graph), create_graph)
+    result = [grads.get(id(x), 0.0) for x in inputs]
     return result[0] if single else result
 
+
+# --- pickle and copy ----------------------------------------------------------------------------
+# Pickling a node follows its inputs, and theirs: done naively that recursion is as deep as the
+# graph (RecursionError at about 1,000 nodes). So the node pickled first (the "root") puts every
+# node it depends on into its state as one flat list, children first: when pickle (or deepcopy)
+# reaches a node's inputs, they are already stored, and no recursion goes deeper than one node.
+# The nodes of that list are marked (``_mark`` = −token) so their own states skip the list.
+
+_tokens = itertools.count(1)
+_live_lists = {}     # token → weak reference to the flat list being pickled
+
+
+class _Flat(list):
+    """The flat node list of a pickled graph (a list that can be weakly referenced)."""
+
+    __slots__ = ("__weakref__",)
+
+    def __reduce__(self):
+        return list, (), None, iter(self)
+
+
+def _slot_names(cls):
+    names = []
+    for klass in reversed(cls.__mro__):
+        for name in getattr(klass, "__slots__", ()):
+            if name not in ("__dict__", "__weakref__") and name not in names:
+                names.append(name)
+    return names
+
+
+def _rule_key(rule):
+    if rule is None:
+        return None
+    if ops.TABLE.get(rule.name) is rule:
+        return rule.name
+    if rule.const is not None and rule.name == "pow":
+        return ("pow", rule.const)
+    raise TypeError(f"cannot pickle a node made by the op {rule.name!r}: it is not in microreg.ops.TABLE")
+
+
+def _rule_from_key(key):
+    if key is None:
+        return None
+    if key.__class__ is tuple:
+        return ops.pow_const(key[1])
+    return ops.TABLE[key]
+
+
+def _restore_node(cls):
+    return object.__new__(cls)
+
+
+def _node_state(node):
+    mark = node._mark
+    ref = _live_lists.get(-mark) if mark.__class__ is int and mark < 0 else None
+    flat = None
+    if ref is None or ref() is None:        # the first node pickled: it carries the whole graph
+        below = topological_order(node)[:-1]
+        if below:
+            flat = _Flat(below)
+            token = next(_tokens)
+            _live_lists[token] = weakref.ref(flat, lambda _, token=token: _live_lists.pop(token, None))
+            for n in below:
+                n._mark = -token
+    slots = {name: getattr(node, name) for name in _slot_names(node.__class__)
+             if name not in ("_rule", "_mark") and hasattr(node, name)}
+    extra = getattr(node, "__dict__", None) or None
+    return flat, slots, _rule_key(node._rule), extra

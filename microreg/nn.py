@@ -92,6 +92,8 @@ class Module:
         """One tuple of input nodes: scalars for one sample, batch Values for an (N, f) array."""
         if x.__class__ is list and len(x) == self.n_features and all(v.__class__ is float for v in x):
             return tuple(map(_leaf, x, self._x_names))   # the common case, made cheap
+        if isinstance(x, (list, tuple)) and x and isinstance(x[0], (list, tuple, ndarray)):
+            x = np.asarray(x, dtype=np.float64)          # a list of rows is a batch, read row by row
         if isinstance(x, ndarray) and x.ndim == 2:
             self._check_features(x.shape[1])
             return tuple(Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=f"x[{k}]")

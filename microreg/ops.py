@@ -114,7 +114,7 @@ def _sigmoid(a):
 
 def _relu(a):
     if a.__class__ is float:
-        return a if a > 0 else 0.0
+        return 0.0 if a <= 0 else a      # nan stays nan, as numpy's maximum and PyTorch give
     return np.maximum(a, 0.0)
 
 
@@ -167,12 +167,22 @@ def _pow_local(a, k):
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             out = k * np.power(a, k - 1.0)
         return np.where(a == 0.0, 0.0, out) if k == 0 else out
-    return k * a ** (k - 1.0)  # a Value: build the derivative as a graph
+    # a Value: build the derivative as a graph
+    if k == 0:
+        return 0.0                       # d(a^0)/da = 0 everywhere (no a^(−1) to build)
+    if k < 1 and (np.asarray(a.data) == 0).any():
+        return _pow_local(a.data, k)     # ±inf at a = 0, as plain backward gives: a constant
+    return k * a ** (k - 1.0)
 
 
 def _powv_local_exponent(a, b, ans):
     """∂(a^b)/∂b = a^b·ln(a). Zero where a^b is 0 (its limit for b > 0); undefined for a < 0."""
     if _is_value(a):
+        data = np.asarray(a.data)
+        if (data <= 0).any():  # check as plain backward does; where a = 0 the local is 0 (a constant)
+            _powv_local_exponent(a.data, b.data if _is_value(b) else b, ans.data)
+            keep = (data > 0) * 1.0 if data.ndim else float(data > 0)
+            return ans * (a * keep + (1.0 - keep)).log()   # ln(1) = 0 where a = 0
         return ans * a.log()
     if a.__class__ is float:
         if a > 0:
@@ -191,13 +201,19 @@ def _powv_local_exponent(a, b, ans):
 
 
 def _powv_local_base(a, b, ans):
+    """∂(a^b)/∂a = b·a^(b−1); 0 where b = 0 (a^0 is constant, even at a = 0)."""
     if _is_value(a) or _is_value(b):
+        a_data, b_data = (x.data if _is_value(x) else x for x in (a, b))
+        if ((np.asarray(a_data) == 0) & (np.asarray(b_data) < 1)).any():
+            # at a = 0 with b < 1, b·a^(b−1) would divide by zero: the plain local (0 or ±inf),
+            # as a constant, as plain backward gives
+            return _powv_local_base(a_data, b_data, ans.data if _is_value(ans) else ans)
         return b * a ** (b - 1.0)
     if a.__class__ is float and b.__class__ is float:
         return _pow_local(a, b)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         out = b * np.power(a, b - 1.0)
-    return out
+    return np.where(np.asarray(b) == 0.0, 0.0, out)
 
 
 def _sum(a):

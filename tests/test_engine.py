@@ -361,3 +361,269 @@ def test_sqrt_at_zero_has_infinite_slope_not_an_error():
     x = Value(0.0)
     (x ** 0.5).backward()
     assert x.grad == math.inf
+
+
+# --- issue 14: wrong numbers without an error -------------------------------------------------------
+
+def test_zero_to_the_zero_has_a_zero_base_gradient_in_a_batch_too():
+    # d(a^b)/da = b·a^(b−1): at b = 0 it is 0 for every a (a^0 = 1 is constant), also at a = 0;
+    # d(a^b)/db = a^b·ln(a) → 0 at a = 0 (its limit). The scalar path and PyTorch both give 0.
+    a, b = Value(0.0), Value(0.0)
+    (a ** b).backward()
+    assert (a.grad, b.grad) == (0.0, 0.0), f"scalar: {a.grad}, {b.grad}"
+    a, b = Value(np.array([0.0, 2.0, 0.0])), Value(np.array([0.0, 0.0, 2.0]))
+    (a ** b).sum().backward()
+    assert np.array_equal(a.grad, [0.0, 0.0, 0.0]), f"batch ∂/∂a: {a.grad} (hand: 0, 0, 2·0^1 = 0)"
+    assert np.array_equal(b.grad, [0.0, math.log(2.0), 0.0]), f"batch ∂/∂b: {b.grad} (hand: 0, ln 2, 0)"
+
+
+@pytest.mark.parametrize("make", [
+    lambda one, four: one + four,
+    lambda one, four: four * one,
+    lambda one, four: one ** four,
+    lambda one, four: __import__("microreg").affine([Value(1.0), Value(2.0)], [one, four], 0.0),
+])
+def test_a_one_sample_batch_is_not_stretched_to_another_length(make):
+    one, four = Value(np.array([0.1]), label="one"), Value(np.ones(4), label="four")
+    with pytest.raises(ValueError, match=r"'one' has 1 samples.*'four' has 4 samples|'four' has 4.*'one' has 1"):
+        make(one, four)
+
+
+def test_a_loss_against_a_one_sample_target_names_both_lengths():
+    from microreg.nn import TwoLayerNet, mse
+    net = TwoLayerNet(1, 3, seed=0)
+    X = np.linspace(-1, 1, 8).reshape(-1, 1)
+    with pytest.raises(ValueError, match=r"8 samples.*1 samples"):
+        mse(net(X), np.array([0.1]))
+
+
+def test_a_list_of_rows_is_a_batch_read_row_by_row():
+    from microreg.nn import LinearRegression
+    model = LinearRegression(2, seed=0)
+    w1, w2 = (p.data for p in model.parameters()[:2])
+    b = model.parameters()[-1].data
+    out = model([[1.0, 2.0], [3.0, 4.0]])     # two samples (1, 2) and (3, 4), not two features
+    expected = [w1 * 1 + w2 * 2 + b, w1 * 3 + w2 * 4 + b]
+    assert np.allclose(out.data, expected, rtol=1e-12), f"{out.data} vs row by row {expected}"
+    assert np.array_equal(out.data, model(np.array([[1.0, 2.0], [3.0, 4.0]])).data)
+
+
+def test_backward_gradient_must_match_the_output():
+    x = Value(np.array([1.0, 2.0]), label="x")
+    y = x * x
+    with pytest.raises(ValueError, match=r"2 samples, but the gradient has 3"):
+        y.backward(gradient=np.ones(3))
+    s = y.sum()
+    with pytest.raises(ValueError, match=r"single value, but the gradient is a batch of 2"):
+        s.backward(gradient=np.ones(2))
+    with pytest.raises(ValueError, match=r"2 samples, but the gradient has 3"):
+        grad(y, [x], gradient=np.ones(3))
+    assert _is_untouched([x, y, s])
+
+
+def _is_untouched(nodes):
+    return all(isinstance(n.grad, float) and n.grad == 0.0 for n in nodes)
+
+
+@pytest.mark.parametrize("way", ["backward", "steps", "create_graph"])
+def test_a_backward_that_raises_part_way_changes_nothing(way):
+    # L = x^y + p·3 with x = −2: the walk reaches p·3 (p.grad += 3) before x^y, whose
+    # ∂/∂y = x^y·ln(x) has no real value, so it raises. p and x keep the grads they had.
+    x, y, p = Value(-2.0, label="x"), Value(2.0, label="y"), Value(1.5, label="p")
+    power = x ** y
+    scaled = p * 3.0
+    L = power + scaled
+    x.grad, y.grad, p.grad, scaled.grad = 0.25, 0.5, 0.75, 7.0
+    with pytest.raises(MathDomainError, match="no real ln"):
+        if way == "backward":
+            L.backward()
+        elif way == "steps":
+            for _ in L.backward_steps():
+                pass
+        else:
+            L.backward(create_graph=True)
+    grads = (x.grad, y.grad, p.grad, scaled.grad)
+    assert grads == (0.25, 0.5, 0.75, 7.0), f"grads after the failed backward: {grads}"
+
+
+def test_a_failed_batch_backward_restores_batch_grads():
+    x = Value(np.array([-2.0, 3.0]), label="x")
+    w = Value(0.5, label="w")
+    L = (x ** Value(2.0) + w * x).sum()
+    x.grad = np.array([1.0, 1.0])
+    w.grad = 0.125
+    with pytest.raises(MathDomainError, match="at sample 0"):
+        L.backward()
+    assert np.array_equal(x.grad, [1.0, 1.0]) and w.grad == 0.125, f"{x.grad}, {w.grad}"
+
+
+def test_grad_in_threads_on_graphs_sharing_a_parameter():
+    import sys
+    import threading
+    w = Value(0.5, label="w")          # shared by every thread's graph
+    errors = []
+
+    def work(c):
+        for _ in range(200):
+            x = Value(c)
+            y = (w * x).tanh() * x + w * w   # ∂y/∂w = x²·(1 − tanh²(w·x)) + 2w
+            g = grad(y, [w])[0]
+            expected = c * c * (1 - math.tanh(0.5 * c) ** 2) + 1.0
+            if not math.isclose(g, expected, rel_tol=1e-12):
+                errors.append((c, g, expected))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)        # switch threads as often as possible
+    try:
+        threads = [threading.Thread(target=work, args=(c,)) for c in (1.0, 2.0, 3.0, 4.0)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, f"wrong grads in threads (c, got, expected): {errors[:3]}"
+    assert w.grad == 0.0, f"grad() wrote w.grad: {w.grad}"
+
+
+def test_topological_order_in_threads_on_one_graph_and_backward_on_separate_graphs():
+    import sys
+    import threading
+    v = Value(0.3)
+    for i in range(2000):              # long enough for the threads to interleave inside one walk
+        v = v.tanh() + v * 0.5 if i % 3 == 0 else v.tanh()
+    reference = [id(n) for n in topological_order(v)]
+    bad = []
+
+    def orders():
+        for _ in range(10):
+            if [id(n) for n in topological_order(v)] != reference:
+                bad.append("order")
+
+    def separate(c):
+        for _ in range(50):
+            x = Value(c)
+            y = x * x * x                  # ∂y/∂x = 3x²
+            y.backward()
+            if x.grad != 3 * c * c:
+                bad.append((c, x.grad))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=orders) for _ in range(3)]
+        threads += [threading.Thread(target=separate, args=(c,)) for c in (1.0, 2.0)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not bad, f"{bad[:3]}"
+
+
+# --- issue 14: crashes and unclear errors -------------------------------------------------------
+
+@pytest.mark.parametrize("build,dx", [
+    (lambda x: x ** 0, 0.0),                    # d(x^0)/dx = 0
+    (lambda x: x ** Value(0.0), 0.0),
+    (lambda x: x ** Value(2.0), 0.0),           # 2x at 0
+    (lambda x: x ** Value(1.0), 1.0),           # x^0 = 1
+    (lambda x: x ** 3, 0.0),
+])
+def test_create_graph_at_zero_gives_what_plain_backward_gives(build, dx):
+    x = Value(0.0)
+    build(x).backward()
+    plain = x.grad
+    x.grad = 0.0
+    build(x).backward(create_graph=True)
+    assert plain == dx and x.grad.data == dx, f"plain {plain}, create_graph {x.grad}, hand {dx}"
+
+
+def test_second_derivative_through_a_value_exponent_at_zero():
+    x, y = Value(0.0), Value(2.0)
+    first = grad(x ** y, [x, y], create_graph=True)
+    assert (first[0].data, first[1].data) == (0.0, 0.0), f"{first}"   # 2x, x²·ln x → 0
+    second = grad(first[0], [x])[0]
+    assert second == 2.0, f"d²(x²)/dx² = 2, got {second}"
+
+
+def test_every_binary_op_works_on_a_subclass():
+    class Tracked(Value):
+        pass
+
+    a, b = Tracked(2.0, label="a"), Tracked(3.0, label="b")
+    # hand values: data, ∂/∂a, ∂/∂b
+    cases = [
+        (lambda: a + b, 5.0, 1.0, 1.0),
+        (lambda: a * b, 6.0, 3.0, 2.0),
+        (lambda: a ** b, 8.0, 3 * 4.0, 8.0 * math.log(2.0)),
+        (lambda: a / b, 2 / 3, 1 / 3, -2 / 9),
+        (lambda: Value(2.0) * b + a, 8.0, 1.0, 2.0),
+        (lambda: 1.0 + a * 2.0, 5.0, 2.0, 0.0),
+        (lambda: 2.0 ** a, 4.0, 4.0 * math.log(2.0), 0.0),
+    ]
+    for make, data, da, db in cases:
+        a.grad = b.grad = 0.0
+        out = make()
+        out.backward()
+        got = (out.data, a.grad, b.grad)
+        assert all(math.isclose(g, e, rel_tol=1e-12, abs_tol=1e-15) for g, e in zip(got, (data, da, db))), \
+            f"{got} vs hand {(data, da, db)}"
+
+
+def _chain(n):
+    x = Value(0.3, label="x")
+    v = x
+    for _ in range(n):
+        v = v.tanh()
+    return x, v
+
+
+@pytest.mark.parametrize("copy_it", ["pickle", "deepcopy"])
+def test_pickle_and_deepcopy_keep_the_graph_and_its_identity(copy_it):
+    import copy
+    import pickle
+    x, w = Value(np.array([1.0, 2.0]), label="x"), Value(-0.5, label="w")
+    y = (w * x + 1.0).tanh() ** 2
+    L = (y + w * w).mean()
+    L.label = "L"
+    dup = (lambda o: pickle.loads(pickle.dumps(o))) if copy_it == "pickle" else copy.deepcopy
+    x2, w2, L2 = dup((x, w, L))
+    assert L2 is not L and L2.label == "L" and L2.op is L.op and L2.data == L.data
+    leaves = {id(n) for n in topological_order(L2) if not n._prev}
+    assert id(x2) in leaves and id(w2) in leaves, "the copied x and w are the copied graph's leaves"
+    L.backward()
+    L2.backward()
+    assert np.array_equal(x.grad, x2.grad) and w.grad == w2.grad, f"{x.grad} {x2.grad} {w.grad} {w2.grad}"
+
+
+@pytest.mark.parametrize("copy_it,n", [("pickle", 1_000_000), ("deepcopy", 100_000)])
+def test_pickle_and_deepcopy_a_deep_chain(copy_it, n):
+    import copy
+    import pickle
+    x, v = _chain(n)                     # far deeper than Python's recursion limit
+    x2, v2 = pickle.loads(pickle.dumps((x, v))) if copy_it == "pickle" else copy.deepcopy((x, v))
+    assert v2.data == v.data and v2 is not v and x2.label == "x"
+    node, links = v2, 0
+    while node._prev:
+        node, links = node._prev[0], links + 1
+    assert node is x2 and links == n, f"the copy's chain has {links} links down to {node}"
+
+
+def test_pickle_refuses_an_op_outside_the_table_clearly():
+    import pickle
+
+    from microreg.ops import Op
+    odd = Op("odd", 1, lambda a: a, d=(lambda a, ans: 1.0,))
+    from microreg.engine import _unary
+    node = _unary(odd, Value(1.0))
+    with pytest.raises(TypeError, match="op 'odd'.*not in microreg.ops.TABLE"):
+        pickle.dumps(node)
+
+
+def test_a_huge_integer_is_a_clear_overflow_error():
+    with pytest.raises(OverflowError, match=r"Value data 100000000000…0000 \(401 digits\) is too large"):
+        Value(10 ** 400)
+    with pytest.raises(OverflowError, match=r"too large"):
+        Value(-(10 ** 309))

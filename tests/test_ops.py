@@ -139,3 +139,10 @@ def test_batch_sigmoid_is_accurate_and_warning_free_everywhere():
     rel = np.abs(s - exact) / np.maximum(exact, 1e-300)
     assert rel.max() < 1e-14, f"max relative error {rel.max()} at a = {a[np.argmax(rel)]}"
     assert s[-3:].tolist() == [0.0, 1.0, 0.5]
+
+
+def test_relu_of_nan_is_nan_as_in_a_batch():
+    # scalar and batch agree (numpy's maximum and PyTorch's relu keep nan): a nan is never hidden
+    assert math.isnan(Value(math.nan).relu().data), Value(math.nan).relu().data
+    assert np.isnan(Value(np.array([math.nan, 1.0])).relu().data[0])
+    assert Value(-0.0).relu().data == 0.0 and Value(-2.0).relu().data == 0.0 and Value(2.5).relu().data == 2.5
