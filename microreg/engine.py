@@ -20,6 +20,14 @@ What this module lets you do:
   application (what the stepper shows).
 - ``backward(create_graph=True)`` and ``grad(output, inputs, create_graph=True)``: gradients that
   are Values themselves, so they can be differentiated again.
+- A ``backward()`` that raises part-way (a rule outside its domain, Ctrl-C) leaves every grad as
+  it was. Batches of different lengths are refused, a 1-sample batch included (never stretched).
+- Threads: ``grad()`` and ``topological_order()`` write nothing on the nodes, so any number of
+  threads may run them at once, even on one graph or on graphs sharing parameters. ``backward()``
+  writes ``.grad``: run it in several threads only on graphs that share no node (for graphs
+  sharing parameters, use ``grad()``).
+- ``pickle`` and ``copy.deepcopy`` work on graphs of any depth (the node pickled first carries its
+  whole graph as one flat list, children first, so nothing recurses).
 
 Every derivative comes from the rule table in `microreg.ops`; this module only walks the graph.
 """
@@ -27,6 +35,7 @@ Every derivative comes from the rule table in `microreg.ops`; this module only w
 import itertools
 import numbers
 import weakref
+from operator import attrgetter
 
 import numpy as np
 
@@ -298,7 +307,7 @@ class Value:
         if not self._prev:              # a leaf: its own gradient is the seed
             self.grad = self.grad + seed
             return
-        order, saved, leaves = _backward_order(self)
+        order, saved, leaves, leaf_grads = _backward_order(self)
         self.grad = seed
         node = self
         try:
@@ -312,22 +321,29 @@ class Value:
                 if ans.__class__ is not float:   # a batch node (scalar inputs get the batch-sum)
                     _accumulate_batch(children, _locals(rule, children, ans), upstream)
                     continue
-                d = rule.d
-                if d is None:                    # any number of inputs (affine): all locals at once
-                    for child, local in zip(children, rule.d_all([c.data for c in children], ans)):
-                        child.grad += local * upstream
-                elif len(d) == 1:
+                arity = rule.arity
+                if arity == 1:
                     child = children[0]
-                    child.grad += d[0](child.data, ans) * upstream
-                else:                            # both locals first: a rule that raises adds nothing
+                    child.grad += rule.d[0](child.data, ans) * upstream
+                elif arity == 2:                 # both locals first: a rule that raises adds nothing
                     a, b = children
                     a_data, b_data = a.data, b.data
+                    d = rule.d
                     local_a = d[0](a_data, b_data, ans)
                     local_b = d[1](a_data, b_data, ans)
                     a.grad += local_a * upstream
                     b.grad += local_b * upstream
+                elif len(children) == 3:         # any number of inputs (affine), here one input
+                    a, b, c = children           # (a first layer's neuron), unrolled for speed
+                    local_a, local_b, local_c = rule.d_all((a.data, b.data, c.data), ans)
+                    a.grad += local_a * upstream
+                    b.grad += local_b * upstream
+                    c.grad += local_c * upstream
+                else:                            # any number of inputs: all locals at once
+                    for child, local in zip(children, rule.d_all([c.data for c in children], ans)):
+                        child.grad += local * upstream
         except BaseException as exc:
-            _restore(order, saved, leaves)
+            _restore(order, saved, leaves, leaf_grads)
             if isinstance(exc, DomainProblem):   # e.g. ∂(a^b)/∂b needs ln(a) and a < 0
                 raise _domain_error(node._rule, node._prev, exc) from None
             raise
@@ -450,8 +466,9 @@ def _backward_order(root):
 
     Marks live on the nodes (``_mark``; each walk takes fresh numbers), so no visited-set is
     allocated. Every listed node's grad is set to 0.0 on the way (the start of a backward pass).
-    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before, and
-    (leaf, grad before) for each edge into a leaf (a batch grad copied, as the walk adds in place).
+    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before, the
+    leaf at the end of each edge into a leaf, and those leaves' grads before (the walk never adds
+    into a leaf's grad array in place, so these stay as they were).
     Safe for separate graphs in separate threads; not for one graph in two threads at once.
     """
     entered = next(_epochs)
@@ -476,18 +493,20 @@ def _backward_order(root):
                 if child._prev:
                     if child._mark < entered:
                         push(child)
-                else:            # a leaf: not listed, not marked, its grad kept for an undo
-                    grad = child.grad
-                    note((child, grad.copy() if grad.__class__ is ndarray else grad))
-    return order, saved, leaves
+                else:            # a leaf: not listed, not marked, kept for an undo
+                    note(child)
+    return order, saved, leaves, list(map(_grad_of, leaves))
 
 
-def _restore(order, saved, leaves):
+def _restore(order, saved, leaves, leaf_grads):
     """Undo a backward pass that failed part-way: every grad back to what it was before."""
     for node, grad in zip(order, saved):
         node.grad = grad
-    for leaf, grad in reversed(leaves):
+    for leaf, grad in zip(leaves, leaf_grads):
         leaf.grad = grad
+
+
+_grad_of = attrgetter("grad")
 
 
 def _seed(root, gradient, create_graph):
@@ -554,7 +573,7 @@ def _backprop(root, seed):
     if not root._prev:
         root.grad = root.grad + seed
         return
-    order, saved, leaves = _backward_order(root)
+    order, saved, leaves, leaf_grads = _backward_order(root)
     root.grad = seed
     k = 0
     try:
@@ -579,7 +598,7 @@ def _backprop(root, seed):
                            _snapshot(child.grad), before)
                 k += 1
     except (Exception, KeyboardInterrupt):
-        _restore(order, saved, leaves)
+        _restore(order, saved, leaves, leaf_grads)
         raise
 
 
@@ -610,13 +629,17 @@ def _batch_contribution(child, local, upstream):
 
 
 def _accumulate_batch(children, locals_, upstream):
-    """Backward through one batch node: every input's grad += its contribution (in place when the
-    input already owns a grad array)."""
+    """Backward through one batch node: every input's grad += its contribution (in place into a
+    non-leaf's grad array, which this pass made; a leaf's array gets a new one, so an undo or a
+    reference the user kept sees the old numbers)."""
     for child, local in zip(children, locals_):
         contribution = _batch_contribution(child, local, upstream)
         grad = child.grad
         if grad.__class__ is ndarray:
-            grad += contribution
+            if child._prev:      # an array this pass made: add in place
+                grad += contribution
+            else:
+                child.grad = grad + contribution
         elif grad == 0.0:
             child.grad = contribution
         else:

@@ -248,7 +248,10 @@ def _affine(ins):
 
 
 def _affine_locals(ins, ans):
-    # ∂/∂w_i = x_i, ∂/∂x_i = w_i, ∂/∂b = 1
+    # ∂/∂w_i = x_i, ∂/∂x_i = w_i, ∂/∂b = 1 (the one place this is written: every walk reads it)
+    if len(ins) == 3:   # one input (a first layer's neuron): the same, without slicing
+        w, x, _ = ins
+        return x, w, 1.0
     n = len(ins) // 2
     return (*ins[n:2 * n], *ins[:n], 1.0)
 
