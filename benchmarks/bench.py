@@ -261,6 +261,9 @@ def scale_plot(rows, path):
     plt.close(fig)
 
 
+BEFORE_AFTER = "## Before and after engine changes"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md and scale.png")
@@ -331,11 +334,17 @@ def main():
     say()
     if args.write:
         scale_plot(rows, os.path.join(HERE, "scale.png"))
-        with open(os.path.join(HERE, "RESULTS.md"), "w", encoding="utf-8") as f:
+        path = os.path.join(HERE, "RESULTS.md")
+        kept = ""   # the before/after record of engine changes (written by hand) stays
+        if os.path.exists(path):
+            old = open(path, encoding="utf-8").read()
+            if BEFORE_AFTER in old:
+                kept = "\n" + old[old.index(BEFORE_AFTER):]
+        with open(path, "w", encoding="utf-8") as f:
             f.write("# Benchmark results\n\nMade by `pip install '.[bench]' && python benchmarks/bench.py --write` "
                     "(one process; every ratio is measured in the same run). The log-log plot of section 3 is "
                     "`benchmarks/scale.png`.\n\n")
-            f.write("\n".join(lines) + "\n")
+            f.write("\n".join(lines) + "\n" + kept)
 
 
 if __name__ == "__main__":

@@ -300,7 +300,10 @@ class Value:
         With ``create_graph=True`` the grads are Values, themselves differentiable.
         If it raises part-way (a rule outside its domain, Ctrl-C), every grad is left as it was.
         """
-        seed = _seed(self, gradient, create_graph)
+        if gradient is None and not create_graph and self.data.__class__ is float:
+            seed = 1.0                   # the common case, without a call
+        else:
+            seed = _seed(self, gradient, create_graph)
         if create_graph:
             _backward_graph(self, seed)
             return
@@ -397,7 +400,11 @@ def affine(weights, inputs, bias):
 def _affine_node(children):
     """The ``affine`` node over children (w_1..w_n, x_1..x_n, b), all Values already."""
     try:
-        data = AFFINE.forward([c.data for c in children])
+        if len(children) == 3:       # one input (a first layer's neuron): no list to build
+            w, x, b = children
+            data = AFFINE.forward((w.data, x.data, b.data))
+        else:
+            data = AFFINE.forward([c.data for c in children])
     except ValueError:
         err = _length_error(AFFINE, children)
         if err is None:
