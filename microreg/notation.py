@@ -56,7 +56,7 @@ How products read (so that a formula means what its author meant):
 - ``a · b`` (and implicit products): a number times anything; equal shapes elementwise; a
   matrix times a vector or a matrix with matching inner sizes is the matrix product
   (``(w^{(l+1)})^T δ^{(l+1)}``); two vectors of different lengths give their outer product
-  (``δ · x`` for ∂L/∂w1); otherwise numpy broadcasting, trailing axes first, then leading axes
+  (``δ · x`` for ∂L/∂w1), as do a vector and a transposed vector (``δ a^T``); otherwise numpy broadcasting, trailing axes first, then leading axes
   (a vector of length p scales the rows of a p × q matrix).
 - ``⊙`` is always elementwise; ``@`` always the matrix product.
 - A `Batch` holds one value per sample (its first axis); every operation applies sample by
@@ -642,6 +642,8 @@ def _product(a, b, column, text, matrix=True):
         return a @ b
     if len(sa) == 1 and len(sb) == 1:
         return np.multiply.outer(a, b)
+    if len(sa) == 1 and len(sb) == 2 and sb[0] == 1:      # δ aᵀ: a column times a row
+        return np.multiply.outer(a, b[0])
     try:
         return a * b
     except ValueError:

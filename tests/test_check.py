@@ -103,7 +103,7 @@ def test_report_renders_as_text_and_html():
 def test_bad_calls_are_explained():
     with pytest.raises(KeyError, match="no value for it"):
         verify(mse_loss, {"v": right_w}, at={"w": 0.3, "b": 0.1})
-    with pytest.raises(ValueError, match="returned shape"):
+    with pytest.raises(ValueError, match=r"gives shape \(3,\), but W has shape \(2,\)"):
         verify(lambda W: W[0] * W[1], {"W": lambda W: np.zeros(3)}, at={"W": np.array([1.0, 2.0])})
 
 
