@@ -388,9 +388,9 @@ class _PointGraph:
         for node in self.order:
             if node._prev and len(node._prev) == 1:
                 by_op.setdefault((node._rule.name, node._rule.const), []).append(node)
-        out = {}
+        out, groups = {}, {}
 
-        def add(key, kind, ids, v, c, new, old):
+        def add(key, kind, ids, v, c, new, old, other=None):
             t = tangent.get(id(c))
             if t is None:
                 return
@@ -401,6 +401,17 @@ class _PointGraph:
             if not np.any(delta):
                 return
             out[key] = (kind, ids, (truth + delta).reshape(shape))
+            # the same mistake on every element of a labelled layer (h2[0], h2[1], …): one mistake in
+            # a vector formula. The layer's nodes are side by side, so their changes simply add up.
+            group = _layer(v), _layer(c), _layer(other) if other is not None else None
+            if group[0] is not None and (other is None or (group[2] is not None and
+                                                             _index(other) == _index(v))):
+                gkey = ("layer", kind, *group, pos)
+                if gkey in groups:
+                    groups[gkey][2] += delta
+                    groups[gkey][3] += 1
+                else:
+                    groups[gkey] = [kind, ids + ("layer",), delta.copy(), 1]
 
         for k, v in enumerate(self.order):
             if not v._prev:
@@ -429,7 +440,11 @@ class _PointGraph:
                             wrong = rule.locals([other._prev[0].data], other.data)[0]
                         except Exception:  # noqa: BLE001 - a rule outside its domain is not a candidate
                             continue
-                        add((k, pos, "node", j), "wrong node", (id(v), id(c), pos, id(other)), v, c, wrong, old)
+                        add((k, pos, "node", j), "wrong node", (id(v), id(c), pos, id(other)), v, c, wrong, old,
+                            other)
+        for gkey, (kind, ids, delta, count) in groups.items():
+            if count >= 2:
+                out[gkey] = (kind, ids, (truth + delta).reshape(shape))
         return out
 
     def _tangents(self, params):
@@ -461,6 +476,16 @@ class _PointGraph:
         return tangent, local
 
 
+def _layer(node):
+    """The array name of a node labelled like ``h2[3]`` (``h2``), else None."""
+    m = _LABEL.match(node.label) if node.label else None
+    return m.group(1) if m else None
+
+
+def _index(node):
+    return _LABEL.match(node.label).group(2)
+
+
 def _sub(a, b):
     return np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
 
@@ -474,7 +499,7 @@ def _prepare(name, formula):
     if isinstance(formula, Formula):
         def run(env, formula=formula):
             return formula.evaluate(env)
-        run.uses, run.formula = formula.names, formula
+        run.uses, run.formula = formula.names + formula.sizes, formula
         return run
     if not callable(formula):
         raise TypeError(f"verify: hand[{name!r}] must be a formula string or a function, "
@@ -695,6 +720,11 @@ def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
                 parts.append(f"element {_element_index(shape, e)}: {words}")
             found.append(Explanation("element factor", (name,), {_element_index(shape, e): ke for e, ke in per.items()},
                                      "; ".join(parts) + "; the other elements agree"))
+    if len(shape) == 2 and shape[0] == shape[1] and k is None:
+        T = np.stack([a.reshape(shape).T.ravel() for a in A])
+        if _fits(H, T, rtol, atol):
+            found.append(Explanation("transpose", (name,), None,
+                                     f"your formula is autograd's transpose: rows and columns of {name} swapped"))
     if graphs is None:
         return found
     if k is not None:          # a constant factor already explains it: a structural mistake would be a coincidence
@@ -705,7 +735,7 @@ def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
         keys &= set(m)
     seen = []
     exact, combined = [], []
-    for key in sorted(keys, key=lambda t: (_ORDER[per_point[0][t][0]], t[:2], t[2:])):
+    for key in sorted(keys, key=lambda t: (_ORDER[per_point[0][t][0]], t[0] == "layer", str(t))):
         kind, ids, _ = per_point[0][key]
         G = np.stack([np.asarray(m[key][2], dtype=np.float64).ravel() for m in per_point])
         if _fits(G, A, rtol, atol) or any(_fits(G, s, rtol, atol) for s in seen):
@@ -747,8 +777,14 @@ def _structural(graph, kind, ids, factor, n, letter):
     names = graph.names()
     nodes = {id(x): x for x in graph.order}
     v, c, pos = nodes[ids[0]], nodes[ids[1]], ids[2]
-    vn, cn = names[id(v)], names[id(c)]
-    kid_names = [names[id(x)] for x in v._prev]
+    layer = ids[-1] == "layer"
+
+    def name_of(x):          # a layer-wide mistake speaks of h2, not h2[0]
+        text = names[id(x)]
+        return _LABEL.sub(r"\1", text) if layer and x.label else text
+
+    vn, cn = name_of(v), name_of(c)
+    kid_names = [name_of(x) for x in v._prev]
     rule = v._rule
     _, right = rule.local_expression(pos, kid_names)
     what = f"∂{vn}/∂{cn} = {right}" if v.label else f"∂({rule.expression(kid_names)})/∂{cn} = {right}"
@@ -757,7 +793,7 @@ def _structural(graph, kind, ids, factor, n, letter):
         involved = (vn, cn)
     elif kind == "wrong node":
         other = nodes[ids[3]]
-        on = names[id(other._prev[0])]
+        on = name_of(other._prev[0])
         _, wrong = rule.local_expression(pos, [on])
         right, wrong = _primed(rule, cn, right), _primed(rule, on, wrong)
         layer = " (the wrong layer)" if re.sub(r"\d", "", on) == re.sub(r"\d", "", cn) else ""
@@ -767,10 +803,12 @@ def _structural(graph, kind, ids, factor, n, letter):
         text = f"∂({rule.expression(kid_names)})/∂{cn} taken as {cn} instead of {right} (the wrong factor of a product)"
         involved = (vn, cn)
     else:
-        users = [names[id(x)] for x in graph.order if any(ch is c for ch in x._prev)]
+        users = [name_of(x) for x in graph.order if any(ch is c for ch in x._prev)]
         text = (f"{cn} reaches the loss through {len(users)} nodes ({', '.join(users)}); your formula leaves out "
                 f"the path through {vn}")
         involved = (cn, vn)
+    if layer:
+        text += " (on every element)"
     if factor is not None:
         text += f", and off by a factor {factor:.6g}: {name_factor(factor, n, letter)}"
     return Explanation(kind, involved, factor, text)
@@ -891,6 +929,7 @@ def verify_symbolic(loss, hand, at=None, timeout=5.0, seed=0, samples=20):
         pts += [{t.name: float(rng.uniform(-2, 2)) for t in free} for _ in range(samples)]
         counter = None
         checked = 0
+        pairs = []
         for pt in pts:
             args = [float(pt.get(t.name, pt.get(t, 0.0))) for t in free]
             try:
@@ -900,14 +939,21 @@ def verify_symbolic(loss, hand, at=None, timeout=5.0, seed=0, samples=20):
             if a.imag or b.imag or not (math.isfinite(a.real) and math.isfinite(b.real)):
                 continue
             checked += 1
-            if not math.isclose(a.real, b.real, rel_tol=1e-9, abs_tol=1e-12):
+            pairs.append((a.real, b.real))
+            if counter is None and not math.isclose(a.real, b.real, rel_tol=1e-9, abs_tol=1e-12):
                 counter = ({t.name: v for t, v in zip(free, args)}, a.real, b.real)
-                break
         name = s.name
         if counter is not None:
             point, a, b = counter
             text = f"refuted: at {point} the derivative is {a:.6g}, your formula gives {b:.6g}"
-            verdicts[name] = Verdict(name, False, "refuted", text, autograd=a, hand=b, worst=counter)
+            A, H = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+            k = _factor_fit(H, A, 1e-9, 1e-12)
+            found = []
+            if k is not None:       # the same constant at every sample: name it, as the numeric path does
+                found = [Explanation("factor", (name,), k, f"off by a constant factor {k:.6g}: {name_factor(k)}")]
+                text += f"; {found[0].text}"
+            verdicts[name] = Verdict(name, False, "refuted", text, autograd=a, hand=b, worst=counter, factor=k,
+                                     explanations=found)
         elif proved:
             verdicts[name] = Verdict(name, True, "proved", f"proved: ∂/∂{name} simplifies to your formula")
         else:
@@ -954,6 +1000,29 @@ class GradcheckReport:
     __repr__ = __str__
 
 
+def _central_difference(f, build, raw, i, idx, h, tries=8):
+    """(f(x + h) − f(x − h)) / 2h for element ``idx`` of input ``i``; the step shrinks while x ± h
+    leaves f's domain (``w ** 0.5`` near 0), and a one-sided difference is the last resort."""
+    def at(delta):
+        moved = [a.copy() for a in raw]
+        moved[i][idx] += delta
+        return f(*build(moved)).data
+
+    x0 = abs(float(raw[i][idx]))
+    for _ in range(tries):
+        try:
+            return (at(h) - at(-h)) / (2 * h)
+        except MathDomainError:
+            h = min(h / 10, x0 / 100) if x0 else h / 10
+    for sign in (1.0, -1.0):
+        try:
+            return sign * (at(sign * h) - at(0.0)) / h
+        except MathDomainError:
+            continue
+    raise MathDomainError(f"gradcheck: input{i}{''.join(f'[{j}]' for j in idx)}: every nearby point leaves "
+                          "the function's domain")
+
+
 def gradcheck(f, *inputs, eps=None, atol=1e-6, rtol=1e-4):
     """Central finite differences in float64 against autograd, for every element of every input.
 
@@ -978,10 +1047,7 @@ def gradcheck(f, *inputs, eps=None, atol=1e-6, rtol=1e-4):
         for idx in np.ndindex(arr.shape):
             x0 = float(arr[idx])
             h = eps if eps is not None else np.cbrt(np.finfo(float).eps) * max(1.0, abs(x0))
-            ups, downs = [a.copy() for a in raw], [a.copy() for a in raw]
-            ups[i][idx] += h
-            downs[i][idx] -= h
-            numeric = (f(*build(ups)).data - f(*build(downs)).data) / (2 * h)
+            numeric = _central_difference(f, build, raw, i, idx, h)
             a = float(auto[idx])
             abs_err = abs(a - numeric)
             tol = atol + rtol * abs(numeric)

@@ -447,9 +447,9 @@ def _formulas():
 
     out += [
         Formula("002", "∂U/∂β0 = Σ 2(β1xᵢ + β0 − yᵢ)  (as written)", lin(linreg_mse),
-                {"beta0": hand_of(linreg_mse_grad_as_written, "beta0")}, pl, n=10, expect="factor"),
+                {"beta0": hand_of(linreg_mse_grad_as_written, "beta0")}, pl, n=10, data={"x": xl, "y": yl}, expect="factor"),
         Formula("002", "∂U/∂β1 = Σ 2β1(β1xᵢ + β0 − yᵢ)  (as written)", lin(linreg_mse),
-                {"beta1": hand_of(linreg_mse_grad_as_written, "beta1")}, pl, n=10, expect="wrong"),
+                {"beta1": hand_of(linreg_mse_grad_as_written, "beta1")}, pl, n=10, data={"x": xl, "y": yl}, expect="wrong"),
         Formula("002", "∂U/∂β0 = (2/n) Σ εᵢ, ∂U/∂β1 = (2/n) Σ xᵢεᵢ  (corrected)", lin(linreg_mse),
                 {"beta0": hand_of(linreg_mse_grad_corrected, "beta0"),
                  "beta1": hand_of(linreg_mse_grad_corrected, "beta1")}, pl, n=10),
