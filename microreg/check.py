@@ -365,6 +365,9 @@ class _PointGraph:
                 if arr.shape == v.shape and np.array_equal(-arr, v):
                     return f"−{k}"
             return "a data column"
+        for k, arr in data.items():
+            if arr.ndim == 0 and float(arr) == v:
+                return k
         return f"{v:g}"
 
     # mistaken backward passes ----------------------------------------------------------------------
@@ -747,7 +750,7 @@ def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
             exact.append(_structural(graphs[0], kind, ids, None, n, letter))
         else:
             kk = _factor_fit(H, G, rtol, atol)
-            if kk is not None:
+            if kk is not None and _nice(kk, n) <= 1:     # a factor a derivation makes (2, ½, n, −1, …)
                 combined.append((_nice(kk, n), _structural(graphs[0], kind, ids, kk, n, letter)))
     found += exact
     found += [e for _, e in sorted(combined, key=lambda t: t[0])]
@@ -796,8 +799,8 @@ def _structural(graph, kind, ids, factor, n, letter):
         on = name_of(other._prev[0])
         _, wrong = rule.local_expression(pos, [on])
         right, wrong = _primed(rule, cn, right), _primed(rule, on, wrong)
-        layer = " (the wrong layer)" if re.sub(r"\d", "", on) == re.sub(r"\d", "", cn) else ""
-        text = f"{wrong} where {right} belongs: the local derivative of {vn} evaluated at {on} instead of {cn}{layer}"
+        which = " (the wrong layer)" if re.sub(r"\d", "", on) == re.sub(r"\d", "", cn) else ""
+        text = f"{wrong} where {right} belongs: the local derivative of {vn} evaluated at {on} instead of {cn}{which}"
         involved = (vn, cn, on)
     elif kind == "wrong factor":
         text = f"∂({rule.expression(kid_names)})/∂{cn} taken as {cn} instead of {right} (the wrong factor of a product)"
