@@ -387,3 +387,22 @@ def test_a_mistake_on_every_element_of_a_layer_is_one_mistake():
     e = v.explanation
     assert e is not None and e.kind == "wrong node" and e.nodes == ("h1", "z1", "z2"), v.diagnosis
     assert "on every element" in e.text and "wrong layer" in e.text, e.text
+
+
+def test_an_explanation_must_hold_at_every_point_checked():
+    # the forgotten-derivative value at the given point only, something else nearby: no explanation
+    def lucky(h2, t, u2, x, u1):
+        forgot = 2 * (h2 - t) * (1 - h2 ** 2) * u2 * x
+        return forgot if u1 == AT["u1"] else forgot * 1.3
+    v = _one(tanh_chain, lucky, AT, "u1", data=DATA)
+    assert v.explanations == [] and "no single mistake" in v.diagnosis, v.diagnosis
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    import microreg.check
+    import microreg.notation
+    for module in (microreg.check, microreg.notation):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, f"{module.__name__}: {result}"
