@@ -306,14 +306,14 @@ class _PointGraph:
                     arr if arr.ndim else float(arr))
         groups = {}
         for node in self.order:
-            if node.label is None or (not node._prev and node.label in self.point):
+            if _label(node) is None or (not node._prev and _label(node) in self.point):
                 continue
-            m = _LABEL.match(node.label)
+            m = _LABEL.match(_label(node))
             if m:
                 idx = tuple(int(i) for i in re.findall(r"\d+", m.group(2)))
                 groups.setdefault(m.group(1), {})[idx] = node.data
             else:
-                env[node.label] = Batch(node.data) if node.data.__class__ is ndarray else node.data
+                env[_label(node)] = Batch(node.data) if node.data.__class__ is ndarray else node.data
         for base, items in groups.items():
             if base in self.point:
                 continue
@@ -348,11 +348,11 @@ class _PointGraph:
             raise FormulaError(f"∂{of}/∂{wrt}: {of} must be one number (a scalar node or the loss)")
         inputs = self._labelled(wrt)
         if inputs is None:
-            known = sorted({_LABEL.sub(r"\1", n.label) for n in self.order if n.label})
+            known = sorted({_LABEL.sub(r"\1", _label(n)) for n in self.order if _label(n)})
             raise FormulaError(f"∂{of}/∂{wrt}: no node is named {wrt!r}; names that exist: {', '.join(known)}")
         grads = grad(target[0], inputs)
         arrays = [np.asarray(g, dtype=np.float64) for g in grads]
-        if len(inputs) == 1 and not _LABEL.match(inputs[0].label or ""):
+        if len(inputs) == 1 and not _LABEL.match(_label(inputs[0]) or ""):
             g = arrays[0]
             return Batch(g) if g.ndim else float(g)
         stacked = np.stack(arrays, axis=-1)
@@ -362,16 +362,16 @@ class _PointGraph:
         return stacked.reshape(shape)
 
     def _labelled(self, name):
-        exact = [n for n in self.order if n.label == name]
+        exact = [n for n in self.order if _label(n) == name]
         if exact:
             return exact[:1]
         found = [(tuple(int(i) for i in re.findall(r"\d+", m.group(2))), n) for n in self.order
-                 if n.label and (m := _LABEL.match(n.label)) and m.group(1) == name]
+                 if _label(n) and (m := _LABEL.match(_label(n))) and m.group(1) == name]
         return [n for _, n in sorted(found, key=lambda t: t[0])] or None
 
     def _label_shape(self, name):
         idx = [tuple(int(i) for i in re.findall(r"\d+", m.group(2))) for n in self.order
-               if n.label and (m := _LABEL.match(n.label)) and m.group(1) == name]
+               if _label(n) and (m := _LABEL.match(_label(n))) and m.group(1) == name]
         return tuple(max(i[d] for i in idx) + 1 for d in range(len(idx[0])))
 
     # names of nodes, for explanations --------------------------------------------------------------
@@ -380,13 +380,13 @@ class _PointGraph:
             names = {}
             data = {k: np.asarray(v, dtype=np.float64) for k, v in (self.data or {}).items()}
             for node in self.order:
-                if node.label is not None:
-                    names[id(node)] = node.label
+                if _label(node) is not None:
+                    names[id(node)] = _label(node)
                 elif not node._prev:
                     names[id(node)] = self._constant_name(node, data)
                 else:
                     kids = [names[id(c)] for c in node._prev]
-                    text = node._rule.expression(kids)
+                    text = _expression(node._rule, kids)
                     names[id(node)] = text if len(text) <= 28 else f"the {node._rule.name} node"
             self._names = names
         return self._names
@@ -430,7 +430,7 @@ class _PointGraph:
         by_op = {}
         for node in self.order:
             if node._prev and len(node._prev) == 1:
-                by_op.setdefault((node._rule.name, node._rule.const), []).append(node)
+                by_op.setdefault(_op_key(node._rule), []).append(node)
         out, groups = {}, {}
 
         def add(key, kind, ids, v, c, new, old, other=None):
@@ -476,7 +476,7 @@ class _PointGraph:
                     add((k, pos, "factor"), "wrong factor", (id(v), id(c), pos), v, c, c.data, old)
                 # the same rule evaluated at another node of the same op
                 if len(v._prev) == 1:
-                    for j, other in enumerate(by_op.get((rule.name, rule.const), ())):
+                    for j, other in enumerate(by_op.get(_op_key(rule), ())):
                         if other is v or np.shape(other.data) != np.shape(v.data):
                             continue
                         try:
@@ -519,14 +519,23 @@ class _PointGraph:
         return tangent, local
 
 
+def _label(node):
+    """The name a user gave a node, or None: a number an operator wrapped (labelled with the
+    engine's ``Constant`` marker, where the engine has one) has no name of its own."""
+    label = node.label
+    if label is None or type(label).__name__ == "Constant":
+        return None
+    return str(label)
+
+
 def _layer(node):
     """The array name of a node labelled like ``h2[3]`` (``h2``), else None."""
-    m = _LABEL.match(node.label) if node.label else None
+    m = _LABEL.match(_label(node)) if _label(node) else None
     return m.group(1) if m else None
 
 
 def _index(node):
-    return _LABEL.match(node.label).group(2)
+    return _LABEL.match(_label(node)).group(2)
 
 
 def _sub(a, b):
@@ -823,26 +832,26 @@ def _structural(graph, kind, ids, factor, n, letter):
 
     def name_of(x):          # a layer-wide mistake speaks of h2, not h2[0]
         text = names[id(x)]
-        return _LABEL.sub(r"\1", text) if layer and x.label else text
+        return _LABEL.sub(r"\1", text) if layer and _label(x) else text
 
     vn, cn = name_of(v), name_of(c)
     kid_names = [name_of(x) for x in v._prev]
     rule = v._rule
-    _, right = rule.local_expression(pos, kid_names)
-    what = f"∂{vn}/∂{cn} = {right}" if v.label else f"∂({rule.expression(kid_names)})/∂{cn} = {right}"
+    right = _local_text(rule, pos, kid_names)
+    what = f"∂{vn}/∂{cn} = {right}" if _label(v) else f"∂({_expression(rule, kid_names)})/∂{cn} = {right}"
     if kind == "forgotten derivative":
         text = f"you left out {what} (a forgotten local derivative)"
         involved = (vn, cn)
     elif kind == "wrong node":
         other = nodes[ids[3]]
         on = name_of(other._prev[0])
-        _, wrong = rule.local_expression(pos, [on])
+        wrong = _local_text(rule, pos, [on])
         right, wrong = _primed(rule, cn, right), _primed(rule, on, wrong)
         which = " (the wrong layer)" if re.sub(r"\d", "", on) == re.sub(r"\d", "", cn) else ""
         text = f"{wrong} where {right} belongs: the local derivative of {vn} evaluated at {on} instead of {cn}{which}"
         involved = (vn, cn, on)
     elif kind == "wrong factor":
-        text = f"∂({rule.expression(kid_names)})/∂{cn} taken as {cn} instead of {right} (the wrong factor of a product)"
+        text = f"∂({_expression(rule, kid_names)})/∂{cn} taken as {cn} instead of {right} (the wrong factor of a product)"
         involved = (vn, cn)
     else:
         users = [name_of(x) for x in graph.order if any(ch is c for ch in x._prev)]
@@ -856,9 +865,30 @@ def _structural(graph, kind, ids, factor, n, letter):
     return Explanation(kind, involved, factor, text)
 
 
+def _op_key(rule):
+    """Ops that are "the same rule": same name and same constant (the exponent of a^k)."""
+    return rule.name, getattr(rule, "const", None)
+
+
+def _expression(rule, names):
+    """The op's result written with its inputs' names, from the rule table (its name as a fallback)."""
+    try:
+        return str(rule.expression(list(names)))
+    except Exception:  # noqa: BLE001 - a wording problem must never hide a verdict
+        return f"{rule.name}({', '.join(names)})"
+
+
+def _local_text(rule, position, names):
+    """The rule table's local derivative for input ``position``, with the inputs' names."""
+    try:
+        return str(rule.local_expression(position, list(names))[1])
+    except Exception:  # noqa: BLE001
+        return f"its local derivative for input {position + 1}"
+
+
 def _primed(rule, arg, written):
     """σ'(z2) for the local derivative of a one-input function written f(…), else as the table writes it."""
-    m = re.match(r"^([^\W\d]\w*|σ)\((.*)\)$", rule.expression([arg]))
+    m = re.match(r"^([^\W\d]\w*|σ)\((.*)\)$", _expression(rule, [arg]))
     return f"{m.group(1)}'({m.group(2)})" if m else written
 
 
