@@ -65,7 +65,6 @@ How products read (so that a formula means what its author meant):
   sample, and ``Σ`` / ``sum`` / ``mean`` of a batch reduce over the samples.
 """
 
-import math
 import re
 import unicodedata
 
@@ -158,7 +157,7 @@ def _name(raw):
     base = "".join(out)
     if suffix:   # ŷ1 → y_hat1 reads badly: put the hat on the letter part
         m = re.match(r"([^\d]*)(\d*)$", base)
-        return m.group(1) + suffix + m.group(2)
+        return m.group(1) + suffix + m.group(2) if m else base + suffix
     return base
 
 
@@ -262,7 +261,7 @@ TRANSPOSE.3: /\^\s*(\{\s*(T|\\top|\\intercal|\\mathsf\s*\{\s*T\s*\})\s*\}|T(?![A
 LAYER.3: /\^\s*\{\s*(\(\s*[^(){}]+\)|\[\s*[^\[\]{}]+\])\s*\}|\^\s*\(\s*[A-Za-z0-9+\- ]+\)/
 PRIME.3: /'|\^\s*\{\s*\\prime\s*\}|\^\s*\\prime(?![a-zA-Z])/
 SUBSCRIPT.2: /_\s*(\{[^{}]*\}|[A-Za-z0-9]|\\[a-zA-Z]+)/
-HAT.2: /\\(hat|widehat|bar|overline|tilde|widetilde)\s*(\{\s*\\?[A-Za-z]+\s*\}|\\?[A-Za-z]+)/
+HAT.2: /\\(hat|widehat|bar|overline|tilde|widetilde)\s*(\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])/
 FUNC.2: /\\(sigma|tanh|exp|ln|log|max|min)(?![a-zA-Z])|\\(mathrm|operatorname|text)\s*\{\s*(relu|ReLU|sigmoid|sigma|tanh|exp|ln|log|mean|outer|sum|abs|sqrt)\s*\}|σ/
 EXPNAME.2: /e(?=\s*\^)/
 WORD.2: /\\(mathrm|operatorname|mathbf|mathit|boldsymbol|bm|vec|mathsf)\s*\{\s*\\?[A-Za-z][A-Za-z0-9]*\s*\}/
@@ -405,9 +404,7 @@ class _Builder:
             return Node("partial", (), (of, wrt), col)
         if kind == "var":
             return Node("name", (), self.var_name(t), col)
-        if kind in ("call", "call1", "funcname") or t.data in ("call", "call1", "funcname"):
-            pass
-        raise AssertionError(f"unhandled {kind}")
+        raise AssertionError(f"a parse-tree rule without a builder: {kind}")
 
     def token(self, tok):
         if tok.type in ("NUMBER", "INT"):
@@ -467,7 +464,7 @@ class _Builder:
         if tok.type == "GREEK":
             return _name(text) if not text.startswith("\\") else LATEX_GREEK[text[1:]]
         if tok.type == "HAT":
-            m = re.match(r"\\(\w+)\s*\{?\s*(\\?)([A-Za-z]+)", text)
+            m = re.match(r"\\(widehat|hat|bar|overline|widetilde|tilde)\s*\{?\s*(\\?)([A-Za-z]+)", text)
             kind, slash, inner = m.groups()
             inner = LATEX_GREEK.get(inner, inner) if slash else inner
             return inner + {"hat": "_hat", "widehat": "_hat", "bar": "_bar", "overline": "_bar",
@@ -804,6 +801,18 @@ class _Evaluator:
                                column=node.column)
         return args
 
+    def power(self, a, b, col):
+        if _is_value(a) or _is_value(b):
+            return a ** b
+        out = _elementwise(lambda p, q: np.power(np.asarray(p, dtype=np.float64), q))(a, b, col, self.text)
+        if np.isnan(out).any() and not (np.isnan(a).any() or np.isnan(b).any()):
+            raise FormulaError(f"a power with no real value (a negative number to a fractional power) at column "
+                               f"{col} of {self.text!r}", column=col)
+        if np.isinf(out).any() and not (np.isinf(a).any() or np.isinf(b).any()) and np.any(np.asarray(a) == 0):
+            raise FormulaError(f"0 to a negative power (a division by zero) at column {col} of {self.text!r}",
+                               column=col)
+        return float(out) if np.ndim(out) == 0 else out
+
     def per_sample(self, node, args):
         batches = [a for a in args if isinstance(a, Batch)]
         if not batches:
@@ -826,13 +835,21 @@ class _Evaluator:
             if kind == "mul":
                 return _product(*args, col, self.text)
             if kind == "div":
+                if not _is_value(args[1]) and np.any(np.asarray(args[1]) == 0):
+                    at = node.args[1].column or col
+                    raise FormulaError(f"division by zero: the divisor at column {at} of {self.text!r} is 0",
+                                       column=at)
                 return _elementwise(lambda a, b: a / b)(*args, col, self.text)
             if kind == "hadamard":
                 return _elementwise(lambda a, b: a * b)(*args, col, self.text)
             if kind == "matmul":
-                return np.matmul(*args)
+                try:
+                    return np.matmul(*args)
+                except ValueError:
+                    raise FormulaError(f"cannot take the matrix product of shapes {_shape(args[0])} and "
+                                       f"{_shape(args[1])} at column {col} of {self.text!r}", column=col) from None
             if kind == "pow":
-                return _elementwise(lambda a, b: a ** b)(*args, col, self.text)
+                return self.power(*args, col)
             if kind == "neg":
                 return -args[0]
             if kind == "transpose":
@@ -849,5 +866,10 @@ class _Evaluator:
             if kind == "call":
                 fn = FUNCTIONS[node.value]
                 self._arity(node, args, ARITY.get(node.value, 1))
-                return fn(*args)
+                try:
+                    return fn(*args)
+                except ValueError as exc:   # numpy: shapes that do not fit
+                    raise FormulaError(f"{node.value} at column {col} of {self.text!r}: shapes "
+                                       f"{', '.join(str(_shape(a)) for a in args)} do not fit ({exc})",
+                                       column=col) from None
         raise AssertionError(kind)

@@ -134,3 +134,32 @@ def test_user_text_is_never_executed():
     with pytest.raises(FormulaError, match="unknown name '__builtins__'"):
         parse("__builtins__").evaluate({})
     assert parse_python("a").latex is False and parse_latex("a").latex is True
+
+
+@pytest.mark.parametrize("text,env,message", [
+    ("1 / (a - a)", {"a": 1.0}, "division by zero: the divisor at column 6"),
+    ("(-a) ** 0.5", {"a": 1.0}, "no real value"),
+    ("M @ M", {"M": np.ones((3, 2))}, r"matrix product of shapes \(3, 2\) and \(3, 2\)"),
+    ("dot(v, w)", {"v": np.ones(3), "w": np.ones(2)}, r"dot at column 1.*\(3,\), \(2,\) do not fit"),
+])
+def test_values_that_do_not_exist_are_errors_that_say_where(text, env, message):
+    with pytest.raises(FormulaError, match=message):
+        parse(text).evaluate(env)
+
+
+def test_random_text_parses_or_fails_with_a_formula_error():
+    # a seeded fuzz over the notation's pieces: nothing but FormulaError may escape
+    import random
+    pieces = list("ab xy_^{}()[]|+-*/·⊙ᵀ'=,.0123456789σΣŷβ½$&:") + [
+        r"\frac", r"\sum", r"\sigma", r"\hat", r"\left", r"\right", r"\cdot", r"\partial", r"\sqrt", r"\beta",
+        r"\mathrm{relu}", r"\text{hi}", "^{(1)}", "_{i=1}", "^T", r"\lvert", r"\rvert", r"\tanh", "e^", "sum(",
+        "outer(", "@", "**"]
+    env = {"a": 0.5, "b": -1.0, "x": np.array([1.0, 2.0]), "y": Batch([1.0, 0.0, -2.0])}
+    rng = random.Random(0)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 10)))
+        try:
+            parse(text).evaluate(env)
+            parse_chain(text)
+        except FormulaError:
+            pass
