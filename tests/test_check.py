@@ -454,3 +454,22 @@ def test_the_documents_corrected_formulas_get_no_explanation():
     for formula, report in check_documents():
         if formula.expect == "match":
             assert report.ok and all(v.explanations == [] for v in report), f"{formula.formula}\n{report}"
+
+
+def test_labels_with_two_indices_gather_into_a_matrix():
+    # P[j][k] = w·c[j][k] labelled; L = Σ P²/2, so ∂L/∂w = Σ P[j][k]·c[j][k] = Σ (P ⊙ c)
+    c = np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]])
+
+    def loss(w):
+        total = 0.0
+        for j in range(2):
+            for k in range(3):
+                p = w * float(c[j, k])
+                p.label = f"P[{j}][{k}]"
+                total = p * p * 0.5 + total
+        return total
+    v = verify(loss, {"w": "sum(P ⊙ c)"}, at={"w": 0.7}, data={"c": c})["w"]
+    assert v.ok, v.diagnosis
+    # P gathers to the 2 × 3 matrix: P ⊙ c ≠ Pᵀ-shaped, so a transposed reading fails loudly
+    with pytest.raises(FormulaError, match=r"shapes \(2, 3\) and \(3, 2\)"):
+        verify(loss, {"w": "sum(P ⊙ c.T)"}, at={"w": 0.7}, data={"c": c})
