@@ -547,7 +547,11 @@ def _sub(a, b):
 def _prepare(name, formula):
     """A hand formula as a callable ``f(env, graph) -> value``, with ``.uses`` (the names it reads)."""
     if isinstance(formula, str):
-        formula = parse(formula)
+        try:
+            formula = parse(formula)
+        except FormulaError as exc:
+            raise FormulaError(f"verify: hand[{name!r}]: {exc}", column=exc.column, expected=exc.expected,
+                               text=exc.text) from None
     if isinstance(formula, Formula):
         def run(env, graph, formula=formula):
             return formula.evaluate(env, partial=graph.partial)
