@@ -329,8 +329,8 @@ def test_kink_reports_left_and_right_in_order_and_accepts_either_slope():
 
 def test_nearby_points_stay_in_the_domain():
     # √w at w = 0.01: a random step of ±0.1 would leave the domain; checked points stay inside
-    v = verify(lambda w: w ** 0.5, {"w": "0.5 / w ** 0.5"}, at={"w": 0.01})
-    assert v.ok and v.points == 5 if hasattr(v, "points") else v.ok, str(v)
+    checked = verify(lambda w: w ** 0.5, {"w": "0.5 / w ** 0.5"}, at={"w": 0.01})
+    assert checked.ok and checked.points == 5, str(checked)
     report = gradcheck(lambda w: w ** 0.5, 1e-6)     # x − h < 0 for the default step: it shrinks
     assert report.ok, str(report)
 
