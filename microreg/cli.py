@@ -242,9 +242,11 @@ def main(argv=None):
     p.set_defaults(func=cmd_step)
 
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:   # nothing asked for: usage on stderr, and a failing exit for scripts
+        parser.print_usage(sys.stderr)
+        print("microreg: error: no command given (try `microreg demo`, or `microreg --help` for all commands)",
+              file=sys.stderr)
+        return 2
     return args.func(args)
 
 

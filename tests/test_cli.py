@@ -22,6 +22,12 @@ def test_version():
     assert done.returncode == 0 and done.stdout.strip() == f"microreg {__version__}"
 
 
+def test_no_command_is_an_error_with_usage():
+    done = run()
+    assert done.returncode == 2 and done.stderr.startswith("usage: microreg"), (done.returncode, done.stderr)
+    assert "no command given" in done.stderr and done.stdout == ""
+
+
 def test_demo_writes_its_pictures(tmp_path):
     done = run("demo", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
