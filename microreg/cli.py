@@ -113,6 +113,12 @@ def cmd_train(args):
     written = [model_path, plot_losses(result, os.path.join(args.out, "loss.png")),
                plot_predicted(result, os.path.join(args.out, "predicted.png")),
                plot_residuals(result, os.path.join(args.out, "residuals.png"))]
+    prep = result.model.preparation
+    if len(prep.columns) == 1 and prep.columns[0]["kind"] == "number":   # one feature: the fitted curve too
+        from .viz import plot_fit
+        x = prep.x_scaler.inverse(result.X_train)[:, 0]
+        written.append(plot_fit(x, result.y_train, result.model, os.path.join(args.out, "fit.png"),
+                                xlabel=prep.columns[0]["name"], ylabel=args.target))
     print(f"wrote {', '.join(written)}", file=say)
     if args.json:
         print(json.dumps(result.figures() | {"model_file": model_path}))

@@ -96,12 +96,13 @@ class TrainedModel:
         """Raw rows as a `Table`: a CSV path, a dict per row, or rows of values in the order of ``inputs``."""
         if isinstance(rows, (str, os.PathLike)):
             return read_table(rows)
-        if isinstance(rows, dict):
+        names = self.preparation.inputs
+        if isinstance(rows, (dict, int, float, np.number)):
             rows = [rows]
         rows = list(rows.tolist() if isinstance(rows, np.ndarray) else rows)
-        names = self.preparation.inputs
         if rows and not isinstance(rows[0], (dict, list, tuple, np.ndarray)):
-            rows = [rows]   # one row of values
+            # values: one per row for a one-column model, else one row of values
+            rows = [[v] for v in rows] if len(names) == 1 else [rows]
         cells = []
         for n, row in enumerate(rows, start=1):
             if isinstance(row, dict):

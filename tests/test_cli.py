@@ -68,7 +68,7 @@ def test_train_on_a_csv_with_json(tmp_path):
     assert every <= set(result), every - set(result)
     assert result["test_r2"] > 0.95 and result["test_mse"] < 2.0, result   # noise variance: 10² · 0.01 = 1
     assert result["linear_test_r2"] < 0.8 and result["columns_used"] == ["x"] and result["rows_dropped"] == 0
-    for name in ("model.json", "loss.png", "predicted.png", "residuals.png"):
+    for name in ("model.json", "loss.png", "predicted.png", "residuals.png", "fit.png"):
         assert (tmp_path / "out" / name).stat().st_size > 500, name
     step = run("step", "--model", "out/model.json", "--html", "s.html", cwd=tmp_path)
     assert step.returncode == 0 and (tmp_path / "s.html").exists(), step.stderr

@@ -71,7 +71,7 @@ def test_predict_round_trip_in_the_target_units(tmp_path):
     X = rng.uniform(0, 10, (100, 2))
     kind = rng.choice(["red", "blue", "green"], 100)
     y = 1000 + 50 * X[:, 0] - 20 * X[:, 1] + np.where(kind == "red", 200.0, 0.0) + rng.normal(size=100)
-    result = train_table(_table(X, y, text=kind), "y", epochs=400, progress=False)
+    result = train_table(_table(X, y, text=kind), "y", epochs=400, weight_decay=0.0, progress=False)
     path = result.model.save(tmp_path / "model.json")
     model = load_model(path)
     assert isinstance(model, TrainedModel) and model.preparation.inputs == ["x0", "x1", "kind"]
@@ -97,6 +97,7 @@ def test_an_old_model_file_predicts_in_original_units(tmp_path):
     model = load_model(tmp_path / "old.json")
     # x = 14: z = (14 − 10)/2 = 2; ŷ_z = 0.5·2 + 0.25 = 1.25; ŷ = 1.25·4 + 100 = 105
     assert np.allclose(model([[14.0]]), [105.0]) and np.allclose(model({"x": 14}), [105.0])
+    assert np.allclose(model(14), [105.0]) and np.allclose(model(np.array([14.0, 10.0])), [105.0, 101.0])   # x = 10: z = 0, ŷ = 0.25·4 + 100
 
 
 def test_an_old_model_file_with_broken_scalers_gets_a_clear_message(tmp_path):
