@@ -129,3 +129,20 @@ def test_train_csv_drops_blank_targets_and_says_so(tmp_path):
     assert result.rows_dropped == 2 and result.n_train + result.n_test == 58
     assert any("2 rows dropped: their target 'y' is blank" in n for n in result.notes), result.notes
     assert any("decimal commas read as points" in n for n in result.notes), result.notes
+
+
+def test_a_real_messy_table_penguins():
+    """The Palmer penguins (tests/data, CC0): text columns, NA cells and blank targets, as shipped."""
+    import os
+    path = os.path.join(os.path.dirname(__file__), "data", "penguins.csv")
+    result = train_csv(path, "body_mass_g", epochs=300, weight_decay=0.0, progress=False)
+    notes = "\n".join(result.notes)
+    assert result.rows_dropped == 2 and "2 rows dropped: their target 'body_mass_g' is blank" in notes, notes
+    for words in ("'species': text with 3 values (Adelie, Chinstrap, Gentoo): one-hot encoded",
+                  "'island': text with 3 values (Biscoe, Dream, Torgersen): one-hot encoded",
+                  "'sex': text with 2 values (female, male): one-hot encoded", "sex 9"):
+        assert words in notes, (words, notes)
+    assert result.features[:3] == ["species=Adelie", "species=Chinstrap", "species=Gentoo"]
+    assert result.n_train + result.n_test == 342
+    # body mass is well explained by species, sex and size: both models explain most of it
+    assert result.linear_test_r2 > 0.8 and result.net_test_r2 > 0.8, (result.linear_test_r2, result.net_test_r2)
