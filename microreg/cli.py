@@ -75,6 +75,7 @@ def cmd_train(args):
     from .data import DataError
     from .train import plot_losses, plot_predicted, plot_residuals, train_csv
 
+    out_existed = os.path.isdir(args.out)
     problem = _check_train_flags(args) or _check_out_folder(args.out)
     if problem:
         return _error(problem)
@@ -104,6 +105,8 @@ def cmd_train(args):
         print(f"microreg: {result.stopped or 'the parameters are not finite numbers'}", file=sys.stderr)
         print(f"microreg: the run diverged: nothing written ({os.path.join(args.out, 'model.json')} untouched)",
               file=sys.stderr)
+        if not out_existed and not os.listdir(args.out):
+            os.rmdir(args.out)   # made for this run, left empty: leave no trace
         return 1
     if result.far_above_baseline:
         print(f"microreg: warning: the final training MSE {result.net_train_mse:.6g} is far above the least-squares "

@@ -168,11 +168,14 @@ class Result(dict):
     def report(self):
         def r2(v):
             return "n/a" if v is None else f"{0.0 if abs(v) < 5e-5 else v:.4f}"   # no "-0.0000"
+
+        def mse(v):
+            return "n/a" if v is None else f"{v:.6g}"
         lines = [f"{'':29}{'test MSE':>12}  {'test R²':>8}  {'train MSE':>12}  {'train R²':>8}"]
         for label, key in ((self["model_name"], "net"), ("least squares (closed form)", "linear"),
                            ("mean of the training y", "mean")):
-            lines.append(f"{label:29.29}{self[key + '_test_mse']:>12.6g}  {r2(self[key + '_test_r2']):>8}  "
-                         f"{self[key + '_train_mse']:>12.6g}  {r2(self[key + '_train_r2']):>8}")
+            lines.append(f"{label:29.29}{mse(self[key + '_test_mse']):>12}  {r2(self[key + '_test_r2']):>8}  "
+                         f"{mse(self[key + '_train_mse']):>12}  {r2(self[key + '_train_r2']):>8}")
         lines.append(f"MSE in the target's units ({self['target']})²; {self['n_test']} test rows, "
                      f"{self['n_train']} training rows ({self['n_validation']} of them for validation)")
         return "\n".join(lines)
@@ -200,6 +203,7 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         notes += test_table.notes
         y_test, test_rows = target_values(test_table, target, strict)
         if len(test_table.rows) - len(test_rows):
+            dropped += len(test_table.rows) - len(test_rows)
             notes.append(f"{test_table.path}: {len(test_table.rows) - len(test_rows)} rows dropped: "
                          f"their target {target!r} is blank")
         train_rows, y_train, test_source = rows, y_all, test_table
@@ -241,13 +245,13 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
         tried = []
         for decay in (WEIGHT_DECAYS if weight_decay == "auto" else (weight_decay,)):
-            net_ = TwoLayerNet(n_features, hidden, seed=seed)
-            h = fit(net_, X_train[fit_rows], z_train[fit_rows], loss=mse, epochs=epochs, progress=progress,
-                    optimizer=Adam(net_.parameters(), lr=lr, weight_decay=decay),
+            candidate = TwoLayerNet(n_features, hidden, seed=seed)
+            h = fit(candidate, X_train[fit_rows], z_train[fit_rows], loss=mse, epochs=epochs, progress=progress,
+                    optimizer=Adam(candidate.parameters(), lr=lr, weight_decay=decay),
                     validation=(X_train[val_rows], z_train[val_rows]), patience=patience)
             score = min(h.validation) if h.validation and h.stopped is None else math.inf
-            tried.append((score, decay, net_, h))
-            if h.stopped:
+            tried.append((score, decay, candidate, h))
+            if h.stopped:   # diverged: the other decays would too (same learning rate); report this one
                 break
         if tried[-1][3].stopped:
             score, weight_decay, network, history = tried[-1]

@@ -131,11 +131,15 @@ def test_a_diverging_run_writes_nothing_and_keeps_the_old_model(tmp_path):
     _write_csv(tmp_path / "d.csv", X, 1e6 * y)
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "model.json").write_text("the good model")
-    done = run("train", "d.csv", "--target", "y", "--lr", "1e300", "--epochs", "50", "--quiet", cwd=tmp_path)
+    done = run("train", "d.csv", "--target", "y", "--lr", "1e300", "--epochs", "50", "--quiet", "--out", "out",
+               cwd=tmp_path)
     assert done.returncode == 1 and "learning rate" in done.stderr, done.stderr
     assert "nothing written" in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert (tmp_path / "out" / "model.json").read_text() == "the good model"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.json"]
+    again = run("train", "d.csv", "--target", "y", "--lr", "1e300", "--epochs", "50", "--quiet", "--out", "new",
+                cwd=tmp_path)
+    assert again.returncode == 1 and not (tmp_path / "new").exists(), "a diverged run leaves no folder behind"
 
 
 @pytest.mark.parametrize("flags,words", [
