@@ -91,7 +91,8 @@ def cmd_train(args):
     for note in result.notes:
         print(f"note: {note}", file=say)
     kept = f", kept epoch {result.best_epoch}" if result.best_epoch else ""
-    print(f"trained {result.model_name} on {result.n_train - result.n_validation} rows for {result.epochs} "
+    how = " by gradient descent" if args.model == "linear" else ""
+    print(f"trained {result.model_name}{how} on {result.n_train - result.n_validation} rows for {result.epochs} "
           f"epochs{kept} in {result.seconds:.1f}s", file=say)
     if result.early_stop:
         print(result.early_stop, file=say)

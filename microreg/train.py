@@ -176,8 +176,9 @@ class Result(dict):
                            ("mean of the training y", "mean")):
             lines.append(f"{label:29.29}{mse(self[key + '_test_mse']):>12}  {r2(self[key + '_test_r2']):>8}  "
                          f"{mse(self[key + '_train_mse']):>12}  {r2(self[key + '_train_r2']):>8}")
+        validation = f" ({self['n_validation']} of them for validation)" if self["n_validation"] else ""
         lines.append(f"MSE in the target's units ({self['target']})²; {self['n_test']} test rows, "
-                     f"{self['n_train']} training rows ({self['n_validation']} of them for validation)")
+                     f"{self['n_train']} training rows{validation}")
         return "\n".join(lines)
 
 
@@ -240,7 +241,7 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         history = fit(network, X_train, z_train, loss=mse, epochs=epochs, progress=progress,
                       optimizer=SGD(network.parameters(), lr=step))
         n_validation = 0
-        model_name = f"LinearRegression({n_features}) by gradient descent"
+        model_name = f"LinearRegression({n_features})"
     elif model == "net":
         fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
         tried = []
@@ -375,7 +376,7 @@ def plot_predicted(result, path=None):
     fig, ax = _figure()
     y = result["y_test"]
     ax.scatter(y, result["pred_linear_test"], s=14, alpha=0.6, color="#26a269", marker="x", label="least squares")
-    ax.scatter(y, result["pred_test"], s=14, alpha=0.7, color="#1a5fb4", label=result["model_name"].split(" by")[0])
+    ax.scatter(y, result["pred_test"], s=14, alpha=0.7, color="#1a5fb4", label=result["model_name"])
     lo, hi = float(np.min(y)), float(np.max(y))
     ax.plot([lo, hi], [lo, hi], color="#777777", lw=1, label="predicted = actual")
     ax.set_xlabel(f"actual {result['target']}")
