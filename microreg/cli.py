@@ -85,11 +85,10 @@ def cmd_train(args):
                            epochs=args.epochs, lr=args.lr, patience=args.patience, weight_decay=args.weight_decay,
                            validation_fraction=args.validation_fraction, test_fraction=args.test_fraction,
                            seed=args.seed, features=_names(args.features), drop=_names(args.drop),
-                           strict=args.strict, progress=not args.quiet)
+                           strict=args.strict, progress=not args.quiet,
+                           notify=lambda note: print(f"note: {note}", file=say, flush=True))
     except (DataError, ValueError) as exc:
         return _error(str(exc))
-    for note in result.notes:
-        print(f"note: {note}", file=say)
     kept = f", kept epoch {result.best_epoch}" if result.best_epoch else ""
     how = " by gradient descent" if args.model == "linear" else ""
     print(f"trained {result.model_name}{how} on {result.n_train - result.n_validation} rows for {result.epochs} "

@@ -24,6 +24,7 @@ This is ``microreg train`` and ``microreg predict`` as functions (the command on
 
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -182,6 +183,24 @@ class Result(dict):
         return "\n".join(lines)
 
 
+class _Notes(list):
+    """A list of notes that also hands each new one to ``notify``."""
+
+    def __init__(self, notify):
+        super().__init__()
+        self.notify = notify
+
+    def append(self, note):
+        super().append(note)
+        if self.notify is not None:
+            self.notify(note)
+
+    def __iadd__(self, notes):
+        for note in notes:
+            self.append(note)
+        return self
+
+
 def train_csv(data, target, test=None, **options):
     """`train_table` on a CSV file (and an optional test file with the same columns)."""
     table = read_table(data)
@@ -192,9 +211,14 @@ def train_csv(data, target, test=None, **options):
 def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"],
                 lr=DEFAULTS["lr"], patience=DEFAULTS["patience"], weight_decay=DEFAULTS["weight_decay"],
                 validation_fraction=DEFAULTS["validation_fraction"], test_fraction=DEFAULTS["test_fraction"],
-                seed=0, features=None, drop=(), strict=False, progress=True):
-    """Prepare, split, train, and score a net (or ``model="linear"``) with its baselines; a `Result`."""
-    notes = list(table.notes)
+                seed=0, features=None, drop=(), strict=False, progress=True, notify=None):
+    """Prepare, split, train, and score a net (or ``model="linear"``) with its baselines; a `Result`.
+
+    Every decision taken on the data is a one-line note (``result.notes``); ``notify``, if given, is
+    called with each as soon as it is made (the command prints them before training starts).
+    """
+    notes = _Notes(notify)
+    notes += table.notes
     columns = choose_columns(table, target, features, drop)
     y_all, rows = target_values(table, target, strict)
     dropped = len(table.rows) - len(rows)
@@ -245,7 +269,10 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
     elif model == "net":
         fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
         tried = []
-        for decay in (WEIGHT_DECAYS if weight_decay == "auto" else (weight_decay,)):
+        decays = WEIGHT_DECAYS if weight_decay == "auto" else (weight_decay,)
+        for decay in decays:
+            if progress and len(decays) > 1:
+                sys.stderr.write(f"weight decay {decay:g}:\n")
             candidate = TwoLayerNet(n_features, hidden, seed=seed)
             h = fit(candidate, X_train[fit_rows], z_train[fit_rows], loss=mse, epochs=epochs, progress=progress,
                     optimizer=Adam(candidate.parameters(), lr=lr, weight_decay=decay),
@@ -279,7 +306,7 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
                     weight_decay=weight_decay if model == "net" else 0.0, stopped=history.stopped,
                     early_stop=history.early_stop, n_train=len(train_rows), n_validation=n_validation,
                     n_test=len(test_rows), rows_dropped=dropped, columns_used=prep.inputs,
-                    features=prep.feature_names, notes=notes, y_test=y_test, y_train=y_train,
+                    features=prep.feature_names, notes=list(notes), y_test=y_test, y_train=y_train,
                     X_train=X_train, X_test=X_test)
     mean = float(np.mean(y_train))
     for key, predict in (("net", net), ("linear", linear), ("mean", lambda X: np.full(len(X), mean))):
