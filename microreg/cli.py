@@ -1,8 +1,10 @@
 """The ``microreg`` command.
 
     microreg demo                      the main job on built-in data: train, check, draw, step
-    microreg train DATA.csv --target COL [--test TEST.csv | --test-fraction F] [--hidden H]
-                   [--epochs E] [--lr LR] [--seed S] [--out DIR] [--json]
+    microreg train DATA.csv --target COL [--test TEST.csv | --test-fraction F] [--model net|linear]
+                   [--hidden H] [--epochs E] [--lr LR] [--patience P] [--weight-decay L2]
+                   [--features A,B | --drop C] [--strict] [--seed S] [--out DIR] [--json]
+    microreg predict model.json NEW.csv [--out PREDS.csv]   predictions in the target's units
     microreg check                     every formula of the three documents against autograd
     microreg graph [--out FILE]        the computation graph of document 000's loss, one sample
     microreg step [--html FILE] [--model FILE]   step through backprop (terminal, or a web page)
@@ -10,6 +12,8 @@
 """
 
 import argparse
+import csv
+import io
 import json
 import os
 import sys
@@ -25,96 +29,195 @@ def _error(message):
     return 2
 
 
-# --- train ----------------------------------------------------------------------------------------
+# --- train and predict ----------------------------------------------------------------------------
 
-def r2_score(y, y_hat):
-    """R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)²."""
-    y, y_hat = np.asarray(y), np.asarray(y_hat)
-    sst = float(np.sum((y - y.mean()) ** 2))
-    sse = float(np.sum((y - y_hat) ** 2))
-    return 1.0 - sse / sst if sst > 0 else (1.0 if sse == 0 else 0.0)
+def train(*args, **kwargs):
+    """Document 000's net on arrays, every epoch (``microreg demo``): `microreg.train.train_arrays`."""
+    from .train import train_arrays
+    return train_arrays(*args, **kwargs)
 
 
-def train(X, y, X_test=None, y_test=None, hidden=16, epochs=1000, lr=0.01, seed=0, standardize=True,
-          progress=True):
-    """Train document 000's two-layer net with Adam on standardized data; return a result dict.
-
-    Metrics are in the original units of the target. The result holds the model, the
-    standardizers, the loss history, and train/test MSE and R².
-    """
-    from .data import Standardizer
-    from .nn import Adam, TwoLayerNet, fit, mse
-
-    sx = Standardizer.fit(X) if standardize else Standardizer(np.zeros(X.shape[1]), np.ones(X.shape[1]))
-    sy = Standardizer.fit(y) if standardize else Standardizer(0.0, 1.0)
-    model = TwoLayerNet(X.shape[1], hidden, seed=seed)
-    start = time.perf_counter()
-    history = fit(model, sx.transform(X), sy.transform(y), loss=mse, epochs=epochs,
-                  optimizer=Adam(model.parameters(), lr=lr), progress=progress)
-    seconds = time.perf_counter() - start
-
-    def predict(A):
-        return sy.inverse(np.atleast_1d(model(sx.transform(A)).data))
-
-    result = {"model": model, "x_scaler": sx, "y_scaler": sy, "history": history, "seconds": seconds,
-              "predict": predict, "epochs": len(history)}
-    with np.errstate(over="ignore", invalid="ignore"):
-        _metrics(result, predict, X, y, X_test, y_test)
-    return result
+def _check_train_flags(args):
+    """The first bad flag, named with its value (None when all are fine)."""
+    checks = [("--hidden", args.hidden, "a whole number ≥ 1", lambda v: v >= 1),
+              ("--epochs", args.epochs, "a whole number ≥ 1", lambda v: v >= 1),
+              ("--lr", args.lr, "a positive number", lambda v: 0 < v < float("inf")),
+              ("--patience", args.patience, "a whole number ≥ 1", lambda v: v >= 1),
+              ("--weight-decay", args.weight_decay, "a number ≥ 0 or auto",
+               lambda v: v == "auto" or 0 <= v < float("inf")),
+              ("--validation-fraction", args.validation_fraction, "between 0 and 1", lambda v: 0 < v < 1)]
+    if not args.test:
+        checks.append(("--test-fraction", args.test_fraction, "between 0 and 1", lambda v: 0 < v < 1))
+    for flag, value, want, ok in checks:
+        if not ok(value):
+            return f"{flag} must be {want}, got {value:g}"
+    return None
 
 
-def _metrics(result, predict, X, y, X_test, y_test):
-    p = predict(X)
-    result["train_mse"] = float(np.mean((p - y) ** 2))
-    result["train_r2"] = r2_score(y, p)
-    if X_test is not None:
-        q = predict(X_test)
-        result["test_mse"] = float(np.mean((q - y_test) ** 2))
-        result["test_r2"] = r2_score(y_test, q)
+def _check_out_folder(folder, flag="--out"):
+    """Make the output folder now (before any training) and make sure a file can be written in it."""
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        return f"{flag} {folder}: is a file, not a folder"
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        return f"{flag} {folder}: cannot make the folder: {exc.strerror}"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{flag} {folder}: the folder is not writable"
+    return None
+
+
+def _names(text):
+    return [n.strip() for n in text.split(",") if n.strip()] if text else []
 
 
 def cmd_train(args):
-    from .data import DataError, load_csv, split
-    from .viz import plot_fit, plot_loss
+    from .data import DataError
+    from .train import plot_losses, plot_predicted, plot_residuals, train_csv
 
+    out_existed = os.path.isdir(args.out)
+    problem = _check_train_flags(args) or _check_out_folder(args.out)
+    if problem:
+        return _error(problem)
+    say = sys.stderr if args.json else sys.stdout
     try:
-        X, y, features = load_csv(args.data, args.target)
-        if args.test:
-            X_test, y_test, test_features = load_csv(args.test, args.target)
-            if test_features != features:
-                return _error(f"{args.test}: line 1: its feature columns {test_features} differ from "
-                              f"{args.data}'s {features}")
-        else:
-            X, y, X_test, y_test = split(X, y, args.test_fraction, seed=args.seed)
+        result = train_csv(args.data, args.target, test=args.test, model=args.model, hidden=args.hidden,
+                           epochs=args.epochs, lr=args.lr, patience=args.patience, weight_decay=args.weight_decay,
+                           validation_fraction=args.validation_fraction, test_fraction=args.test_fraction,
+                           seed=args.seed, features=_names(args.features), drop=_names(args.drop),
+                           strict=args.strict, progress=not args.quiet,
+                           notify=lambda note: print(f"note: {note}", file=say, flush=True))
     except (DataError, ValueError) as exc:
         return _error(str(exc))
-    if args.hidden < 1 or args.epochs < 1 or not args.lr > 0:
-        return _error("--hidden and --epochs must be at least 1, and --lr positive")
-    result = train(X, y, X_test, y_test, hidden=args.hidden, epochs=args.epochs, lr=args.lr, seed=args.seed,
-                   standardize=not args.no_standardize, progress=not args.quiet)
-    os.makedirs(args.out, exist_ok=True)
-    model_path = os.path.join(args.out, "model.json")
-    result["model"].save(model_path, features=features, target=args.target,
-                         x_scaler=result["x_scaler"].to_json(), y_scaler=result["y_scaler"].to_json())
-    loss_path = plot_loss(result["history"], os.path.join(args.out, "loss.png"))
-    outputs = [model_path, loss_path]
-    if X.shape[1] == 1:
-        outputs.append(plot_fit(X[:, 0], y, result["predict"], os.path.join(args.out, "fit.png"),
-                                xlabel=features[0], ylabel=args.target))
-    stopped = result["history"].stopped
-    print(f"trained TwoLayerNet({X.shape[1]}, {args.hidden}) on {len(y)} rows for {result['epochs']} epochs "
-          f"in {result['seconds']:.1f}s", file=sys.stderr if args.json else sys.stdout)
-    report = (f"train MSE {result['train_mse']:.6g}  R² {result['train_r2']:.4f}\n"
-              f"test  MSE {result['test_mse']:.6g}  R² {result['test_r2']:.4f}  ({len(y_test)} rows)\n"
-              f"wrote {', '.join(outputs)}")
-    print(report, file=sys.stderr if args.json else sys.stdout)
-    if args.json:
-        print(json.dumps({k: result[k] for k in ("train_mse", "train_r2", "test_mse", "test_r2", "epochs", "seconds")}
-                         | {"model": model_path, "stopped": stopped}))
-    if stopped:
-        print(f"microreg: {stopped}", file=sys.stderr)
+    kept = f", kept epoch {result.best_epoch}" if result.best_epoch else ""
+    how = " by gradient descent" if args.model == "linear" else ""
+    print(f"trained {result.model_name}{how} on {result.n_train - result.n_validation} rows for {result.epochs} "
+          f"epochs{kept} in {result.seconds:.1f}s", file=say)
+    if result.early_stop:
+        print(result.early_stop, file=say)
+    print(result.report(), file=say)
+    if "closed_form_max_abs_difference" in result:
+        print(f"gradient descent against the closed-form optimum: largest parameter difference "
+              f"{result.closed_form_max_abs_difference:.2g} (standardized units)", file=say)
+    if result.stopped or not result.finite:
+        if args.json:
+            print(json.dumps(result.figures() | {"model_file": None}))
+        print(f"microreg: {result.stopped or 'the parameters are not finite numbers'}", file=sys.stderr)
+        print(f"microreg: the run diverged: nothing written ({os.path.join(args.out, 'model.json')} untouched)",
+              file=sys.stderr)
+        if not out_existed and not os.listdir(args.out):
+            os.rmdir(args.out)   # made for this run, left empty: leave no trace
         return 1
+    if result.far_above_baseline:
+        print(f"microreg: warning: the final training MSE {result.net_train_mse:.6g} is far above the least-squares "
+              f"line's {result.linear_train_mse:.6g}: the net did not learn well (try a smaller --lr, or more --epochs)",
+              file=sys.stderr)
+    model_path = result.model.save(os.path.join(args.out, "model.json"))
+    written = [model_path, plot_losses(result, os.path.join(args.out, "loss.png")),
+               plot_predicted(result, os.path.join(args.out, "predicted.png")),
+               plot_residuals(result, os.path.join(args.out, "residuals.png"))]
+    prep = result.model.preparation
+    if len(prep.columns) == 1 and prep.columns[0]["kind"] == "number":   # one feature: the fitted curve too
+        from .viz import plot_fit
+        x = prep.x_scaler.inverse(result.X_train)[:, 0]
+        written.append(plot_fit(x, result.y_train, result.model, os.path.join(args.out, "fit.png"),
+                                xlabel=prep.columns[0]["name"], ylabel=args.target))
+    print(f"wrote {', '.join(written)}", file=say)
+    if args.json:
+        print(json.dumps(result.figures() | {"model_file": model_path}))
     return 0
+
+
+def cmd_predict(args):
+    from .data import DataError
+    from .nn import ModelFileError, load_model
+    from .train import TrainedModel
+
+    if args.out:
+        if os.path.isdir(args.out):
+            return _error(f"--out {args.out}: is a folder (give a file name such as preds.csv)")
+        folder = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(folder):
+            return _error(f"--out {args.out}: no folder {folder}")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return _error(f"--out {args.out}: the folder {folder} is not writable")
+    try:
+        model = load_model(args.model)
+        if not isinstance(model, TrainedModel):
+            return _error(f"{args.model}: key 'preparation' is missing: a bare network saved with Module.save, "
+                          "not a model.json from microreg train")
+        table = model.table(args.data)
+        predictions, blanks = model.predict(table, strict=args.strict)
+    except (ModelFileError, DataError) as exc:
+        return _error(str(exc))
+    target = model.preparation.target
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if blanks:
+        print(f"note: {sum(blanks.values())} blank or unseen feature cells filled as in training: "
+              + ", ".join(f"{k} {v}" for k, v in blanks.items()), file=sys.stderr)
+    column = f"predicted_{target}"
+    lines = io.StringIO()
+    writer = csv.writer(lines, lineterminator="\n")
+    writer.writerow([*table.header, column])
+    for row, p in zip(table.rows, predictions):
+        writer.writerow([*row, repr(float(p))])
+    if args.out:
+        from .nn import atomic_write
+        atomic_write(args.out, lines.getvalue())
+        print(f"wrote {len(predictions)} predictions of {target} to {args.out} (column {column})", file=sys.stderr)
+    else:
+        sys.stdout.write(lines.getvalue())
+    return 0
+
+
+def _auto_or_number(text):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number or auto, got {text!r}") from None
+
+
+def _add_train_commands(sub):
+    from .train import DEFAULTS, WEIGHT_DECAYS
+
+    p = sub.add_parser("train", help="train document 000's net on a CSV file, beside linear regression")
+    p.add_argument("data", help="CSV file with a header row (comma, semicolon or tab separated)")
+    p.add_argument("--target", required=True, help="the column to predict")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--test", help="a CSV file with the same columns, for testing")
+    group.add_argument("--test-fraction", type=float, default=DEFAULTS["test_fraction"],
+                       help=f"rows held out for testing (default {DEFAULTS['test_fraction']})")
+    p.add_argument("--model", choices=["net", "linear"], default="net",
+                   help="net: document 000's two-layer net (default); linear: LinearRegression by gradient descent")
+    p.add_argument("--hidden", type=int, default=DEFAULTS["hidden"], help=f"hidden units (default {DEFAULTS['hidden']})")
+    p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
+                   help=f"most full-batch epochs (default {DEFAULTS['epochs']})")
+    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help=f"Adam learning rate (default {DEFAULTS['lr']})")
+    p.add_argument("--patience", type=int, default=DEFAULTS["patience"],
+                   help=f"stop after this many epochs without a better validation loss (default {DEFAULTS['patience']})")
+    p.add_argument("--weight-decay", type=_auto_or_number, default=DEFAULTS["weight_decay"],
+                   help="L2 penalty on the parameters, or auto: the best on the validation rows of "
+                        f"{', '.join(map(str, WEIGHT_DECAYS))} (default {DEFAULTS['weight_decay']})")
+    p.add_argument("--validation-fraction", type=float, default=DEFAULTS["validation_fraction"],
+                   help=f"training rows held out to choose the epoch (default {DEFAULTS['validation_fraction']})")
+    p.add_argument("--features", help="comma-separated columns to use (default: all but the target)")
+    p.add_argument("--drop", help="comma-separated columns to leave out")
+    p.add_argument("--strict", action="store_true", help="blank cells are errors, not filled")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="microreg-out", help="folder for model.json and the plots (default ./microreg-out)")
+    p.add_argument("--json", action="store_true", help="print every figure as one JSON line on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="predict with a model.json from microreg train, in the target's units")
+    p.add_argument("model", help="model.json written by microreg train")
+    p.add_argument("data", help="CSV file with the columns the model was trained on (the target may be absent)")
+    p.add_argument("--out", help="write the rows with a predicted_TARGET column here (default: stdout)")
+    p.add_argument("--strict", action="store_true", help="blank cells are errors, not filled")
+    p.set_defaults(func=cmd_predict)
 
 
 # --- check ----------------------------------------------------------------------------------------
@@ -219,21 +322,7 @@ def main(argv=None):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("train", help="train document 000's net on a CSV file")
-    p.add_argument("data", help="CSV file with a header row")
-    p.add_argument("--target", required=True, help="the column to predict")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--test", help="a CSV file with the same columns, for testing")
-    group.add_argument("--test-fraction", type=float, default=0.2, help="rows held out for testing (default 0.2)")
-    p.add_argument("--hidden", type=int, default=16, help="hidden units (default 16)")
-    p.add_argument("--epochs", type=int, default=1000, help="full-batch epochs (default 1000)")
-    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="microreg-out", help="folder for model.json and loss.png (default ./microreg-out)")
-    p.add_argument("--json", action="store_true", help="also print one JSON line of results on stdout")
-    p.add_argument("--no-standardize", action="store_true", help="train on the raw numbers")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_train)
+    _add_train_commands(sub)
 
     p = sub.add_parser("check", help="check every formula of the three documents against autograd")
     p.set_defaults(func=cmd_check)
@@ -250,9 +339,11 @@ def main(argv=None):
     p.set_defaults(func=cmd_step)
 
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:   # nothing asked for: usage on stderr, and a failing exit for scripts
+        parser.print_usage(sys.stderr)
+        print("microreg: error: no command given (try `microreg demo`, or `microreg --help` for all commands)",
+              file=sys.stderr)
+        return 2
     return args.func(args)
 
 

@@ -58,8 +58,9 @@ class Module:
 
     def load_state_dict(self, state, source="state_dict"):
         names = [n for n, _ in self._params]
+        known = set(names)   # built once: a set per key made loading quadratic in the parameter count
         missing = [n for n in names if n not in state]
-        extra = [n for n in state if n not in set(names)]
+        extra = [n for n in state if n not in known]
         if missing or extra:
             raise ModelFileError(f"{source}: parameters do not match {type(self).__name__}: "
                                  f"missing {missing[:5]}, unexpected {extra[:5]}")
@@ -74,7 +75,15 @@ class Module:
         raise NotImplementedError
 
     def save(self, path, **extra):
-        """Write the model as JSON (atomically: a crash never leaves half a file)."""
+        """Write the model as JSON (atomically: a crash never leaves half a file).
+
+        A parameter that is not a finite number is refused here, by name (a file that
+        ``load_model`` would refuse is never written).
+        """
+        for name, p in self._params:
+            if not math.isfinite(p.data):
+                raise ValueError(f"cannot save {type(self).__name__}: parameter {name!r} is {p.data} "
+                                 "(the training run diverged: nothing was written)")
         doc = {"format": "microreg-model", "version": 1, "model": type(self).__name__,
                "config": self.config(), "parameters": self.state_dict(), **extra}
         atomic_write(path, json.dumps(doc, indent=1))
@@ -106,21 +115,47 @@ class Module:
 
 
 def atomic_write(path, text):
-    """Write text to path via a temporary file in the same folder and a rename."""
+    """Write text to path via a temporary file in the same folder, fsync, a rename, fsync of the folder.
+
+    Whatever interrupts it (an error, Ctrl-C), the temporary file is removed and ``path`` keeps
+    its old content; once it returns, the new content is on disk.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    data = text.encode("utf-8")   # an unencodable text fails here, before any file exists
+    tmp = None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+        with open(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        tmp = None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder):
+    """Make the rename itself durable (where the system lets a folder be opened: not on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _leaf(value, name):
@@ -301,15 +336,19 @@ LOSSES = {"mse": mse, "half_mse": half_mse, "squared_error": squared_error, "rms
 # --- optimisers and training --------------------------------------------------------------------
 
 class SGD:
-    """Gradient descent: p ← p − lr·∂L/∂p (the update rule of every document)."""
+    """Gradient descent: p ← p − lr·(∂L/∂p + weight_decay·p) (the update rule of every document;
+    ``weight_decay`` > 0 adds the L2 penalty ½·weight_decay·Σ p² to the loss)."""
 
-    def __init__(self, parameters, lr=0.1):
-        self.parameters, self.lr = list(parameters), lr
+    def __init__(self, parameters, lr=0.1, weight_decay=0.0):
+        self.parameters, self.lr, self.weight_decay = list(parameters), lr, weight_decay
+
+    def _grad(self, p):
+        return p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
 
     def step(self):
         lr = self.lr
         for p in self.parameters:
-            p.data -= lr * p.grad
+            p.data -= lr * self._grad(p)
 
     def zero_grad(self):
         for p in self.parameters:
@@ -319,8 +358,8 @@ class SGD:
 class Adam(SGD):
     """Adam (Kingma & Ba): per-parameter step sizes; robust defaults for ``microreg train``."""
 
-    def __init__(self, parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-8):
-        super().__init__(parameters, lr)
+    def __init__(self, parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(parameters, lr, weight_decay)
         self.b1, self.b2, self.eps = betas[0], betas[1], eps
         self.m = [0.0] * len(self.parameters)
         self.v = [0.0] * len(self.parameters)
@@ -330,16 +369,27 @@ class Adam(SGD):
         self.t += 1
         c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
         for i, p in enumerate(self.parameters):
-            g = p.grad
+            g = self._grad(p)
             self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g
             self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * g * g
             p.data -= self.lr * (self.m[i] / c1) / (math.sqrt(self.v[i] / c2) + self.eps)
 
 
 class History(list):
-    """The loss after each epoch; ``stopped`` says why training ended early (None if it did not)."""
+    """The training loss of each epoch (before its update).
+
+    ``stopped`` says why training broke off (a loss that stopped being finite; None if it did not).
+    With validation data: ``validation`` holds the validation loss of each epoch, ``best_epoch``
+    the epoch whose parameters were kept, and ``early_stop`` says when patience ran out.
+    """
 
     stopped = None
+    early_stop = None
+    best_epoch = None
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.validation = []
 
 
 class Progress:
@@ -368,53 +418,100 @@ class Progress:
             self.stream.write(f"epoch {done}/{self.total} loss {loss:.6g}\n")
 
 
-def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True, callback=None):
+def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True, callback=None,
+        validation=None, patience=None):
     """Train ``model`` on all of (X, y) each epoch (full-batch gradient descent); returns a `History`.
 
     ``X``: (N, f) array; ``y``: (N,) array. ``loss``: one of the loss functions (or its name).
     ``optimizer``: an `SGD`/`Adam` over ``model.parameters()`` (default ``SGD(lr=lr)``).
+    ``validation``: (X_val, y_val) scored every epoch; the parameters of the epoch with the lowest
+    validation loss are kept at the end, and with ``patience`` training stops once that many
+    epochs have passed without a new best.
     If the loss becomes inf or NaN, training stops, the parameters go back to those of the last
-    finite loss, and ``history.stopped`` says what happened and what to try.
+    finite loss (or the best validation epoch), and ``history.stopped`` says what happened and what to try.
     """
     if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"fit: unknown loss {loss!r} (losses: {', '.join(LOSSES)})")
         loss = LOSSES[loss]
+    elif not callable(loss):
+        raise ValueError(f"fit: loss must be a function or one of {', '.join(LOSSES)}; got {loss!r}")
+    X, y = _fit_data(X, y, "X", "y")
+    if validation is not None:
+        validation = _fit_data(*validation, "X_val", "y_val")
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"fit: patience must be a whole number of epochs ≥ 1, got {patience!r}")
+    optimizer = optimizer or SGD(model.parameters(), lr=lr)
+    history = History()
+    bar = Progress(epochs, enabled=progress)
+    with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught below, by name
+        return _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback,
+                         validation, patience)
+
+
+def _fit_data(X, y, xname, yname):
+    """X as an (N, f) float array, y as (N,); a value that is not a finite number is named by place."""
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X[:, None]
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     if X.shape[0] != y.shape[0]:
-        raise ValueError(f"fit: X has {X.shape[0]} rows but y has {y.shape[0]} values")
-    optimizer = optimizer or SGD(model.parameters(), lr=lr)
-    history = History()
-    bar = Progress(epochs, enabled=progress)
-    with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught below, by name
-        return _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback)
+        raise ValueError(f"fit: {xname} has {X.shape[0]} rows but {yname} has {y.shape[0]} values")
+    for name, a in ((xname, X), (yname, y)):
+        bad = np.argwhere(~np.isfinite(a))
+        if len(bad):
+            where = ", ".join(str(i) for i in bad[0])
+            raise ValueError(f"fit: the data {name}[{where}] is {a[tuple(bad[0])]} ({len(bad)} values of {name} "
+                             "are not finite numbers): clean the data first")
+    return X, y
 
 
-def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback):
+def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback, validation, patience):
     params = optimizer.parameters
     saved = None   # the parameters that gave the last finite loss
+    best, best_value = None, math.inf   # the parameters of the best validation epoch
     for epoch in range(1, epochs + 1):
         L = loss(model(X), y)
         value = L.data
-        if not math.isfinite(value):
-            if saved is not None:
-                for p, v in zip(params, saved):
-                    p.data = v
-            history.stopped = (f"stopped at epoch {epoch}: the loss became {value}; the parameters are "
-                               f"those of epoch {epoch - 1} (the learning rate {optimizer.lr} is probably too "
-                               "large: try a smaller one)")
+        if validation is not None and math.isfinite(value):
+            v = loss(model(validation[0]), validation[1]).data
+            value_ok = math.isfinite(v)
+        else:
+            v, value_ok = None, math.isfinite(value)
+        if not value_ok:
+            keep = best if best is not None else saved
+            if keep is not None:
+                for p, x in zip(params, keep):
+                    p.data = x
+            which = (f"those of epoch {history.best_epoch} (best on validation)" if best is not None
+                     else f"those of epoch {epoch - 1}")
+            what = value if not math.isfinite(value) else f"{value} but the validation loss {v}"
+            history.stopped = (f"stopped at epoch {epoch}: the loss became {what}; the parameters are "
+                               f"{which} (the learning rate {optimizer.lr} is probably too large: try a smaller one)")
             if progress:
                 bar.stream.write("\n" + history.stopped + "\n")
             break
         saved = [p.data for p in params]
         history.append(value)
+        if v is not None:
+            history.validation.append(v)
+            if v < best_value:
+                best, best_value, history.best_epoch = saved, v, epoch
+            elif patience is not None and epoch - history.best_epoch >= patience:
+                history.early_stop = (f"stopped early at epoch {epoch}: no better validation loss for {patience} "
+                                      f"epochs; kept the parameters of epoch {history.best_epoch}")
+                if progress and bar.enabled and bar.tty:
+                    bar.stream.write("\n")
+                break
         optimizer.zero_grad()
         L.backward()
         optimizer.step()
         bar.update(epoch, value)
         if callback is not None:
             callback(epoch, value)
+    if best is not None and history.stopped is None:
+        for p, x in zip(params, best):
+            p.data = x
     return history
 
 
@@ -422,36 +519,123 @@ def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, call
 
 MODELS = {"LinearRegression": LinearRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP}
 
+# Each model's config keys: whole numbers ≥ 1 ("width"), a list of them ("widths") or an activation name.
+CONFIG_KEYS = {"LinearRegression": {"n_features": "width"},
+               "TwoLayerNet": {"n_features": "width", "n_hidden": "width"},
+               "MLP": {"n_inputs": "width", "layer_sizes": "widths", "activation": "activation",
+                       "output_activation": "activation"}}
 
-def load_model(path):
-    """Rebuild a model from a JSON file written by ``Module.save``; errors name the file and key."""
+
+def _parameter_count(name, config):
+    """How many parameters the config asks for, in Python ints (no allocation, no overflow)."""
+    if name == "LinearRegression":
+        return config["n_features"] + 1
+    if name == "TwoLayerNet":
+        f, h = config["n_features"], config["n_hidden"]
+        return h * f + 2 * h + 1
+    count, fan_in = 0, config["n_inputs"]
+    for width in config["layer_sizes"]:
+        count, fan_in = count + width * fan_in + width, width
+    return count
+
+
+def _check_config(path, name, config):
+    """Every config key of a model file checked, by name, before anything is built."""
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{path}: key 'config' must be an object, got {type(config).__name__}")
+    keys = CONFIG_KEYS[name]
+    unknown = [k for k in config if k not in keys]
+    if unknown:
+        raise ModelFileError(f"{path}: key 'config': unknown keys {unknown} for {name} (known: {list(keys)})")
+    for key, kind in keys.items():
+        if key not in config:
+            if kind == "activation":
+                continue
+            raise ModelFileError(f"{path}: key 'config.{key}' is missing")
+        value = config[key]
+        if kind == "width" and not _is_width(value):
+            raise ModelFileError(f"{path}: key 'config.{key}' must be a whole number ≥ 1, got {_short(value)}")
+        if kind == "widths" and not (isinstance(value, list) and value and all(map(_is_width, value))):
+            raise ModelFileError(f"{path}: key 'config.{key}' must be a list of whole numbers ≥ 1, "
+                                 f"got {_short(value)}")
+        if kind == "activation" and value not in ACTIVATIONS:
+            raise ModelFileError(f"{path}: key 'config.{key}' must be one of {ACTIVATIONS}, got {_short(value)}")
+
+
+def _is_width(value):
+    return type(value) is int and value >= 1
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _read_model_file(path):
+    """The JSON document of a model file, its format and model name checked; errors name file and key."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read the model file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ModelFileError(f"{path}: not a model file: byte {exc.start} is not UTF-8 ({exc.reason})") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: not a model file: its JSON is nested too deeply") from None
+    except ValueError as exc:   # e.g. an integer of more than 4300 digits
+        raise ModelFileError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != "microreg-model":
         raise ModelFileError(f"{path}: key 'format': not a microreg model file")
     for key in ("model", "config", "parameters"):
         if key not in doc:
             raise ModelFileError(f"{path}: key {key!r} is missing")
-    cls = MODELS.get(doc["model"])
-    if cls is None:
-        raise ModelFileError(f"{path}: key 'model': unknown model {doc['model']!r} (known: {sorted(MODELS)})")
-    try:
-        model = cls(**doc["config"])
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{path}: key 'config': {exc}") from None
+    if not isinstance(doc["model"], str) or doc["model"] not in MODELS:
+        raise ModelFileError(f"{path}: key 'model': unknown model {_short(doc['model'])} (known: {sorted(MODELS)})")
+    return doc
+
+
+def load_network(path):
+    """Rebuild the network of a JSON file written by ``Module.save``; errors name the file and key.
+
+    Returns the `Module` (extra keys of the file in ``.extra``). The config is checked key by key
+    and must ask for exactly as many parameters as the file holds, before anything is built.
+    """
+    doc = _read_model_file(path)
+    name = doc["model"]
+    _check_config(path, name, doc["config"])
     if not isinstance(doc["parameters"], dict):
         raise ModelFileError(f"{path}: key 'parameters' must be an object of name: number")
+    expected = _parameter_count(name, doc["config"])
+    if expected != len(doc["parameters"]):
+        raise ModelFileError(f"{path}: key 'config': {name} with this config has {_short(expected)} parameters, "
+                             f"key 'parameters' holds {len(doc['parameters'])}")
+    try:
+        model = MODELS[name](**doc["config"])
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: key 'config': {exc}") from None
     model.load_state_dict(doc["parameters"], source=f"{path}: key 'parameters'")
     model.extra = {k: v for k, v in doc.items() if k not in ("format", "version", "model", "config", "parameters")}
     return model
 
 
+def load_model(path):
+    """Load a model file: a network saved with ``Module.save``, or a ``microreg train`` model.
+
+    A file written by ``microreg train`` holds the data preparation too: for it, this returns a
+    `microreg.train.TrainedModel`, whose call takes raw rows (numbers, a dict per row, or a CSV
+    path) and returns predictions in the target's own units (its network is ``.network``).
+    Any other file gives the `Module` itself (as `load_network`).
+    """
+    network = load_network(path)
+    if "preparation" in network.extra or "x_scaler" in network.extra:
+        from .train import TrainedModel
+        return TrainedModel.from_network(network, path)
+    return network
+
+
 __all__ = ["Module", "LinearRegression", "TwoLayerNet", "MLP", "mse", "half_mse", "squared_error", "rmse",
-           "SGD", "Adam", "fit", "History", "load_model", "ModelFileError", "atomic_write"]
+           "SGD", "Adam", "fit", "History", "load_model", "load_network", "ModelFileError", "atomic_write"]

@@ -374,6 +374,7 @@ def document_000_example(model_path=None, x=0.5, y=None, n_hidden=3, seed=0):
     """
     if model_path:
         net = load_model(model_path)
+        net = getattr(net, "network", net)   # a model.json from microreg train: its network
         if not isinstance(net, TwoLayerNet):
             raise ModelFileError(f"{model_path}: key 'model': document 000's example needs a TwoLayerNet, "
                                  f"this file holds a {type(net).__name__}")

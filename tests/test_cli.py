@@ -22,6 +22,12 @@ def test_version():
     assert done.returncode == 0 and done.stdout.strip() == f"microreg {__version__}"
 
 
+def test_no_command_is_an_error_with_usage():
+    done = run()
+    assert done.returncode == 2 and done.stderr.startswith("usage: microreg"), (done.returncode, done.stderr)
+    assert "no command given" in done.stderr and done.stdout == ""
+
+
 def test_demo_writes_its_pictures(tmp_path):
     done = run("demo", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -52,14 +58,28 @@ def test_train_on_a_csv_with_json(tmp_path):
     X, y = noisy_sine(300, seed=5)
     y = 10 * y + 50                      # metrics are in the target's own units
     _write_csv(tmp_path / "d.csv", X, y)
-    done = run("train", "d.csv", "--target", "y", "--json", "--quiet", "--out", "out", cwd=tmp_path)
+    done = run("train", "d.csv", "--target", "y", "--json", "--quiet", "--out", "out", "--weight-decay", "0",
+               "--hidden", "16", "--epochs", "800", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {"train_mse", "test_mse", "test_r2", "epochs", "seconds"} <= set(result)
+    every = {"train_mse", "test_mse", "test_r2", "epochs", "seconds", "net_test_mse", "net_test_r2", "linear_test_mse",
+             "linear_test_r2", "mean_test_mse", "mean_test_r2", "rows_dropped", "columns_used", "best_epoch",
+             "train_rmse_curve", "validation_rmse_curve", "model_file"}
+    assert every <= set(result), every - set(result)
     assert result["test_r2"] > 0.95 and result["test_mse"] < 2.0, result   # noise variance: 10² · 0.01 = 1
-    assert (tmp_path / "out" / "model.json").exists() and (tmp_path / "out" / "loss.png").exists()
+    assert result["linear_test_r2"] < 0.8 and result["columns_used"] == ["x"] and result["rows_dropped"] == 0
+    for name in ("model.json", "loss.png", "predicted.png", "residuals.png", "fit.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 500, name
     step = run("step", "--model", "out/model.json", "--html", "s.html", cwd=tmp_path)
     assert step.returncode == 0 and (tmp_path / "s.html").exists(), step.stderr
+    (tmp_path / "new.csv").write_text("x\n0.5\n-1.0\n")
+    pred = run("predict", "out/model.json", "new.csv", "--out", "preds.csv", cwd=tmp_path)
+    assert pred.returncode == 0, pred.stderr
+    lines = (tmp_path / "preds.csv").read_text().splitlines()
+    assert lines[0] == "x,predicted_y" and len(lines) == 3
+    for line, x in zip(lines[1:], (0.5, -1.0)):
+        got = float(line.split(",")[1])
+        assert abs(got - (10 * np.sin(x) + 50)) < 1.0, f"predicted {got} for x = {x}, truth {10 * np.sin(x) + 50}"
 
 
 def test_train_with_a_test_file_and_options(tmp_path):
@@ -69,9 +89,21 @@ def test_train_with_a_test_file_and_options(tmp_path):
     _write_csv(tmp_path / "a.csv", X[:150], y[:150], names=("p", "q", "r"))
     _write_csv(tmp_path / "b.csv", X[150:], y[150:], names=("p", "q", "r"))
     done = run("train", "a.csv", "--target", "y", "--test", "b.csv", "--hidden", "4", "--epochs", "400",
-               "--lr", "0.05", "--seed", "3", "--json", "--quiet", cwd=tmp_path)
+               "--lr", "0.05", "--seed", "3", "--weight-decay", "0", "--patience", "400", "--json", "--quiet",
+               cwd=tmp_path)
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["epochs"] == 400 and result["test_r2"] > 0.98, result
+    assert result["epochs"] == 400 and result["test_r2"] > 0.98 and result["n_test"] == 50, result
+
+
+def test_train_linear_model_reaches_the_closed_form(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, (100, 2))
+    _write_csv(tmp_path / "a.csv", X, X @ [3.0, 1.0] + 0.1 * rng.normal(size=100), names=("p", "q"))
+    done = run("train", "a.csv", "--target", "y", "--model", "linear", "--epochs", "300", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "LinearRegression(2) by gradient" in done.stdout and "closed-form optimum" in done.stdout, done.stdout
+    gap = float(done.stdout.split("largest parameter difference ")[1].split()[0])
+    assert gap < 1e-8, gap
 
 
 @pytest.mark.parametrize("text,words", [
@@ -79,11 +111,13 @@ def test_train_with_a_test_file_and_options(tmp_path):
     ("x,y\n1,2\n3\n", "line 3: 1 cells"),
     ("", "the file is empty"),
     ("x,z\n1,2\n", "no column named 'y'"),
+    ("x,y,y\n1,2,3\n", "duplicate column names: 'y' (columns 2 and 3)"),
+    ('x,y\n1,2\n"3,4\n', 'line 3: a quoted cell opens here and is never closed'),
 ])
 def test_train_bad_csv_one_line_error(tmp_path, text, words):
     (tmp_path / "bad.csv").write_text(text)
     done = run("train", "bad.csv", "--target", "y", "--quiet", cwd=tmp_path)
-    assert done.returncode == 2 and words in done.stderr and "bad.csv" in done.stderr
+    assert done.returncode == 2 and words in done.stderr and "bad.csv" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
 
@@ -92,12 +126,83 @@ def test_train_missing_file(tmp_path):
     assert done.returncode == 2 and "nothere.csv: no such file" in done.stderr
 
 
-def test_train_diverging_run_says_why(tmp_path):
+def test_a_diverging_run_writes_nothing_and_keeps_the_old_model(tmp_path):
     X, y = noisy_sine(60, seed=1)
     _write_csv(tmp_path / "d.csv", X, 1e6 * y)
-    done = run("train", "d.csv", "--target", "y", "--lr", "1e300", "--epochs", "50", "--quiet",
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "model.json").write_text("the good model")
+    done = run("train", "d.csv", "--target", "y", "--lr", "1e300", "--epochs", "50", "--quiet", "--out", "out",
                cwd=tmp_path)
     assert done.returncode == 1 and "learning rate" in done.stderr, done.stderr
+    assert "nothing written" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert (tmp_path / "out" / "model.json").read_text() == "the good model"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["model.json"]
+    again = run("train", "d.csv", "--target", "y", "--lr", "1e300", "--epochs", "50", "--quiet", "--out", "new",
+                cwd=tmp_path)
+    assert again.returncode == 1 and not (tmp_path / "new").exists(), "a diverged run leaves no folder behind"
+
+
+@pytest.mark.parametrize("flags,words", [
+    (["--hidden", "0"], "--hidden must be a whole number ≥ 1, got 0"),
+    (["--epochs", "-3"], "--epochs must be a whole number ≥ 1, got -3"),
+    (["--lr", "-0.1"], "--lr must be a positive number, got -0.1"),
+    (["--lr", "inf"], "--lr must be a positive number, got inf"),
+    (["--weight-decay", "-1"], "--weight-decay must be a number ≥ 0 or auto, got -1"),
+    (["--patience", "0"], "--patience must be a whole number ≥ 1, got 0"),
+    (["--test-fraction", "1.5"], "--test-fraction must be between 0 and 1, got 1.5"),
+    (["--validation-fraction", "0"], "--validation-fraction must be between 0 and 1, got 0"),
+    (["--out", "afile"], "--out afile: is a file, not a folder"),
+    (["--drop", "nope"], "--drop: no column named 'nope'"),
+])
+def test_flags_are_checked_one_by_one_before_training(tmp_path, flags, words):
+    _write_csv(tmp_path / "d.csv", np.ones((10, 1)), np.arange(10.0))
+    (tmp_path / "afile").write_text("x")
+    done = run("train", "d.csv", "--target", "y", "--quiet", *flags, cwd=tmp_path)
+    assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "microreg-out" / "model.json").exists()
+
+
+def test_a_huge_learning_rate_is_said_and_an_undefined_r2_is_na(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (80, 2))
+    _write_csv(tmp_path / "a.csv", X, X @ [1.0, 2.0], names=("p", "q"))
+    _write_csv(tmp_path / "one.csv", X[:1], [3.0], names=("p", "q"))
+    done = run("train", "a.csv", "--target", "y", "--lr", "1e9", "--epochs", "30", "--weight-decay", "0",
+               "--test", "one.csv", "--quiet", cwd=tmp_path)
+    assert "far above the least-squares line" in done.stderr, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("TwoLayerNet", "least squares", "mean of"))]
+    assert len(rows) == 3 and all(line.split()[-3] == "n/a" for line in rows), done.stdout   # the test R² column
+
+
+def test_a_messy_semicolon_csv_trains(tmp_path):
+    rng = np.random.default_rng(2)
+    lines = ["hp;origin;name;mpg"]
+    names = [f"car {i}" for i in range(120)]
+    for i in range(120):
+        hp, origin = rng.uniform(50, 200), rng.choice(["USA", "Japan", "Europe"])
+        mpg = 50 - 0.15 * hp + (5 if origin == "Japan" else 0) + rng.normal()
+        lines.append(f"{'' if i % 17 == 0 else f'{hp:.1f}'.replace('.', ',')};{origin};{names[i]};"
+                     f"{'' if i % 31 == 5 else f'{mpg:.2f}'.replace('.', ',')}")
+    (tmp_path / "cars.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = run("train", "cars.csv", "--target", "mpg", "--quiet", "--epochs", "300", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for words in ("semicolon-separated", "decimal commas read as points", "4 rows dropped: their target 'mpg' is blank",
+                  "'origin': text with 3 values (Europe, Japan, USA): one-hot encoded",
+                  "'name': text with", "dropped", "blank feature cells filled with the training median"):
+        assert words in done.stdout, (words, done.stdout)
+    strict = run("train", "cars.csv", "--target", "mpg", "--quiet", "--strict", cwd=tmp_path)
+    assert strict.returncode == 2 and "line 7, column 4 (mpg): the target is blank (--strict)" in strict.stderr, \
+        strict.stderr
+
+
+def test_predict_errors_are_one_line(tmp_path):
+    from microreg.nn import LinearRegression
+    LinearRegression(1).save(tmp_path / "bare.json")
+    (tmp_path / "new.csv").write_text("x\n1\n")
+    done = run("predict", "bare.json", "new.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "bare.json: key 'preparation' is missing" in done.stderr, done.stderr
+    done = run("predict", "bare.json", "new.csv", "--out", "nofolder/p.csv", cwd=tmp_path)
+    assert done.returncode == 2 and "--out nofolder/p.csv: no folder" in done.stderr, done.stderr
 
 
 def test_graph_without_a_dot_program(tmp_path):
