@@ -20,6 +20,7 @@ Build a tree with ``sym(name)``, ``num(value)``, ``call(fn, x)``, ``indicator(x)
 label can never become markup).
 """
 
+import functools
 import html
 import re
 import xml.etree.ElementTree as ElementTree
@@ -179,8 +180,10 @@ class Expr:
         return hash((type(self).__name__, self.text))
 
 
+@functools.lru_cache(maxsize=4096)
 def mathml(latex, text=""):
-    """LaTeX → MathML with latex2mathml; checked to be well-formed, else the text in an ``<mtext>``."""
+    """LaTeX → MathML with latex2mathml; checked to be well-formed, else the text in an ``<mtext>``.
+    (A few milliseconds for a long formula: results are cached.)"""
     try:
         from latex2mathml.converter import convert
         out = convert(latex)

@@ -302,13 +302,14 @@ class Op:
     def _default_names(self):
         return ("a", "b")[:self.arity]
 
-    def tree(self, names=None):
+    def tree(self, names=None, keep=None):
         """The op's result as a formula tree over ``names`` (strings or formula trees; numbers for a
-        numbers line), e.g. ``σ(z1[0])``; generic names ``a``, ``b`` by default."""
+        numbers line), e.g. ``σ(z1[0])``; generic names ``a``, ``b`` by default. A long ``affine``
+        sum is elided in the middle, keeping the term of input ``keep``."""
         if self.arity is None:
             if not names:
                 return Raw("Σᵢ wᵢ·xᵢ + b", r"\sum_i w_i x_i + b", prec=1)
-            return self.expr(_names(names, ()))
+            return self.expr(_names(names, ()), keep)
         return self.expr(*_names(names, self._default_names()))
 
     def local_tree(self, i=0, names=None):
@@ -327,7 +328,7 @@ class Op:
 
     def formula_tree(self, i=0, names=None):
         """``∂(result)/∂(input i) = local derivative`` as one formula tree."""
-        return equation(partial(self.tree(names), self.input_tree(i, names)), self.local_tree(i, names))
+        return equation(partial(self.tree(names, keep=i), self.input_tree(i, names)), self.local_tree(i, names))
 
     def expression(self, names=None, latex=False):
         """The op's result written with its inputs' names, e.g. ``a·b`` or ``σ(z1[0])``."""
@@ -352,12 +353,32 @@ def _num(k):
     return str(int(k)) if float(k).is_integer() else repr(float(k))
 
 
-def _affine_expr(ins):
+#: How many products of an affine node are written out; past that the middle ones are a "…"
+#: (a neuron with 64 inputs reads ``w[0]·x[0] + w[1]·x[1] + … + w[63]·x[63] + b``).
+AFFINE_TERMS = 4
+
+
+def _affine_expr(ins, keep=None):
+    """w₁·x₁ + … + wₙ·xₙ + b; with many inputs the middle terms are elided, except the one of
+    input ``keep`` (the input a local derivative is taken against)."""
     n = len(ins) // 2
-    out = ins[0] * ins[n]
-    for j in range(1, n):
-        out = out + ins[j] * ins[n + j]
+    shown = range(n)
+    if n > AFFINE_TERMS:
+        chosen = {0, 1, n - 1}
+        if keep is not None and keep < 2 * n:
+            chosen.add(keep % n)
+        shown = sorted(chosen)
+    out, last = None, -1
+    for j in shown:
+        if j > last + 1:
+            out = out + _ELLIPSIS
+        term = ins[j] * ins[n + j]
+        out = term if out is None else out + term
+        last = j
     return out + ins[-1]
+
+
+_ELLIPSIS = Raw("…", r"\ldots")
 
 
 def _affine_dexpr(ins, i):

@@ -34,7 +34,7 @@ The public structure, for front ends (the page, the widget, the terminal) and fo
   ``formula`` (the step's equation with names and numbers: a `microreg.formula` tree with ``.text``,
   ``.latex`` and ``.mathml``), ``rule`` (the rule-table formula of the local derivative), ``lines``
   (the explanation, one string per line), ``lit`` (what a picture lights: nodes, the op, edges)
-  and ``to_dict()`` (all of it as JSON-ready data, nodes as indices into ``stepper.nodes``).
+  and ``to_dict()`` (all of it as JSON-ready data, nodes as indices into ``stepper.order``).
   Layer frames also have ``layer``, ``delta``, ``grad_w``, ``grad_b`` (numpy arrays).
 - ``stepper.nodes``: the nodes a picture shows (constants left out unless ``constants=True``);
   ``stepper.name(node)``: its display name; ``stepper.delta_name(node)``: ``δ1[0]`` for ``z1[0]``.
@@ -131,8 +131,9 @@ class Frame:
     def __repr__(self):
         return f"Frame({self.k}, {self.phase!r}, {self.formula.text if self.formula is not None else ''!r})"
 
-    def to_dict(self):
-        """The frame as JSON-ready data: names, formulas (text, LaTeX, MathML), numbers, what is lit."""
+    def to_dict(self, mathml=True):
+        """The frame as JSON-ready data: names, formulas (text, LaTeX and, unless ``mathml=False``,
+        MathML), numbers, what is lit. Nodes are indices into ``stepper.order``."""
         s = self.stepper
         index = s.index
 
@@ -140,7 +141,12 @@ class Frame:
             return None if n is None else index.get(id(n))
 
         def formula(f):
-            return None if f is None else {"text": f.text, "latex": f.latex, "mathml": f.mathml}
+            if f is None:
+                return None
+            out = {"text": f.text, "latex": f.latex}
+            if mathml:
+                out["mathml"] = f.mathml
+            return out
 
         def number(x):
             if x is None:
@@ -455,7 +461,7 @@ class Stepper:
         local_tree = r.op.local_tree(r.position, names)
         upstream = self.grad_symbol(node)
         target = Partial(self.symbol(self.root), self.symbol(child))
-        product = upstream if isinstance(local_tree, Num) and local_tree.value == 1 else Product(upstream, local_tree)
+        product = upstream if _is_one(local_tree) else Product(upstream, local_tree)
         numbers = _Times(self._num(r.upstream), self._num(r.local))
         first = isinstance(r.before, float) and r.before == 0.0
         if not first:
@@ -464,7 +470,7 @@ class Stepper:
         formula = Relation([target, product, numbers, self._num(r.grad)], ["+=", "=", "="])
         rule_tree = r.op.formula_tree(r.position, names)
         node_name, child_name = self.names[id(node)], self.names[id(child)]
-        made = r.op.tree(names).text
+        made = r.op.tree(names, keep=r.position).text
         made = node_name if made == node_name else f"{node_name} = {made}"
         lines = [self._head(k, "backward", f"through {made} ({r.op.name}), to {child_name}"),
                  formula.text,
@@ -472,6 +478,9 @@ class Stepper:
                  f"  upstream gradient {upstream.text} = {_fmt(r.upstream, self.fmt)}"]
         if self.delta_name(node):
             lines[-1] += f"  ({self.delta_name(node)} = ∂{self.name(self.root)}/∂{self.name(node)})"
+        if not isinstance(r.contribution, ndarray) and isinstance(r.upstream, ndarray):
+            lines.append(f"  {child_name} is one number used by all {r.upstream.shape[0]} samples: its contribution "
+                         f"is the sum over the samples of upstream × local")
         fan = self.fan_in[id(child)]
         if fan > 1:
             lines.append(f"  {group(child_name)} feeds {fan} nodes (fan-out): this is contribution "
@@ -492,7 +501,10 @@ class Stepper:
         layer = self.layers[j]
         l, fmt = layer["l"], self.fmt
         delta, grad_w, grad_b = layer["delta"], layer["grad_w"], layer["grad_b"]
-        sp = "1 (a linear layer: a = z)" if layer["act_name"] == "linear" else f"{layer['act_name']}'(z{l})"
+        if layer["act_name"] == "linear":
+            sp = f"σ'(z{l}) = 1: a linear layer, a{l} = z{l}"
+        else:
+            sp = f"σ'(z{l}) = {layer['act'][0]._rule.local_tree(0, [f'z{l}']).text}, σ = {layer['act'][0]._rule.name}"
         if j == len(self.layers) - 1:
             text = f"δ{l} = ∇ₐC ⊙ σ'(z{l})"
             latex = rf"\delta^{{({l})}} = \nabla_a C \odot \sigma'\left(z^{{({l})}}\right)"
@@ -504,12 +516,12 @@ class Stepper:
                      rf" \odot \sigma'\left(z^{{({l})}}\right)")
             numbers = f"{_vec(layer['grad_a'], fmt)} ⊙ {_vec(layer['sigma_prime'], fmt)} = {_vec(delta, fmt)}"
             where = f"  (W{l + 1})ᵀ δ{l + 1} = ∂C/∂a{l} = {_vec(layer['grad_a'], fmt)}"
-        formula = Raw(text, latex, prec=0)
+        formula = Raw(f"{text} = {numbers}", latex + " = " + _latex_vectors(numbers), prec=0)
         rule = Raw(f"∂C/∂W{l} = δ{l} (a{l - 1})ᵀ,  ∂C/∂b{l} = δ{l}",
                    rf"\frac{{\partial C}}{{\partial W^{{({l})}}}} = \delta^{{({l})}} \left(a^{{({l - 1})}}\right)^T,\quad"
                    rf" \frac{{\partial C}}{{\partial b^{{({l})}}}} = \delta^{{({l})}}", prec=0)
         lines = [self._head(k, "layer", f"layer {l}: its error δ{l} and its gradients"),
-                 f"{text}    (σ' = {sp})",
+                 f"{text}    ({sp})",
                  f"  = {numbers}",
                  where,
                  f"∂C/∂W{l} = δ{l} (a{l - 1})ᵀ = {_matrix(grad_w, fmt)}",
@@ -701,6 +713,12 @@ def _constant_text(x, fmt):
     return number_text(x, fmt)
 
 
+def _latex_vectors(text):
+    """``[1, −2] ⊙ [3, 4] = [3, −8]`` in LaTeX."""
+    return (text.replace("[", r"\left[").replace("]", r"\right]").replace("−", "-")
+            .replace("⊙", r"\odot"))
+
+
 def _vec(v, fmt):
     return "[" + ", ".join(number_text(float(x), fmt) for x in v) + "]"
 
@@ -845,7 +863,7 @@ class Quiz:
                 raise ValueError(f"quiz phases are among {PHASES}, got {p!r}")
         self.stepper, self.rtol, self.atol = stepper, rtol, atol
         self.questions = [k for k, (p, _) in enumerate(stepper._plan)
-                          if p in phases and p != "layer" and _scalar(stepper.frame(k).answer)]
+                          if p in phases and p != "layer" and _scalar(stepper._changes(k)[0][3])]
         self.i, self.right, self.asked, self.tries = 0, 0, 0, 0
         self.log = []
         if self.questions:
@@ -987,6 +1005,10 @@ class Quiz:
             write(v.hint)
         write(self.summary())
         return self.score
+
+
+def _is_one(tree):
+    return isinstance(tree, Num) and isinstance(tree.value, (int, float)) and tree.value == 1
 
 
 def _scalar(x):

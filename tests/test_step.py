@@ -458,3 +458,27 @@ def test_stepper_on_a_batch_graph():
     s.goto(len(s) - 1)
     assert math.isclose(s.grad(w), np.mean(2 * (0.5 * np.array([1, 2, 3.0]) - 1) * np.array([1, 2, 3.0])))
     assert "[" in s.text(3)
+
+
+def test_html_page_past_the_drawing_limit(tmp_path):
+    # 70 hidden units: 358 nodes, past draw_graph's 300; the page used to fail with a KeyError
+    s = Stepper(document_000_example(n_hidden=70))
+    assert len(s.order) > 300
+    page = open(s.to_html(tmp_path / "big.html"), encoding="utf-8").read()
+    assert page.count('"text":') == len(s)
+
+
+def test_frames_as_page_data():
+    s = Stepper(document_000_example(), view="layers")
+    data = [f.to_dict() for f in s.steps]
+    json.dumps(data)
+    assert [d["phase"] for d in data].count("layer") == 2
+    import xml.etree.ElementTree as ET
+    for d in data:
+        for key in ("formula", "rule"):
+            if d[key]:
+                ET.fromstring(d[key]["mathml"])
+    z = next(d for d in data if d["phase"] == "forward")
+    assert s.names[id(s.order[z["target"]])] == "z1[0]" and z["changes"] == "value" and z["before"] is None
+    b = next(d for d in data if d["phase"] == "backward")
+    assert b["lit"]["edges"] == [[b["input"], b["node"]]] and b["lit"]["op"] == b["node"]
