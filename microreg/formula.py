@@ -101,7 +101,8 @@ def _latex_number(text):
     m = re.fullmatch(r"(-?[\d.]+)e([+-])0*(\d+)", text)
     if m:
         return rf"{m.group(1)} \times 10^{{{'-' if m.group(2) == '-' else ''}{m.group(3)}}}"
-    return text.replace("inf", r"\infty").replace("nan", r"\mathrm{NaN}")
+    text = text.replace("inf", r"\infty").replace("nan", r"\mathrm{NaN}")
+    return "{" + text + "}" if text.startswith("-") else text      # a group: the minus is a sign
 
 
 def _wrap(x):
@@ -180,13 +181,17 @@ class Expr:
         return hash((type(self).__name__, self.text))
 
 
+# latex2mathml turns ``\mathrel{+}=`` into an <mo> holding an <mrow> (which browsers draw as "+ =")
+_PLUS_EQUALS_NESTED = "<mo><mrow><mo>&#x0002B;</mo></mrow></mo><mo>&#x0003D;</mo>"
+
+
 @functools.lru_cache(maxsize=4096)
 def mathml(latex, text=""):
     """LaTeX → MathML with latex2mathml; checked to be well-formed, else the text in an ``<mtext>``.
     (A few milliseconds for a long formula: results are cached.)"""
     try:
         from latex2mathml.converter import convert
-        out = convert(latex)
+        out = convert(latex).replace(_PLUS_EQUALS_NESTED, "<mo>+=</mo>")
         ElementTree.fromstring(out)
         return out
     except Exception:  # noqa: BLE001 - any converter failure falls back to the plain text

@@ -37,7 +37,9 @@ The public structure, for front ends (the page, the widget, the terminal) and fo
   and ``to_dict()`` (all of it as JSON-ready data, nodes as indices into ``stepper.order``).
   Layer frames also have ``layer``, ``delta``, ``grad_w``, ``grad_b`` (numpy arrays).
 - ``stepper.nodes``: the nodes a picture shows (constants left out unless ``constants=True``);
-  ``stepper.name(node)``: its display name; ``stepper.delta_name(node)``: ``δ1[0]`` for ``z1[0]``.
+  ``stepper.name(node)``: its display name; ``stepper.delta_name(node)``: ``δ1[0]`` for ``z1[0]``;
+  ``stepper.op_label(node)``: the op with its constants folded in (``×½``, ``− 1``, ``^2``);
+  ``stepper.node_table()``: all of that per node, JSON-ready.
 - Moving: ``goto(k)``, ``next()``, ``prev()``, ``position``; ``value(node)`` and ``grad(node)`` are
   the node's value (None before the forward pass computes it) and gradient at the current step;
   ``state(k)`` gives both lists for every node. goto is fast on any graph (snapshots every few
@@ -275,6 +277,37 @@ class Stepper:
                     layer = max(layer, int(m.group(1)))
             return f"δ{layer + 1}"
         return None
+
+    def op_label(self, node):
+        """What a picture writes in the circle of the op that made ``node``, with the constants folded
+        into it: ``×½``, ``− 1``, ``1 −``, ``/ 2``, ``2^``, ``^2``, ``σ``, ``Σ w·x + b`` (None for a leaf)."""
+        rule = node._rule
+        if rule is None:
+            return None
+        symbol = rule.symbol
+        if rule.arity != 2:
+            return symbol
+        a, b = node._prev
+        glue = "" if symbol in ("×", "^") else " "
+        if id(b) in self.folded:
+            return f"{symbol}{glue}{self.symbol(b).text}"
+        if id(a) in self.folded:
+            if rule.name in ("mul", "add"):          # it commutes: ×½ reads better than ½×
+                return f"{symbol}{glue}{self.symbol(a).text}"
+            return f"{self.symbol(a).text}{glue}{symbol}"
+        return symbol
+
+    def node_table(self):
+        """One JSON-ready row per node of ``stepper.order`` (what a front end needs to draw it):
+        ``name``, ``kind`` (``"op"``, ``"leaf"``, ``"data"``, ``"constant"``), ``op`` and ``op_label``,
+        ``inputs`` (indices), ``shown`` (False for a folded constant), ``delta`` (δ name or None)."""
+        rows = []
+        for n in self.order:
+            kind = "op" if n._rule is not None else "constant" if is_constant(n) else "data" if is_data(n) else "leaf"
+            rows.append({"name": self.names[id(n)], "kind": kind, "op": n._rule.name if n._rule else None,
+                         "op_label": self.op_label(n), "inputs": [self.index[id(c)] for c in n._prev],
+                         "shown": id(n) not in self.folded, "delta": self.delta_name(n)})
+        return rows
 
     def grad_symbol(self, node):
         """∂L/∂node as a formula (named δ… where the documents name it so)."""
@@ -664,7 +697,8 @@ class Stepper:
                 if what == "grad" and id(n) in ids:
                     sets.append([ids[id(n)], "grad " + _fmt_grad(after, self.fmt)])
                     unsets.append([ids[id(n)], "grad " + _fmt_grad(before, self.fmt)])
-            steps.append({"text": f.text, "nodes": lit, "edge": edge, "set": sets, "unset": unsets})
+            op = ids.get(id(f.lit["op"])) if f.lit["op"] is not None else None
+            steps.append({"text": f.text, "nodes": lit, "op": op, "edge": edge, "set": sets, "unset": unsets})
         page = _PAGE.replace("__TITLE__", html.escape(title)).replace("__SVG__", svg)
         page = page.replace("__STEPS__", json.dumps(steps, ensure_ascii=False).replace("</", "<\\/"))
         page = page.replace("__START__", json.dumps(start, ensure_ascii=False).replace("</", "<\\/"))
@@ -715,8 +749,8 @@ def _constant_text(x, fmt):
 
 def _latex_vectors(text):
     """``[1, −2] ⊙ [3, 4] = [3, −8]`` in LaTeX."""
-    return (text.replace("[", r"\left[").replace("]", r"\right]").replace("−", "-")
-            .replace("⊙", r"\odot"))
+    text = text.replace("[", r"\left[").replace("]", r"\right]").replace("⊙", r"\odot")
+    return re.sub(r"−([\d.]+(?:e[+-]?\d+)?)", r"{-\1}", text)     # a group: the minus is a sign
 
 
 def _vec(v, fmt):
@@ -1057,7 +1091,8 @@ function show() {
   document.querySelectorAll('.lit').forEach(e => e.classList.remove('lit'));
   document.querySelectorAll('.litedge').forEach(e => e.classList.remove('litedge'));
   const s = steps[k];
-  s.nodes.forEach(n => { if (nodes[n]) nodes[n].classList.add('lit'); if (nodes[n + 'op']) nodes[n + 'op'].classList.add('lit'); });
+  s.nodes.forEach(n => { if (nodes[n]) nodes[n].classList.add('lit'); });
+  if (s.op && nodes[s.op + 'op']) nodes[s.op + 'op'].classList.add('lit');
   if (s.edge && edges[s.edge]) edges[s.edge].classList.add('litedge');
   document.getElementById('text').textContent = s.text;
   document.getElementById('counter').textContent = 'Step ' + (k + 1) + ' / ' + steps.length;

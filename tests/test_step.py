@@ -482,3 +482,13 @@ def test_frames_as_page_data():
     assert s.names[id(s.order[z["target"]])] == "z1[0]" and z["changes"] == "value" and z["before"] is None
     b = next(d for d in data if d["phase"] == "backward")
     assert b["lit"]["edges"] == [[b["input"], b["node"]]] and b["lit"]["op"] == b["node"]
+
+
+def test_constants_fold_into_the_op_label():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    parts = [0.5 * (a - 1) ** 2, 2 ** b, 3 / a, a / 4, 1 - b, a * b]
+    labels = [Stepper(p).op_label(p) for p in parts]
+    assert labels == ["×½", "2^", "3 /", "/ 4", "1 −", "×"], labels
+    assert Stepper(parts[0]).op_label(parts[0]._prev[1]) == "^2"
+    rows = Stepper(parts[0]).node_table()
+    assert [r["kind"] for r in rows if not r["shown"]] == ["constant", "constant"]
