@@ -267,7 +267,7 @@ class Stepper:
         """``δ1[0]`` for a node named ``z1[0]`` (documents 000 and 001 call ∂L/∂z δ), else None."""
         name = self.names[id(node)]
         m = _Z_NAME.match(name)
-        if m and node._rule is AFFINE:
+        if m and node._rule is not None:
             return f"δ{m.group(1)}{m.group(2) or ''}"
         if name == "ŷ" and node._rule is AFFINE:        # document 000: ŷ = z2
             layer = 0
@@ -428,10 +428,6 @@ class Stepper:
         return self.goto(max(self.position - 1, 0))
 
     @property
-    def frame_now(self):
-        return self.frame(self.position)
-
-    @property
     def record(self):
         """The engine's record of the current backward step (None on other steps)."""
         phase, payload = self._plan[self.position]
@@ -470,13 +466,12 @@ class Stepper:
                 parts.append(part)
         formula = Relation(parts, ["="] * (len(parts) - 1))
         lines = [self._head(k, "forward", f"compute {self.names[id(node)]} ({rule.name})"), formula.text]
-        delta = None
         if node is self.root:
             lines.append(f"  {self.names[id(node)]} is the output: the backward pass starts here.")
         shown = [c for c in node._prev if id(c) not in self.folded]
         lit = {"nodes": [node] + shown, "op": node, "edges": [(c, node) for c in shown]}
         return Frame(self, k, "forward", node=node, op=rule, target=node, changes="value", before=None,
-                     after=value, formula=formula, lines=lines, lit=lit, answer=value, delta=delta)
+                     after=value, formula=formula, lines=lines, lit=lit, answer=value)
 
     def _frame_seed(self, k, root):
         name = self.symbol(root)

@@ -492,3 +492,22 @@ def test_constants_fold_into_the_op_label():
     assert Stepper(parts[0]).op_label(parts[0]._prev[1]) == "^2"
     rows = Stepper(parts[0]).node_table()
     assert [r["kind"] for r in rows if not r["shown"]] == ["constant", "constant"]
+
+
+def test_the_issues_example_and_delta_by_label_pattern():
+    from microreg import affine
+    w, x, b = Value(0.5, label="w1[0]"), Value(0.8, label="x"), Value(0.1, label="b1[0]")
+    z = affine([w], [x], b)
+    z.label = "z1[0]"
+    a = z.sigmoid()
+    a.label = "a1[0]"
+    L = (a - 1.0) ** 2
+    L.label = "L"
+    s = Stepper(L)
+    assert s.steps[0].formula.text == "z1[0] = w1[0]·x + b1[0] = 0.5·0.8 + 0.1 = 0.5"   # 0.4 + 0.1
+    assert "δ1[0] = ∂L/∂z1[0] = " in s.transcript()
+    # a hand-built z = w·x + b (two ops) labelled by the pattern is named δ too
+    z2 = w * x + b
+    z2.label = "z1"
+    L2 = z2.tanh()
+    assert "δ1 = ∂L/∂z1 = " in Stepper(L2).transcript()
