@@ -511,3 +511,62 @@ def test_the_issues_example_and_delta_by_label_pattern():
     z2.label = "z1"
     L2 = z2.tanh()
     assert "δ1 = ∂L/∂z1 = " in Stepper(L2).transcript()
+
+
+# --- any graph: the steps add up, the brackets balance, the numbers are backward()'s -------------
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_LEAVES = ("a", "b", "c")
+
+
+@st.composite
+def _graphs(draw, depth=0):
+    """A builder of a random expression over three leaves, with numbers the user writes."""
+    if depth >= 3 or draw(st.integers(0, 3)) == 0:
+        if draw(st.booleans()):
+            i = draw(st.integers(0, 2))
+            return lambda vs: vs[i]
+        c = draw(st.sampled_from([-2.0, -0.5, 0.5, 1.5, 3.0]))
+        return lambda vs: c
+    kind = draw(st.sampled_from(["+", "-", "*", "/", "sq", "neg", "tanh", "sigmoid", "exp", "relu"]))
+    f = draw(_graphs(depth=depth + 1))
+    if kind in "+-*/":
+        g = draw(_graphs(depth=depth + 1))
+        return {"+": lambda vs: f(vs) + g(vs), "-": lambda vs: f(vs) - g(vs), "*": lambda vs: f(vs) * g(vs),
+                "/": lambda vs: f(vs) / (g(vs) * g(vs) + 1)}[kind]
+    if kind == "sq":
+        return lambda vs: f(vs) ** 2
+    if kind == "neg":
+        return lambda vs: -f(vs)
+
+    def apply(vs):
+        x = f(vs)
+        if not isinstance(x, Value):
+            x = Value(x)
+        return getattr(x, kind)()
+    return apply
+
+
+@given(_graphs(), st.lists(st.floats(-2, 2), min_size=3, max_size=3))
+def test_any_graph_steps_add_up_to_backward(build, point):
+    leaves = [Value(p, label=n) for p, n in zip(point, _LEAVES)]
+    out = build(leaves)
+    if not isinstance(out, Value) or out._rule is None:
+        return
+    s = Stepper(out)
+    for v in leaves:
+        v.grad = 0.0
+    out.backward()
+    for v in leaves:
+        if id(v) in s.index:
+            assert s.final[id(v)] == v.grad, f"{v.label}: stepper {s.final[id(v)]} vs backward() {v.grad}"
+    for f in s.steps:
+        for line in f.lines:
+            assert line.count("(") == line.count(")") and line.count("[") == line.count("]"), line
+        if f.phase == "backward":
+            assert not is_constant(f.input)
+            want = f.before + f.upstream * f.local
+            assert math.isclose(f.after, want, rel_tol=1e-12, abs_tol=1e-300), (f.text, f.after, want)
+        if f.phase == "forward":
+            assert f.after == f.node.data
