@@ -757,6 +757,8 @@ def _matrix(m, fmt):
 
 
 _ACTIVATIONS = {"sigmoid": "σ", "tanh": "tanh", "relu": "relu"}
+_DEFINITIONS = {"sigmoid": "σ(z) = 1/(1 + exp(−z))", "tanh": "tanh(z) = (exp(z) − exp(−z))/(exp(z) + exp(−z))",
+                "relu": "relu(z) = z if z > 0, else 0", "exp": "exp(z) = e^z, e = 2.718…", "log": "ln is the natural log"}
 
 
 def _find_layers(stepper):
@@ -847,7 +849,7 @@ def _find_layers(stepper):
 class Verdict:
     """What the quiz says about one answer: ``ok``, ``kind`` (``"right"``, ``"sign"``,
     ``"upstream alone"``, ``"local alone"``, ``"contribution alone"``, ``"input unchanged"``,
-    ``"wrong"``), the ``hint`` to show, the ``expected`` and ``given`` numbers."""
+    ``"left out bias"``, ``"wrong"``), the ``hint`` to show, the ``expected`` and ``given`` numbers."""
 
     def __init__(self, ok, kind, hint, expected, given):
         self.ok, self.kind, self.hint, self.expected, self.given = ok, kind, hint, expected, given
@@ -975,7 +977,14 @@ class Quiz:
                 if _scalar(v) and close(given, v) and f.op.arity == 1:
                     return ("input unchanged", f"that is the input {s.names[id(c)]} itself: apply "
                             f"{f.op.tree([s.symbol(c)]).text} to it")
-            return "wrong", f"not quite: {f.formula.parts[0].text} = {f.formula.parts[1].text}"
+            if f.op is AFFINE:
+                bias = s.values[s.index[id(f.node._prev[-1])]]
+                if bias != 0 and close(given, expected - bias):
+                    return "left out bias", f"you left out the bias {s.names[id(f.node._prev[-1])]} = {_fmt(bias, s.fmt)}"
+            hint = f"not quite: {f.formula.parts[0].text} = {f.formula.parts[1].text}"
+            if f.op.name in _DEFINITIONS:
+                hint += f", where {_DEFINITIONS[f.op.name]}"
+            return "wrong", hint
         up, local, before = float(f.upstream), float(f.local), float(f.before) if _scalar(f.before) else 0.0
         local_text = f.local_formula.text
         if not close(local, 1.0) and close(given, before + up):

@@ -326,11 +326,16 @@ def test_quiz_verdicts_and_hints():
     g = two_layer_grads(*params, np.array([x]), y)
     q = Stepper(loss).quiz()
     assert "z1[0] = w1[0][0]·x + b1[0] = ?" in q.question()
+    w1, b1 = params[0][0, 0], params[1][0]
+    v = q.answer(w1 * 0.5)                      # z1[0] = w1[0][0]·x + b1[0] without the bias
+    assert v.kind == "left out bias" and "b1[0]" in v.hint, v
     v = q.answer(f["z1"][0] * 1.001)            # within 0.5 %: right
-    assert v.ok and q.score == (1, 1)
+    assert v.ok and q.score == (0, 1)
     v = q.answer(f["z1"][0])                    # a1[0] = σ(z1[0]): giving z1[0] back
     assert not v.ok and v.kind == "input unchanged" and "σ(z1[0])" in v.hint, v
-    assert q.answer(round(f["a1"][0], 4)).ok and q.score == (1, 2)
+    v = q.answer(0.9)
+    assert v.kind == "wrong" and "σ(z) = 1/(1 + exp(−z))" in v.hint, v
+    assert q.answer(round(f["a1"][0], 4)).ok and q.score == (0, 2)
     while q.frame.phase == "forward":
         q.answer(q.frame.answer)
     # backward: ∂L/∂(ŷ − y)² = ½ first; then through the square
@@ -354,7 +359,7 @@ def test_quiz_verdicts_and_hints():
     while not q.done:
         q.answer(q.frame.answer)
     right, asked = q.score
-    assert asked == n and right == n - 4, q.score      # 4 questions needed a second try or were revealed
+    assert asked == n and right == n - 5, q.score      # 5 questions needed a second try or were revealed
     assert "Score:" in q.summary()
     with pytest.raises(ValueError, match="over"):
         q.answer(1.0)
