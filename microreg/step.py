@@ -385,12 +385,14 @@ class Stepper:
                 (values if what == "value" else grads)[j] = after
         self._state = (values, grads)
         self._state_k = len(self._plan) - 1
-        self._after_last = (list(values), list(grads))
 
     def state(self, k=None):
-        """(values, grads) after step k (the current step by default): one entry per node of
-        ``stepper.order``; a value not yet computed by the forward pass is None."""
-        k = self.position if k is None else k
+        """(values, grads) after step k (the current step by default): two tuples, one entry per
+        node of ``stepper.order``; a value not yet computed by the forward pass is None."""
+        values, grads = self._state_at(self.position if k is None else k)
+        return tuple(values), tuple(grads)
+
+    def _state_at(self, k):
         if not 0 <= k < len(self):
             raise IndexError(f"step {k} is out of range: this stepper has steps 0 to {len(self) - 1}")
         if k != self._state_k:
@@ -404,11 +406,11 @@ class Stepper:
 
     def value(self, node):
         """The node's value at the current step (None before the forward pass computes it)."""
-        return self.state()[0][self.index[id(node)]]
+        return self._state_at(self.position)[0][self.index[id(node)]]
 
     def grad(self, node):
         """∂root/∂node as far as the backward pass has got at the current step."""
-        return self.state()[1][self.index[id(node)]]
+        return self._state_at(self.position)[1][self.index[id(node)]]
 
     # --- moving --------------------------------------------------------------------------------
     def goto(self, k):
@@ -416,7 +418,7 @@ class Stepper:
         if not 0 <= k < len(self):
             raise IndexError(f"step {k} is out of range: this stepper has steps 0 to {len(self) - 1}")
         self.position = k
-        self.state(k)
+        self._state_at(k)
         return self
 
     def next(self):
@@ -616,7 +618,7 @@ class Stepper:
     # --- pictures ------------------------------------------------------------------------------
     def _apply_to_nodes(self, k=None):
         """Put step k's grads on the graph's nodes (for drawing); returns a function that undoes it."""
-        values, grads = self.state(k)
+        values, grads = self._state_at(self.position if k is None else k)
         saved = [(n, n.grad) for n in self.order]
         for n, g in zip(self.order, grads):
             n.grad = g

@@ -215,7 +215,7 @@ def test_goto_matches_a_replay_from_step_0_everywhere():
             values[i] = f.after
         else:
             grads[i] = f.after
-        replay.append((list(values), list(grads)))
+        replay.append((tuple(values), tuple(grads)))
     r = random.Random(0)
     for k in r.sample(range(len(s)), 40) + [0, len(s) - 1]:
         got = s.goto(k).state()
