@@ -58,7 +58,8 @@ class Constant(str):
     box and a gradient step. Why a label and not a flag: a new ``__slots__`` field would cost
     8 bytes on every node of every graph (the hot path), while a label marker costs nothing,
     survives copying and pickling (it is a ``str``), and a user who labels the node takes it
-    back as their own. Test with `is_constant`.
+    back as their own. The marker's text is empty, so code that only reads labels sees an
+    unlabelled number, as before. Test with `is_constant`.
     """
 
     __slots__ = ()
@@ -72,7 +73,7 @@ class Data(str):
     __slots__ = ()
 
 
-CONSTANT = Constant("constant")
+CONSTANT = Constant("")      # empty: to anything that only reads labels, an unlabelled number
 
 
 def is_constant(node):
