@@ -63,7 +63,7 @@ import numpy as np
 from .engine import Value, data as data_leaf, is_constant, is_data, topological_order
 from .formula import Num, Partial, Product, Raw, Relation, Sym, has_operator, number_text
 from .nn import ModelFileError, TwoLayerNet, atomic_write, load_model
-from .ops import AFFINE
+from .ops import AFFINE, DomainProblem
 
 ndarray = np.ndarray
 PHASES = ("forward", "seed", "backward", "layer")
@@ -225,13 +225,15 @@ class Stepper:
             if n._rule is None:
                 n.grad = 0.0
         records = []
-        for r in self.root.backward_steps():
-            # copies: later backward passes reuse and change the grads' arrays in place
-            records.append(_Record(r.node, r.input, r.position, r.op, _copy(r.local), _copy(r.upstream),
-                                   _copy(r.contribution), _copy(r.before), _copy(r.grad)))
-        self._final_grads = [_copy(n.grad) for n in self.order]
-        for n, g in zip(self.order, saved):  # the graph is left as it was: the Stepper has its copies
-            n.grad = g
+        try:
+            for r in self.root.backward_steps():
+                # copies: later backward passes reuse and change the grads' arrays in place
+                records.append(_Record(r.node, r.input, r.position, r.op, _copy(r.local), _copy(r.upstream),
+                                       _copy(r.contribution), _copy(r.before), _copy(r.grad)))
+            self._final_grads = [_copy(n.grad) for n in self.order]
+        finally:
+            for n, g in zip(self.order, saved):  # the graph is left as it was: the Stepper has its copies
+                n.grad = g
         return records
 
     # --- names ---------------------------------------------------------------------------------
@@ -851,7 +853,8 @@ def _find_layers(stepper):
 class Verdict:
     """What the quiz says about one answer: ``ok``, ``kind`` (``"right"``, ``"sign"``,
     ``"upstream alone"``, ``"local alone"``, ``"contribution alone"``, ``"input unchanged"``,
-    ``"left out bias"``, ``"wrong"``), the ``hint`` to show, the ``expected`` and ``given`` numbers."""
+    ``"left out bias"``, ``"other input"`` (the local derivative of another input of the op),
+    ``"wrong"``), the ``hint`` to show, the ``expected`` and ``given`` numbers."""
 
     def __init__(self, ok, kind, hint, expected, given):
         self.ok, self.kind, self.hint, self.expected, self.given = ok, kind, hint, expected, given
@@ -1003,6 +1006,18 @@ class Quiz:
                     f"holds {_fmt(before, s.fmt)} from another path (fan-out), add it")
         if before != 0.0 and close(given, before - up * local):
             return "sign", "sign flipped: the contribution is added to the running sum"
+        node = f.node
+        inputs = [s.values[s.index[id(c)]] for c in node._prev]
+        try:
+            locals_ = node._rule.locals(inputs, s.values[s.index[id(node)]])   # the rule table, every input
+        except DomainProblem:       # e.g. ∂(a^b)/∂b needs ln(a): no such slip to look for
+            locals_ = ()
+        names = [s.symbol(c) for c in node._prev]
+        for j, other in enumerate(locals_):
+            if j != f.position and _scalar(other) and not close(other, local) and close(given, before + up * other):
+                wrong = node._rule.formula_tree(j, names).text
+                return ("other input", f"that uses the local derivative for {names[j].text} ({wrong}); for "
+                        f"{s.names[id(f.input)]} it is {local_text}")
         return "wrong", f"not quite: use {f.formula.parts[0].text} += {f.formula.parts[1].text}"
 
     def _advance(self):

@@ -370,6 +370,12 @@ def test_quiz_in_a_terminal():
     w, x = Value(0.5, label="w"), Value(2.0, label="x")
     L = w * x
     L.label = "L"
+    # a slip: ∂L/∂x answered with ∂(w·x)/∂w = x = 2 instead of w = 0.5
+    q = Stepper(L).quiz()
+    q.answer(1.0)
+    q.answer(2.0)
+    v = q.answer(2.0)
+    assert v.kind == "other input" and "∂(w·x)/∂w = x" in v.hint and "for x it is w" in v.hint, v
     # questions: L = w·x; ∂L/∂w; ∂L/∂x
     replies = iter(["1", "1", "?", "0.5"])
     out = []
@@ -575,3 +581,12 @@ def test_any_graph_steps_add_up_to_backward(build, point):
             assert math.isclose(f.after, want, rel_tol=1e-12, abs_tol=1e-300), (f.text, f.after, want)
         if f.phase == "forward":
             assert f.after == f.node.data
+
+
+def test_a_failing_backward_pass_leaves_the_graph_as_it_was():
+    from microreg.engine import MathDomainError
+    a, b = Value(-2.0, label="a"), Value(3.0, label="b")
+    a.grad, b.grad = 0.25, 0.5
+    with pytest.raises(MathDomainError, match="needs a ≥ 0"):   # ∂(a^b)/∂b = a^b·ln(a), a < 0
+        Stepper(a ** b)
+    assert (a.grad, b.grad) == (0.25, 0.5)
