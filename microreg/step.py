@@ -202,8 +202,11 @@ class Stepper:
         self.final = {id(n): g for n, g in zip(self.order, self._final_grads)}
         self.layers = _find_layers(self)
         if view == "layers" and not self.layers:
+            batch = any(n._rule is AFFINE and n.data.__class__ is ndarray for n in self.order)
             raise ValueError("Stepper(view='layers') needs a loss built by microreg.nn (layers of affine nodes "
-                             "z = w·a + b over one sample); this graph has none")
+                             "z = w·a + b) over one sample; " +
+                             ("this graph holds a batch: build the loss of one sample, e.g. net(X[0])"
+                              if batch else "this graph has none"))
         self._plan = self._make_plan()
         self._frames = {}
         self._snapshots()
