@@ -21,9 +21,9 @@ the formulas are the rule table's formula trees filled with the nodes' names and
 The public structure, for front ends (the page, the widget, the terminal) and for tests:
 
 - ``Stepper(root, forward=True, constants=False, view="nodes", names=None, fmt="{:.4g}")``.
-  ``forward=False`` skips the forward pass. ``constants=True`` also steps the numbers the user
-  wrote (``2 * x``) and the data (``x``, ``y``) that ``microreg.nn`` wraps; by default they are
-  folded into the ops (``½·(ŷ − y)²``) and get no gradient step. ``view="layers"`` (for a loss
+  ``forward=False`` skips the forward pass. By default the numbers the user wrote (``2 * x``)
+  are folded into their ops (``½·(ŷ − y)²``: no node, no step) and the data that ``microreg.nn``
+  wraps (``x``, ``y``) is shown but gets no gradient step; ``constants=True`` steps both. ``view="layers"`` (for a loss
   built by ``microreg.nn``) replaces the node steps through the layers by one step per layer,
   with document 001's recursion.
 - ``len(stepper)``, ``stepper.steps[k]`` (or ``stepper.frame(k)``): a `Frame` per step, built when
@@ -42,7 +42,8 @@ The public structure, for front ends (the page, the widget, the terminal) and fo
   ``stepper.node_table()``: all of that per node, JSON-ready.
 - Moving: ``goto(k)``, ``next()``, ``prev()``, ``position``; ``value(node)`` and ``grad(node)`` are
   the node's value (None before the forward pass computes it) and gradient at the current step;
-  ``state(k)`` gives both lists for every node. goto is fast on any graph (snapshots every few
+  ``state(k)`` gives both, as tuples over ``stepper.order``; ``phase_start(phase)`` is the
+  first step of a phase. Each frame's ``answer`` is the number the quiz asks for. goto is fast on any graph (snapshots every few
   steps, not a replay from step 0). A Stepper keeps its own copies: a later ``backward()`` or
   parameter update does not change what it shows, and moving never touches the graph's nodes.
 - ``text(k)``, ``transcript()``: the steps in words; ``check(node)``: a finished gradient

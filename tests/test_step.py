@@ -590,3 +590,13 @@ def test_a_failing_backward_pass_leaves_the_graph_as_it_was():
     with pytest.raises(MathDomainError, match="needs a ≥ 0"):   # ∂(a^b)/∂b = a^b·ln(a), a < 0
         Stepper(a ** b)
     assert (a.grad, b.grad) == (0.25, 0.5)
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import microreg.formula
+    import microreg.step
+    for module in (microreg.step, microreg.formula):
+        failed, attempted = doctest.testmod(module)
+        assert attempted and not failed, f"{module.__name__}: {failed} of {attempted} examples fail"
