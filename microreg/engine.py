@@ -207,7 +207,8 @@ def _binary(rule, a, b):
 
 
 def _wrap(x):
-    return x if x.__class__ is Value else _constant(x)
+    """x itself if it is a node (of any subclass of Value), else a new constant leaf holding it."""
+    return x if isinstance(x, Value) else _constant(x)
 
 
 class Value:
@@ -256,16 +257,16 @@ class Value:
     # --- arithmetic: one rule-table primitive per operator ----------------------------------------
     # A number on either side becomes a leaf labelled CONSTANT (see `Constant`).
     def __add__(self, other):
-        return _binary(ADD, self, other if other.__class__ is Value else _constant(other))
+        return _binary(ADD, self, other if other.__class__ is Value else _wrap(other))
 
     def __radd__(self, other):
-        return _binary(ADD, _constant(other), self)
+        return _binary(ADD, _wrap(other), self)
 
     def __mul__(self, other):
-        return _binary(MUL, self, other if other.__class__ is Value else _constant(other))
+        return _binary(MUL, self, other if other.__class__ is Value else _wrap(other))
 
     def __rmul__(self, other):
-        return _binary(MUL, _constant(other), self)
+        return _binary(MUL, _wrap(other), self)
 
     def __pow__(self, other):
         if isinstance(other, numbers.Real):
@@ -273,23 +274,23 @@ class Value:
         return _binary(POWV, self, _wrap(other))
 
     def __rpow__(self, other):
-        return _binary(POWV, _constant(other), self)
+        return _binary(POWV, _wrap(other), self)
 
     # subtraction, division and negation are primitives too (ops.py says why)
     def __neg__(self):
         return _unary(NEG, self)
 
     def __sub__(self, other):
-        return _binary(SUB, self, other if other.__class__ is Value else _constant(other))
+        return _binary(SUB, self, other if other.__class__ is Value else _wrap(other))
 
     def __rsub__(self, other):
-        return _binary(SUB, _constant(other), self)
+        return _binary(SUB, _wrap(other), self)
 
     def __truediv__(self, other):
-        return _binary(DIV, self, other if other.__class__ is Value else _constant(other))
+        return _binary(DIV, self, other if other.__class__ is Value else _wrap(other))
 
     def __rtruediv__(self, other):
-        return _binary(DIV, _constant(other), self)
+        return _binary(DIV, _wrap(other), self)
 
     # --- functions ----------------------------------------------------------------------------
     def exp(self):
