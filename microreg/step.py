@@ -30,7 +30,8 @@ The public structure, for front ends (the page, the widget, the terminal) and fo
   first asked for. A frame has ``k``, ``phase`` (``"forward"``, ``"seed"``, ``"backward"``,
   ``"layer"``), ``node`` (the node computed, or whose op is applied), ``input`` and ``position``
   (backward: which input receives the contribution), ``op`` (the rule-table `Op`), ``target`` and
-  ``changes`` (the node whose ``"value"`` or ``"grad"`` changes, ``before`` → ``after``),
+  ``changes`` (the node whose ``"value"`` or ``"grad"`` changes, ``before`` → ``after``; ``updates``
+  lists every change, e.g. all of a layer's grads),
   ``formula`` (the step's equation with names and numbers: a `microreg.formula` tree with ``.text``,
   ``.latex`` and ``.mathml``), ``rule`` (the rule-table formula of the local derivative), ``lines``
   (the explanation, one string per line), ``lit`` (what a picture lights: nodes, the op, edges)
@@ -123,6 +124,13 @@ class Frame:
             setattr(self, key, value)
 
     @property
+    def updates(self):
+        """Every change this step makes: [(node, "value" or "grad", before, after)] (one for a
+        forward, seed or backward step; all of a layer's grads for a layer step)."""
+        s = self.stepper
+        return [(s.order[i], what, before, after) for i, what, before, after in s._changes(self.k)]
+
+    @property
     def title(self):
         """The first line: ``Step 3 / 40 (forward): …``."""
         return self.lines[0] if self.lines else ""
@@ -168,6 +176,7 @@ class Frame:
                        "op": ref(self.lit["op"]),
                        "edges": [[ref(a), ref(b)] for a, b in self.lit["edges"]
                                  if ref(a) is not None and ref(b) is not None]}}
+        out["updates"] = [[index[id(n)], what, number(before), number(after)] for n, what, before, after in self.updates]
         if self.phase == "layer":
             out.update(layer=self.layer, delta=number(self.delta), grad_b=number(self.grad_b),
                        grad_w=[number(row) for row in self.grad_w])

@@ -493,6 +493,10 @@ def test_frames_as_page_data():
     assert s.names[id(s.order[z["target"]])] == "z1[0]" and z["changes"] == "value" and z["before"] is None
     b = next(d for d in data if d["phase"] == "backward")
     assert b["lit"]["edges"] == [[b["input"], b["node"]]] and b["lit"]["op"] == b["node"]
+    assert b["updates"] == [[b["input"], "grad", b["before"], b["after"]]]
+    layer1 = data[-1]
+    w = {s.names[id(s.order[i])]: after for i, what, _, after in layer1["updates"] if what == "grad"}
+    assert w["w1[0][0]"] == layer1["grad_w"][0][0] and w["z1[2]"] == layer1["delta"][2]
 
 
 def test_constants_fold_into_the_op_label():
