@@ -843,7 +843,9 @@ def replace_name(tree, index, new):
         if op == "name":
             k = counter[0]
             counter[0] += 1
-            return ("name", new) if k == index else t
+            if k != index:
+                return t
+            return new if isinstance(new, tuple) else ("name", new)
         if op == "vec":
             return ("vec", [walk(r) for r in t[1]])
         if op == "call":
@@ -964,7 +966,7 @@ def pretty(latex):
             i += m.end()
             while i < len(s) and s[i] in "_^":
                 _, i = _brace_arg(s, i + 1)
-            out.append("Σ ")
+            out.append(" Σ ")
             continue
         m = re.match(r"\\(?:hat|widehat)\s*", s[i:])
         if m:
@@ -974,7 +976,7 @@ def pretty(latex):
         if s[i] in "_^":
             arg, j = _brace_arg(s, i + 1)
             p = pretty(arg).replace(" ", "")
-            if s[i] == "^" and p in ("T", "⊤"):
+            if s[i] == "^" and p in ("T", "⊤", "ᵀ"):
                 out.append("ᵀ")
             elif s[i] == "^" and all(c in "0123456789+-−()Ll" for c in p):
                 out.append(p.translate(_SUPER))
@@ -999,6 +1001,8 @@ def pretty(latex):
         out.append({"-": "−"}.get(s[i], s[i]))
         i += 1
     text = "".join(out)
+    text = re.sub(r"\s+(?=[₀-₉ᵀ⁽⁰¹²³⁴⁵⁶⁷⁸⁹])", "", text)
+    text = re.sub(r"(σ'?|exp|ln|log|tanh)\s+\(", r"\1(", text)
     text = re.sub(r"\s*([=·⊙×→])\s*", r" \1 ", text).replace(" · ", "·")
     text = re.sub(r"(?<=[\w)̂])\s*−\s*", " − ", text)
     text = re.sub(r"\s*\+\s*", " + ", text)
@@ -1355,6 +1359,9 @@ def check_report(text, seed=0, points=4, samples=5):
     return checker.run()
 
 
+ONE = object()     # the candidate "1" of the substitution search: an extra factor
+
+
 class _Checker:
 
     def __init__(self, doc, seed, points, samples):
@@ -1695,14 +1702,15 @@ class _Checker:
                 one = None
         if k is not None:
             words = factor_words(k, m, letter)
-            if one:
+            if one and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, -m)):
                 mean = self.mean_note(model, letter)
                 what = (f"its 1/{letter} is missing" if math.isclose(k, m, rel_tol=1e-6)
                         else (words or "a constant factor"))
                 return "factor", k, (f"right for one sample; over {letter} = {m} samples {step} is {_nice(k)} × "
                                      f"autograd: written per sample, but {mean}, and {what}")
             if update and math.isclose(k, -1.0, rel_tol=1e-6):
-                return "factor", k, "the rule climbs the gradient: w + α·∂L/∂w where w − α·∂L/∂w belongs"
+                return "factor", k, ("the rule climbs the gradient: it adds the step along ∂/∂" + param.display() +
+                                     " where gradient descent subtracts it")
             return "factor", k, f"{step} = {_nice(k)} × autograd" + (f": {words}" if words else "")
         explanation = self.explain(model, target, tree, fixed, update, param, rd, letter)
         if explanation:
@@ -1731,10 +1739,10 @@ class _Checker:
         for idx, occ in enumerate(occurrences):
             if update and idx == 0:
                 continue
-            for cand in candidates:
-                if cand.key(LAYERS) == occ.key(LAYERS) or cand.key(LAYERS) in fixed:
+            for cand in self.layer_neighbours(occ) + candidates + [ONE]:
+                if cand is not ONE and (cand.key(LAYERS) == occ.key(LAYERS) or cand.key(LAYERS) in fixed):
                     continue
-                new_tree = replace_name(tree, idx, cand)
+                new_tree = replace_name(tree, idx, ("num", 1.0) if cand is ONE else cand)
                 try:
                     r = self.readings(model, target, new_tree, fixed, m, update, param)
                 except (ReadError, Unresolved, MathDomainError, ZeroDivisionError, OverflowError,
@@ -1752,12 +1760,27 @@ class _Checker:
             return None
         found.sort(key=lambda f: f[0])
         rank, occ, cand, k = found[0]
-        what = f"{occ.display()} where {cand.display()} belongs"
-        if occ.base == cand.base and occ.sub == cand.sub and occ.layer != cand.layer:
+        if cand is ONE:
+            what = f"an extra factor {occ.display()}: without it your formula holds"
+        else:
+            what = f"{occ.display()} where {cand.display()} belongs"
+        if cand is not ONE and occ.base == cand.base and occ.sub == cand.sub and occ.layer != cand.layer:
             what += ": the wrong layer"
         if k is not None:
-            what += f"; and {factor_words(k, m, letter)} ({_nice(k)} × autograd with {letter} = {m})"
+            about_m = any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, 1 / m, -m))
+            what += f"; and {factor_words(k, m, letter)} ({_nice(k)} × autograd" + \
+                (f" with {letter} = {m})" if about_m else ")")
         return what
+
+    @staticmethod
+    def layer_neighbours(occ):
+        """The same name at the other layers, written the way the occurrence is (w⁽ˡ⁺¹⁾ for w⁽ˡ⁾)."""
+        if occ.layer is None or occ.layer[0] is None:
+            return []
+        sym, off = occ.layer
+        base_value = LAYERS.get(sym, LAYERS["L"])
+        return [Name(occ.base, occ.sub, (sym, k - base_value)) for k in range(0, LAYERS["L"] + 1)
+                if k - base_value != off]
 
     def candidates(self, model, target):
         names = {}

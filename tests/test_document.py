@@ -233,3 +233,64 @@ def test_cli_table_and_errors(tmp_path):
     bad = run_cli(str(binary))
     assert bad.returncode == 2 and "not UTF-8" in bad.stderr
     assert json.loads(to_json(check_report(SQUARE)).splitlines()[0])["line"] == 4
+
+
+# --- the test documents: every planted mistake found on its line, nothing correct flagged ----------
+
+# line → (verdict, words the explanation must contain); every other claim must be "ok".
+# Each mistake's true derivative is worked out by hand beside it.
+PLANTED = {
+    "linear_inline.md": {
+        # L = 1/n Σ (ŷ − y)², ∂L/∂b = 2/n Σ (ŷ − y): written with (y − ŷ), so −1 × the truth
+        7: ("factor", "sign is flipped"),
+        # ∂L/∂w = 2/n Σ (wx + b − y)x: the 2 of the square dropped, ½ × the truth
+        8: ("factor", "2 of a square"),
+        # b ← b + η ∂L/∂b steps up the gradient: the step it takes is −1 × ∂L/∂b
+        10: ("factor", "climbs the gradient"),
+    },
+    "tanh_align.md": {
+        # h = tanh(ux + c): ∂h/∂u = (1 − h²)x, so ∂L/∂u = (ŷ − y)v(1 − h²)x; written with u for x
+        15: ("wrong", "u where x belongs"),
+        # ∂L/∂c = (ŷ − y)v(1 − h²): the local derivative tanh' = 1 − h² left out
+        17: ("wrong", ""),
+    },
+    "deep_layers.md": {
+        # δ⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ w⁽ˡ⁺¹⁾ σ'(z⁽ˡ⁾), since z⁽ˡ⁺¹⁾ = w⁽ˡ⁺¹⁾a⁽ˡ⁾ + b⁽ˡ⁺¹⁾: the weight of the wrong layer
+        15: ("wrong", "w⁽ˡ⁾ where w⁽ˡ⁺¹⁾ belongs: the wrong layer"),
+        # ∂z⁽ˡ⁾/∂b⁽ˡ⁾ = 1, so ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾; the a⁽ˡ⁾ is extra
+        19: ("wrong", "an extra factor a⁽ˡ⁾"),
+    },
+    "vector_net.md": {
+        # h = σ(u): ∂L/∂b₁ = w₂(ŷ − y) ⊙ σ'(u); σ' taken at ŷ
+        16: ("wrong", "ŷ where u belongs"),
+        # L = ½(ŷ − y)², ∂L/∂b₂ = ŷ − y: twice the truth
+        18: ("factor", "dropped ½"),
+    },
+    "logistic_brackets.md": {
+        # J = −Σ(y ln p + (1 − y) ln(1 − p)) with p = σ(wx + b): ∂J/∂b = Σ(p − y); written −Σ(p − y)p
+        11: ("wrong", "an extra factor p"),
+        # J sums over the samples: ∂J/∂w = Σ(p − y)x, so a 1/m makes it 1/m × the truth
+        13: ("factor", "spurious 1/m"),
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED))
+def test_every_planted_mistake_is_found_on_its_line_and_nothing_correct_is_flagged(name):
+    results = check_file(DOCS / name).results
+    planted = PLANTED[name]
+    assert {r.line for r in results if r.verdict != "ok"} == set(planted), format_results(check_file(DOCS / name))
+    for r in results:
+        if r.line in planted:
+            verdict, words = planted[r.line]
+            assert r.verdict == verdict and words in r.explanation, r
+    assert len([r for r in results if r.verdict == "ok"]) >= 2, results
+
+
+def test_the_unreadable_document_lists_each_problem_with_its_line():
+    results = check_file(DOCS / "unreadable.md").results
+    got = {r.line: (r.verdict, r.explanation) for r in results}
+    assert got[7][0] == "unchecked" and "λ is never defined" in got[7][1]
+    assert got[9][0] == "unchecked" and "cannot read" in got[9][1]
+    assert got[11][0] == "unchecked" and "v is not a quantity of the model" in got[11][1]
+    assert got[13][0] == "ok"          # ∂L/∂b = 2(z − y) for L = (z − y)²
