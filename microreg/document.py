@@ -1,17 +1,17 @@
-"""Check a whole derivation document, claim by claim: ``microreg check NOTES.md``.
+r"""Check a whole derivation document, claim by claim: ``microreg check NOTES.md``.
 
 People derive gradients by hand in Markdown with LaTeX. This module reads such a document (or plain
 text with ``$…$``), finds its equations with their line and column, and sorts them into
 
-- **definitions** of the model and its loss: ``z_1 = w_1 x + b_1``, ``a_1 = \\sigma(z_1)``,
-  ``\\hat{y} = z_2``, ``L = \\frac{1}{2m}\\sum_{i=1}^m (\\hat{y}_i - y_i)^2`` (layer-indexed ones such as
+- **definitions** of the model and its loss: ``z_1 = w_1 x + b_1``, ``a_1 = \sigma(z_1)``,
+  ``\hat{y} = z_2``, ``L = \frac{1}{2m}\sum_{i=1}^m (\hat{y}_i - y_i)^2`` (layer-indexed ones such as
   ``z^{(L)} = w^{(L)} a^{(L-1)} + b^{(L)}`` hold for every layer);
-- **claims**: ``\\frac{\\partial L}{\\partial w_2} = … = …`` (every step of a chain is checked against
+- **claims**: ``\frac{\partial L}{\partial w_2} = … = …`` (every step of a chain is checked against
   autograd, a product of partials as that product, each partial by autograd), named derivatives
-  (``\\delta^{(L)} := \\frac{\\partial C}{\\partial z^{(L)}}``, used later), gradient vectors
-  (``\\nabla U = \\sum [\\,\\cdot\\,; \\,\\cdot\\,]``, rows in the order of the parameters' names),
-  identities (``\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))``) and update rules
-  (``w = w - \\alpha \\frac{\\partial L}{\\partial w}``, checked as the gradient they contain).
+  (``\delta^{(L)} := \frac{\partial C}{\partial z^{(L)}}``, used later), gradient vectors
+  (``\nabla U = \sum [\,\cdot\,; \,\cdot\,]``, rows in the order of the parameters' names),
+  identities (``\sigma'(z) = \sigma(z)(1 - \sigma(z))``) and update rules
+  (``w = w - \alpha \frac{\partial L}{\partial w}``, checked as the gradient they contain).
 
 The model becomes a graph of `microreg.Value` nodes labelled with the document's names: scalars
 (one feature, one unit per layer), ``m`` random samples of the data ``x``, ``y``, parameters at
@@ -22,11 +22,11 @@ your formula where another belongs, such as σ' taken at the wrong layer) or **u
 the line, the column and why: an equation it cannot read, a name never defined).
 
     >>> from microreg.document import check_document
-    >>> text = '''
+    >>> text = r'''
     ... $$z = w x + b$$
     ... $$L = (z - y)^2$$
-    ... $$\\frac{\\partial L}{\\partial w} = 2(z - y) x$$
-    ... $$\\frac{\\partial L}{\\partial b} = (z - y)$$
+    ... $$\frac{\partial L}{\partial w} = 2(z - y) x$$
+    ... $$\frac{\partial L}{\partial b} = (z - y)$$
     ... '''
     >>> [(r.line, r.verdict) for r in check_document(text)]
     [(4, 'ok'), (5, 'factor')]
@@ -938,6 +938,8 @@ def pretty(latex):
             num, j = _brace_arg(s, j)
             den, j = _brace_arg(s, j)
             num, den = pretty(num), pretty(den)
+            if out and out[-1] and out[-1][-1] not in " ([=+−-·⊙×":
+                out.append(" ")
             wrap = lambda t: t if re.fullmatch(r"∂?[A-Za-zα-ωΔΓΘΛΦΨΩ]\u0302?[₀-₉⁰-⁾¹²³ᴸˡ⁻⁺]*|\d+", t) else f"({t})"  # noqa: E731
             out.append(f"{wrap(num.replace(' ', ''))}/{wrap(den.replace(' ', ''))}")
             i = j
@@ -1663,7 +1665,7 @@ class _Checker:
             if isinstance(h, list) or isinstance(t, list):
                 raise ReadError("a vector where a number belongs", 0)
             if np.ndim(h) == 1 and np.ndim(t) == 0:
-                h, summed = float(np.sum(h)), True
+                h, summed = float(np.sum(h)), samples > 1
             H.append(h)
             T.append(t)
         return _Reading(H, T, summed)

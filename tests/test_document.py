@@ -294,3 +294,10 @@ def test_the_unreadable_document_lists_each_problem_with_its_line():
     assert got[9][0] == "unchecked" and "cannot read" in got[9][1]
     assert got[11][0] == "unchecked" and "v is not a quantity of the model" in got[11][1]
     assert got[13][0] == "ok"          # ∂L/∂b = 2(z − y) for L = (z − y)²
+
+
+def test_the_module_docstring_example_runs():
+    import doctest
+
+    import microreg.document
+    assert doctest.testmod(microreg.document).failed == 0
