@@ -1082,6 +1082,11 @@ class Document:
                                             cleaned.strip()))
                     previous = None
                     continue
+                except Exception as exc:  # noqa: BLE001 - never crash on a document
+                    self.unreadable.append((text, start, f"cannot read this equation ({type(exc).__name__})",
+                                            cleaned.strip()))
+                    previous = None
+                    continue
                 eq = Equation([(t, row.start + s, row.start + e, cleaned[s:e]) for t, s, e in members], rels,
                               start, line, col,
                               section, leading is not None)
@@ -1407,12 +1412,19 @@ class _Checker:
             except (ReadError, Unresolved) as exc:
                 eq.kind = "unreadable"
                 self.unchecked(eq, eq.members[0][1] if eq.members else eq.start, str(exc))
+            except Exception as exc:  # noqa: BLE001 - never crash on a document
+                eq.kind = "unreadable"
+                self.unchecked(eq, eq.members[0][1] if eq.members else eq.start,
+                               f"could not read this equation ({type(exc).__name__}: {exc})")
         self.validate_definitions()
         for check, eq in self.pending:
             try:
                 check()
             except (ReadError, Unresolved) as exc:
                 self.unchecked(eq, eq.members[0][1] if eq.members else eq.start, str(exc))
+            except Exception as exc:  # noqa: BLE001 - a document never crashes the checker: say what failed
+                self.unchecked(eq, eq.members[0][1] if eq.members else eq.start,
+                               f"could not check this equation ({type(exc).__name__}: {exc})")
         for line, col in doc.pictures:
             self.results.append(ClaimResult(line, col, "a picture", None, "unchecked",
                                             "a picture: what it shows cannot be checked"))
@@ -1528,6 +1540,8 @@ class _Checker:
                 why = f"cannot use this definition: {exc}"
             except (MathDomainError, ZeroDivisionError, OverflowError) as exc:
                 why = f"cannot evaluate this definition: {exc}"
+            except Exception as exc:  # noqa: BLE001 - never crash on a document
+                why = f"cannot use this definition ({type(exc).__name__}: {exc})"
             if why:
                 self.definitions.remove(d)
                 d.eq.kind = "unreadable"
@@ -1555,11 +1569,14 @@ class _Checker:
 
     def check_update(self, eq, param, rate, first=1):
         rate_value = 0.1
+        # the loss: the one the rule's own ∂…/∂w names, else the document's loss
+        named = [t for m in eq.members[1:] for t in _subtrees(m[0])
+                 if t[0] == "partial" and t[2].key(LAYERS) == param.key(LAYERS)]
         for i in range(first, len(eq.members)):
             tree = eq.members[i][0]
             # g = (w − rhs)/α: the gradient the rule steps along
             g = ("div", ("sub", ("name", param), tree), ("name", rate))
-            target = ("partial", None, param)
+            target = ("partial", named[0][1], param) if named else ("partial", None, param)
             self.check_member(eq, i, target, g, fixed={rate.key(LAYERS): rate_value}, update=True, param=param)
 
     # --- chains ---------------------------------------------------------------------------------
@@ -1758,6 +1775,10 @@ class _Checker:
                         found.append((1, occ, cand, k))
             if found and found[0][0] == 0:
                 break
+        if not found or found[0][0] > 0:
+            missing = self.missing_local_derivative(model, target, tree, fixed, update, param)
+            if missing:
+                return missing
         if not found:
             return None
         found.sort(key=lambda f: f[0])
@@ -1773,6 +1794,24 @@ class _Checker:
             what += f"; and {factor_words(k, m, letter)} ({_nice(k)} × autograd" + \
                 (f" with {letter} = {m})" if about_m else ")")
         return what
+
+    def missing_local_derivative(self, model, target, tree, fixed, update, param):
+        """"You left out ∂h/∂c": your formula times one local derivative of the model equals autograd."""
+        edges = []
+        for d in list(model.definitions.values()) + list(model.templates.values()):
+            for n in names_in(d.tree):
+                if (d.name, n) not in edges and n.base not in ("m", "n"):
+                    edges.append((d.name, n))
+        for a, b in edges:
+            try:
+                r = self.readings(model, target, ("mul", tree, ("partial", a, b)), fixed, self.samples, update,
+                                  param)
+            except (ReadError, Unresolved, MathDomainError, ZeroDivisionError, OverflowError, FloatingPointError):
+                continue
+            if all(_agree(h, t) for h, t in zip(r.H, r.T)):
+                return (f"∂{a.display()}/∂{b.display()} left out (a forgotten local derivative): your formula "
+                        "times it matches autograd")
+        return None
 
     @staticmethod
     def layer_neighbours(occ):

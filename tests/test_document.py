@@ -251,8 +251,8 @@ PLANTED = {
     "tanh_align.md": {
         # h = tanh(ux + c): ∂h/∂u = (1 − h²)x, so ∂L/∂u = (ŷ − y)v(1 − h²)x; written with u for x
         15: ("wrong", "u where x belongs"),
-        # ∂L/∂c = (ŷ − y)v(1 − h²): the local derivative tanh' = 1 − h² left out
-        17: ("wrong", ""),
+        # ∂L/∂c = (ŷ − y)v(1 − h²): the local derivative ∂h/∂c = tanh' = 1 − h² left out
+        17: ("wrong", "∂h/∂c left out"),
     },
     "deep_layers.md": {
         # δ⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ w⁽ˡ⁺¹⁾ σ'(z⁽ˡ⁾), since z⁽ˡ⁺¹⁾ = w⁽ˡ⁺¹⁾a⁽ˡ⁾ + b⁽ˡ⁺¹⁾: the weight of the wrong layer
