@@ -108,9 +108,18 @@ def two_layer_loss(w1, b1, w2, b2, x, y):
     x = np.asarray(x, dtype=np.float64)
     inputs = [Value(x[:, k]) for k in range(x.shape[1])] if x.ndim == 2 else list(x)
     w1 = np.asarray(w1, dtype=object).reshape(len(b1), -1)
-    a1 = [affine(w1[j], inputs, b1[j]).sigmoid() for j in range(len(b1))]
-    y_hat = affine(list(w2), a1, b2)
+    a1 = []
+    for j in range(len(b1)):
+        z = _named(affine(w1[j], inputs, b1[j]), f"z1[{j}]")
+        a1.append(_named(z.sigmoid(), f"a1[{j}]"))
+    y_hat = _named(affine(list(w2), a1, b2), "y_hat")
     return half_mse(y_hat, y)
+
+
+def _named(node, label):
+    """Label a node with the document's name for it, so formulas written in that notation can use it."""
+    node.label = label
+    return node
 
 
 # === document 001: the L-layer net and the δ recursion ==============================================
@@ -183,10 +192,12 @@ def chain_grads(w, b, x, y, as_written=True):
 
 
 def chain_cost(w, b, x, y):
-    """The autograd side of document 001: C = (a⁽ᴸ⁾ − y)² for a chain of sigmoid neurons."""
+    """The autograd side of document 001: C = (a⁽ᴸ⁾ − y)² for a chain of sigmoid neurons; the
+    nodes are labelled z1, a1, z2, a2, … (z⁽ˡ⁾, a⁽ˡ⁾)."""
     a = x
-    for wl, bl in zip(w, b):
-        a = (wl * a + bl).sigmoid()
+    for layer, (wl, bl) in enumerate(zip(w, b), start=1):
+        z = _named(wl * a + bl, f"z{layer}")
+        a = _named(z.sigmoid(), f"a{layer}")
     return (a - y) ** 2
 
 
@@ -216,8 +227,9 @@ def multivariate_grads(weights, biases, x, y):
 def multivariate_cost(weights, biases, x, y):
     """The autograd side: C = Σⱼ (a⁽ᴸ⁾ⱼ − yⱼ)² through sigmoid layers, from object arrays of Values."""
     a = list(x)
-    for W, bias in zip(weights, biases):
-        a = [affine(W[j], a, bias[j]).sigmoid() for j in range(len(bias))]
+    for layer, (W, bias) in enumerate(zip(weights, biases), start=1):
+        z = [_named(affine(W[j], a, bias[j]), f"z{layer}[{j}]") for j in range(len(bias))]
+        a = [_named(zj.sigmoid(), f"a{layer}[{j}]") for j, zj in enumerate(z)]
     total = 0.0
     for aj, yj in zip(a, np.atleast_1d(y)):
         total = (aj - float(yj)) ** 2 + total
@@ -273,15 +285,15 @@ def linreg_rmse_grad_corrected(beta1, beta0, x, y):
 
 
 def linreg_mse(beta1, beta0, x, y):
-    """The autograd side of document 002: U = 1/n Σ (β1 xᵢ + β0 − yᵢ)², on one batch node."""
-    e = beta1 * np.asarray(x, dtype=np.float64) + beta0 - np.asarray(y, dtype=np.float64)
+    """The autograd side of document 002: U = 1/n Σ (β1 xᵢ + β0 − yᵢ)², on one batch node ε."""
+    e = _named(beta1 * np.asarray(x, dtype=np.float64) + beta0 - np.asarray(y, dtype=np.float64), "epsilon")
     return (e * e).mean()
 
 
 def linreg_rmse(beta1, beta0, x, y):
     """The autograd side of document 002's RMSE case: U = √(Σ ε²) (no 1/n, as the document writes it)."""
-    e = beta1 * np.asarray(x, dtype=np.float64) + beta0 - np.asarray(y, dtype=np.float64)
-    return (e * e).sum() ** 0.5
+    e = _named(beta1 * np.asarray(x, dtype=np.float64) + beta0 - np.asarray(y, dtype=np.float64), "epsilon")
+    return _named((e * e).sum() ** 0.5, "U")
 
 
 # === the registry the verifier runs ================================================================
@@ -289,14 +301,19 @@ def linreg_rmse(beta1, beta0, x, y):
 class Formula:
     """One hand-derived formula to check: which document, what it says, and how to test it.
 
-    ``loss(**params)`` builds the autograd Value; ``hand[name](**params)`` is the formula's value
-    for parameter ``name``; ``at`` the points; ``n`` the number of samples (to name 1/n factors);
-    ``expect`` what a correct verifier must conclude ("match", "factor" or "wrong").
+    ``loss(**params)`` builds the autograd Value; ``hand[name]`` is the formula for parameter
+    ``name``: a function of the parameters, or a string in the document's own notation (names:
+    the parameters, the labelled nodes of ``loss``'s graph, and ``data``); ``at`` the points;
+    ``n`` the number of samples (to name 1/n factors) and ``letter`` the document's name for it;
+    ``expect`` what a correct verifier must conclude ("match", "factor" or "wrong"), and
+    ``explains`` the kinds of explanation it must give (e.g. ("wrong factor",)).
     """
 
-    def __init__(self, document, formula, loss, hand, at, n=None, expect="match", note=""):
+    def __init__(self, document, formula, loss, hand, at, n=None, expect="match", note="", data=None,
+                 letter="n", explains=()):
         self.document, self.formula, self.loss, self.hand = document, formula, loss, hand
         self.at, self.n, self.expect, self.note = at, n, expect, note
+        self.data, self.letter, self.explains = data, letter, tuple(explains)
 
 
 def _data(seed, n=8, f=2):
@@ -327,7 +344,14 @@ def _formulas():
     for name, text in texts.items():
         out.append(Formula("000", text + "  (one sample)", loss1,
                            {name: lambda w1, b1, w2, b2, name=name: two_layer_grads(w1, b1, w2, b2, x1, y1)[name]},
-                           p000, n=1))
+                           p000, n=1, letter="m"))
+
+    # 000, one sample, the formulas as the document writes them (ŷ, a1, z1 are labelled nodes)
+    latex000 = {"w1": r"(\hat{y} - y) \cdot w_2 \cdot x \cdot \sigma'(z_1)",
+                "b1": r"(\hat{y} - y) \cdot w_2 \cdot \sigma'(z_1)",
+                "w2": r"(\hat{y} - y) \cdot a_1", "b2": r"(\hat{y} - y)"}
+    out.append(Formula("000", "the four rules, as LaTeX strings  (one sample)", loss1, dict(latex000), p000, n=1,
+                       data={"x": x1, "y": y1}, letter="m"))
 
     # 000, a batch of m samples
     def lossm(w1, b1, w2, b2):
@@ -338,7 +362,17 @@ def _formulas():
         for name, text in texts.items():
             out.append(Formula("000", f"{text}  (batch of m = {len(Y)}, {tag})", lossm,
                                {name: lambda w1, b1, w2, b2, name=name, fn=fn: fn(w1, b1, w2, b2, X, Y)[name]},
-                               p000, n=len(Y), expect=expect))
+                               p000, n=len(Y), expect=expect, letter="m"))
+
+    # the same strings on the batch: each applied per sample and summed, as the document does
+    # (its ∂L/∂z2 = (ŷ − y) drops the 1/m of L = 1/(2m) Σ (ŷᵢ − yᵢ)²)
+    out.append(Formula("000", f"the four rules, as LaTeX strings  (batch of m = {len(Y)}, as written)", lossm,
+                       dict(latex000), p000, n=len(Y), expect="factor", data={"x": X, "y": Y}, letter="m",
+                       explains=("factor",)))
+    out.append(Formula("000", f"the four rules ÷ m, as LaTeX strings  (batch of m = {len(Y)}, corrected)", lossm,
+                       {k: r"\frac{1}{m}\sum_{i=1}^{m} " + v.replace(r"(\hat{y} - y)", r"(\hat{y}_i - y_i)")
+                        for k, v in latex000.items()},
+                       p000, n=len(Y), data={"x": X, "y": Y}, letter="m"))
 
     # 001, a chain of L = 3 one-neuron sigmoid layers: parameters w1, w2, w3, b1, b2, b3
     rng = np.random.default_rng(2)
@@ -364,6 +398,19 @@ def _formulas():
                        chain_loss, {f"{k}{l}": chain_hand(k, l, as_written=False) for k in "wb" for l in (1, 2, 3)},
                        pc))
 
+    # 001 as strings, with L = 3 (δ⁽ᴸ⁾ = 2(a⁽ᴸ⁾ − y)σ'(z⁽ᴸ⁾) written out where the document uses δ)
+    dL = r"2(a^{(3)} - y)\sigma'(z^{(3)})"
+    out += [
+        Formula("001", "∂C/∂b⁽ᴸ⁾ = δ⁽ᴸ⁾, ∂C/∂w⁽ᴸ⁾ = δ⁽ᴸ⁾a⁽ᴸ⁻¹⁾  (LaTeX strings, L = 3)", chain_loss,
+                {"b3": dL, "w3": dL + r" a^{(2)}"}, pc, data={"x": xc, "y": yc}),
+        Formula("001", "δ⁽ᴸ⁻¹⁾ = δ⁽ᴸ⁾w⁽ᴸ⁾σ'(z⁽ᴸ⁾)  (as written, a LaTeX string), checked as ∂C/∂b⁽ᴸ⁻¹⁾", chain_loss,
+                {"b2": dL + r" w^{(3)} \sigma'(z^{(3)})"}, pc, data={"x": xc, "y": yc}, expect="wrong",
+                explains=("wrong node",)),
+        Formula("001", "δ⁽ᴸ⁻¹⁾ = δ⁽ᴸ⁾w⁽ᴸ⁾σ'(z⁽ᴸ⁻¹⁾)  (corrected, a LaTeX string), checked as ∂C/∂b⁽ᴸ⁻¹⁾", chain_loss,
+                {"b2": dL + r" w^{(3)} \sigma'(z^{(2)})", "w2": dL + r" w^{(3)} \sigma'(z^{(2)}) a^{(1)}"}, pc,
+                data={"x": xc, "y": yc}),
+    ]
+
     # 001, multivariate: widths 2 → 3 → 2 → 1
     rng = np.random.default_rng(3)
     shapes = [(3, 2), (2, 3), (1, 2)]
@@ -381,6 +428,10 @@ def _formulas():
     hand.update({f"b{l + 1}": multi_hand("b", l) for l in range(3)})
     out.append(Formula("001", "δ⁽ˡ⁾ = ((w⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾), ∂C/∂w⁽ˡ⁾ⱼₖ = δ⁽ˡ⁾ⱼa⁽ˡ⁻¹⁾ₖ, ∂C/∂b⁽ˡ⁾ⱼ = δ⁽ˡ⁾ⱼ",
                        multi_loss, hand, pm))
+    d3 = r"(2(a^{(3)} - y) \odot \sigma'(z^{(3)}))"
+    d2 = r"(((w^{(3)})^T " + d3 + r") \odot \sigma'(z^{(2)}))"
+    out.append(Formula("001", "δ⁽ᴸ⁻¹⁾ = ((w⁽ᴸ⁾)ᵀδ⁽ᴸ⁾) ⊙ σ'(z⁽ᴸ⁻¹⁾), ∂C/∂w⁽ᴸ⁻¹⁾ = δ⁽ᴸ⁻¹⁾(a⁽ᴸ⁻²⁾)ᵀ  (LaTeX strings)",
+                       multi_loss, {"b3": d3, "b2": d2, "w2": d2 + r" (a^{(1)})^T"}, pm, data={"x": xm, "y": ym}))
 
     # 002, linear regression on n points
     rng = np.random.default_rng(4)
@@ -396,9 +447,9 @@ def _formulas():
 
     out += [
         Formula("002", "∂U/∂β0 = Σ 2(β1xᵢ + β0 − yᵢ)  (as written)", lin(linreg_mse),
-                {"beta0": hand_of(linreg_mse_grad_as_written, "beta0")}, pl, n=10, expect="factor"),
+                {"beta0": hand_of(linreg_mse_grad_as_written, "beta0")}, pl, n=10, data={"x": xl, "y": yl}, expect="factor"),
         Formula("002", "∂U/∂β1 = Σ 2β1(β1xᵢ + β0 − yᵢ)  (as written)", lin(linreg_mse),
-                {"beta1": hand_of(linreg_mse_grad_as_written, "beta1")}, pl, n=10, expect="wrong"),
+                {"beta1": hand_of(linreg_mse_grad_as_written, "beta1")}, pl, n=10, data={"x": xl, "y": yl}, expect="wrong"),
         Formula("002", "∂U/∂β0 = (2/n) Σ εᵢ, ∂U/∂β1 = (2/n) Σ xᵢεᵢ  (corrected)", lin(linreg_mse),
                 {"beta0": hand_of(linreg_mse_grad_corrected, "beta0"),
                  "beta1": hand_of(linreg_mse_grad_corrected, "beta1")}, pl, n=10),
@@ -409,6 +460,26 @@ def _formulas():
         Formula("002", "RMSE: ∂U/∂β0 = Σ εᵢ/U, ∂U/∂β1 = Σ xᵢεᵢ/U  (corrected)", lin(linreg_rmse),
                 {"beta0": hand_of(linreg_rmse_grad_corrected, "beta0"),
                  "beta1": hand_of(linreg_rmse_grad_corrected, "beta1")}, pl, n=10),
+    ]
+    # 002 as strings in the document's notation (x, y data; ε and U labelled nodes)
+    d002 = {"x": xl, "y": yl}
+    out += [
+        Formula("002", "∂U/∂β0 = Σ 2(β1xᵢ + β0 − yᵢ)  (as written, a LaTeX string)", lin(linreg_mse),
+                {"beta0": r"\sum_{i=1}^{n} 2(\beta_1 x_i + \beta_0 - y_i)"}, pl, n=10, data=d002, expect="factor",
+                explains=("factor",)),
+        Formula("002", "∂U/∂β1 = Σ 2β1(β1xᵢ + β0 − yᵢ)  (as written, a LaTeX string)", lin(linreg_mse),
+                {"beta1": r"\sum_{i=1}^{n} 2\beta_1(\beta_1 x_i + \beta_0 - y_i)"}, pl, n=10, data=d002,
+                expect="wrong", explains=("wrong factor",)),
+        Formula("002", "∂U/∂β0 = (2/n) Σ εᵢ, ∂U/∂β1 = (2/n) Σ xᵢεᵢ  (corrected, LaTeX strings)", lin(linreg_mse),
+                {"beta0": r"\frac{2}{n}\sum_{i=1}^{n} \epsilon_i", "beta1": r"\frac{2}{n}\sum_{i=1}^{n} x_i \epsilon_i"},
+                pl, n=10, data=d002),
+        Formula("002", "RMSE: ∇U = ½ Σ [1/|ε| ; β1/|ε|]  (as written, LaTeX strings)", lin(linreg_rmse),
+                {"beta0": r"\frac{1}{2}\sum_{i=1}^{n} \frac{1}{|\epsilon_i|}",
+                 "beta1": r"\frac{1}{2}\sum_{i=1}^{n} \frac{\beta_1}{|\epsilon_i|}"}, pl, n=10, data=d002,
+                expect="wrong"),
+        Formula("002", "RMSE: ∂U/∂β0 = Σ εᵢ/U, ∂U/∂β1 = Σ xᵢεᵢ/U  (corrected, LaTeX strings)", lin(linreg_rmse),
+                {"beta0": r"\frac{\sum_i \epsilon_i}{U}", "beta1": r"\frac{\sum_i x_i \epsilon_i}{U}"}, pl, n=10,
+                data=d002),
     ]
     return out
 

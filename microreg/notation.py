@@ -16,6 +16,7 @@ What this module lets you do:
 - ``parse_chain(text) -> [Formula, ...]``: the sides of ``a = b = c`` (``:=`` too), each parsed.
 - ``Formula.names``: the free names it uses (sorted); ``Formula.functions``: the functions it calls;
   ``Formula.indices``: subscript letters read as indices and dropped (``i`` in ``y_i``);
+  ``Formula.sizes``: letters written as the upper limit of a sum (``m`` in ``\sum_{i=1}^{m}``);
   ``Formula.partials``: the ``(of, wrt)`` pairs of the ∂-fractions it contains.
 - ``Formula.evaluate(env, partial=None)``: its value, with ``env`` mapping each name to a float, a
   numpy array, a `Batch` (one value per sample) or a microreg ``Value`` (so parsed definitions
@@ -37,7 +38,8 @@ The LaTeX subset
     brackets; ``|x|``, ``\lvert x \rvert``, ``\left| x \right|``; ``\sum`` with limits
     (``\sum_{i=1}^{n} body``: the body runs to the next ``+``/``-`` outside brackets; over the batch,
     or over a vector's elements); ``\sigma(z)``, ``\sigma'(z)``, ``\sigma^{\prime}(z)``, ``\tanh``,
-    ``\exp``, ``e^{x}``, ``\ln``, ``\log``, ``\max``, ``\mathrm{relu}(z)`` / ``\operatorname{}``;
+    ``\exp``, ``e^{x}``, ``\ln``, ``\log`` (with brackets, or on a bare name: ``\ln x^2`` = ln(x²);
+    ``\tanh(z)^2`` = tanh(z)²), ``\max``, ``\mathrm{relu}(z)`` / ``\operatorname{}``;
     ``\hat{y}`` → y_hat (``\bar``, ``\tilde`` → _bar, _tilde); Greek ``\beta_1`` → beta1,
     ``\varepsilon`` → epsilon; ``\mathbf{w}`` → w; ``\frac{\partial L}{\partial w_1}`` and
     ``\frac{\mathrm{d}L}{\mathrm{d}w}`` (∂-fractions); ``\text{...}``, ``\,`` ``\;`` ``\quad``,
@@ -56,7 +58,7 @@ How products read (so that a formula means what its author meant):
 - ``a · b`` (and implicit products): a number times anything; equal shapes elementwise; a
   matrix times a vector or a matrix with matching inner sizes is the matrix product
   (``(w^{(l+1)})^T δ^{(l+1)}``); two vectors of different lengths give their outer product
-  (``δ · x`` for ∂L/∂w1); otherwise numpy broadcasting, trailing axes first, then leading axes
+  (``δ · x`` for ∂L/∂w1), as do a vector and a transposed vector (``δ a^T``); otherwise numpy broadcasting, trailing axes first, then leading axes
   (a vector of length p scales the rows of a p × q matrix).
 - ``⊙`` is always elementwise; ``@`` always the matrix product.
 - A `Batch` holds one value per sample (its first axis); every operation applies sample by
@@ -238,10 +240,13 @@ chain: expr (EQ expr)*
      | "[" expr "]"
      | "{" expr "}"
      | LBAR expr RBAR                     -> abs
+?bare: var
+     | NUMBER                             -> num
+     | var "^" script                     -> pow
 var: base (SUBSCRIPT | LAYER)*
 base: LETTER | GREEK | HAT | WORD
 func: FUNC PRIME? "(" args ")"            -> call
-    | FUNC PRIME? factor                  -> call1
+    | FUNC PRIME? bare                    -> call1
     | FUNC PRIME?                         -> funcname
     | EXPNAME "^" "{" expr "}"            -> exp
 args: expr ("," expr)*
@@ -358,6 +363,7 @@ class _Builder:
     def __init__(self, latex):
         self.latex = latex
         self.indices = set()
+        self.sizes = set()
 
     def build(self, t):
         if isinstance(t, Token):
@@ -437,6 +443,10 @@ class _Builder:
             v = re.match(r"\{?\s*([A-Za-z])", lim)
             if v:
                 self.indices.add(v.group(1))
+        for lim in re.findall(r"\^\s*(\{[^{}]*\}|[A-Za-z0-9])", str(tok)):
+            v = re.fullmatch(r"\{?\s*([A-Za-z])\s*\}?", lim)
+            if v:
+                self.sizes.add(v.group(1))
         return Node("call", (self.build(body),), "sum", tok.column)
 
     # LaTeX names: base + scripts
@@ -510,8 +520,9 @@ class Formula:
     """A parsed formula: ``text``, ``tree`` (a `Node`), ``names``, ``functions``, ``indices``,
     ``partials``, ``latex`` (which notation it was read as), and ``evaluate(env)``."""
 
-    def __init__(self, text, tree, latex, indices=()):
+    def __init__(self, text, tree, latex, indices=(), sizes=()):
         self.text, self.tree, self.latex = text, tree, latex
+        self.sizes = tuple(sorted(sizes))
         nodes = list(tree.walk())
         self.names = tuple(sorted({n.value for n in nodes if n.kind == "name"}))
         self.functions = tuple(sorted({n.value for n in nodes if n.kind == "call"}))
@@ -558,7 +569,7 @@ def parse_python(text):
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, _python, text) from None
     b = _Builder(latex=False)
-    return Formula(text, b.build(tree), False, b.indices)
+    return Formula(text, b.build(tree), False, b.indices, b.sizes)
 
 
 def parse_latex(text):
@@ -594,8 +605,8 @@ def _parse_latex(text, start):
     b = _LatexBuilder(latex=True)
     if start == "chain":
         sides = [c for c in tree.children if not (isinstance(c, Token) and c.type == "EQ")]
-        return [Formula(_slice(text, s), b.build(s), True, b.indices) for s in sides]
-    return [Formula(text, b.build(tree), True, b.indices)]
+        return [Formula(_slice(text, s), b.build(s), True, b.indices, b.sizes) for s in sides]
+    return [Formula(text, b.build(tree), True, b.indices, b.sizes)]
 
 
 def _slice(text, tree):
@@ -642,6 +653,8 @@ def _product(a, b, column, text, matrix=True):
         return a @ b
     if len(sa) == 1 and len(sb) == 1:
         return np.multiply.outer(a, b)
+    if len(sa) == 1 and len(sb) == 2 and sb[0] == 1:      # δ aᵀ: a column times a row
+        return np.multiply.outer(a, b[0])
     try:
         return a * b
     except ValueError:

@@ -8,6 +8,7 @@ import sympy as sp
 
 from microreg import ops
 from microreg.check import check_documents, gradcheck, name_factor, verify
+from microreg.notation import FormulaError
 from microreg.derivations import FORMULAS
 
 X = np.array([0.5, -1.0, 2.0, 1.5])
@@ -103,7 +104,7 @@ def test_report_renders_as_text_and_html():
 def test_bad_calls_are_explained():
     with pytest.raises(KeyError, match="no value for it"):
         verify(mse_loss, {"v": right_w}, at={"w": 0.3, "b": 0.1})
-    with pytest.raises(ValueError, match="returned shape"):
+    with pytest.raises(ValueError, match=r"gives shape \(3,\), but W has shape \(2,\)"):
         verify(lambda W: W[0] * W[1], {"W": lambda W: np.zeros(3)}, at={"W": np.array([1.0, 2.0])})
 
 
@@ -135,3 +136,254 @@ def test_gradcheck_catches_a_broken_rule(monkeypatch):
 def test_name_factor_guesses_sample_counts():
     assert "7" in name_factor(7.0) and "mean" in name_factor(7.0)
     assert name_factor(3.3) == "a constant factor"
+
+
+# --- formulas in the user's notation, and naming the mistake ------------------------------------------
+# Small nets that are not the documents': tanh layers, a product with data, a parameter used twice.
+
+XS = 0.7          # one input
+TS = 0.2          # its target
+
+
+def tanh_chain(u1, u2):
+    # g1 = u1·x, h1 = tanh(g1), g2 = u2·h1, h2 = tanh(g2), L = (h2 − t)²
+    g1 = u1 * XS
+    g1.label = "g1"
+    h1 = g1.tanh()
+    h1.label = "h1"
+    g2 = u2 * h1
+    g2.label = "g2"
+    h2 = g2.tanh()
+    h2.label = "h2"
+    return (h2 - TS) ** 2
+
+
+AT = {"u1": 0.9, "u2": -1.3}
+# by hand: ∂L/∂u1 = 2(h2 − t)·(1 − h2²)·u2·(1 − h1²)·x
+RIGHT_U1 = "2 * (h2 - t) * (1 - h2**2) * u2 * (1 - h1**2) * x"
+DATA = {"x": XS, "t": TS}
+
+
+def _one(loss, formula, at, name, **kw):
+    return verify(loss, {name: formula}, at=at, **kw)[name]
+
+
+def test_a_correct_string_formula_matches_and_is_never_explained():
+    for text in (RIGHT_U1, r"2(h_2 - t)(1 - h_2^2) u_2 (1 - h_1^2) x"):
+        v = _one(tanh_chain, text, AT, "u1", data=DATA)
+        assert v.ok and v.kind == "match" and v.explanations == [], v.diagnosis
+
+
+def test_string_and_latex_and_callable_agree():
+    latex = r"2\left(h_2 - t\right)\left(1 - \tanh^2 g_2\right) \cdot u_2 \cdot (1 - h_1^2) \cdot x"
+    latex = latex.replace(r"\tanh^2 g_2", r"\tanh(g_2)^2")
+    vs = [_one(tanh_chain, f, AT, "u1", data=DATA) for f in
+          (RIGHT_U1, latex, lambda h2, t, u2, h1, x: 2 * (h2 - t) * (1 - h2 ** 2) * u2 * (1 - h1 ** 2) * x)]
+    assert all(v.ok for v in vs), [v.diagnosis for v in vs]
+    assert vs[0].hand == pytest.approx(vs[1].hand, rel=1e-12) == pytest.approx(vs[2].hand, rel=1e-12)
+
+
+def test_a_forgotten_local_derivative_is_named():
+    v = _one(tanh_chain, "2 * (h2 - t) * (1 - h2**2) * u2 * x", AT, "u1", data=DATA)   # no (1 − h1²)
+    e = v.explanation
+    assert not v.ok and e.kind == "forgotten derivative" and e.factor is None, v.diagnosis
+    assert e.nodes == ("h1", "g1") and "∂h1/∂g1 = 1 − tanh²(g1)" in e.text, e.text
+
+
+def test_a_local_derivative_at_the_wrong_node_is_named():
+    v = _one(tanh_chain, "2 * (h2 - t) * (1 - h2**2) * u2 * (1 - h2**2) * x", AT, "u1", data=DATA)
+    e = v.explanation
+    assert e.kind == "wrong node" and e.nodes == ("h1", "g1", "g2"), v.diagnosis
+    assert "tanh'(g2) where tanh'(g1) belongs" in e.text and "wrong layer" in e.text, e.text
+
+
+def test_the_wrong_factor_of_a_product_is_named():
+    def loss(k):                      # L = exp(k·s) for data s = 1.5: ∂L/∂k = exp(k s)·s
+        p = k * 1.5
+        p.label = "p"
+        out = p.exp()
+        out.label = "E"
+        return out
+    v = _one(loss, "E * k", {"k": 0.4}, "k")          # ∂(k·s)/∂k taken as k
+    e = v.explanation
+    assert e.kind == "wrong factor" and e.nodes == ("p", "k"), v.diagnosis
+    assert "∂(k·1.5)/∂k taken as k instead of 1.5" in e.text, e.text
+
+
+def test_a_missing_path_is_named():
+    def loss(w):                      # s = w·x + w², L = (s − t)²: w reaches s through 2 nodes
+        s = w * XS + w ** 2
+        s.label = "s"
+        return (s - TS) ** 2
+    v = _one(loss, "2 * (s - t) * x", {"w": 0.3}, "w", data=DATA)     # the w² path left out
+    e = v.explanation
+    assert e.kind == "missing path" and e.nodes[0] == "w", v.diagnosis
+    assert "w reaches the loss through 2 nodes" in e.text and "w^2" in e.text, e.text
+
+
+def test_a_structural_mistake_combined_with_a_constant_factor():
+    # the (1 − h1²) forgotten AND the 2 of the square left out: ½ × the forgotten-derivative pass
+    v = _one(tanh_chain, "(h2 - t) * (1 - h2**2) * u2 * x", AT, "u1", data=DATA)
+    e = v.explanation
+    assert e.kind == "forgotten derivative" and e.factor == pytest.approx(0.5), v.diagnosis
+    assert "2 of a square" in e.text, e.text
+
+
+def test_one_element_with_a_flipped_sign():
+    W0 = np.array([[0.3, -0.2], [0.5, 0.1], [-0.4, 0.6]])
+    xv = np.array([1.0, -2.0])
+
+    def loss(W):                      # z = W x (labelled z[0..2]), L = ½ Σ zⱼ²; ∂L/∂W = z xᵀ
+        total = 0.0
+        for j in range(3):
+            z = W[j][0] * xv[0] + W[j][1] * xv[1]
+            z.label = f"z[{j}]"
+            total = z * z * 0.5 + total
+        return total
+
+    right = verify(loss, {"W": "outer(z, x)"}, at={"W": W0}, data={"x": xv})["W"]
+    assert right.ok, right.diagnosis
+
+    def flipped(z, x):
+        g = np.outer(z, x)
+        g[1, 0] = -g[1, 0]
+        return g
+    v = verify(loss, {"W": flipped}, at={"W": W0}, data={"x": xv})["W"]
+    e = v.explanation
+    assert e.kind == "element factor" and e.factor == {"[1][0]": pytest.approx(-1.0)}, v.diagnosis
+    assert "element [1][0]: sign flipped; the other elements agree" in e.text, e.text
+
+    # the transpose, written as outer(x, z): shape (2, 3) where W is (3, 2)
+    t = verify(loss, {"W": "outer(x, z)"}, at={"W": W0}, data={"x": xv})["W"]
+    assert not t.ok and t.explanation.kind == "transpose" and "transpose" in t.diagnosis, t.diagnosis
+
+
+def test_a_square_transpose():
+    W0 = np.array([[0.3, -0.2], [0.5, 0.1]])
+    xv = np.array([1.0, -2.0])
+
+    def loss(W):
+        total = 0.0
+        for j in range(2):
+            z = W[j][0] * xv[0] + W[j][1] * xv[1]
+            z.label = f"z[{j}]"
+            total = z * z * 0.5 + total
+        return total
+    v = verify(loss, {"W": "outer(x, z)"}, at={"W": W0}, data={"x": xv})["W"]
+    kinds = [e.kind for e in v.explanations]
+    assert not v.ok and "transpose" in kinds, v.diagnosis
+
+
+def test_a_garbled_formula_gets_no_single_mistake_with_both_numbers():
+    v = _one(tanh_chain, "(h2 - t) * x * x * u1 + h1", AT, "u1", data=DATA)
+    assert not v.ok and v.explanations == [] and "no single mistake explains it" in v.diagnosis, v.diagnosis
+    p, e, a, h = v.worst
+    assert f"{a:.6g}" in v.diagnosis and f"{h:.6g}" in v.diagnosis
+
+
+def test_a_per_sample_formula_on_a_batch_names_the_missing_one_over_m():
+    xb = np.array([0.5, -1.0, 2.0, 1.5, 0.2])
+    yb = np.array([1.0, 0.0, 3.0, 2.0, 0.4])
+
+    def loss(a, c):                   # J = 1/(2m) Σ (a xᵢ + c − yᵢ)², r = a x + c − y labelled
+        r = a * xb + c - yb
+        r.label = "r"
+        return (r * r).mean() * 0.5
+    report = verify(loss, {"a": r"\sum_{i=1}^{m} r_i x_i", "c": "r"}, at={"a": 0.3, "c": 0.1},
+                    data={"x": xb, "y": yb})
+    for name in "ac":
+        v = report[name]
+        assert v.kind == "factor" and v.factor == pytest.approx(5.0), v.diagnosis
+        assert "a missing 1/m" in v.diagnosis, v.diagnosis
+    fixed = verify(loss, {"a": r"\frac{1}{m}\sum_{i=1}^{m} r_i x_i", "c": "mean(r)"}, at={"a": 0.3, "c": 0.1},
+                   data={"x": xb, "y": yb})
+    assert fixed.ok, str(fixed)
+
+
+def test_names_resolve_and_bad_names_list_what_exists():
+    with pytest.raises(FormulaError, match=r"unknown name 'h3'.*names that exist: .*g1, g2, h1, h2.*u1, u2, x"):
+        verify(tanh_chain, {"u1": "h3 * x"}, at=AT, data=DATA)
+    with pytest.raises(TypeError, match=r"asks for 'y_hat'.*names that exist: .*h1"):
+        verify(tanh_chain, {"u1": lambda y_hat: y_hat}, at=AT, data=DATA)
+    with pytest.raises(TypeError, match=r"\*args"):
+        verify(tanh_chain, {"u1": lambda *a: 0.0}, at=AT)
+    with pytest.raises(FormulaError, match="column 9: unexpected the end of the formula; expected a name"):
+        verify(tanh_chain, {"u1": "h2 - t +"}, at=AT, data=DATA)
+    # a callable may take only the names it needs (here: one parameter and one labelled node)
+    assert verify(tanh_chain, {"u2": lambda h2, h1: 2 * (h2 - TS) * (1 - h2 ** 2) * h1}, at=AT)["u2"].ok
+
+
+def test_kink_reports_left_and_right_in_order_and_accepts_either_slope():
+    def loss(w):                      # −relu(2w): left slope 0, right slope −2 at w = 0
+        return -((w * 2.0).relu())
+    for sub in (0.0, -2.0, -1.0):
+        v = verify(loss, {"w": lambda w, s=sub: s if w == 0 else (-2.0 if w > 0 else 0.0)}, at={"w": 0.0},
+                   nearby=0)["w"]
+        assert v.ok and v.kind in ("kink", "match"), v.diagnosis
+    v = verify(loss, {"w": lambda w: 1.0}, at={"w": 0.0}, nearby=0)["w"]
+    assert v.kind == "kink" and not v.ok, v.diagnosis
+    assert "left slope 0, right slope -2" in v.diagnosis, v.diagnosis
+
+
+def test_nearby_points_stay_in_the_domain():
+    # √w at w = 0.01: a random step of ±0.1 would leave the domain; checked points stay inside
+    v = verify(lambda w: w ** 0.5, {"w": "0.5 / w ** 0.5"}, at={"w": 0.01})
+    assert v.ok and v.points == 5 if hasattr(v, "points") else v.ok, str(v)
+    report = gradcheck(lambda w: w ** 0.5, 1e-6)     # x − h < 0 for the default step: it shrinks
+    assert report.ok, str(report)
+
+
+def test_the_symbolic_path_names_a_factor_of_two():
+    x, w = sp.symbols("x w")
+    bad = verify((w * x - 1) ** 2, {w: x * (w * x - 1)})["w"]
+    assert bad.kind == "refuted" and bad.factor == pytest.approx(0.5), bad.diagnosis
+    assert "the 2 of a square" in bad.diagnosis and bad.explanation.kind == "factor"
+    worse = verify((w * x - 1) ** 2, {w: x * w})["w"]
+    assert worse.kind == "refuted" and worse.explanations == [], worse.diagnosis
+
+
+def test_document_explanations():
+    found = {}
+    for formula, report in check_documents():
+        for v in report:
+            found.setdefault((formula.document, v.name, formula.expect), []).append(v)
+        for kind in formula.explains:
+            kinds = [e.kind for v in report for e in v.explanations]
+            assert kind in kinds, f"{formula.formula}: {kind} expected, got {report}"
+    b1 = [v for v in found[("002", "beta1", "wrong")] if v.explanation is not None]
+    assert b1 and b1[0].explanation.kind == "wrong factor" and b1[0].explanation.factor == pytest.approx(10.0)
+    assert "taken as beta1 instead of x" in b1[0].diagnosis and "a missing 1/n" in b1[0].diagnosis
+    d = [v for v in found[("001", "b2", "wrong")] if v.explanation is not None]
+    assert d and "σ'(z3) where σ'(z2) belongs" in d[0].diagnosis
+    m = found[("000", "w2", "factor")]
+    assert all("a missing 1/m" in v.diagnosis for v in m), [v.diagnosis for v in m]
+
+
+def test_a_mistake_on_every_element_of_a_layer_is_one_mistake():
+    # a 2 → 2 → 2 tanh net, C = Σ (h2 − t)²; layers labelled z1[j], h1[j], z2[j], h2[j]
+    xv, tv = np.array([0.5, -0.8]), np.array([0.1, 0.4])
+
+    def loss(W1, W2):
+        h1 = []
+        for j in range(2):
+            z = W1[j][0] * xv[0] + W1[j][1] * xv[1]
+            z.label = f"z1[{j}]"
+            h1.append(z.tanh())
+            h1[-1].label = f"h1[{j}]"
+        total = 0.0
+        for j in range(2):
+            z = W2[j][0] * h1[0] + W2[j][1] * h1[1]
+            z.label = f"z2[{j}]"
+            h = z.tanh()
+            h.label = f"h2[{j}]"
+            total = (h - tv[j]) ** 2 + total
+        return total
+    at = {"W1": np.array([[0.4, -0.3], [0.8, 0.2]]), "W2": np.array([[-0.6, 0.9], [0.3, 0.5]])}
+    d2 = r"(2(h_2 - t) \odot (1 - h_2^2))"
+    right = verify(loss, {"W1": r"((W_2)^T " + d2 + r") \odot (1 - h_1^2) \, x^T"}, at=at, data={"x": xv, "t": tv})
+    assert right.ok, str(right)
+    # tanh' taken at z2 instead of z1, on both elements
+    v = verify(loss, {"W1": r"((W_2)^T " + d2 + r") \odot (1 - h_2^2) \, x^T"}, at=at, data={"x": xv, "t": tv})["W1"]
+    e = v.explanation
+    assert e is not None and e.kind == "wrong node" and e.nodes == ("h1", "z1", "z2"), v.diagnosis
+    assert "on every element" in e.text and "wrong layer" in e.text, e.text

@@ -38,7 +38,7 @@ def test_check_prints_the_documents_table():
     done = run("check")
     assert done.returncode == 0, done.stderr
     assert "doc  formula" in done.stdout and "off by a constant factor 10" in done.stdout
-    assert done.stdout.count("WRONG") == 4 and "24 formulas checked" in done.stdout
+    assert done.stdout.count("WRONG") == 8 and "36 formulas checked" in done.stdout
 
 
 def _write_csv(path, X, y, names=("x",)):
