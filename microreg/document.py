@@ -1182,10 +1182,11 @@ class Model:
 class Point:
     """The model evaluated at one random point: parameters, data, every node as Values."""
 
-    def __init__(self, model, rng, samples, fixed=None):
+    def __init__(self, model, rng, samples, fixed=None, preset=None):
         self.model, self.rng, self.m = model, rng, samples
         self.nodes, self.params, self.partials = {}, {}, {}
         self.fixed = fixed or {}
+        self.preset = preset or {}          # key → a parameter's Value, or a data column's floats
         self._building = set()
 
     def node(self, name, bind=None):
@@ -1202,6 +1203,14 @@ class Point:
             if self.model.derivative(key) is not None:
                 raise ReadError(f"{label} is a derivative, used inside a definition", 0)
             kind = self.model.leaf_kind(key)
+            if key in self.preset:
+                given = self.preset[key]
+                if isinstance(given, Value):
+                    self.params[key] = self.nodes[key] = given
+                else:
+                    self.nodes[key] = np.array([Value(float(v), label=f"{label}[{i}]") for i, v in enumerate(given)],
+                                               dtype=object)
+                return self.nodes[key]
             if kind == "data":
                 if key.startswith("y"):
                     vals = self.rng.normal(size=self.m)
@@ -1228,6 +1237,10 @@ class Point:
             out = Value(float(out))
         if isinstance(out, Value) and out.label is None:
             out.label = label
+        elif isinstance(out, np.ndarray):
+            for i, v in enumerate(out):
+                if isinstance(v, Value) and v.label is None:
+                    v.label = f"{label}[{i}]"
         self.nodes[key] = out
         return out
 
@@ -1260,7 +1273,7 @@ class Point:
         if self.model.derivative(key) is not None:
             raise ReadError(f"a derivative of {name.display()}, itself a derivative", name.column)
         if self.model.source(key) is None and key not in self.nodes:
-            if self.model.leaf_kind(key) == "parameter" and key not in self.params:
+            if self.model.leaf_kind(key) == "parameter" and key not in self.params and key not in self.preset:
                 raise Unresolved(name, f"{name.display()} is not a quantity of the model")
         return self.node(name, bind)
 
@@ -1274,7 +1287,7 @@ class Point:
             tree, bind = named
             return self.partial(tree[1], tree[2], bind)
         if self.model.source(key) is None and key not in self.nodes and key not in ("m", "n", "e"):
-            if self.model.leaf_kind(key) == "parameter" and key not in self.params:
+            if self.model.leaf_kind(key) == "parameter" and key not in self.params and key not in self.preset:
                 raise Unresolved(name, f"{name.display()} is never defined")
         return self.number(self.node(name))
 
@@ -1780,7 +1793,7 @@ class _Checker:
             if missing:
                 return missing
         if not found:
-            return None
+            return self.verifier_explanation(model, target, tree, fixed, update, param, letter)
         found.sort(key=lambda f: f[0])
         rank, occ, cand, k = found[0]
         if cand is ONE:
@@ -1794,6 +1807,51 @@ class _Checker:
             what += f"; and {factor_words(k, m, letter)} ({_nice(k)} × autograd" + \
                 (f" with {letter} = {m})" if about_m else ")")
         return what
+
+    def verifier_explanation(self, model, target, tree, fixed, update, param, letter):
+        """Ask `microreg.check.verify` (mistaken backward passes on the model's graph) to name it."""
+        from .check import verify
+        if target[0] != "partial" or (target[1] is None and not update):
+            return None
+        loss_name = target[1] if target[1] is not None else self.loss_of(model)
+        if loss_name is None:
+            return None
+        m = self.samples
+        start = Point(model, np.random.default_rng([self.seed, 7, m]), m, fixed=fixed)
+        if not isinstance(start.node(loss_name), Value):
+            return None                      # a per-sample loss: verify needs one number
+        wrt = model.resolve(target[2])
+        if wrt not in start.params:
+            return None
+        data = {k: start.number(v) for k, v in start.nodes.items()
+                if isinstance(v, np.ndarray) and k not in start.params and model.source(k) is None}
+        labels = {}
+        for k, v in start.params.items():
+            labels[k] = v.label if v.label not in labels.values() else k
+
+        def point(values):
+            preset = dict(data)
+            preset.update({k: (values[labels[k]] if isinstance(values[labels[k]], Value)
+                               else Value(float(values[labels[k]]), label=labels[k])) for k in labels})
+            return Point(model, None, m, fixed=fixed, preset=preset)
+
+        def loss(**values):
+            return point(values).node(loss_name)
+
+        def hand(**values):
+            pt = point(values)
+            h = _numbers(pt, evaluate(tree, pt.value, pt.partial))
+            return float(np.sum(h)) if np.ndim(h) == 1 else h
+
+        try:
+            report = verify(loss, {labels[wrt]: hand}, at={labels[k]: v.data for k, v in start.params.items()},
+                            n=m, letter=letter)
+        except Exception:  # noqa: BLE001 - the verifier's search is a bonus; a failure leaves the verdict as is
+            return None
+        verdict = report[labels[wrt]]
+        if verdict.ok or verdict.explanation is None:
+            return None
+        return verdict.explanation.text
 
     def missing_local_derivative(self, model, target, tree, fixed, update, param):
         """"You left out ∂h/∂c": your formula times one local derivative of the model equals autograd."""

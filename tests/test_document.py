@@ -301,3 +301,16 @@ def test_the_module_docstring_example_runs():
 
     import microreg.document
     assert doctest.testmod(microreg.document).failed == 0
+
+
+def test_a_missing_path_is_named_by_the_verifier():
+    # w reaches L through u = wx and v = w²: ∂L/∂w = 2/m Σ (u + v − y)(x + 2w); the formula keeps only x
+    text = r"""$$u = w x$$
+$$v = w^2$$
+$$L = \frac{1}{m}\sum_{i=1}^m (u_i + v - y_i)^2$$
+$$\frac{\partial L}{\partial w} = \frac{2}{m}\sum_{i=1}^m (u_i + v - y_i) x_i$$
+$$\frac{\partial L}{\partial w} = \frac{2}{m}\sum_{i=1}^m (u_i + v - y_i) (x_i + 2 w)$$
+"""
+    missing, right = check_document(text)
+    assert missing.verdict == "wrong" and "leaves out the path through v" in missing.explanation, missing
+    assert right.verdict == "ok", right
