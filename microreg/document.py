@@ -31,7 +31,22 @@ the line, the column and why: an equation it cannot read, a name never defined).
     >>> [(r.line, r.verdict) for r in check_document(text)]
     [(4, 'ok'), (5, 'factor')]
 
-Equations are parsed with a small `lark` grammar (never ``eval``); definitions stay in force until
+What this module lets you do:
+
+- ``check_document(text)``: a list of `ClaimResult` (``line``, ``column``, ``claim``, ``wrt``,
+  ``verdict``, ``explanation``, ``factor``), in document order; ``check_report(text)`` and
+  ``check_file(path)`` give the whole `Report` (also the definitions read and what was skipped);
+  ``format_results(report)`` is the table ``microreg check FILE`` prints, ``to_json(report)`` its
+  ``--json`` lines.
+- Explanations, simplest first: one name where another belongs (checked for every name of your
+  formula against every quantity of the model, and the same name at the other layers), an extra
+  factor, a forgotten local derivative (your formula times ∂h/∂c is autograd), each possibly with a
+  constant factor; failing those, `microreg.check.verify`'s search of mistaken backward passes on the
+  document's graph (a missing path, a wrong node…).
+
+Equations are parsed with a small `lark` grammar of their own (never ``eval``): it keeps what a
+document needs beyond a formula (relations and the position of each side, ∂-fractions, symbolic
+layer indices such as ``^{(l+1)}``, column vectors, remarks). Definitions stay in force until
 redefined, and a redefinition made under a Markdown heading lasts until the next heading of the
 same or a higher level.
 """
@@ -469,10 +484,6 @@ class Name:
             inner = str(off) if sym is None else sym + (f"{off:+d}" if off else "")
             out += f"({inner})".translate(_SUPER)
         return unicodedata.normalize("NFC", out)
-
-
-def _tok(t):
-    return str(t).strip()
 
 
 def _to_tree(node, text):
@@ -1090,6 +1101,7 @@ class Document:
                 eq = Equation([(t, row.start + s, row.start + e, cleaned[s:e]) for t, s, e in members], rels,
                               start, line, col,
                               section, leading is not None)
+                eq.row_start = row.start
                 if eq.continues and previous is not None and eq.members:
                     eq.members = [previous.members[0]] + eq.members
                     eq.rels = [previous.rels[0] if previous.rels else "="] + eq.rels[1:]
@@ -1256,7 +1268,12 @@ class Point:
         ka, kb = self.model.resolve(a, bind), self.model.resolve(b, bind)
         if (ka, kb) in self.partials:
             return self.partials[(ka, kb)]
-        A, B = self._node_for(a, bind), self._node_for(b, bind)
+        try:
+            A = self._node_for(a, bind)
+        except Unresolved:
+            raise Unresolved(a, f"{a.display()} is never defined, so ∂{a.display()}/∂{b.display()} has nothing "
+                             "to differentiate (no definition of it found)") from None
+        B = self._node_for(b, bind)
         if isinstance(A, np.ndarray) and isinstance(B, np.ndarray):
             out = np.array([_grad(A[i], B[i]) for i in range(self.m)])
         elif isinstance(A, np.ndarray):
@@ -1595,7 +1612,7 @@ class _Checker:
     # --- chains ---------------------------------------------------------------------------------
     def check_chain(self, eq, target, target_index, indices):
         for i in indices:
-            self.check_member(eq, i, target, eq.members[i][0], previous=None)
+            self.check_member(eq, i, target, eq.members[i][0])
 
     def check_gradient_vector(self, eq, keep):
         for i in keep[1:]:
@@ -1646,8 +1663,7 @@ class _Checker:
         return [names.get(k, Name(k)) for k in sorted(pt.params, key=_natural)]
 
     # --- one member against its target ------------------------------------------------------------
-    def check_member(self, eq, i, target, tree, previous=None, fixed=None, update=False, param=None, note=None,
-                     claim=None):
+    def check_member(self, eq, i, target, tree, fixed=None, update=False, param=None, note=None, claim=None):
         text0 = self.member_text(eq, 0)
         if claim is None:
             claim = f"{text0} = {self.member_text(eq, i)}" if i else text0
@@ -1658,7 +1674,8 @@ class _Checker:
         try:
             verdict, k, why = self.judge(eq, target, tree, fixed or {}, update=update, param=param, member=i)
         except Unresolved as exc:
-            c = exc.name.column
+            if any(n == exc.name and n.column == exc.name.column for n in names_in(tree)) and i < len(eq.members):
+                line, col = _line_col(self.doc.text, eq.row_start + exc.name.column)   # the name itself
             self.results.append(ClaimResult(line, col, claim, wrt, "unchecked", str(exc) + self.known_names(eq)))
             return
         except ReadError as exc:
@@ -1676,7 +1693,7 @@ class _Checker:
         model = self.model_at(eq)
         names = sorted({d.name.display() for d in model.definitions.values()}
                        | {d.name.display() for d in model.templates.values()}, key=_natural)
-        return f" (defined: {', '.join(names)})" if names else " (the document defines nothing before this line)"
+        return f" (defined: {', '.join(names)})" if names else " (the document defines nothing)"
 
     def readings(self, model, target, tree, fixed, samples, update, param):
         """Yours and autograd's values at every point, for ``samples`` samples."""
@@ -1956,7 +1973,7 @@ def _pad(text, width):
     return text + " " * max(0, width - _width(text))
 
 
-def format_results(report, path=None):
+def format_results(report):
     """The table ``microreg check FILE`` prints: line, claim, verdict, explanation; then a summary."""
     results = report.results
     out = []

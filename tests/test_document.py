@@ -133,6 +133,11 @@ def test_unreadable_and_undefined_are_unchecked_with_line_and_column():
     assert unparsed.column > undefined.column
 
 
+def test_a_claim_about_an_undefined_loss_says_so():
+    result, = check_document("$$\\frac{\\partial L}{\\partial w} = 2 w$$")
+    assert result.verdict == "unchecked" and "L is never defined" in result.explanation, result
+
+
 def test_a_document_without_claims_says_so():
     report = check_report("Just words, and $x$ once.\n")
     assert report.results == []
@@ -291,6 +296,8 @@ def test_the_unreadable_document_lists_each_problem_with_its_line():
     results = check_file(DOCS / "unreadable.md").results
     got = {r.line: (r.verdict, r.explanation) for r in results}
     assert got[7][0] == "unchecked" and "λ is never defined" in got[7][1]
+    lam, = rows_at(results, 7)
+    assert lam.column == 49, lam      # "$$" + "\\frac{\\partial L}{\\partial w}" + " = 2 (z - y) x + ": λ at column 49
     assert got[9][0] == "unchecked" and "cannot read" in got[9][1]
     assert got[11][0] == "unchecked" and "v is not a quantity of the model" in got[11][1]
     assert got[13][0] == "ok"          # ∂L/∂b = 2(z − y) for L = (z − y)²
