@@ -149,7 +149,8 @@ def cmd_check_file(args):
         if report.results:
             print(to_json(report))
     else:
-        print(format_results(report))
+        import shutil
+        print(format_results(report, width=shutil.get_terminal_size().columns if sys.stdout.isatty() else None))
     return 1 if any(r.verdict in ("factor", "wrong") for r in report.results) else 0
 
 

@@ -1493,7 +1493,7 @@ class _Checker:
         lhs = members[0]
         words = [i for i, t in enumerate(members) if t[0] == "text"]
         if lhs[0] == "text":
-            self.unchecked(eq, eq.members[0][1], f"a statement in words (\\text{{{lhs[1]}}}): no formula to check")
+            self.unchecked(eq, eq.members[0][1], f"a statement in words ({lhs[1]}): no formula to check")
             return
         keep = [i for i in range(len(members)) if i not in words]
         if len(keep) < 2:
@@ -1973,8 +1973,12 @@ def _pad(text, width):
     return text + " " * max(0, width - _width(text))
 
 
-def format_results(report):
-    """The table ``microreg check FILE`` prints: line, claim, verdict, explanation; then a summary."""
+def format_results(report, width=None):
+    """The table ``microreg check FILE`` prints: line, claim, verdict, explanation; then a summary.
+
+    With ``width`` (a terminal's columns) long explanations wrap under their own column.
+    """
+    import textwrap
     results = report.results
     out = []
     if report.definitions:
@@ -1983,11 +1987,16 @@ def format_results(report):
             out.append(f"  line {line:>4}  {text}")
         out.append("")
     if results:
-        width = min(64, max(_width(r.claim) for r in results))
-        out.append(f"{'line':>5}  {_pad('claim', width)}  {'verdict':<9}  explanation")
-        out.append(f"{'-' * 5}  {'-' * width}  {'-' * 9}  {'-' * 11}")
+        claim_width = min(64 if not width else max(30, width // 3), max(_width(r.claim) for r in results))
+        indent = 5 + 2 + claim_width + 2 + 9 + 2
+        room = width - indent if width and width - indent >= 30 else None
+        out.append(f"{'line':>5}  {_pad('claim', claim_width)}  {'verdict':<9}  explanation")
+        out.append(f"{'-' * 5}  {'-' * claim_width}  {'-' * 9}  {'-' * 11}")
         for r in results:
-            out.append(f"{r.line:>5}  {_pad(r.claim, width)}  {r.verdict:<9}  {r.explanation}")
+            lines = (textwrap.wrap(r.explanation, room) if room else [r.explanation]) or [""]
+            claim = r.claim if _width(r.claim) <= claim_width else _short(r.claim, claim_width)
+            out.append(f"{r.line:>5}  {_pad(claim, claim_width)}  {r.verdict:<9}  {lines[0]}")
+            out.extend(" " * indent + more for more in lines[1:])
         out.append("")
     counts = {v: sum(1 for r in results if r.verdict == v) for v in ("ok", "factor", "wrong", "unchecked")}
     claims = counts["ok"] + counts["factor"] + counts["wrong"]
@@ -1998,9 +2007,10 @@ def format_results(report):
     else:
         out.append(f"{claims} claim(s) checked: {counts['ok']} ok, {counts['factor']} off by a factor, "
                    f"{counts['wrong']} wrong; {counts['unchecked']} unchecked")
-    out.append(f"read with one unit per layer, {report.samples} random samples of the data, "
-               f"{len(report.definitions)} definition(s); not checked: {report.mentions} math span(s) "
-               f"without an equation (mentions), {report.prose_lines} line(s) of prose")
+    note = (f"read with one unit per layer, {report.samples} random samples of the data, "
+            f"{len(report.definitions)} definition(s); not checked: {report.mentions} math span(s) "
+            f"without an equation (mentions), {report.prose_lines} line(s) of prose")
+    out.extend(textwrap.wrap(note, width) if width and width >= 40 else [note])
     return "\n".join(out)
 
 
