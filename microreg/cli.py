@@ -131,6 +131,14 @@ def cmd_check(args):
     bad = sum(1 for _, r in results if not r.ok)
     print(f"\n{len(results)} formulas checked: {len(results) - bad} agree with autograd, {bad} do not "
           "(the documents' own versions; each has a corrected one beside it in microreg.derivations)")
+    kinds = {}
+    for _, report in results:
+        for v in report:
+            if not v.ok:
+                kind = v.explanation.kind if v.explanation else "no single mistake"
+                kinds[kind] = kinds.get(kind, 0) + 1
+    if kinds:
+        print("mistakes found: " + ", ".join(f"{k} × {c}" for k, c in sorted(kinds.items(), key=lambda t: -t[1])))
     unexpected = [f for f, r in results if (f.expect == "match") != r.ok]
     return 1 if unexpected else 0
 

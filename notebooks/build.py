@@ -209,58 +209,149 @@ plot_fit(X[:, 0], y, lambda grid: net(grid / X.std()).data, truth=np.sin)
 
 NOTEBOOKS["03_verify_your_own_gradients.ipynb"] = [
     md("""
-# 3. Verify your own gradients
+# 3. Verify your own gradients, written the way you wrote them
 
-You derived a gradient by hand. `verify(loss, hand, at)` tells you whether it is right and, if not,
-*how* it is wrong. `loss` builds the loss from Values; `hand` maps each argument to your formula.
+You derived a gradient by hand, in terms of the quantities of your derivation: ŷ, z₁, a₁, δ, εᵢ.
+`verify(loss, hand, at, data=...)` checks it against autograd, and when it is wrong, says *what the
+mistake is*. `hand` maps each parameter to your formula, as a **string** in your notation (Python-like
+or LaTeX) or a function of the names it needs. Names resolve to the parameters at the point, the
+**labelled nodes** of the loss's graph (their forward values), then `data`.
 
-Our example: linear regression on four points with the mean squared error
-U(w, b) = 1/n Σ (w xᵢ + b − yᵢ)², whose true gradient is ∂U/∂w = (2/n) Σ xᵢ εᵢ, ∂U/∂b = (2/n) Σ εᵢ.
+How does it know the mistake? From the graph and the rule table it computes the gradients that
+*mistaken backward passes* give (one local derivative forgotten, taken at the wrong node, the wrong
+factor of a product, a path left out…) and keeps those your numbers equal at every point checked.
+Nobody wrote the wrong answers in advance.
+
+Our net: x → z1 = w1·x → h1 = tanh(z1) → z2 = w2·h1 → h2 = tanh(z2), loss L = (h2 − t)². By hand:
+∂L/∂w1 = 2(h2 − t)·(1 − h2²)·w2·(1 − h1²)·x.
 """),
     code("""
 import numpy as np
 from microreg.check import verify, gradcheck
 
-x = np.array([0.5, -1.0, 2.0, 1.5])
-y = np.array([1.0, 0.0, 3.0, 2.0])
-n = len(x)
+def named(label, node):               # give a node the name your derivation uses
+    node.label = label
+    return node
 
-def U(w, b):
-    e = w * x + b - y                   # one batch node of 4 residuals
-    return (e * e).mean()
+x, t = 0.8, 0.3                       # one sample and its target
+data = {"x": x, "t": t}
 
-point = {"w": 0.3, "b": -0.2}
+def L(w1, w2):
+    h1 = named("h1", named("z1", w1 * x).tanh())
+    h2 = named("h2", named("z2", w2 * h1).tanh())
+    return (h2 - t) ** 2
+
+point = {"w1": 0.9, "w2": -1.3}
 """),
-    md("## A correct derivation"),
+    md("## Right, in either notation"),
     code("""
-print(verify(U, {"w": lambda w, b: 2 / n * np.sum(x * (w * x + b - y)),
-                 "b": lambda w, b: 2 / n * np.sum(w * x + b - y)}, at=point))
+print(verify(L, {"w1": "2 * (h2 - t) * (1 - h2**2) * w2 * (1 - h1**2) * x",
+                 "w2": r"2(h_2 - t)\\left(1 - h_2^2\\right) h_1"}, at=point, data=data))
 """),
-    md("## Off by ½: the 2 of the square forgotten"),
+    md("## A constant factor: the 2 of the square left out"),
     code("""
-report = verify(U, {"w": lambda w, b: 1 / n * np.sum(x * (w * x + b - y))}, at=point, n=n)
-report["w"].diagnosis
+print(verify(L, {"w2": "(h2 - t) * (1 - h2**2) * h1"}, at=point, data=data)["w2"].diagnosis)
 """),
-    md("## A missing 1/n: a sum where the loss takes a mean"),
+    md("## A forgotten local derivative: tanh' of the first layer"),
     code("""
-report = verify(U, {"b": lambda w, b: 2 * np.sum(w * x + b - y)}, at=point, n=n)
-report["b"].diagnosis
+print(verify(L, {"w1": "2 * (h2 - t) * (1 - h2**2) * w2 * x"}, at=point, data=data)["w1"].diagnosis)
+"""),
+    md("## A local derivative at the wrong node: tanh' of the wrong layer"),
+    code("""
+v = verify(L, {"w1": "2 * (h2 - t) * (1 - h2**2) * w2 * (1 - h2**2) * x"}, at=point, data=data)["w1"]
+print(v.diagnosis)
+v.explanation.kind, v.explanation.nodes        # structured, for your own tools
+"""),
+    md("## One mistake and a constant factor together"),
+    code("""
+print(verify(L, {"w1": "(h2 - t) * (1 - h2**2) * w2 * x"}, at=point, data=data)["w1"].diagnosis)
 """),
     md("""
-## Plainly wrong
+## The wrong factor of a product
 
-Here the x inside the sum is forgotten. The ratio to the true gradient changes from point to point, so it
-is not a constant factor: the verifier names the worst point and both numbers.
+Softplus of k·s for a data value s = 1.5: ∂/∂k = σ(k·s)·s. Taking ∂(k·s)/∂k as k instead of s:
 """),
     code("""
-report = verify(U, {"w": lambda w, b: 2 / n * np.sum(w * x + b - y)}, at=point)
-print(report["w"].diagnosis)
+s = 1.5
+
+def S(k):
+    return (1.0 + named("p", k * s).exp()).log()
+
+print(verify(S, {"k": r"\\sigma(p) \\cdot k"}, at={"k": 0.4}, data={"s": s})["k"].diagnosis)
+"""),
+    md("## A missing path: w reaches the loss twice"),
+    code("""
+def P(w):
+    s = named("s", w * x + w ** 2)
+    return (s - t) ** 2
+
+print(verify(P, {"w": "2 * (s - t) * x"}, at={"w": 0.3}, data=data)["w"].diagnosis)
+"""),
+    md("""
+## Vectors: one element wrong, and a transpose
+
+z = W x (labels `z[0]`, `z[1]`, `z[2]` gather into a vector `z`), L = ½ Σ zⱼ², so ∂L/∂W = z xᵀ.
+"""),
+    code("""
+xv = np.array([1.0, -2.0])
+
+def Q(W):
+    total = 0.0
+    for j in range(3):
+        z = named(f"z[{j}]", W[j][0] * xv[0] + W[j][1] * xv[1])
+        total = z * z * 0.5 + total
+    return total
+
+W0 = {"W": np.array([[0.3, -0.2], [0.5, 0.1], [-0.4, 0.6]])}
+
+def one_sign_flipped(z, x):
+    g = np.outer(z, x)
+    g[1, 0] *= -1
+    return g
+
+print(verify(Q, {"W": r"z x^T"}, at=W0, data={"x": xv})["W"].diagnosis)
+print(verify(Q, {"W": one_sign_flipped}, at=W0, data={"x": xv})["W"].diagnosis)
+print(verify(Q, {"W": "outer(x, z)"}, at=W0, data={"x": xv})["W"].diagnosis)
+"""),
+    md("""
+## A batch, and the 1/m of a mean
+
+A per-sample formula applied to a batch is summed over the samples; against a loss that takes the mean,
+that is m times too large. The formula says m, so the diagnosis does too.
+"""),
+    code("""
+xb = np.array([0.5, -1.0, 2.0, 1.5, 0.2])
+yb = np.array([1.0, 0.0, 3.0, 2.0, 0.4])
+
+def J(a, c):                             # J = 1/(2m) Σ (a xᵢ + c − yᵢ)², residuals r labelled
+    r = named("r", a * xb + c - yb)
+    return (r * r).mean() * 0.5
+
+print(verify(J, {"a": r"\\sum_{i=1}^{m} r_i x_i",
+                 "c": r"\\frac{1}{m}\\sum_{i=1}^{m} r_i"}, at={"a": 0.3, "c": 0.1}, data={"x": xb, "y": yb}))
+"""),
+    md("## When no single mistake explains it"),
+    code("""
+print(verify(L, {"w1": "(h2 - t) * x * x * w1 + h1"}, at=point, data=data)["w1"].diagnosis)
+"""),
+    md("""
+## Functions that take only what they need, and clear errors
+
+A function may name only the quantities it uses. A formula that does not parse, or a name that does
+not exist, is an error that says where, and what exists.
+"""),
+    code("""
+print(verify(L, {"w2": lambda h2, h1, t: 2 * (h2 - t) * (1 - h2 ** 2) * h1}, at=point, data=data)["w2"].diagnosis)
+for formula in ("2 * (h2 - t) *", "2 * (y_hat - t) * h1"):
+    try:
+        verify(L, {"w2": formula}, at=point, data=data)
+    except Exception as err:
+        print(type(err).__name__ + ":", err)
 """),
     md("""
 ## A kink
 
-relu has no derivative at 0; any slope between the left one (0) and the right one (1) is a valid
-*subgradient*. The verifier recognises the kink and judges your value against that range.
+relu has no derivative at 0; any slope between the left one and the right one is a valid subgradient.
 """),
     code("""
 def R(w):
@@ -272,21 +363,20 @@ print(verify(R, {"w": lambda w: 7.0}, at={"w": 0.0}, nearby=0)["w"].diagnosis)
     md("""
 ## Symbolic: prove it
 
-Give sympy expressions instead of functions: the verifier tries to prove the difference is 0
-(time-boxed), then spot-checks numerically, and refutes a wrong formula with a counter-example.
+With sympy expressions the verifier tries to prove the difference is 0 (time-boxed), else refutes the
+formula with a counter-example, naming a constant factor when there is one.
 """),
     code("""
 import sympy as sp
 w, xs = sp.symbols("w x")
-L = sp.log(1 + sp.exp(w * xs))                      # softplus of w·x
-print(verify(L, {"w": xs * sp.exp(w * xs) / (1 + sp.exp(w * xs))})["w"].diagnosis)
-print(verify(L, {"w": sp.exp(w * xs) / (1 + sp.exp(w * xs))})["w"].diagnosis)
+Lsym = (w * xs - 1) ** 2
+print(verify(Lsym, {"w": 2 * xs * (w * xs - 1)})["w"].diagnosis)
+print(verify(Lsym, {"w": xs * (w * xs - 1)})["w"].diagnosis)
 """),
     md("""
 ## gradcheck: autograd against finite differences
 
-`gradcheck(f, *inputs)` differentiates numerically, element by element, with a step chosen from each
-value's size, and reports each element's error next to the tolerance.
+Element by element, with a step from each value's size (shrunk where the function's domain ends).
 """),
     code("""
 def custom(w, b):
@@ -294,22 +384,6 @@ def custom(w, b):
     return (z.tanh() - 0.3) ** 2 + 0.01 * (w[0] ** 2 + w[1] ** 2)
 
 print(gradcheck(custom, np.array([0.2, -0.7]), 0.1))
-"""),
-    md("""
-## Second derivatives
-
-`grad(..., create_graph=True)` returns gradients that are Values themselves, so they can be
-differentiated again. d²tanh(x)/dx² = −2 tanh(x)(1 − tanh²(x)):
-"""),
-    code("""
-from microreg import Value, grad
-import math
-
-x0 = Value(0.4)
-(first,) = grad(x0.tanh(), [x0], create_graph=True)
-(second,) = grad(first, [x0])
-t = math.tanh(0.4)
-print(f"autograd {second:.12f}   by hand {-2 * t * (1 - t * t):.12f}")
 """),
 ]
 

@@ -387,3 +387,46 @@ def test_a_mistake_on_every_element_of_a_layer_is_one_mistake():
     e = v.explanation
     assert e is not None and e.kind == "wrong node" and e.nodes == ("h1", "z1", "z2"), v.diagnosis
     assert "on every element" in e.text and "wrong layer" in e.text, e.text
+
+
+def test_an_explanation_must_hold_at_every_point_checked():
+    # the forgotten-derivative value at the given point only, something else nearby: no explanation
+    def lucky(h2, t, u2, x, u1):
+        forgot = 2 * (h2 - t) * (1 - h2 ** 2) * u2 * x
+        return forgot if u1 == AT["u1"] else forgot * 1.3
+    v = _one(tanh_chain, lucky, AT, "u1", data=DATA)
+    assert v.explanations == [] and "no single mistake" in v.diagnosis, v.diagnosis
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    import microreg.check
+    import microreg.notation
+    for module in (microreg.check, microreg.notation):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, f"{module.__name__}: {result}"
+
+
+def test_partials_in_a_formula_are_computed_by_autograd():
+    # a chain-rule step written as a product of partials: checked as that product
+    chain = r"\frac{\partial L}{\partial g_2} \cdot \frac{\partial g_2}{\partial h_1} \cdot (1 - h_1^2) \cdot x"
+    assert _one(tanh_chain, chain, AT, "u1", data=DATA).ok
+    v = _one(tanh_chain, r"\frac{\partial L}{\partial h_2} \cdot h_1", AT, "u2", data=DATA)   # ∂h2/∂z2 missing
+    assert v.explanation.kind == "forgotten derivative" and v.explanation.nodes == ("h2", "g2"), v.diagnosis
+    with pytest.raises(FormulaError, match=r"no node is named 'q'; names that exist: g1, g2, h1, h2"):
+        _one(tanh_chain, r"\frac{\partial L}{\partial q}", AT, "u1", data=DATA)
+
+
+def test_explanations_that_fit_equally_are_all_listed_simplest_first():
+    # the same quantity computed twice: a = tanh(w·x), b = tanh(w·x), L = (a + b − t)². Leaving out
+    # tanh' on either branch gives the same numbers (a = b), so both explanations are listed.
+    def loss(w):
+        a = (w * XS).tanh()
+        a.label = "a"
+        b = (w * XS).tanh()
+        b.label = "b"
+        return (a + b - TS) ** 2
+    v = _one(loss, "2 * (a + b - t) * (x + (1 - b**2) * x)", {"w": 0.3}, "w", data=DATA)
+    assert [e.kind for e in v.explanations] == ["forgotten derivative"] * 2, v.diagnosis
+    assert {e.nodes[0] for e in v.explanations} == {"a", "b"} and "; or: " in v.diagnosis, v.diagnosis

@@ -91,3 +91,38 @@ def test_document_002_linear_regression():
     d.linreg_rmse(r1, r0, x, y).backward()
     right = d.linreg_rmse_grad_corrected(0.4, 0.2, x, y)
     assert np.isclose(right["beta1"], r1.grad) and np.isclose(right["beta0"], r0.grad)
+
+
+def _numpy_version(f):
+    """The document's formula computed by the numpy code of microreg.derivations, for a string Formula."""
+    at, data = f.at, f.data
+    if f.document == "000":
+        if "one sample" in f.formula:
+            return d.two_layer_grads(**at, x=data["x"], y=data["y"])
+        fn = d.two_layer_grads_batch if "as written" in f.formula else d.two_layer_grads_batch_corrected
+        return fn(**at, X=data["x"], Y=data["y"])
+    if f.document == "001" and "w1" in at and np.ndim(at["w1"]) == 0:
+        g = d.chain_grads([at["w1"], at["w2"], at["w3"]], [at["b1"], at["b2"], at["b3"]], data["x"], data["y"],
+                          as_written="as written" in f.formula)
+        return {f"{k}{l}": g[k][l - 1] for k in "wb" for l in (1, 2, 3)}
+    if f.document == "001":
+        g = d.multivariate_grads([at["w1"], at["w2"], at["w3"]], [at["b1"], at["b2"], at["b3"]], data["x"], data["y"])
+        return {f"{k}{l}": g[k][l - 1] for k in "wb" for l in (1, 2, 3)}
+    rmse = "RMSE" in f.formula
+    fn = {(False, True): d.linreg_mse_grad_as_written, (False, False): d.linreg_mse_grad_corrected,
+          (True, True): d.linreg_rmse_grad_as_written, (True, False): d.linreg_rmse_grad_corrected}[
+        (rmse, "as written" in f.formula)]
+    return fn(at["beta1"], at["beta0"], data["x"], data["y"])
+
+
+def test_the_documents_formulas_as_strings_equal_their_numpy_code():
+    from microreg.check import verify
+    strings = [f for f in d.FORMULAS if any(isinstance(h, str) for h in f.hand.values())]
+    assert {f.document for f in strings} == {"000", "001", "002"} and len(strings) >= 10
+    for f in strings:
+        report = verify(f.loss, f.hand, f.at, n=f.n, data=f.data, nearby=0, explain=False)
+        expected = _numpy_version(f)
+        for name in f.hand:
+            got = report[name].hand
+            assert np.allclose(got, expected[name], rtol=1e-10, atol=1e-13), \
+                f"{f.formula} {name}: the string gives {got}, the numpy code {expected[name]}"
