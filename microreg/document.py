@@ -1019,7 +1019,7 @@ def pretty(latex):
     text = re.sub(r"\s*([=·⊙×→])\s*", r" \1 ", text).replace(" · ", "·")
     text = re.sub(r"(?<=[\w)̂])\s*−\s*", " − ", text)
     text = re.sub(r"\s*\+\s*", " + ", text)
-    text = re.sub(r"\{\s*|\s*\}", lambda m: "" if True else m.group(0), text)
+    text = re.sub(r"\{\s*|\s*\}", "", text)
     text = re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", text))
     text = re.sub(r"\[\s*\[", "[", re.sub(r"\]\s*\]", "]", text))
     return unicodedata.normalize("NFC", " ".join(text.split()))
@@ -1406,7 +1406,6 @@ class _Checker:
         self.results = []
         self.definitions = []         # Definition, in document order
         self.derived = {}             # key → (partial tree, line, section)
-        self.defined_lines = []
 
     # --- the model in force at one row ---------------------------------------------------------
     def model_at(self, eq):
@@ -1468,7 +1467,7 @@ class _Checker:
     def member_text(self, eq, i):
         return pretty(eq.members[i][3])
 
-    def unchecked(self, eq, offset, why, column_in_row=None):
+    def unchecked(self, eq, offset, why):
         line, col = _line_col(self.doc.text, offset)
         text = " = ".join(self.member_text(eq, i) for i in range(len(eq.members))) if eq.members else ""
         self.results.append(ClaimResult(line, col, _short(text), None, "unchecked", why))
@@ -1482,7 +1481,7 @@ class _Checker:
                 eq.kind = "update"
                 self.pending.append((lambda: self.check_update(eq, *prev.target, first=1), eq))
             else:
-                self.pending.append((lambda: self.check_chain(eq, prev.target, 0, new), eq))
+                self.pending.append((lambda: self.check_chain(eq, prev.target, new), eq))
             return
         eq.kind, eq.target = "other", None
         members = [m[0] for m in eq.members]
@@ -1524,14 +1523,14 @@ class _Checker:
             self.derived[key] = (target, eq.line, eq.section, lhs[1])
             rest = [i for i in keep if i > first]
             eq.kind, eq.target = "claim", target
-            self.pending.append((lambda: self.check_chain(eq, target, first, rest), eq))
+            self.pending.append((lambda: self.check_chain(eq, target, rest), eq))
             return
         if lhs[0] == "nabla" and lhs[1] is None:
             eq.kind = "vector"
             self.pending.append((lambda: self.check_gradient_vector(eq, keep), eq))
             return
         eq.kind, eq.target = "claim", lhs
-        self.pending.append((lambda: self.check_chain(eq, lhs, 0, keep[1:]), eq))
+        self.pending.append((lambda: self.check_chain(eq, lhs, keep[1:]), eq))
 
     def defined(self, name, eq):
         for d in self.definitions:
@@ -1610,7 +1609,7 @@ class _Checker:
             self.check_member(eq, i, target, g, fixed={rate.key(LAYERS): rate_value}, update=True, param=param)
 
     # --- chains ---------------------------------------------------------------------------------
-    def check_chain(self, eq, target, target_index, indices):
+    def check_chain(self, eq, target, indices):
         for i in indices:
             self.check_member(eq, i, target, eq.members[i][0])
 
@@ -1672,7 +1671,7 @@ class _Checker:
         line, col = _line_col(self.doc.text, offset)
         wrt = target[2].display() if target[0] == "partial" else None
         try:
-            verdict, k, why = self.judge(eq, target, tree, fixed or {}, update=update, param=param, member=i)
+            verdict, k, why = self.judge(eq, target, tree, fixed or {}, update=update, param=param)
         except Unresolved as exc:
             if any(n == exc.name and n.column == exc.name.column for n in names_in(tree)) and i < len(eq.members):
                 line, col = _line_col(self.doc.text, eq.row_start + exc.name.column)   # the name itself
@@ -1732,7 +1731,7 @@ class _Checker:
             return None
         return max(candidates, key=lambda d: d.line).name
 
-    def judge(self, eq, target, tree, fixed, update=False, param=None, member=0):
+    def judge(self, eq, target, tree, fixed, update=False, param=None):
         model = self.model_at(eq)
         letter = self.loss_letter(model)
         m = self.samples
@@ -1812,7 +1811,7 @@ class _Checker:
         if not found:
             return self.verifier_explanation(model, target, tree, fixed, update, param, letter)
         found.sort(key=lambda f: f[0])
-        rank, occ, cand, k = found[0]
+        _, occ, cand, k = found[0]
         if cand is ONE:
             what = f"an extra factor {occ.display()}: without it your formula holds"
         else:
