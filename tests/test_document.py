@@ -321,3 +321,30 @@ $$\frac{\partial L}{\partial w} = \frac{2}{m}\sum_{i=1}^m (u_i + v - y_i) (x_i +
     missing, right = check_document(text)
     assert missing.verdict == "wrong" and "leaves out the path through v" in missing.explanation, missing
     assert right.verdict == "ok", right
+
+
+def test_notation_the_documents_use_without_the_documents():
+    # L = ½(z − y)², z = wx + b: ∂L/∂w = (z − y)x, ∂L/∂b = z − y
+    text = r"""$$z = w x + b \quad [\text{a line}]$$
+$$L = \text{loss} = \frac{1}{2}\left(z - y\right)^2$$
+$$\therefore \frac{\partial L}{\partial w} = \underbrace{\frac{\partial L}{\partial z}}_{=z - y} \cdot x \quad [\text{chain rule}]$$
+$$b = b - \alpha \frac{\partial L}{\partial b}$$
+$$= b - \alpha (z - y)$$
+and inline $\frac{\mathrm{d}L}{\mathrm{d}w} = (z - y) x$, bare \begin{align} \frac{\partial L}{\partial b} &= z - y &\text{... bias} \end{align} too.
+"""
+    results = check_document(text)
+    assert [(r.line, r.verdict) for r in results] == [(3, "ok"), (4, "ok"), (5, "ok"), (6, "ok"), (6, "ok")], results
+
+
+def test_a_redefinition_lasts_until_the_next_heading_of_its_level():
+    # U = Σ e² first; under "### Other" U = Σ e⁴; back under "### Again" U is Σ e² again
+    text = r"""$$e = w x - y$$
+$$U = \sum_{i=1}^n e^2$$
+### Other
+$$U = \sum_{i=1}^n e^4$$
+$$\frac{\partial U}{\partial w} = \sum_{i=1}^n 4 e^3 x$$
+### Again
+$$\frac{\partial U}{\partial w} = \sum_{i=1}^n 2 e x$$
+"""
+    quartic, square = check_document(text)
+    assert quartic.verdict == "ok" and square.verdict == "ok", (quartic, square)
