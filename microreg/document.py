@@ -951,7 +951,7 @@ def pretty(latex):
             num, den = pretty(num), pretty(den)
             if out and out[-1] and out[-1][-1] not in " ([=+−-·⊙×":
                 out.append(" ")
-            wrap = lambda t: t if re.fullmatch(r"∂?[A-Za-zα-ωΔΓΘΛΦΨΩ]\u0302?[₀-₉⁰-⁾¹²³ᴸˡ⁻⁺]*|\d+", t) else f"({t})"  # noqa: E731
+            wrap = lambda t: t if re.fullmatch(r"∂?[^\W\d_]\u0302?[₀-₉⁰-⁾¹²³ᴸˡ⁻⁺]*|\d+", t) else f"({t})"  # noqa: E731
             out.append(f"{wrap(num.replace(' ', ''))}/{wrap(den.replace(' ', ''))}")
             i = j
             continue
@@ -1068,9 +1068,18 @@ class Document:
         for a, b in spans:
             covered.update(range(text.count("\n", 0, a), text.count("\n", 0, b) + 1))
         lines = text.split("\n")
-        self.prose_lines = sum(1 for i, ln in enumerate(lines) if ln.strip() and i not in covered
-                               and not ln.lstrip().startswith(("#", "!["))
-                               and not re.fullmatch(r"\s*(---+|\*\*\*+|[-*]\s*)", ln))
+        front = set()
+        if lines and lines[0].strip() == "---":          # YAML front matter: not prose
+            end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), 0)
+            front = set(range(end + 1))
+        prose = [i for i, ln in enumerate(lines) if ln.strip() and i not in covered and i not in front
+                 and not ln.lstrip().startswith(("#", "!["))
+                 and not re.fullmatch(r"\s*(---+|\*\*\*+|[-*]\s*)", ln)]
+        self.prose_lines = len(prose)
+        self.paragraphs = []                              # (line, its first words): one per paragraph
+        for i in prose:
+            if not self.paragraphs or i - 1 not in prose:
+                self.paragraphs.append((i + 1, lines[i].strip()))
         for m in re.finditer(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>", text):
             self.pictures.append(_line_col(text, m.start()))
         previous = None
@@ -1457,6 +1466,9 @@ class _Checker:
         for line, col in doc.pictures:
             self.results.append(ClaimResult(line, col, "a picture", None, "unchecked",
                                             "a picture: what it shows cannot be checked"))
+        for line, words in doc.paragraphs:
+            self.results.append(ClaimResult(line, 1, _short(f"prose: {words}", 40), None, "unchecked",
+                                            "words: what they say is not checked"))
         self.results.sort(key=lambda r: (r.line, r.column))
         named = [(line, f"{name.display()} := {pretty_tree(t)}") for t, line, _, name in self.derived.values()]
         defs = [(d.line, d.text + ("" if d.first else "   (a redefinition: until the end of its section)"))
@@ -1999,17 +2011,20 @@ def format_results(report, width=None):
         out.append("")
     counts = {v: sum(1 for r in results if r.verdict == v) for v in ("ok", "factor", "wrong", "unchecked")}
     claims = counts["ok"] + counts["factor"] + counts["wrong"]
+    pictures = sum(1 for r in results if r.claim == "a picture")
+    paragraphs = sum(1 for r in results if r.claim.startswith("prose: "))
+    equations = counts["unchecked"] - pictures - paragraphs
     if claims == 0:
-        out.append("no claims to check: the document has no derivative, identity or update rule that "
-                   "could be read" + (f" ({counts['unchecked']} equation(s) unchecked, see above)"
-                                      if counts["unchecked"] else ""))
+        out.append("no claims to check: the document has no derivative, identity or update rule that could be read")
     else:
         out.append(f"{claims} claim(s) checked: {counts['ok']} ok, {counts['factor']} off by a factor, "
-                   f"{counts['wrong']} wrong; {counts['unchecked']} unchecked")
-    note = (f"read with one unit per layer, {report.samples} random samples of the data, "
-            f"{len(report.definitions)} definition(s); not checked: {report.mentions} math span(s) "
-            f"without an equation (mentions), {report.prose_lines} line(s) of prose")
-    out.extend(textwrap.wrap(note, width) if width and width >= 40 else [note])
+                   f"{counts['wrong']} wrong")
+    notes = [f"not checked: {equations} equation(s) (see the rows), {paragraphs} paragraph(s) of prose, "
+             f"{pictures} picture(s), {report.mentions} math span(s) without an equation",
+             f"read with one unit per layer, {report.samples} random samples of the data, "
+             f"{len(report.definitions)} definition(s)"]
+    for note in notes:
+        out.extend(textwrap.wrap(note, width) if width and width >= 40 else [note])
     return "\n".join(out)
 
 
