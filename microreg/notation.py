@@ -49,8 +49,8 @@ The LaTeX subset
     subscripts ``i j k`` are indices (per sample, per element) and are dropped: ``\epsilon_i`` →
     epsilon, ``\hat{y}_i`` → y_hat, ``w^{(l)}_{j,k}`` → wl.
 
-Functions (either notation): ``σ sigma sigmoid``, ``σ' sigmoid_prime``, ``tanh``, ``exp``,
-``ln log``, ``relu``, ``relu_prime``, ``sqrt``, ``abs``, ``Σ sum``, ``mean``, ``outer``, ``dot``,
+Functions (either notation): ``σ sigma sigmoid``, ``σ' sigmoid_prime``, ``tanh``,
+``tanh' tanh_prime``, ``exp``, ``ln log``, ``relu``, ``relu' relu_prime``, ``sqrt``, ``abs``, ``Σ sum``, ``mean``, ``outer``, ``dot``,
 ``max``, ``min``, ``transpose``.
 
 How products read (so that a formula means what its author meant):
@@ -138,7 +138,7 @@ INDEX_LETTERS = set("ijk")
 FUNCTION_ALIASES = {
     "σ": "sigmoid", "sigma": "sigmoid", "sigmoid": "sigmoid", "sigmoid_prime": "sigmoid_prime",
     "tanh": "tanh", "exp": "exp", "ln": "log", "log": "log", "relu": "relu", "ReLU": "relu",
-    "relu_prime": "relu_prime", "sqrt": "sqrt", "abs": "abs", "Σ": "sum", "sum": "sum",
+    "relu_prime": "relu_prime", "tanh_prime": "tanh_prime", "sqrt": "sqrt", "abs": "abs", "Σ": "sum", "sum": "sum",
     "mean": "mean", "outer": "outer", "dot": "dot", "max": "max", "min": "min",
     "transpose": "transpose",
 }
@@ -431,8 +431,8 @@ class _Builder:
                                f"{', '.join(sorted(set(FUNCTION_ALIASES.values())))}", column=tok.column,
                                expected=sorted(set(FUNCTION_ALIASES.values())))
         if prime:
-            if canon not in ("sigmoid", "relu"):
-                raise FormulaError(f"{word}' at column {tok.column}: only σ' and relu' are known derivatives",
+            if canon not in ("sigmoid", "relu", "tanh"):
+                raise FormulaError(f"{word}' at column {tok.column}: only σ', tanh' and relu' are known derivatives",
                                    column=tok.column)
             canon += "_prime"
         return canon
@@ -704,6 +704,11 @@ def _sigmoid_prime(x):
     return s * (1.0 - s)
 
 
+def _tanh_prime(x):
+    t = FUNCTIONS["tanh"](x)
+    return 1.0 - t * t
+
+
 def _relu_prime(x):
     if _is_value(x):
         return (x.data > 0) * 1.0
@@ -749,7 +754,7 @@ def _reduce(fn):
 FUNCTIONS = {
     "sigmoid": _sig, "sigmoid_prime": _sigmoid_prime, "tanh": _unary("tanh", np.tanh),
     "exp": _unary("exp", np.exp), "log": _log, "relu": _unary("relu", lambda x: np.maximum(x, 0.0)),
-    "relu_prime": _relu_prime, "sqrt": _sqrt, "abs": _abs,
+    "relu_prime": _relu_prime, "tanh_prime": _tanh_prime, "sqrt": _sqrt, "abs": _abs,
     "outer": lambda a, b: np.multiply.outer(a, b), "dot": lambda a, b: np.dot(a, b),
     "max": lambda a, b: np.maximum(a, b), "min": lambda a, b: np.minimum(a, b),
     "transpose": lambda a: np.transpose(a),

@@ -282,7 +282,7 @@ print(verify(S, {"k": r"\\sigma(p) \\cdot k"}, at={"k": 0.4}, data={"s": s})["k"
     md("## A missing path: w reaches the loss twice"),
     code("""
 def P(w):
-    s = named("s", w * x + w ** 2)
+    s = named("s", w * x + w.tanh())
     return (s - t) ** 2
 
 print(verify(P, {"w": "2 * (s - t) * x"}, at={"w": 0.3}, data=data)["w"].diagnosis)

@@ -51,6 +51,9 @@ def test_evaluate_against_hand_numbers():
     assert parse("½ * 3").evaluate({}) == 1.5
     assert parse(r"\sqrt{a^2 + b^2}").evaluate({"a": 3.0, "b": 4.0}) == 5.0
     assert parse("|a| + w[1]").evaluate({"a": -2.0, "w": np.array([7.0, 5.0])}) == 7.0
+    # tanh'(0) = 1, relu'(−1) = 0, and the same in LaTeX
+    assert parse("tanh'(z) + relu'(-1)").evaluate({"z": 0.0}) == 1.0
+    assert parse(r"\tanh'(z)").tree == parse("tanh_prime(z)").tree
 
 
 def test_products_read_as_the_author_meant():
