@@ -6,6 +6,8 @@
                    [--features A,B | --drop C] [--strict] [--seed S] [--out DIR] [--json]
     microreg predict model.json NEW.csv [--out PREDS.csv]   predictions in the target's units
     microreg check                     every formula of the three documents against autograd
+    microreg check FILE [--json] [--seed S] [--samples M]
+                                       every claim of your derivation document (Markdown + LaTeX)
     microreg graph [--out FILE]        the computation graph of document 000's loss, one sample
     microreg step [--html FILE] [--model FILE]   step through backprop (terminal, or a web page)
     microreg --version
@@ -223,6 +225,8 @@ def _add_train_commands(sub):
 # --- check ----------------------------------------------------------------------------------------
 
 def cmd_check(args):
+    if getattr(args, "file", None):
+        return cmd_check_file(args)
     from .check import check_documents, documents_table
 
     results = check_documents()
@@ -240,6 +244,25 @@ def cmd_check(args):
         print("mistakes found: " + ", ".join(f"{k} × {c}" for k, c in sorted(kinds.items(), key=lambda t: -t[1])))
     unexpected = [f for f, r in results if (f.expect == "match") != r.ok]
     return 1 if unexpected else 0
+
+
+def cmd_check_file(args):
+    """``microreg check FILE``: a table of the document's claims (or ``--json``, one object a line)."""
+    from .document import DocumentError, check_file, format_results, to_json
+
+    if args.samples < 1 or args.points < 1:
+        return _error("--samples and --points must be at least 1")
+    try:
+        report = check_file(args.file, seed=args.seed, points=args.points, samples=args.samples)
+    except DocumentError as exc:
+        return _error(str(exc))
+    if args.json:
+        if report.results:
+            print(to_json(report))
+    else:
+        import shutil
+        print(format_results(report, width=shutil.get_terminal_size().columns if sys.stdout.isatty() else None))
+    return 1 if any(r.verdict in ("factor", "wrong") for r in report.results) else 0
 
 
 # --- demo -----------------------------------------------------------------------------------------
@@ -324,7 +347,13 @@ def main(argv=None):
 
     _add_train_commands(sub)
 
-    p = sub.add_parser("check", help="check every formula of the three documents against autograd")
+    p = sub.add_parser("check", help="check a derivation document claim by claim (no FILE: the three "
+                       "source documents' formulas)")
+    p.add_argument("file", nargs="?", help="a Markdown or text file with LaTeX equations ($…$, $$…$$, \\[…\\], align)")
+    p.add_argument("--json", action="store_true", help="with FILE: one JSON object per claim, a line each")
+    p.add_argument("--seed", type=int, default=0, help="with FILE: seed of the random points (default 0)")
+    p.add_argument("--samples", type=int, default=5, help="with FILE: random data samples per point (default 5)")
+    p.add_argument("--points", type=int, default=4, help="with FILE: random points per claim (default 4)")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("graph", help="draw document 000's loss graph for one sample")
