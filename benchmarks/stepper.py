@@ -53,7 +53,7 @@ def measure():
 
 def report(m):
     return [
-        "## 4. The stepper: goto(k) on a graph of over 10,000 steps",
+        "## The stepper: goto(k) on a graph of over 10,000 steps",
         "",
         f"Made by `python benchmarks/stepper.py --write`. Per-sample loss of MLP(8, [64, 72, 1]): "
         f"{m['nodes']:,} nodes, {m['steps']:,} steps (forward, seed, backward); a snapshot every "

@@ -25,7 +25,7 @@ The public structure, for front ends (the page, the widget, the terminal) and fo
   are folded into their ops (``½·(ŷ − y)²``: no node, no step) and the data that ``microreg.nn``
   wraps (``x``, ``y``) is shown but gets no gradient step; ``constants=True`` steps both. ``view="layers"`` (for a loss
   built by ``microreg.nn``) replaces the node steps through the layers by one step per layer,
-  with document 001's recursion.
+  forward (z⁽ˡ⁾ = W⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾) and backward (document 001's recursion).
 - ``len(stepper)``, ``stepper.steps[k]`` (or ``stepper.frame(k)``): a `Frame` per step, built when
   first asked for. A frame has ``k``, ``phase`` (``"forward"``, ``"seed"``, ``"backward"``,
   ``"layer"``), ``node`` (the node computed, or whose op is applied), ``input`` and ``position``
@@ -69,6 +69,7 @@ from .ops import AFFINE, DomainProblem
 
 ndarray = np.ndarray
 PHASES = ("forward", "seed", "backward", "layer")
+_PHASE = {"layer_forward": "forward"}       # the layer view's forward steps are forward steps
 
 
 def group(name):
@@ -177,6 +178,8 @@ class Frame:
                        "edges": [[ref(a), ref(b)] for a, b in self.lit["edges"]
                                  if ref(a) is not None and ref(b) is not None]}}
         out["updates"] = [[index[id(n)], what, number(before), number(after)] for n, what, before, after in self.updates]
+        if getattr(self, "layer", None) is not None:
+            out["layer"] = self.layer
         if self.phase == "layer":
             out.update(layer=self.layer, delta=number(self.delta), grad_b=number(self.grad_b),
                        grad_w=[number(row) for row in self.grad_w])
@@ -334,16 +337,26 @@ class Stepper:
     # --- the plan: which steps, in which order --------------------------------------------------
     def _make_plan(self):
         plan = []
+        layer_of = {}
+        if self.view == "layers":
+            for j, layer in enumerate(self.layers):
+                for n in list(layer["z"]) + list(layer["act"]):
+                    layer_of[id(n)] = j
         if self.with_forward:
-            plan += [("forward", n) for n in self.order if n._rule is not None]
+            done = set()
+            for n in self.order:
+                if n._rule is None:
+                    continue
+                j = layer_of.get(id(n))
+                if j is None:
+                    plan.append(("forward", n))
+                elif j not in done:          # the layer view computes a whole layer in one step
+                    done.add(j)
+                    plan.append(("layer_forward", j))
         plan.append(("seed", self.root))
         shown = [i for i, r in enumerate(self.records) if id(r.input) not in self.hidden]
         if self.view == "layers":
-            inside = set()
-            for layer in self.layers:
-                inside.update(id(n) for n in layer["z"])
-                inside.update(id(n) for n in layer["act"] if n._rule is not None and n not in layer["z"])
-            head = [i for i in shown if id(self.records[i].node) not in inside]
+            head = [i for i in shown if id(self.records[i].node) not in layer_of]
             plan += [("backward", i) for i in head]
             plan += [("layer", j) for j in range(len(self.layers) - 1, -1, -1)]
         else:
@@ -361,7 +374,7 @@ class Stepper:
     def phase_start(self, phase):
         """The index of the first step of a phase (``"forward"``, ``"seed"``, ``"backward"``,
         ``"layer"``), or None when there is none."""
-        return next((k for k, (p, _) in enumerate(self._plan) if p == phase), None)
+        return next((k for k, (p, _) in enumerate(self._plan) if _PHASE.get(p, p) == phase), None)
 
     # --- state: every node's value and grad at every step ---------------------------------------
     def _changes(self, k):
@@ -370,6 +383,10 @@ class Stepper:
         i = self.index
         if phase == "forward":
             return [(i[id(payload)], "value", None, self.values[i[id(payload)]])]
+        if phase == "layer_forward":
+            layer = self.layers[payload]
+            nodes = list(layer["z"]) + [a for a in layer["act"] if a not in layer["z"]]
+            return [(i[id(n)], "value", None, self.values[i[id(n)]]) for n in nodes]
         if phase == "seed":
             return [(i[id(payload)], "grad", 0.0, 1.0)]
         if phase == "backward":
@@ -489,6 +506,32 @@ class Stepper:
         lit = {"nodes": [node] + shown, "op": node, "edges": [(c, node) for c in shown]}
         return Frame(self, k, "forward", node=node, op=rule, target=node, changes="value", before=None,
                      after=value, formula=formula, lines=lines, lit=lit, answer=value)
+
+    def _frame_layer_forward(self, k, j):
+        layer = self.layers[j]
+        l, fmt = layer["l"], self.fmt
+        z = [self.values[self.index[id(n)]] for n in layer["z"]]
+        a = [self.values[self.index[id(n)]] for n in layer["act"]]
+        a_prev = [self.values[self.index[id(n)]] for n in layer["inputs"]]
+        act = layer["act_name"]
+        text = f"z{l} = W{l} a{l - 1} + b{l}"
+        latex = rf"z^{{({l})}} = W^{{({l})}} a^{{({l - 1})}} + b^{{({l})}}"
+        lines = [self._head(k, "forward", f"layer {l}: z{l} = W{l} a{l - 1} + b{l}, then a{l}"),
+                 f"{text} = {_vec(z, fmt)}"]
+        if l == 1:
+            lines.append(f"  a0 = x, the sample: {_vec(a_prev, fmt)}")
+        else:
+            lines.append(f"  a{l - 1} = {_vec(a_prev, fmt)}")
+        lines.append(f"  W{l} = {_matrix([[self.values[self.index[id(w)]] for w in row] for row in layer['w']], fmt)}, "
+                     f"b{l} = {_vec([self.values[self.index[id(b)]] for b in layer['b']], fmt)}")
+        if act == "linear":
+            lines.append(f"a{l} = z{l}: a linear layer")
+        else:
+            lines.append(f"a{l} = {act}(z{l}) = {_vec(a, fmt)}")
+        formula = Raw(f"{text} = {_vec(z, fmt)}", latex + " = " + _latex_vectors(_vec(z, fmt)), prec=0)
+        nodes = list(layer["z"]) + [n for n in layer["act"] if n not in layer["z"]]
+        return Frame(self, k, "forward", changes="value", formula=formula, lines=lines,
+                     lit={"nodes": nodes, "op": None, "edges": []}, layer=l, nodes_z=list(layer["z"]))
 
     def _frame_seed(self, k, root):
         name = self.symbol(root)

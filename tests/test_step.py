@@ -201,6 +201,22 @@ def test_layer_steps_match_document_000_in_numpy():
         Stepper(Value(2.0, label="a") * Value(3.0), view="layers")
 
 
+def test_the_layer_view_computes_a_layer_per_forward_step():
+    loss, params = _doc000()
+    f = two_layer_forward(*params, np.array([0.5]))
+    s = Stepper(loss, view="layers")
+    forward = [fr for fr in s.steps if fr.phase == "forward"]
+    assert [getattr(fr, "layer", None) for fr in forward] == [1, 2, None, None, None], "two layers, then the loss"
+    values = {s.names[id(n)]: after for n, what, _, after in forward[0].updates}
+    for j in range(3):
+        assert math.isclose(values[f"z1[{j}]"], f["z1"][j], rel_tol=1e-12) and \
+            math.isclose(values[f"a1[{j}]"], f["a1"][j], rel_tol=1e-12), j
+    assert forward[0].lines[1] == "z1 = W1 a0 + b1 = [" + ", ".join(_n(v) for v in f["z1"]) + "]"
+    assert s.phase_start("forward") == 0 and s.phase_start("seed") == 5
+    assert all(s.frame(k).phase == "forward" for k in s.quiz().questions[:3]) and \
+        all(getattr(s.frame(k), "layer", None) is None for k in s.quiz().questions), "the quiz asks node steps"
+
+
 def test_goto_matches_a_replay_from_step_0_everywhere():
     net = TwoLayerNet(2, 40, seed=3)
     L = half_mse(net([0.3, -0.2]), 0.1)
@@ -489,8 +505,9 @@ def test_frames_as_page_data():
         for key in ("formula", "rule"):
             if d[key]:
                 ET.fromstring(d[key]["mathml"])
-    z = next(d for d in data if d["phase"] == "forward")
-    assert s.names[id(s.order[z["target"]])] == "z1[0]" and z["changes"] == "value" and z["before"] is None
+    nodes = Stepper(document_000_example())
+    z = nodes.steps[0].to_dict()
+    assert nodes.names[id(nodes.order[z["target"]])] == "z1[0]" and z["changes"] == "value" and z["before"] is None
     b = next(d for d in data if d["phase"] == "backward")
     assert b["lit"]["edges"] == [[b["input"], b["node"]]] and b["lit"]["op"] == b["node"]
     assert b["updates"] == [[b["input"], "grad", b["before"], b["after"]]]
