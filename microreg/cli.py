@@ -193,7 +193,8 @@ def _add_train_commands(sub):
     group.add_argument("--test-fraction", type=float, default=DEFAULTS["test_fraction"],
                        help=f"rows held out for testing (default {DEFAULTS['test_fraction']})")
     p.add_argument("--model", choices=["net", "linear"], default="net",
-                   help="net: document 000's two-layer net (default); linear: LinearRegression by gradient descent")
+                   help="net: document 000's two-layer net (default); linear: LinearRegression by gradient "
+                        "descent, step 1/λmax of the loss's Hessian (--lr, --hidden, --patience do not apply)")
     p.add_argument("--hidden", type=int, default=DEFAULTS["hidden"], help=f"hidden units (default {DEFAULTS['hidden']})")
     p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
                    help=f"most full-batch epochs (default {DEFAULTS['epochs']})")
@@ -201,8 +202,9 @@ def _add_train_commands(sub):
     p.add_argument("--patience", type=int, default=DEFAULTS["patience"],
                    help=f"stop after this many epochs without a better validation loss (default {DEFAULTS['patience']})")
     p.add_argument("--weight-decay", type=_auto_or_number, default=DEFAULTS["weight_decay"],
-                   help="L2 penalty on the parameters, or auto: the best on the validation rows of "
-                        f"{', '.join(map(str, WEIGHT_DECAYS))} (default {DEFAULTS['weight_decay']})")
+                   help="L2 penalty on the parameters, or auto: try " + ", ".join(f"{d:g}" for d in WEIGHT_DECAYS)
+                        + " and keep the most regularised net within 5%% of the best validation RMSE "
+                        f"(default {DEFAULTS['weight_decay']})")
     p.add_argument("--validation-fraction", type=float, default=DEFAULTS["validation_fraction"],
                    help=f"training rows held out to choose the epoch (default {DEFAULTS['validation_fraction']})")
     p.add_argument("--features", help="comma-separated columns to use (default: all but the target)")

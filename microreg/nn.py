@@ -15,7 +15,13 @@ with an (N, f) numpy array for one batch Value of N predictions.
 
 The losses make each document's convention explicit: `half_mse` (1/(2m) Σ, document 000),
 `mse` (1/n Σ, document 002, and document 001's average cost), `squared_error` (Σ (a − y)²;
-one sample: document 001's C_x = (a − y)²) and `rmse`. `SGD`, `Adam` and `fit` train.
+one sample: document 001's C_x = (a − y)²) and `rmse`. `SGD`, `Adam` (both with an optional L2
+``weight_decay``) and `fit` train; given validation data, `fit` keeps the parameters of the best
+validation epoch and stops after ``patience`` epochs without a better one.
+
+``Module.save`` writes JSON atomically (refusing non-finite parameters); `load_network` rebuilds the
+network, checking every key before anything is allocated; `load_model` gives, for a model.json from
+``microreg train``, a `microreg.train.TrainedModel` that predicts from raw rows in the target's units.
 """
 
 import json

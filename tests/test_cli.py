@@ -227,3 +227,23 @@ def test_a_model_of_the_wrong_kind_is_named(tmp_path):
     for command in ("step", "graph"):
         done = run(command, "--model", "mlp.json", cwd=tmp_path)
         assert done.returncode == 2 and "mlp.json: key 'model'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_predict_to_stdout_fills_blanks_and_strict_refuses_them(tmp_path):
+    from microreg.data import Table
+    from microreg.train import train_table
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0, 1, (50, 2))
+    rows = [[repr(float(a)), repr(float(b)), repr(float(3 * a - b))] for a, b in X]
+    result = train_table(Table("t.csv", ["a", "b", "y"], rows), "y", model="linear", epochs=200, progress=False)
+    result.model.save(tmp_path / "model.json")
+    (tmp_path / "new.csv").write_text("b;a\n0,5;1\n;0\n")   # semicolons, a decimal comma, a blank
+    done = run("predict", "model.json", "new.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "b,a,predicted_y" and len(lines) == 3, done.stdout
+    assert abs(float(lines[1].split(",")[-1]) - 2.5) < 1e-6, lines[1]   # y = 3·1 − 0.5
+    assert "1 blank or unseen feature cells filled as in training: b 1" in done.stderr, done.stderr
+    strict = run("predict", "model.json", "new.csv", "--strict", cwd=tmp_path)
+    assert strict.returncode == 2 and "new.csv: line 3, column 1 (b): an empty cell (--strict)" in strict.stderr, \
+        strict.stderr
