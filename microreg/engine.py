@@ -473,7 +473,8 @@ def _backward_order(root):
 
     Marks live on the nodes (``_mark``; each walk takes fresh numbers), so no visited-set is
     allocated. Every listed node's grad is set to 0.0 on the way (the start of a backward pass).
-    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before, the
+    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before that
+    were not 0.0 (node, grad, node, grad, …), the
     leaf at the end of each edge into a leaf, and those leaves' grads before (the walk never adds
     into a leaf's grad array in place, so these stay as they were).
     Safe for separate graphs in separate threads; not for one graph in two threads at once.
@@ -489,7 +490,10 @@ def _backward_order(root):
         if mark == entered:      # all inputs finished: the node is next in order
             pop()
             node._mark = done
-            save(node.grad)
+            grad = node.grad
+            if grad.__class__ is not float or grad:   # kept for an undo (a fresh graph keeps none)
+                save(node)
+                save(grad)
             node.grad = 0.0
             emit(node)
         elif mark == done:       # a second copy, pushed by another parent before we finished it
@@ -507,8 +511,10 @@ def _backward_order(root):
 
 def _restore(order, saved, leaves, leaf_grads):
     """Undo a backward pass that failed part-way: every grad back to what it was before."""
-    for node, grad in zip(order, saved):
-        node.grad = grad
+    for node in order:
+        node.grad = 0.0
+    for i in range(0, len(saved), 2):
+        saved[i].grad = saved[i + 1]
     for leaf, grad in zip(leaves, leaf_grads):
         leaf.grad = grad
 
