@@ -336,14 +336,14 @@ class Value:
                     local_b = d[1](a_data, b_data, ans)
                     a.grad += local_a * upstream
                     b.grad += local_b * upstream
-                elif len(children) == 3:         # any number of inputs (affine), here one input
-                    a, b, c = children           # (a first layer's neuron), unrolled for speed
+                elif arity is None and len(children) == 3:   # any number of inputs (affine), here
+                    a, b, c = children           # one (a first layer's neuron): unrolled for speed
                     local_a, local_b, local_c = rule.d_all((a.data, b.data, c.data), ans)
                     a.grad += local_a * upstream
                     b.grad += local_b * upstream
                     c.grad += local_c * upstream
-                else:                            # any number of inputs: all locals at once
-                    for child, local in zip(children, rule.d_all([c.data for c in children], ans)):
+                else:                            # any other number of inputs: all locals at once
+                    for child, local in zip(children, _locals(rule, children, ans)):
                         child.grad += local * upstream
         except BaseException as exc:
             _restore(order, saved, leaves, leaf_grads)
@@ -622,8 +622,11 @@ def _locals(rule, children, ans):
         return rule.d_all([c.data for c in children], ans)
     if len(d) == 1:
         return (d[0](children[0].data, ans),)
-    a, b = children[0].data, children[1].data
-    return (d[0](a, b, ans), d[1](a, b, ans))
+    if len(d) == 2:
+        a, b = children[0].data, children[1].data
+        return (d[0](a, b, ans), d[1](a, b, ans))
+    inputs = [c.data for c in children]
+    return tuple(f(*inputs, ans) for f in d)
 
 
 def _batch_contribution(child, local, upstream):
