@@ -35,7 +35,6 @@ Every derivative comes from the rule table in `microreg.ops`; this module only w
 import itertools
 import numbers
 import weakref
-from operator import attrgetter
 
 import numpy as np
 
@@ -506,7 +505,7 @@ def _backward_order(root):
                         push(child)
                 else:            # a leaf: not listed, not marked, kept for an undo
                     note(child)
-    return order, saved, leaves, list(map(_grad_of, leaves))
+    return order, saved, leaves, [leaf.grad for leaf in leaves]
 
 
 def _restore(order, saved, leaves, leaf_grads):
@@ -517,9 +516,6 @@ def _restore(order, saved, leaves, leaf_grads):
         saved[i].grad = saved[i + 1]
     for leaf, grad in zip(leaves, leaf_grads):
         leaf.grad = grad
-
-
-_grad_of = attrgetter("grad")
 
 
 def _seed(root, gradient, create_graph):
