@@ -35,7 +35,6 @@ Every derivative comes from the rule table in `microreg.ops`; this module only w
 import itertools
 import numbers
 import weakref
-from operator import attrgetter
 
 import numpy as np
 
@@ -391,14 +390,14 @@ class Value:
                     local_b = d[1](a_data, b_data, ans)
                     a.grad += local_a * upstream
                     b.grad += local_b * upstream
-                elif len(children) == 3:         # any number of inputs (affine), here one input
-                    a, b, c = children           # (a first layer's neuron), unrolled for speed
+                elif arity is None and len(children) == 3:   # any number of inputs (affine), here
+                    a, b, c = children           # one (a first layer's neuron): unrolled for speed
                     local_a, local_b, local_c = rule.d_all((a.data, b.data, c.data), ans)
                     a.grad += local_a * upstream
                     b.grad += local_b * upstream
                     c.grad += local_c * upstream
-                else:                            # any number of inputs: all locals at once
-                    for child, local in zip(children, rule.d_all([c.data for c in children], ans)):
+                else:                            # any other number of inputs: all locals at once
+                    for child, local in zip(children, _locals(rule, children, ans)):
                         child.grad += local * upstream
         except BaseException as exc:
             _restore(order, saved, leaves, leaf_grads)
@@ -528,7 +527,8 @@ def _backward_order(root):
 
     Marks live on the nodes (``_mark``; each walk takes fresh numbers), so no visited-set is
     allocated. Every listed node's grad is set to 0.0 on the way (the start of a backward pass).
-    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before, the
+    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before that
+    were not 0.0 (node, grad, node, grad, …), the
     leaf at the end of each edge into a leaf, and those leaves' grads before (the walk never adds
     into a leaf's grad array in place, so these stay as they were).
     Safe for separate graphs in separate threads; not for one graph in two threads at once.
@@ -544,7 +544,10 @@ def _backward_order(root):
         if mark == entered:      # all inputs finished: the node is next in order
             pop()
             node._mark = done
-            save(node.grad)
+            grad = node.grad
+            if grad.__class__ is not float or grad:   # kept for an undo (a fresh graph keeps none)
+                save(node)
+                save(grad)
             node.grad = 0.0
             emit(node)
         elif mark == done:       # a second copy, pushed by another parent before we finished it
@@ -557,18 +560,17 @@ def _backward_order(root):
                         push(child)
                 else:            # a leaf: not listed, not marked, kept for an undo
                     note(child)
-    return order, saved, leaves, list(map(_grad_of, leaves))
+    return order, saved, leaves, [leaf.grad for leaf in leaves]
 
 
 def _restore(order, saved, leaves, leaf_grads):
     """Undo a backward pass that failed part-way: every grad back to what it was before."""
-    for node, grad in zip(order, saved):
-        node.grad = grad
+    for node in order:
+        node.grad = 0.0
+    for i in range(0, len(saved), 2):
+        saved[i].grad = saved[i + 1]
     for leaf, grad in zip(leaves, leaf_grads):
         leaf.grad = grad
-
-
-_grad_of = attrgetter("grad")
 
 
 def _seed(root, gradient, create_graph):
@@ -671,8 +673,11 @@ def _locals(rule, children, ans):
         return rule.d_all([c.data for c in children], ans)
     if len(d) == 1:
         return (d[0](children[0].data, ans),)
-    a, b = children[0].data, children[1].data
-    return (d[0](a, b, ans), d[1](a, b, ans))
+    if len(d) == 2:
+        a, b = children[0].data, children[1].data
+        return (d[0](a, b, ans), d[1](a, b, ans))
+    inputs = [c.data for c in children]
+    return tuple(f(*inputs, ans) for f in d)
 
 
 def _batch_contribution(child, local, upstream):

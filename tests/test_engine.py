@@ -627,3 +627,30 @@ def test_a_huge_integer_is_a_clear_overflow_error():
         Value(10 ** 400)
     with pytest.raises(OverflowError, match=r"too large"):
         Value(-(10 ** 309))
+
+
+def test_a_new_rule_needs_no_change_to_the_walk():
+    # A rule the engine has never seen (three fixed inputs, and a variadic one with two inputs)
+    # goes through backward(), backward_steps() and grad() from its table entry alone.
+    from microreg.engine import _new
+    from microreg.ops import Op
+    fma = Op("fma", 3, lambda a, b, c: a * b + c,
+             d=(lambda a, b, c, ans: b, lambda a, b, c, ans: a, lambda a, b, c, ans: 1.0))
+    prod = Op("prod", None, lambda ins: ins[0] * ins[1], d_all=lambda ins, ans: (ins[1], ins[0]))
+
+    def node(rule, *children):
+        v = _new(Value)
+        v.data, v.grad, v.label, v._prev, v._rule, v._mark = \
+            rule.apply([c.data for c in children]), 0.0, None, children, rule, 0
+        return v
+
+    a, b, c = Value(2.0), Value(-3.0), Value(0.5)
+    out = node(prod, node(fma, a, b, c), a)      # (a·b + c)·a: ∂/∂a = 2a·b + c, ∂/∂b = a², ∂/∂c = a
+    hand = (2 * 2.0 * -3.0 + 0.5, 4.0, 2.0)
+    out.backward()
+    assert (a.grad, b.grad, c.grad) == hand, f"backward {(a.grad, b.grad, c.grad)} vs hand {hand}"
+    a.grad = b.grad = c.grad = 0.0
+    for _ in out.backward_steps():
+        pass
+    assert (a.grad, b.grad, c.grad) == hand, f"steps {(a.grad, b.grad, c.grad)} vs hand {hand}"
+    assert tuple(grad(out, [a, b, c])) == hand
