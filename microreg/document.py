@@ -1807,8 +1807,11 @@ class _Checker:
             return None
         d = self.dims
         sizes = [d.size(k) for k in range(d.layers + 1)]
+        same = sorted({k for k in range(d.layers) if sizes[k] == sizes[k + 1] and sizes[k] > 1})
+        warn = (f"; layer {same[0] + 1} is square ({sizes[same[0] + 1]}×{sizes[same[0]]}), so its transpose "
+                "has the right shape: sizes that differ catch more") if same else ""
         return (f"one sample, {' → '.join(map(str, sizes))} units from the input to the output "
-                f"(f={d.sizes['f']}, h={d.sizes['h']}, o={d.sizes['o']})")
+                f"(f={d.sizes['f']}, h={d.sizes['h']}, o={d.sizes['o']}){warn}")
 
     def loss_letter(self, model):
         for d in model.definitions.values():

@@ -466,3 +466,38 @@ def test_cli_dims(tmp_path):
 def test_the_vector_reading_never_crashes_on_any_text(text):
     for r in check_document(text, dims="f=2,h=3"):
         assert r.verdict in ("ok", "factor", "wrong", "unchecked")
+
+
+def test_the_vector_model_is_the_documents_net_with_labelled_elements():
+    # the model built from vector_dims.md under f=2, h=3, recomputed here with numpy from its leaves:
+    # L = ½(w₂ᵀσ(W₁x + b₁) + b₂ − y)², and ∂L/∂W₁ by central differences
+    import numpy as np
+
+    from microreg.document import Document, Name, Point, _Checker, parse_dims
+    from microreg.engine import topological_order
+    checker = _Checker(Document((DOCS / "vector_dims.md").read_text(encoding="utf-8")), 0, 1, 1,
+                       parse_dims("f=2,h=3"))
+    checker.run()
+    model = checker.model_at(checker.definitions[-1].eq)
+    pt = Point(model, np.random.default_rng(3), 1)
+    loss = pt.node(Name("L"))
+    assert np.shape(loss) in ((), (1,)), np.shape(loss)       # ŷ = w₂ᵀa₁ + b₂: a row times a column
+    loss = loss.reshape(())[()] if isinstance(loss, np.ndarray) else loss
+    labels = {n.label for n in topological_order(loss)}
+    assert {"W1[2][1]", "b1[2]", "w2[0]", "x[1]", "a1[2]", "z1[0]"} <= labels, sorted(map(str, labels))
+    v = {k: pt.number(pt.nodes[k]) for k in ("W1", "b1", "w2", "b2", "x", "y")}
+    assert v["W1"].shape == (3, 2) and v["w2"].shape == (3,) and v["x"].shape == (2,)
+
+    def forward(W1):
+        a1 = 1 / (1 + np.exp(-(W1 @ v["x"] + v["b1"])))
+        return 0.5 * (v["w2"] @ a1 + v["b2"] - v["y"]) ** 2
+
+    assert abs(loss.data - forward(v["W1"])) < 1e-12, (loss.data, forward(v["W1"]))
+    numeric = np.zeros((3, 2))
+    for j in range(3):
+        for k in range(2):
+            step = np.zeros((3, 2))
+            step[j, k] = 1e-6
+            numeric[j, k] = (forward(v["W1"] + step) - forward(v["W1"] - step)) / 2e-6
+    auto = pt.partial(Name("L"), Name("W", "1"))
+    assert np.allclose(auto, numeric, atol=1e-7), (np.round(auto, 6), np.round(numeric, 6))
