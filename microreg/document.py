@@ -1687,9 +1687,9 @@ def factor_words(k, m, letter="m"):
              (-2.0, "the sign is flipped and a ½ dropped"),
              (-0.5, "the sign is flipped and the 2 of a square left out"),
              (-float(m), f"the sign is flipped and the 1/{letter} is missing")]
-    for value, text in cases:
-        if m == 1 and abs(value) in (m, 2 * m, m / 2, 1 / m) and value not in (2.0, 0.5):
-            continue
+    for i, (value, text) in enumerate(cases):
+        if m == 1 and (i < 4 or i == len(cases) - 1):
+            continue                     # one sample: no 1/m to miss
         if math.isclose(k, value, rel_tol=1e-6):
             return text
     return None

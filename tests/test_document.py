@@ -363,11 +363,14 @@ def test_prose_and_pictures_are_listed_as_unchecked():
 # By hand: ∂L/∂w₂ = (ŷ − y)a₁ (a column of 3), ∂L/∂b₂ = ŷ − y, ∂L/∂a₁ = w₂(ŷ − y) (a column of 3),
 # δ₁ = ∂L/∂z₁ = (ŷ − y)w₂ ⊙ σ'(z₁), ∂L/∂W₁ = δ₁xᵀ (3 × 2), ∂L/∂b₁ = δ₁.
 DIMS_PLANTED = {
-    24: "a transpose?",                        # x δ₁ᵀ is 2 × 3: the transpose of ∂L/∂W₁
-    25: "not a product: ⊙",                    # w₂ σ'(z₁), two columns side by side where ⊙ belongs
-    26: "⊙ needs equal shapes: a matrix product?",   # δ₁ ⊙ x (3 and 2) where the outer product δ₁xᵀ belongs
-    27: "a row of 3) where ∂L/∂a₁",            # w₂ᵀ(ŷ − y) is a row; ∂L/∂a₁ is a column
+    24: ("wrong", "a transpose?"),                 # x δ₁ᵀ is 2 × 3: the transpose of ∂L/∂W₁
+    25: ("wrong", "not a product: ⊙"),             # w₂ σ'(z₁), two columns side by side where ⊙ belongs
+    26: ("wrong", "⊙ needs equal shapes: a matrix product?"),   # δ₁ ⊙ x (3 and 2) where δ₁xᵀ belongs
+    27: ("wrong", "a row of 3) where ∂L/∂a₁"),     # w₂ᵀ(ŷ − y) is a row; ∂L/∂a₁ is a column
+    33: ("wrong", "ŷ where z₁ belongs"),           # right shapes, σ' taken at ŷ instead of z₁
+    34: ("factor", "a dropped ½"),                 # 2δ₁xᵀ: twice ∂L/∂W₁
 }
+SHAPE_ONLY = {24, 25, 26, 27}
 
 
 def test_vector_mistakes_are_found_on_their_lines_and_correct_claims_are_ok():
@@ -376,13 +379,13 @@ def test_vector_mistakes_are_found_on_their_lines_and_correct_claims_are_ok():
     got = {r.line: r for r in results}
     assert {r.line for r in results if r.verdict != "ok"} == set(DIMS_PLANTED), \
         format_results(check_file(DOCS / "vector_dims.md", dims="f=2,h=3"))
-    for line, words in DIMS_PLANTED.items():
-        assert got[line].verdict == "wrong" and words in got[line].explanation, got[line]
+    for line, (verdict, words) in DIMS_PLANTED.items():
+        assert got[line].verdict == verdict and words in got[line].explanation, got[line]
     assert sorted(r.line for r in results if r.verdict == "ok") == [13, 14, 18, 19, 20, 28, 29], results
     assert "shape (2, 3)" in got[24].explanation and "(3, 2)" in got[24].explanation, got[24]
-    # read with scalars (one unit per layer) every shape mistake is invisible: all eleven claims hold
+    # read with scalars (one unit per layer) every shape mistake is invisible; the wrong numbers still show
     scalar = [r for r in check_file(DOCS / "vector_dims.md").results if not r.claim.startswith("prose: ")]
-    assert [r.verdict for r in scalar] == ["ok"] * 11, scalar
+    assert {r.line for r in scalar if r.verdict != "ok"} == set(DIMS_PLANTED) - SHAPE_ONLY, scalar
 
 
 LAYERED = r"""$$C = (a^{(L)} - y)^2$$
@@ -453,7 +456,8 @@ def test_bad_dims_are_one_line_errors(dims, words):
 def test_cli_dims(tmp_path):
     out = run_cli(str(DOCS / "vector_dims.md"), "--dims", "f=2,h=3", "--json")
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert {r["line"] for r in rows if r["verdict"] == "wrong"} == set(DIMS_PLANTED), out.stdout
+    assert {r["line"] for r in rows if r["verdict"] != "ok" and not r["claim"].startswith("prose: ")} \
+        == set(DIMS_PLANTED), out.stdout
     assert out.returncode == 1
     bad = run_cli(str(DOCS / "vector_dims.md"), "--dims", "h=3,depth=2")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown key 'depth'" in bad.stderr, bad.stderr
