@@ -1456,6 +1456,9 @@ class Model:
             return plain
         if name.layer is None and (plain in self.templates or plain in self.derived):
             return Name(name.base, name.sub, (None, LAYERS["L"])).key(LAYERS)
+        first = re.fullmatch(r"(.*?)0", key)
+        if first and first.group(1) in self.templates and "x" not in self.definitions:
+            return "x"                   # a⁽⁰⁾, the input of the first layer, is the data x
         return key
 
     def leaf_kind(self, key):

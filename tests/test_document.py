@@ -399,6 +399,7 @@ $$\frac{\partial C}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^\top$$
 $$\frac{\partial C}{\partial W^{(l)}} = a^{(l-1)} (\delta^{(l)})^\top$$
 $$\frac{\partial C}{\partial W^{(l)}_{j,k}} = \delta^{(l)}_j a^{(l-1)}_k$$
 $$\frac{\partial C}{\partial b^{(l)}} = \delta^{(l)}$$
+$$\frac{\partial C}{\partial W^{(1)}} = \delta^{(1)} x^\top$$
 """
 
 
@@ -407,7 +408,9 @@ def test_layered_rules_with_sizes_per_layer():
     # By hand: δ⁽ˡ⁾ = ((W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾), ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾(a⁽ˡ⁻¹⁾)ᵀ (element j,k: δⱼaₖ), ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾
     results = check_document(LAYERED, dims="f=2,h=3,n2=4")
     got = [(r.line, r.verdict) for r in results]
-    assert got == [(5, "ok"), (6, "wrong"), (7, "wrong"), (8, "ok"), (9, "wrong"), (10, "ok"), (11, "ok")], got
+    # and a⁽⁰⁾ is the data x: ∂C/∂W⁽¹⁾ = δ⁽¹⁾xᵀ (3 × 2)
+    assert got == [(5, "ok"), (6, "wrong"), (7, "wrong"), (8, "ok"), (9, "wrong"), (10, "ok"), (11, "ok"),
+                   (12, "ok")], got
     missing_t, times, flipped = results[1], results[2], results[4]
     assert "a row of 4 ⊙ a column of 4" in missing_t.explanation, missing_t      # W⁽³⁾δ⁽³⁾ without ᵀ is a row
     assert "a column of 4 times a column of 4" in times.explanation, times       # a product where ⊙ belongs
