@@ -43,7 +43,9 @@ times a row (``\delta x^\top``), and ``\delta_j a_k`` (two different element let
 outer product its indices say; ``⊙``, ``+`` and ``−`` need equal shapes (a size-1 side acts as a
 number); ``\sum`` adds up a vector's elements. A claim whose shapes do not fit is **wrong** on its
 line ("shape (2, 3) where ∂L/∂W₁ has shape (3, 2): a transpose?", "a column of 3 times a column of
-3 is not a product: ⊙ …?"); a derivative of a vector (a Jacobian) is **unchecked**. Choose sizes
+3 is not a product: ⊙ …?"); a derivative of a vector (a Jacobian) is **unchecked**. Numbers that
+are wrong in shapes that fit are explained as in the scalar reading; for a rule written the scalar way
+(two columns side by side) the search also reads those products as ⊙, to name σ' at the wrong layer. Choose sizes
 that differ (f ≠ h), or a transpose cannot show.
 
 What this module lets you do:
@@ -1026,7 +1028,7 @@ def _each(x, on_value, on_number):
 
 
 def _shape_words(s):
-    if s == ():
+    if s == () or all(d == 1 for d in s):
         return "a number"
     if len(s) == 1:
         return f"a column of {s[0]}"
@@ -1046,7 +1048,7 @@ def _index_letters(tree):
     return tree[1].indices if tree[0] == "name" else ""
 
 
-def shaped_product(a, b, ta=None, tb=None):
+def shaped_product(a, b, ta=None, tb=None, columns_elementwise=False):
     """a·b in the vector reading: a number times anything, matrix × column/matrix with matching
     inner sizes, column × row (an outer product), and u_j v_k (different element letters) as the
     outer product its indices say. Anything else is a `ShapeError` naming both shapes."""
@@ -1061,7 +1063,7 @@ def shaped_product(a, b, ta=None, tb=None):
         ia, ib = _index_letters(ta) if ta else "", _index_letters(tb) if tb else ""
         if ia and ib and ia != ib:
             return np.multiply.outer(a, b)          # δ_j a_k: the (j, k) element of an outer product
-        if ia and ia == ib:
+        if (ia and ia == ib) or (columns_elementwise and sa == sb):
             return a * b                            # u_j v_j: element by element
         raise ShapeError(f"{_shape_words(sa)} times {_shape_words(sb)} is not a product: ⊙ for element by "
                          f"element, or a transpose (uᵀv a number, u vᵀ a matrix)?")
@@ -1115,15 +1117,18 @@ def _total(a):
     return a
 
 
-def evaluate_shaped(tree, lookup, partial=None):
-    """`evaluate` for the vector reading: values are numbers, Values or arrays of the quantity's shape."""
+def evaluate_shaped(tree, lookup, partial=None, columns_elementwise=False):
+    """`evaluate` for the vector reading: values are numbers, Values or arrays of the quantity's shape.
+
+    ``columns_elementwise`` reads two equal columns side by side as ⊙ (the explanation search's
+    second try, for a formula written the scalar way)."""
     op = tree[0]
-    ev = lambda t: evaluate_shaped(t, lookup, partial)  # noqa: E731
+    ev = lambda t: evaluate_shaped(t, lookup, partial, columns_elementwise)  # noqa: E731
     if op == "mul":
         a, b = ev(tree[1]), ev(tree[2])
         if isinstance(a, list) or isinstance(b, list):
             return _vector_op("mul", a, b)
-        return shaped_product(a, b, tree[1], tree[2])
+        return shaped_product(a, b, tree[1], tree[2], columns_elementwise)
     if op in ("add", "sub", "div", "had", "pow"):
         a, b = ev(tree[1]), ev(tree[2])
         if isinstance(a, list) or isinstance(b, list):
@@ -1741,6 +1746,7 @@ class _Checker:
         self.doc, self.seed, self.points, self.samples = doc, seed, points, samples
         self.sizes = sizes                # the vector reading's sizes, or None
         self.dims = None                  # its `Dims`, once the definitions are known
+        self.columns_elementwise = False  # the explanation search's second try under dims
         self.results = []
         self.definitions = []         # Definition, in document order
         self.derived = {}             # key → (partial tree, line, section)
@@ -2095,7 +2101,7 @@ class _Checker:
             else:
                 t = evaluate(target, pt.value, pt.partial)
             if self.dims is not None:
-                h = evaluate_shaped(tree, pt.value, pt.partial)
+                h = evaluate_shaped(tree, pt.value, pt.partial, self.columns_elementwise)
             else:
                 h = evaluate(tree, pt.value, pt.partial)
             t, h = _numbers(pt, t), _numbers(pt, h)
@@ -2204,6 +2210,13 @@ class _Checker:
             missing = self.missing_local_derivative(model, target, tree, fixed, update, param)
             if missing:
                 return missing
+        if not found and self.dims is not None and not self.columns_elementwise:
+            self.columns_elementwise = True         # a formula written the scalar way: try its products as ⊙
+            try:
+                again = self.explain(model, target, tree, fixed, update, param, rd, letter)
+            finally:
+                self.columns_elementwise = False
+            return again and again + " (reading each product of two columns as ⊙)"
         if not found:
             return self.verifier_explanation(model, target, tree, fixed, update, param, letter)
         found.sort(key=lambda f: f[0])

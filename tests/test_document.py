@@ -427,6 +427,9 @@ def test_001_multivariate_rules_hold_with_vectors():
     # its scalar-style hidden-layer rule δ⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ w⁽ˡ⁺¹⁾ σ'(z⁽ˡ⁾) does not fit vectors
     scalar_rule = [r for r in rows_at(results, 58) if r.claim.startswith("δ⁽ˡ⁾ = δ⁽ˡ⁺¹⁾")]
     assert scalar_rule and scalar_rule[0].verdict == "wrong" and "shape" in scalar_rule[0].explanation, scalar_rule
+    # δ⁽ᴸ⁻¹⁾ with σ' at the output layer: with a column, its two-column product read as ⊙, the layer is named
+    layer = [r for r in rows_at(results, 58) if r.claim.startswith("δ⁽ᴸ⁻¹⁾ = ∂C/∂a⁽ᴸ⁻¹⁾")]
+    assert layer and "z⁽ᴸ⁾ where z⁽ᴸ⁻¹⁾ belongs: the wrong layer" in layer[0].explanation, layer
 
 
 def test_dims_shapes_of_the_leaves():
