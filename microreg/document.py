@@ -1584,8 +1584,9 @@ class Point:
         """∂A/∂B of the vector reading: A one number (a loss), the result the shape of B."""
         A = _one(A)
         if isinstance(A, np.ndarray):
-            raise ReadError(f"∂{a.display()}/∂{b.display()}: {a.display()} has shape {A.shape}, so this is a "
-                            "Jacobian; the vector reading checks derivatives of a single number", a.column)
+            raise ReadError(f"∂{a.display()}/∂{b.display()}: {a.display()} has shape {A.shape}, not one number: "
+                            "the vector reading checks derivatives of one number (a Jacobian is not checked)",
+                            a.column)
         if not isinstance(B, (Value, np.ndarray)):
             return 0.0
         if not isinstance(A, Value):
@@ -2228,7 +2229,7 @@ class _Checker:
         if cand is not ONE and occ.base == cand.base and occ.sub == cand.sub and occ.layer != cand.layer:
             what += ": the wrong layer"
         if k is not None:
-            about_m = any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, 1 / m, -m))
+            about_m = m > 1 and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, 1 / m, -m))
             what += f"; and {factor_words(k, m, letter)} ({_nice(k)} × autograd" + \
                 (f" with {letter} = {m})" if about_m else ")")
         return what
