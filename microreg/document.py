@@ -41,7 +41,8 @@ Each element is a labelled Value (``W1[j][k]``, ``a1[j]``). Products follow line
 a number times anything, a matrix times a column or a matrix with matching inner sizes, a column
 times a row (``\delta x^\top``), and ``\delta_j a_k`` (two different element letters) as the
 outer product its indices say; ``⊙``, ``+`` and ``−`` need equal shapes (a size-1 side acts as a
-number); ``\sum`` adds up a vector's elements. A claim whose shapes do not fit is **wrong** on its
+number); ``\sum_j`` (or a ∑ without limits) adds up a vector's elements, while a sum over the
+samples (``\sum_{i=1}^m``, ``\sum_x``) has one term. A claim whose shapes do not fit is **wrong** on its
 line ("shape (2, 3) where ∂L/∂W₁ has shape (3, 2): a transpose?", "a column of 3 times a column of
 3 is not a product: ⊙ …?"); a derivative of a vector (a Jacobian) is **unchecked**. Numbers that
 are wrong in shapes that fit are explained as in the scalar reading; for a rule written the scalar way
@@ -535,10 +536,10 @@ def _to_tree(node, text):
     if kind == "transpose":
         return ("T", rec(ch[0]))
     if kind == "sumover":
-        return ("sum", rec(ch[2]))
+        return ("sum", rec(ch[2]), _sum_over(ch[1]))
     if kind == "mulsum":
         trees = [c for c in ch if isinstance(c, Tree)]
-        return ("mul", rec(trees[0]), ("sum", rec(trees[-1])))
+        return ("mul", rec(trees[0]), ("sum", rec(trees[-1]), _sum_over(trees[1])))
     if kind == "nabla":
         trees = [c for c in ch if isinstance(c, Tree)]
         if len(trees) == 2:
@@ -581,6 +582,13 @@ def _to_tree(node, text):
     if len(ch) == 1:
         return rec(ch[0])
     raise ReadError(f"cannot read {kind}", getattr(node.meta, "column", 1) - 1)
+
+
+def _sum_over(limits):
+    """What a ∑ runs over, from its limits: "samples" (∑_{i=1}^m, ∑_x, ∑^n) or "elements" (∑_j, ∑_k, none)."""
+    text = "".join(str(v) for v in limits.scan_values(lambda v: True))
+    letters = set(re.findall(r"[A-Za-z]", text))
+    return "samples" if letters & set("ixmnN") else "elements"
 
 
 def _exponent(node, text):
@@ -1148,6 +1156,8 @@ def evaluate_shaped(tree, lookup, partial=None, columns_elementwise=False):
         return _each(ev(tree[1]), lambda v: v ** 0.5, _checked_sqrt)
     if op == "sum":
         a = ev(tree[1])
+        if len(tree) > 2 and tree[2] == "samples":
+            return a                             # one sample: a sum over the samples has one term
         return [_total(r) for r in a] if isinstance(a, list) else _total(a)
     if op == "call":
         on_value, on_number = FUNCTIONS[tree[1]]

@@ -511,3 +511,19 @@ def test_the_vector_model_is_the_documents_net_with_labelled_elements():
             numeric[j, k] = (forward(v["W1"] + step) - forward(v["W1"] - step)) / 2e-6
     auto = pt.partial(Name("L"), Name("W", "1"))
     assert np.allclose(auto, numeric, atol=1e-7), (np.round(auto, 6), np.round(numeric, 6))
+
+
+def test_a_sum_over_samples_has_one_term_and_a_sum_over_units_adds_them():
+    # one sample: 1/m Σᵢ of anything is that thing (m = 1); Σⱼ adds the o = 2 outputs.
+    # By hand: C = Σⱼ(aⱼ − yⱼ)², a = σ(z), z = W₁x + b₁ (one layer, 2 × 3):
+    # ∂C/∂a = 2(a − y), δ = 2(a − y) ⊙ σ'(z), ∂C/∂W₁ = δxᵀ; and the mean-of-samples loss gives the same.
+    text = r"""$$\mathbf{z} = W_1 \mathbf{x} + \mathbf{b}_1$$
+$$\mathbf{a} = \sigma(\mathbf{z})$$
+$$C = \sum_j (a_j - y_j)^2$$
+$$\frac{\partial C}{\partial \mathbf{a}} = 2(\mathbf{a} - \mathbf{y})$$
+$$\frac{\partial C}{\partial W_1} = \frac{1}{m}\sum_{i=1}^m \left(2(\mathbf{a} - \mathbf{y}) \odot \sigma'(\mathbf{z})\right) \mathbf{x}_i^\top$$
+$$\frac{\partial C}{\partial W_1} = \sum_j \left(2(\mathbf{a} - \mathbf{y}) \odot \sigma'(\mathbf{z})\right) \mathbf{x}^\top$$
+"""
+    results = check_document(text, dims="f=3,o=2")
+    assert [(r.line, r.verdict) for r in results] == [(4, "ok"), (5, "ok"), (6, "wrong")], results
+    assert "shape ()" in results[2].explanation and "(2, 3)" in results[2].explanation, results[2]
