@@ -36,7 +36,8 @@ the line, the column and why: an equation it cannot read, a name never defined).
 ``n2=…`` set one layer: layer 1 is the first after the input), the output ``o`` (default 1; defaults
 f=2, h=3). A weight of layer k (``w_k``, ``W_k``, ``w^{(k)}``) is then a size(k) × size(k−1) matrix, a
 bias ``b_k`` a column of size(k), x a column of f, y a column of o (a number for o = 1); a weight
-with one output unit is a 1 × n row, or a column of n when the definitions say ``w_2^\top a_1``.
+with one output unit is a 1 × n row, or a column of n when the definitions say ``w_2^\top a_1``;
+when the definitions say ``z = W^\top a`` every weight is size(k−1) × size(k) instead.
 Each element is a labelled Value (``W1[j][k]``, ``a1[j]``). Products follow linear algebra:
 a number times anything, a matrix times a column or a matrix with matching inner sizes, a column
 times a row (``\delta x^\top``), and ``\delta_j a_k`` (two different element letters) as the
@@ -970,8 +971,9 @@ class Dims:
     definitions need it (``ŷ = w₂ᵀ a₁ + b₂``): ``as_vector`` holds those keys.
     """
 
-    def __init__(self, sizes, layers, as_vector=frozenset()):
+    def __init__(self, sizes, layers, as_vector=frozenset(), transposed=False):
         self.sizes, self.layers, self.as_vector = sizes, max(1, layers), frozenset(as_vector)
+        self.transposed = transposed      # z = Wᵀa: every weight is size(k−1) × size(k)
 
     def size(self, k):
         if k <= 0:
@@ -1000,10 +1002,10 @@ class Dims:
             return (self.size(k),) if self.size(k) > 1 else ()
         if self.size(k) == 1 and key in self.as_vector:
             return (self.size(k - 1),)
-        return (self.size(k), self.size(k - 1))
+        return (self.size(k - 1), self.size(k)) if self.transposed else (self.size(k), self.size(k - 1))
 
-    def with_vectors(self, keys):
-        return Dims(self.sizes, self.layers, keys)
+    def with_vectors(self, keys, transposed=False):
+        return Dims(self.sizes, self.layers, keys, transposed)
 
 
 class ShapeError(ReadError):
@@ -1792,17 +1794,23 @@ class _Checker:
         dims = Dims(self.sizes, LAYERS["L"] if templates else layers)
         keys = sorted({n.key(LAYERS) for d in self.definitions for n in names_in(d.tree)
                        if (r := dims.role(n.key(LAYERS))) and r[0] == "weight" and dims.size(r[1]) == 1})
-        if templates:
-            keys.append(Name("w", "", (None, LAYERS["L"])).key(LAYERS))
+        for d in self.definitions:                 # w⁽ˡ⁾ in a layer-indexed definition: the output layer's
+            for n in names_in(d.tree):
+                if n.base in WEIGHT_BASES and n.layer is not None and n.layer[0] is not None and not n.sub:
+                    key = Name(n.base, "", (None, LAYERS["L"])).key(LAYERS)
+                    if key not in keys:
+                        keys.append(key)
+        keys = keys[:6]                   # at most 42 readings to try
         best = None
-        for k in range(min(len(keys), 3) + 1):
-            for subset in itertools.combinations(keys, k):
-                self.dims = dims.with_vectors(subset)
-                failures = sum(1 for d in self.definitions if self.build_error(d))
-                if best is None or failures < best[0]:
-                    best = (failures, self.dims)
-                if failures == 0:
-                    return
+        for transposed in (False, True):          # z = W a, else z = Wᵀ a
+            for k in range(min(len(keys), 3) + 1):
+                for subset in itertools.combinations(keys, k):
+                    self.dims = dims.with_vectors(subset, transposed)
+                    failures = sum(1 for d in self.definitions if self.build_error(d))
+                    if best is None or failures < best[0]:
+                        best = (failures, self.dims)
+                    if failures == 0:
+                        return
         self.dims = best[1]
 
     def build_error(self, d):
@@ -1830,8 +1838,9 @@ class _Checker:
         same = sorted({k for k in range(d.layers) if sizes[k] == sizes[k + 1] and sizes[k] > 1})
         warn = (f"; layer {same[0] + 1} is square ({sizes[same[0] + 1]}×{sizes[same[0]]}), so its transpose "
                 "has the right shape: sizes that differ catch more") if same else ""
+        convention = "; weights read as z = Wᵀa (W is inputs × units)" if d.transposed else ""
         return (f"one sample, {' → '.join(map(str, sizes))} units from the input to the output "
-                f"(f={d.sizes['f']}, h={d.sizes['h']}, o={d.sizes['o']}){warn}")
+                f"(f={d.sizes['f']}, h={d.sizes['h']}, o={d.sizes['o']}){convention}{warn}")
 
     def loss_letter(self, model):
         for d in model.definitions.values():

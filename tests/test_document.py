@@ -527,3 +527,20 @@ $$\frac{\partial C}{\partial W_1} = \sum_j \left(2(\mathbf{a} - \mathbf{y}) \odo
     results = check_document(text, dims="f=3,o=2")
     assert [(r.line, r.verdict) for r in results] == [(4, "ok"), (5, "ok"), (6, "wrong")], results
     assert "shape ()" in results[2].explanation and "(2, 3)" in results[2].explanation, results[2]
+
+
+def test_weights_written_as_z_equals_w_transpose_a_are_inputs_by_units():
+    # z⁽ˡ⁾ = (W⁽ˡ⁾)ᵀa⁽ˡ⁻¹⁾ + b⁽ˡ⁾: W⁽ˡ⁾ is size(l−1) × size(l), so ∂C/∂W⁽ˡ⁾ = a⁽ˡ⁻¹⁾(δ⁽ˡ⁾)ᵀ (3 × 4 at l = 2)
+    # and δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾δ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾) (no transpose: W⁽³⁾ is 4 × 1)
+    text = r"""$$C = \frac{1}{2}(a^{(L)} - y)^2$$
+$$z^{(l)} = (W^{(l)})^\top a^{(l-1)} + b^{(l)}$$
+$$a^{(l)} = \sigma(z^{(l)})$$
+$$\delta^{(l)} := \frac{\partial C}{\partial z^{(l)}}$$
+$$\frac{\partial C}{\partial W^{(l)}} = a^{(l-1)} (\delta^{(l)})^\top$$
+$$\frac{\partial C}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^\top$$
+$$\delta^{(l)} = (W^{(l+1)} \delta^{(l+1)}) \odot \sigma'(z^{(l)})$$
+"""
+    report = check_report(text, dims="f=2,h=3,n2=4")
+    assert [(r.line, r.verdict) for r in report.results] == [(5, "ok"), (6, "wrong"), (7, "ok")], report.results
+    assert "shape (4, 3)" in report.results[1].explanation and "(3, 4)" in report.results[1].explanation
+    assert "z = Wᵀa" in format_results(report)
