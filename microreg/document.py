@@ -586,7 +586,8 @@ def _to_tree(node, text):
 
 
 def _sum_over(limits):
-    """What a ∑ runs over, from its limits: "samples" (∑_{i=1}^m, ∑_x, ∑^n) or "elements" (∑_j, ∑_k, none)."""
+    """What a ∑ runs over, from its limits: "samples" (∑_{i=1}^m, ∑_x, ∑^n) or "elements" (∑_j, ∑_k,
+    or no limits)."""
     text = "".join(str(v) for v in limits.scan_values(lambda v: True))
     letters = set(re.findall(r"[A-Za-z]", text))
     return "samples" if letters & set("ixmnN") else "elements"
@@ -919,7 +920,7 @@ def plain_names(tree):
 # === 3b. the vector reading (--dims): shapes, strict products ==================================
 # With ``dims`` every quantity has a shape: a number (), a column vector (n,), a matrix (n, k); a
 # transposed column is a row (1, n), as in `microreg.notation`. One sample: x is one input vector,
-# and Σ sums a vector's elements. Products follow linear algebra strictly, so a missing transpose or
+# a ∑ over the samples has one term, and ∑_j adds a vector's elements. Products follow linear algebra strictly, so a missing transpose or
 # ⊙ where a matrix product belongs is a shape finding, not a silently broadcast number.
 
 DIMS_KEYS = ("f", "h", "o") + tuple(f"n{k}" for k in range(1, 10))
@@ -1839,6 +1840,11 @@ class _Checker:
         warn = (f"; layer {same[0] + 1} is square ({sizes[same[0] + 1]}×{sizes[same[0]]}), so its transpose "
                 "has the right shape: sizes that differ catch more") if same else ""
         convention = "; weights read as z = Wᵀa (W is inputs × units)" if d.transposed else ""
+        unused = [k for k in d.sizes if k.startswith("n") and int(k[1:]) >= d.layers]
+        if unused:
+            hidden = d.layers - 1
+            convention += (f"; {', '.join(unused)} not used: this net has {hidden} hidden layer"
+                           f"{'' if hidden == 1 else 's'} (o sets the output layer)")
         return (f"one sample, {' → '.join(map(str, sizes))} units from the input to the output "
                 f"(f={d.sizes['f']}, h={d.sizes['h']}, o={d.sizes['o']}){convention}{warn}")
 

@@ -469,6 +469,8 @@ def test_cli_dims(tmp_path):
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown key 'depth'" in bad.stderr, bad.stderr
     table = run_cli(str(DOCS / "vector_dims.md"), "--dims", "f=2,h=3")
     assert "read with vectors (one sample, 2 → 3 → 1 units" in table.stdout, table.stdout
+    unused = run_cli(str(DOCS / "vector_dims.md"), "--dims", "f=2,h=3,n2=4")     # layer 2 is the output here
+    assert "n2 not used: this net has 1 hidden layer" in unused.stdout, unused.stdout
 
 
 @settings(max_examples=30, deadline=None)
