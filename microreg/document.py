@@ -47,7 +47,8 @@ samples (``\sum_{i=1}^m``, ``\sum_x``) has one term. A claim whose shapes do not
 line ("shape (2, 3) where ∂L/∂W₁ has shape (3, 2): a transpose?", "a column of 3 times a column of
 3 is not a product: ⊙ …?"); a derivative of a vector (a Jacobian) is **unchecked**. Numbers that
 are wrong in shapes that fit are explained as in the scalar reading; for a rule written the scalar way
-(two columns side by side) the search also reads those products as ⊙, to name σ' at the wrong layer. Choose sizes
+(two columns side by side) the search also reads those products as ⊙, to name σ' at the wrong layer;
+in a square layer, where shapes cannot tell W from Wᵀ, it tries each name (and the result) transposed. Choose sizes
 that differ (f ≠ h), or a transpose cannot show.
 
 What this module lets you do:
@@ -1752,6 +1753,7 @@ def check_report(text, seed=0, points=4, samples=5, dims=None):
 
 
 ONE = object()     # the candidate "1" of the substitution search: an extra factor
+TRANSPOSE = object()   # the vector reading's candidate: the same name transposed
 
 
 class _Checker:
@@ -2192,7 +2194,9 @@ class _Checker:
         if explanation:
             return "wrong", None, explanation
         worst = int(np.argmax([float(np.max(np.abs(np.asarray(h) - np.asarray(t)))) for h, t in zip(rd.H, rd.T)]))
-        h, t = np.ravel(rd.H[worst])[0], np.ravel(rd.T[worst])[0]
+        hs, ts = np.ravel(rd.H[worst]), np.ravel(rd.T[worst])
+        at = int(np.argmax(np.abs(hs - ts))) if hs.shape == ts.shape else 0
+        h, t = hs[at], ts[at]
         extra = " (right for one sample, though)" if one else ""
         return "wrong", None, (f"autograd gives {t:.6g}, {step} {h:.6g} at a random point, and no single "
                                f"substitution or constant factor explains it{extra}")
@@ -2207,6 +2211,10 @@ class _Checker:
     def explain(self, model, target, tree, fixed, update, param, rd, letter):
         """One name of your formula where another belongs: try each occurrence against each quantity."""
         occurrences = plain_names(tree)
+        if self.dims is not None and not self.columns_elementwise:
+            flipped = self.transposed_result(model, target, tree, fixed, update, param)
+            if flipped:
+                return flipped
         if not occurrences or len(occurrences) > 24:
             return None
         candidates = self.candidates(model, target)
@@ -2215,10 +2223,13 @@ class _Checker:
         for idx, occ in enumerate(occurrences):
             if update and idx == 0:
                 continue
-            for cand in self.layer_neighbours(occ) + candidates + [ONE]:
-                if cand is not ONE and (cand.key(LAYERS) == occ.key(LAYERS) or cand.key(LAYERS) in fixed):
+            flips = [TRANSPOSE] if self.dims is not None else []
+            for cand in flips + self.layer_neighbours(occ) + candidates + [ONE]:
+                if cand not in (ONE, TRANSPOSE) and (cand.key(LAYERS) == occ.key(LAYERS)
+                                                     or cand.key(LAYERS) in fixed):
                     continue
-                new_tree = replace_name(tree, idx, ("num", 1.0) if cand is ONE else cand)
+                new_tree = replace_name(tree, idx, ("num", 1.0) if cand is ONE else
+                                        ("T", ("name", occ)) if cand is TRANSPOSE else cand)
                 try:
                     r = self.readings(model, target, new_tree, fixed, m, update, param)
                 except (ReadError, Unresolved, MathDomainError, ZeroDivisionError, OverflowError,
@@ -2249,15 +2260,30 @@ class _Checker:
         _, occ, cand, k = found[0]
         if cand is ONE:
             what = f"an extra factor {occ.display()}: without it your formula holds"
+        elif cand is TRANSPOSE:
+            what = (f"a transpose of {occ.display()} missing or extra: with it flipped your formula holds "
+                    f"({occ.display()} is square here, so its shape could not show it)")
         else:
             what = f"{occ.display()} where {cand.display()} belongs"
-        if cand is not ONE and occ.base == cand.base and occ.sub == cand.sub and occ.layer != cand.layer:
+        if cand not in (ONE, TRANSPOSE) and occ.base == cand.base and occ.sub == cand.sub and occ.layer != cand.layer:
             what += ": the wrong layer"
         if k is not None:
             about_m = m > 1 and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, 1 / m, -m))
             what += f"; and {factor_words(k, m, letter)} ({_nice(k)} × autograd" + \
                 (f" with {letter} = {m})" if about_m else ")")
         return what
+
+    def transposed_result(self, model, target, tree, fixed, update, param):
+        """The vector reading: your matrix is the transpose of autograd's (a square one, or shapes would say so)."""
+        try:
+            r = self.readings(model, target, ("T", tree), fixed, self.samples, update, param)
+        except (ReadError, Unresolved, MathDomainError, ZeroDivisionError, OverflowError, FloatingPointError):
+            return None
+        if all(np.ndim(t) == 2 for t in r.T) and all(_agree(h, t) for h, t in zip(r.H, r.T)):
+            n = np.shape(r.T[0])[0]
+            return (f"your matrix is the transpose of the right one: {n}×{n}, square, so its shape could not "
+                    "show it")
+        return None
 
     def verifier_explanation(self, model, target, tree, fixed, update, param, letter):
         """Ask `microreg.check.verify` (mistaken backward passes on the model's graph) to name it."""

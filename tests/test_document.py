@@ -546,3 +546,26 @@ $$\delta^{(l)} = (W^{(l+1)} \delta^{(l+1)}) \odot \sigma'(z^{(l)})$$
     assert [(r.line, r.verdict) for r in report.results] == [(5, "ok"), (6, "wrong"), (7, "ok")], report.results
     assert "shape (4, 3)" in report.results[1].explanation and "(3, 4)" in report.results[1].explanation
     assert "z = Wᵀa" in format_results(report)
+
+
+def test_a_transpose_in_a_square_layer_is_named_from_the_numbers():
+    # h = 3 for both hidden layers: W₂ is 3 × 3, so W₂ and W₂ᵀ have the same shape and only the numbers
+    # differ. By hand: ∂L/∂z₁ = (W₂ᵀδ₂) ⊙ σ'(z₁), ∂L/∂W₂ = δ₂a₁ᵀ (a₁δ₂ᵀ is its transpose).
+    text = r"""$$\mathbf{z}_1 = W_1 \mathbf{x} + \mathbf{b}_1$$
+$$\mathbf{a}_1 = \sigma(\mathbf{z}_1)$$
+$$\mathbf{z}_2 = W_2 \mathbf{a}_1 + \mathbf{b}_2$$
+$$\mathbf{a}_2 = \sigma(\mathbf{z}_2)$$
+$$\hat{y} = \mathbf{w}_3^\top \mathbf{a}_2 + b_3$$
+$$L = \frac{1}{2}(\hat{y} - y)^2$$
+$$\boldsymbol{\delta}_2 := \frac{\partial L}{\partial \mathbf{z}_2}$$
+$$\frac{\partial L}{\partial \mathbf{z}_1} = (W_2^\top \boldsymbol{\delta}_2) \odot \sigma'(\mathbf{z}_1)$$
+$$\frac{\partial L}{\partial \mathbf{z}_1} = (W_2 \boldsymbol{\delta}_2) \odot \sigma'(\mathbf{z}_1)$$
+$$\frac{\partial L}{\partial W_2} = \boldsymbol{\delta}_2 \mathbf{a}_1^\top$$
+$$\frac{\partial L}{\partial W_2} = \mathbf{a}_1 \boldsymbol{\delta}_2^\top$$
+"""
+    report = check_report(text, dims="f=2,h=3")
+    got = [(r.line, r.verdict) for r in report.results]
+    assert got == [(8, "ok"), (9, "wrong"), (10, "ok"), (11, "wrong")], got
+    assert "a transpose of W₂ missing or extra" in report.results[1].explanation, report.results[1]
+    assert "transpose of the right one: 3×3" in report.results[3].explanation, report.results[3]
+    assert "layer 2 is square (3×3)" in format_results(report)
