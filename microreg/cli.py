@@ -6,7 +6,7 @@
                    [--features A,B | --drop C] [--strict] [--seed S] [--out DIR] [--json]
     microreg predict model.json NEW.csv [--out PREDS.csv]   predictions in the target's units
     microreg check                     every formula of the three documents against autograd
-    microreg check FILE [--json] [--seed S] [--samples M]
+    microreg check FILE [--json] [--seed S] [--samples M] [--dims f=2,h=3]
                                        every claim of your derivation document (Markdown + LaTeX)
     microreg graph [--out FILE]        the computation graph of document 000's loss, one sample
     microreg step [--html FILE] [--model FILE]   step through backprop (terminal, or a web page)
@@ -229,6 +229,8 @@ def _add_train_commands(sub):
 def cmd_check(args):
     if getattr(args, "file", None):
         return cmd_check_file(args)
+    if getattr(args, "dims", None):
+        return _error("--dims reads your document with vectors: give a FILE (microreg check FILE --dims f=2,h=3)")
     from .check import check_documents, documents_table
 
     results = check_documents()
@@ -250,13 +252,13 @@ def cmd_check(args):
 
 def cmd_check_file(args):
     """``microreg check FILE``: a table of the document's claims (or ``--json``, one object a line)."""
-    from .document import DocumentError, check_file, format_results, to_json
+    from .document import DimsError, DocumentError, check_file, format_results, to_json
 
     if args.samples < 1 or args.points < 1:
         return _error("--samples and --points must be at least 1")
     try:
-        report = check_file(args.file, seed=args.seed, points=args.points, samples=args.samples)
-    except DocumentError as exc:
+        report = check_file(args.file, seed=args.seed, points=args.points, samples=args.samples, dims=args.dims)
+    except (DocumentError, DimsError) as exc:
         return _error(str(exc))
     if args.json:
         if report.results:
@@ -356,6 +358,8 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0, help="with FILE: seed of the random points (default 0)")
     p.add_argument("--samples", type=int, default=5, help="with FILE: random data samples per point (default 5)")
     p.add_argument("--points", type=int, default=4, help="with FILE: random points per claim (default 4)")
+    p.add_argument("--dims", metavar="f=2,h=3", help="with FILE: read vectors and matrices (f input features, "
+                   "h hidden units, o outputs, n1=… one layer's units) and check the claims' shapes")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("graph", help="draw document 000's loss graph for one sample")

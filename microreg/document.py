@@ -31,6 +31,26 @@ the line, the column and why: an equation it cannot read, a name never defined).
     >>> [(r.line, r.verdict) for r in check_document(text)]
     [(4, 'ok'), (5, 'factor')]
 
+**The vector reading**, ``check_document(text, dims={"f": 2, "h": 3})`` (``microreg check FILE
+--dims f=2,h=3``): one sample whose x has ``f`` features; every hidden layer has ``h`` units (``n1=…``,
+``n2=…`` set one layer: layer 1 is the first after the input), the output ``o`` (default 1; defaults
+f=2, h=3). A weight of layer k (``w_k``, ``W_k``, ``w^{(k)}``) is then a size(k) × size(k−1) matrix, a
+bias ``b_k`` a column of size(k), x a column of f, y a column of o (a number for o = 1); a weight
+with one output unit is a 1 × n row, or a column of n when the definitions say ``w_2^\top a_1``;
+when the definitions say ``z = W^\top a`` every weight is size(k−1) × size(k) instead.
+Each element is a labelled Value (``W1[j][k]``, ``a1[j]``). Products follow linear algebra:
+a number times anything, a matrix times a column or a matrix with matching inner sizes, a column
+times a row (``\delta x^\top``), and ``\delta_j a_k`` (two different element letters) as the
+outer product its indices say; ``⊙``, ``+`` and ``−`` need equal shapes (a size-1 side acts as a
+number); ``\sum_j`` (or a ∑ without limits) adds up a vector's elements, while a sum over the
+samples (``\sum_{i=1}^m``, ``\sum_x``) has one term. A claim whose shapes do not fit is **wrong** on its
+line ("shape (2, 3) where ∂L/∂W₁ has shape (3, 2): a transpose?", "a column of 3 times a column of
+3 is not a product: ⊙ …?"); a derivative of a vector (a Jacobian) is **unchecked**. Numbers that
+are wrong in shapes that fit are explained as in the scalar reading; for a rule written the scalar way
+(two columns side by side) the search also reads those products as ⊙, to name σ' at the wrong layer;
+in a square layer, where shapes cannot tell W from Wᵀ, it tries each name (and the result) transposed. Choose sizes
+that differ (f ≠ h), or a transpose cannot show.
+
 What this module lets you do:
 
 - ``check_document(text)``: a list of `ClaimResult` (``line``, ``column``, ``claim``, ``wrt``,
@@ -61,7 +81,8 @@ import numpy as np
 
 from .engine import MathDomainError, Value, grad
 
-__all__ = ["ClaimResult", "check_document", "check_file", "format_results", "to_json", "DocumentError"]
+__all__ = ["ClaimResult", "check_document", "check_file", "format_results", "to_json", "DocumentError",
+           "DimsError", "parse_dims"]
 
 
 class DocumentError(ValueError):
@@ -97,6 +118,7 @@ class Report:
     mentions: int = 0                                  # math without an equals sign
     prose_lines: int = 0
     samples: int = 5
+    dims: str | None = None                            # the vector reading's shapes, in words
 
 
 # === 1. finding the math =========================================================================
@@ -459,6 +481,7 @@ class Name:
     layer: tuple | None = None
     column: int = field(default=0, compare=False)
     source: str = field(default="", compare=False)
+    indices: str = field(default="", compare=False)     # element/sample letters written and dropped: "jk"
 
     def key(self, bind):
         """The concrete name, with layer symbols bound (``{"L": 3, "l": 2}``)."""
@@ -515,10 +538,10 @@ def _to_tree(node, text):
     if kind == "transpose":
         return ("T", rec(ch[0]))
     if kind == "sumover":
-        return ("sum", rec(ch[2]))
+        return ("sum", rec(ch[2]), _sum_over(ch[1]))
     if kind == "mulsum":
         trees = [c for c in ch if isinstance(c, Tree)]
-        return ("mul", rec(trees[0]), ("sum", rec(trees[-1])))
+        return ("mul", rec(trees[0]), ("sum", rec(trees[-1]), _sum_over(trees[1])))
     if kind == "nabla":
         trees = [c for c in ch if isinstance(c, Tree)]
         if len(trees) == 2:
@@ -563,6 +586,14 @@ def _to_tree(node, text):
     raise ReadError(f"cannot read {kind}", getattr(node.meta, "column", 1) - 1)
 
 
+def _sum_over(limits):
+    """What a ∑ runs over, from its limits: "samples" (∑_{i=1}^m, ∑_x, ∑^n) or "elements" (∑_j, ∑_k,
+    or no limits)."""
+    text = "".join(str(v) for v in limits.scan_values(lambda v: True))
+    letters = set(re.findall(r"[A-Za-z]", text))
+    return "samples" if letters & set("ixmnN") else "elements"
+
+
 def _exponent(node, text):
     from lark import Token
     if node.data == "negexp":
@@ -593,7 +624,7 @@ def _name(node, text):
     if core == "varepsilon":
         core = "epsilon"
     base = core + ("_hat" if hat else "")
-    sub, layer = "", None
+    sub, layer, indices = "", None, ""
     for part in node.children[1:]:
         if not isinstance(part, Tree):
             continue
@@ -607,6 +638,7 @@ def _name(node, text):
                     items.append(str(c))
             for it in items:
                 if it is None or it in SAMPLE_INDICES:
+                    indices += it or ""
                     continue            # i, j, k: a sample or unit index; the scalar reading drops it
                 sub += it if it.isdigit() else "_" + it
         elif part.data == "layer":
@@ -621,7 +653,8 @@ def _name(node, text):
     if layer is not None and layer[0] is None and sub == "":
         # a^{(1)} and a_1 are the same name
         sub, layer = str(layer[1]), None
-    return Name(base, sub, layer, column=node.meta.column - 1, source=text[node.meta.start_pos:node.meta.end_pos])
+    return Name(base, sub, layer, column=node.meta.column - 1, source=text[node.meta.start_pos:node.meta.end_pos],
+                indices=indices)
 
 
 def parse_row(text):
@@ -885,6 +918,259 @@ def plain_names(tree):
     return [n for c in tree[1:] if isinstance(c, tuple) for n in plain_names(c)]
 
 
+# === 3b. the vector reading (--dims): shapes, strict products ==================================
+# With ``dims`` every quantity has a shape: a number (), a column vector (n,), a matrix (n, k); a
+# transposed column is a row (1, n), as in `microreg.notation`. One sample: x is one input vector,
+# a ∑ over the samples has one term, and ∑_j adds a vector's elements. Products follow linear algebra strictly, so a missing transpose or
+# ⊙ where a matrix product belongs is a shape finding, not a silently broadcast number.
+
+DIMS_KEYS = ("f", "h", "o") + tuple(f"n{k}" for k in range(1, 10))
+DIMS_DEFAULTS = {"f": 2, "h": 3, "o": 1}
+WEIGHT_BASES = ("w", "W", "theta", "Theta")
+BIAS_BASES = ("b",)
+_LAYERED = re.compile(r"(" + "|".join(WEIGHT_BASES + BIAS_BASES) + r")(\d*)")
+
+
+class DimsError(ValueError):
+    """A ``--dims`` value that cannot be used (an unknown key, a size that is not a whole number ≥ 1)."""
+
+
+def parse_dims(dims):
+    """``"h=3,f=2"`` or ``{"h": 3, "f": 2}`` → the sizes, defaults filled in; a `DimsError` names what is wrong."""
+    if isinstance(dims, str):
+        given = {}
+        for part in [p.strip() for p in dims.split(",")]:
+            key, eq, value = part.partition("=")
+            if not eq or not key.strip():
+                raise DimsError(f"--dims: {part!r} is not KEY=SIZE (e.g. --dims f=2,h=3)")
+            given[key.strip()] = value.strip()
+    elif isinstance(dims, dict):
+        given = dict(dims)
+    else:
+        raise DimsError(f"--dims: give a dict or text such as 'f=2,h=3', got {type(dims).__name__}")
+    sizes = dict(DIMS_DEFAULTS)
+    for key, value in given.items():
+        if key not in DIMS_KEYS:
+            raise DimsError(f"--dims: unknown key {key!r} (keys: f = input features, h = hidden units, "
+                            f"o = outputs, n1…n9 = units of layer 1…9)")
+        if isinstance(value, str):
+            ok = value.isdigit()
+            value = int(value) if ok else value
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        if not ok or value < 1:
+            raise DimsError(f"--dims: {key}={value}: a size is a whole number ≥ 1")
+        sizes[key] = value
+    return sizes
+
+
+class Dims:
+    """The shape of every leaf of the vector reading: layer k has ``size(k)`` units (0: the input).
+
+    A weight of layer k (``w_k``, ``W_k``, ``w^{(k)}``) is size(k) × size(k−1), a bias size(k);
+    x (and a⁽⁰⁾) has f entries, y has o; the last layer has o units, the others h (n1=… for one layer).
+    A weight with one output unit is read as a 1 × n matrix, or as a column of n when the
+    definitions need it (``ŷ = w₂ᵀ a₁ + b₂``): ``as_vector`` holds those keys.
+    """
+
+    def __init__(self, sizes, layers, as_vector=frozenset(), transposed=False):
+        self.sizes, self.layers, self.as_vector = sizes, max(1, layers), frozenset(as_vector)
+        self.transposed = transposed      # z = Wᵀa: every weight is size(k−1) × size(k)
+
+    def size(self, k):
+        if k <= 0:
+            return self.sizes["f"]
+        if k >= self.layers:
+            return self.sizes["o"]
+        return self.sizes.get(f"n{k}", self.sizes["h"])
+
+    def role(self, key):
+        """("weight" | "bias", layer) for a layered parameter name, else None."""
+        m = _LAYERED.fullmatch(key)
+        if not m:
+            return None
+        return ("bias" if m.group(1) in BIAS_BASES else "weight"), int(m.group(2)) if m.group(2) else self.layers
+
+    def shape(self, key, kind):
+        if kind == "data":
+            if key.startswith("y"):
+                return (self.sizes["o"],) if self.sizes["o"] > 1 else ()
+            return (self.sizes["f"],)
+        role = self.role(key)
+        if role is None:
+            return ()
+        what, k = role
+        if what == "bias":
+            return (self.size(k),) if self.size(k) > 1 else ()
+        if self.size(k) == 1 and key in self.as_vector:
+            return (self.size(k - 1),)
+        return (self.size(k - 1), self.size(k)) if self.transposed else (self.size(k), self.size(k - 1))
+
+    def with_vectors(self, keys, transposed=False):
+        return Dims(self.sizes, self.layers, keys, transposed)
+
+
+class ShapeError(ReadError):
+    """Shapes that do not fit together in a formula (a finding about a claim under ``--dims``)."""
+
+
+def _sh(x):
+    if isinstance(x, np.ndarray):
+        return x.shape
+    return ()
+
+
+def _one(x):
+    """A size-1 array as a number (ŷ of a one-output net is (1,) after W₂a₁): shapes (), (1,), (1, 1)."""
+    if isinstance(x, np.ndarray) and x.size == 1:
+        return x.reshape(())[()]
+    return x
+
+
+def _each(x, on_value, on_number):
+    if isinstance(x, Value):
+        return on_value(x)
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        out = np.empty(x.shape, dtype=object)
+        for idx in np.ndindex(x.shape):
+            v = x[idx]
+            out[idx] = on_value(v) if isinstance(v, Value) else Value(float(on_number(v)))
+        return out
+    return on_number(x)
+
+
+def _shape_words(s):
+    if s == () or all(d == 1 for d in s):
+        return "a number"
+    if len(s) == 1:
+        return f"a column of {s[0]}"
+    return f"a row of {s[1]}" if s[0] == 1 and len(s) == 2 else "a " + "×".join(map(str, s)) + " matrix"
+
+
+def _as_array(x, other):
+    """A Value meeting an array becomes a 0-d object array, so numpy applies the op element by element."""
+    if isinstance(x, Value) and isinstance(other, np.ndarray) and other.ndim:
+        out = np.empty((), dtype=object)
+        out[()] = x
+        return out
+    return x
+
+
+def _index_letters(tree):
+    return tree[1].indices if tree[0] == "name" else ""
+
+
+def shaped_product(a, b, ta=None, tb=None, columns_elementwise=False):
+    """a·b in the vector reading: a number times anything, matrix × column/matrix with matching
+    inner sizes, column × row (an outer product), and u_j v_k (different element letters) as the
+    outer product its indices say. Anything else is a `ShapeError` naming both shapes."""
+    sa, sb = _sh(a), _sh(b)
+    if len(sa) == 2 and len(sb) in (1, 2) and sa[1] == sb[0]:
+        return np.matmul(a, b)                      # (w⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾, even with one unit at l+1
+    a, b = _ones(a, b, product=True)
+    sa, sb = _sh(a), _sh(b)
+    if sa == () or sb == ():
+        return _as_array(a, b) * _as_array(b, a)
+    if len(sa) == 1 and len(sb) == 1:
+        ia, ib = _index_letters(ta) if ta else "", _index_letters(tb) if tb else ""
+        if ia and ib and ia != ib:
+            return np.multiply.outer(a, b)          # δ_j a_k: the (j, k) element of an outer product
+        if (ia and ia == ib) or (columns_elementwise and sa == sb):
+            return a * b                            # u_j v_j: element by element
+        raise ShapeError(f"{_shape_words(sa)} times {_shape_words(sb)} is not a product: ⊙ for element by "
+                         f"element, or a transpose (uᵀv a number, u vᵀ a matrix)?")
+    if len(sa) == 2 and sa[1] == sb[0]:
+        return np.matmul(a, b)
+    if len(sa) == 1 and len(sb) == 2 and sb[0] == 1:
+        return np.multiply.outer(a, b[0])           # a column times a row
+    hint = " (a transpose?)" if len(sa) == 2 and sa[0] == sb[0] else ""
+    raise ShapeError(f"{_shape_words(sa)} times {_shape_words(sb)}: the inner sizes do not match{hint}")
+
+
+def _ones(a, b, product=False):
+    """A size-1 side of an operation acts as a number; the other keeps its shape ((1,) + () is (1,))."""
+    if _sh(a) == _sh(b) and not (product and np.size(a) == 1):
+        return a, b
+    if np.size(a) == 1 and (np.size(b) != 1 or np.ndim(a) <= np.ndim(b)):
+        return _one(a), b
+    if np.size(b) == 1:
+        return a, _one(b)
+    return a, b
+
+
+def shaped_elementwise(op, a, b):
+    a, b = _ones(a, b)
+    sa, sb = _sh(a), _sh(b)
+    if sa != () and sb != () and sa != sb:
+        sym = {"add": "+", "sub": "−", "div": "/", "had": "⊙", "pow": "^"}[op]
+        hint = ": a matrix product?" if op == "had" else ""
+        raise ShapeError(f"{_shape_words(sa)} {sym} {_shape_words(sb)}: {sym} needs equal shapes{hint}")
+    a, b = _as_array(a, b), _as_array(b, a)
+    if op == "div":
+        if not _is_values(b) and np.any(np.asarray(b) == 0):
+            raise MathDomainError("division by zero")
+        return a / b
+    if op == "pow":
+        if not (_is_values(a) or _is_values(b)) and np.any(np.asarray(a) < 0) and not float(b).is_integer():
+            raise MathDomainError("a fractional power of a negative number")
+        return a ** b
+    return {"add": lambda: a + b, "sub": lambda: a - b, "had": lambda: a * b}[op]()
+
+
+def _total(a):
+    if isinstance(a, np.ndarray):
+        if a.dtype == object:
+            flat = list(a.ravel())
+            total = flat[0]
+            for v in flat[1:]:
+                total = total + v
+            return total
+        return float(np.sum(a))
+    return a
+
+
+def evaluate_shaped(tree, lookup, partial=None, columns_elementwise=False):
+    """`evaluate` for the vector reading: values are numbers, Values or arrays of the quantity's shape.
+
+    ``columns_elementwise`` reads two equal columns side by side as ⊙ (the explanation search's
+    second try, for a formula written the scalar way)."""
+    op = tree[0]
+    ev = lambda t: evaluate_shaped(t, lookup, partial, columns_elementwise)  # noqa: E731
+    if op == "mul":
+        a, b = ev(tree[1]), ev(tree[2])
+        if isinstance(a, list) or isinstance(b, list):
+            return _vector_op("mul", a, b)
+        return shaped_product(a, b, tree[1], tree[2], columns_elementwise)
+    if op in ("add", "sub", "div", "had", "pow"):
+        a, b = ev(tree[1]), ev(tree[2])
+        if isinstance(a, list) or isinstance(b, list):
+            return _vector_op(op, a, b)
+        return shaped_elementwise(op, a, b)
+    if op == "neg":
+        a = ev(tree[1])
+        return [-r for r in a] if isinstance(a, list) else -a
+    if op == "T":
+        a = ev(tree[1])
+        if isinstance(a, np.ndarray) and a.ndim == 1:
+            return a.reshape(1, -1)
+        return a.T if isinstance(a, np.ndarray) else a
+    if op == "abs":
+        return _each(ev(tree[1]), lambda v: (v * v) ** 0.5, np.abs)
+    if op == "sqrt":
+        return _each(ev(tree[1]), lambda v: v ** 0.5, _checked_sqrt)
+    if op == "sum":
+        a = ev(tree[1])
+        if len(tree) > 2 and tree[2] == "samples":
+            return a                             # one sample: a sum over the samples has one term
+        return [_total(r) for r in a] if isinstance(a, list) else _total(a)
+    if op == "call":
+        on_value, on_number = FUNCTIONS[tree[1]]
+        return _each(ev(tree[2]), on_value, on_number)
+    if op == "vec":
+        return [ev(r) for r in tree[1]]
+    return evaluate(tree, lookup, partial)        # numbers, names, derivatives, ∇, words: as in the scalar reading
+
+
 # === 4. reading the document ===================================================================
 
 @dataclass
@@ -1137,6 +1423,7 @@ class Model:
         self.derived = derived              # key or base → (∂ tree, line, section, Name): δ := ∂C/∂z
         self.samples = samples
         self.seed = rng_seed
+        self.dims = None                    # a `Dims` for the vector reading, None for scalars
 
     def _instance(self, key, table):
         m = re.fullmatch(r"(.*?)(\d+)", key)
@@ -1188,6 +1475,9 @@ class Model:
             return plain
         if name.layer is None and (plain in self.templates or plain in self.derived):
             return Name(name.base, name.sub, (None, LAYERS["L"])).key(LAYERS)
+        first = re.fullmatch(r"(.*?)0", key)
+        if first and first.group(1) in self.templates and "x" not in self.definitions:
+            return "x"                   # a⁽⁰⁾, the input of the first layer, is the data x
         return key
 
     def leaf_kind(self, key):
@@ -1232,6 +1522,8 @@ class Point:
                     self.nodes[key] = np.array([Value(float(v), label=f"{label}[{i}]") for i, v in enumerate(given)],
                                                dtype=object)
                 return self.nodes[key]
+            if self.model.dims is not None:
+                return self._shaped_leaf(key, kind, label)
             if kind == "data":
                 if key.startswith("y"):
                     vals = self.rng.normal(size=self.m)
@@ -1251,13 +1543,21 @@ class Point:
             raise Unresolved(name, f"{label} is defined in terms of itself (line {d.line})")
         self._building.add(key)
         try:
-            out = evaluate(tree, lambda nm: self.node(nm, tbind))
+            if self.model.dims is not None:
+                out = evaluate_shaped(tree, lambda nm: self.node(nm, tbind))
+            else:
+                out = evaluate(tree, lambda nm: self.node(nm, tbind))
         finally:
             self._building.discard(key)
         if isinstance(out, (int, float)):
             out = Value(float(out))
         if isinstance(out, Value) and out.label is None:
             out.label = label
+        elif self.model.dims is not None and isinstance(out, np.ndarray):
+            for idx in np.ndindex(out.shape):
+                v = out[idx]
+                if isinstance(v, Value) and v.label is None:
+                    v.label = key + "".join(f"[{i}]" for i in idx)
         elif isinstance(out, np.ndarray):
             for i, v in enumerate(out):
                 if isinstance(v, Value) and v.label is None:
@@ -1265,12 +1565,51 @@ class Point:
         self.nodes[key] = out
         return out
 
+    def _shaped_leaf(self, key, kind, label):
+        """A parameter or a data vector of the vector reading: Values labelled w1[j][k], x[k]."""
+        shape = self.model.dims.shape(key, kind)
+        if kind == "data":
+            vals = self.rng.normal(size=shape) if key.startswith("y") else self.rng.uniform(-2.0, 2.0, size=shape)
+        else:
+            vals = self.rng.normal(size=shape)
+        if shape == ():
+            out = Value(float(vals), label=key)
+        else:
+            out = np.empty(shape, dtype=object)
+            for idx in np.ndindex(shape):
+                out[idx] = Value(float(vals[idx]), label=key + "".join(f"[{i}]" for i in idx))
+        if kind != "data":
+            self.params[key] = out
+        self.nodes[key] = out
+        return out
+
     def number(self, x):
         if isinstance(x, Value):
             return x.data
         if isinstance(x, np.ndarray) and x.dtype == object:
-            return np.array([v.data if isinstance(v, Value) else float(v) for v in x])
+            out = np.empty(x.shape, dtype=np.float64)
+            for idx in np.ndindex(x.shape):
+                v = x[idx]
+                out[idx] = v.data if isinstance(v, Value) else float(v)
+            return out
         return x
+
+    def _shaped_partial(self, A, B, a, b):
+        """∂A/∂B of the vector reading: A one number (a loss), the result the shape of B."""
+        A = _one(A)
+        if isinstance(A, np.ndarray):
+            raise ReadError(f"∂{a.display()}/∂{b.display()}: {a.display()} has shape {A.shape}, not one number: "
+                            "the vector reading checks derivatives of one number (a Jacobian is not checked)",
+                            a.column)
+        if not isinstance(B, (Value, np.ndarray)):
+            return 0.0
+        if not isinstance(A, Value):
+            return np.zeros(_sh(B)) if isinstance(B, np.ndarray) else 0.0
+        if isinstance(B, Value):
+            return _grad(A, B)
+        flat = list(B.ravel())
+        gs = grad(A, flat)
+        return np.array([float(g) for g in gs], dtype=np.float64).reshape(B.shape)
 
     def partial(self, a, b, bind=None):
         """∂a/∂b by autograd: a float, or one value per sample."""
@@ -1283,7 +1622,9 @@ class Point:
             raise Unresolved(a, f"{a.display()} is never defined, so ∂{a.display()}/∂{b.display()} has nothing "
                              "to differentiate (no definition of it found)") from None
         B = self._node_for(b, bind)
-        if isinstance(A, np.ndarray) and isinstance(B, np.ndarray):
+        if self.model.dims is not None:
+            out = self._shaped_partial(A, B, a, b)
+        elif isinstance(A, np.ndarray) and isinstance(B, np.ndarray):
             out = np.array([_grad(A[i], B[i]) for i in range(self.m)])
         elif isinstance(A, np.ndarray):
             out = np.array([_grad(A[i], B) for i in range(self.m)])
@@ -1369,9 +1710,9 @@ def factor_words(k, m, letter="m"):
              (-2.0, "the sign is flipped and a ½ dropped"),
              (-0.5, "the sign is flipped and the 2 of a square left out"),
              (-float(m), f"the sign is flipped and the 1/{letter} is missing")]
-    for value, text in cases:
-        if m == 1 and abs(value) in (m, 2 * m, m / 2, 1 / m) and value not in (2.0, 0.5):
-            continue
+    for i, (value, text) in enumerate(cases):
+        if m == 1 and (i < 4 or i == len(cases) - 1):
+            continue                     # one sample: no 1/m to miss
         if math.isclose(k, value, rel_tol=1e-6):
             return text
     return None
@@ -1385,33 +1726,43 @@ class _Reading:
     summed: bool
 
 
-def check_document(text, seed=0, points=4, samples=5):
+def check_document(text, seed=0, points=4, samples=5, dims=None):
     """Check every claim of a derivation document; return a list of `ClaimResult`, in document order.
 
     ``text`` is the document (Markdown or plain text with LaTeX). The model is read from its
     definitions, built from `Value` nodes and evaluated at ``points`` seeded random points, each
     with ``samples`` random samples of the data; a claim that does not hold there is then also
     tried with one sample, to tell a per-sample formula from a wrong one.
+
+    ``dims`` (``{"f": 2, "h": 3}`` or ``"f=2,h=3"``) asks for the vector reading: one sample, f input
+    features, h units in each hidden layer (n1=…, n2=… for one layer), o outputs (default 1); a
+    claim whose shapes do not fit (a missing transpose, ⊙ where a matrix product belongs) is wrong.
+    A bad ``dims`` is a `DimsError` naming the key.
     """
-    return check_report(text, seed=seed, points=points, samples=samples).results
+    return check_report(text, seed=seed, points=points, samples=samples, dims=dims).results
 
 
-def check_report(text, seed=0, points=4, samples=5):
+def check_report(text, seed=0, points=4, samples=5, dims=None):
     """Like `check_document`, but returns the whole `Report` (the definitions read, what was skipped)."""
     if not isinstance(text, str):
         raise DocumentError(f"a document is text, got {type(text).__name__}")
+    sizes = parse_dims(dims) if dims is not None else None
     doc = Document(text)
-    checker = _Checker(doc, seed, points, samples)
+    checker = _Checker(doc, seed, points, 1 if sizes else samples, sizes)
     return checker.run()
 
 
 ONE = object()     # the candidate "1" of the substitution search: an extra factor
+TRANSPOSE = object()   # the vector reading's candidate: the same name transposed
 
 
 class _Checker:
 
-    def __init__(self, doc, seed, points, samples):
+    def __init__(self, doc, seed, points, samples, sizes=None):
         self.doc, self.seed, self.points, self.samples = doc, seed, points, samples
+        self.sizes = sizes                # the vector reading's sizes, or None
+        self.dims = None                  # its `Dims`, once the definitions are known
+        self.columns_elementwise = False  # the explanation search's second try under dims
         self.results = []
         self.definitions = []         # Definition, in document order
         self.derived = {}             # key → (partial tree, line, section)
@@ -1427,7 +1778,77 @@ class _Checker:
             target[key] = d
         model = Model(defs, {k: v for k, v in self.derived.items() if v[1] <= eq.line}, self.samples, self.seed)
         model.templates = templates
+        model.dims = self.dims
         return model
+
+    # --- the vector reading: which one-output weights are columns -------------------------------
+    def choose_shapes(self):
+        """The `Dims` under which the most definitions build: a one-output weight is a 1 × n matrix
+        (``z₂ = W₂a₁``) unless a column of n fits the definitions better (``ŷ = w₂ᵀa₁``)."""
+        import itertools
+        templates = any(d.name.layer is not None and d.name.layer[0] is not None for d in self.definitions)
+        dims = Dims(self.sizes, 1)
+        layers = 1
+        for d in self.definitions:
+            for n in names_in(d.tree):
+                role = dims.role(n.key(LAYERS))
+                if role and _LAYERED.fullmatch(n.key(LAYERS)).group(2):
+                    layers = max(layers, role[1])
+        dims = Dims(self.sizes, LAYERS["L"] if templates else layers)
+        keys = sorted({n.key(LAYERS) for d in self.definitions for n in names_in(d.tree)
+                       if (r := dims.role(n.key(LAYERS))) and r[0] == "weight" and dims.size(r[1]) == 1})
+        for d in self.definitions:                 # w⁽ˡ⁾ in a layer-indexed definition: the output layer's
+            for n in names_in(d.tree):
+                if n.base in WEIGHT_BASES and n.layer is not None and n.layer[0] is not None and not n.sub:
+                    key = Name(n.base, "", (None, LAYERS["L"])).key(LAYERS)
+                    if key not in keys:
+                        keys.append(key)
+        keys = keys[:6]                   # at most 42 readings to try
+        best = None
+        for transposed in (False, True):          # z = W a, else z = Wᵀ a
+            for k in range(min(len(keys), 3) + 1):
+                for subset in itertools.combinations(keys, k):
+                    self.dims = dims.with_vectors(subset, transposed)
+                    failures = sum(1 for d in self.definitions if self.build_error(d))
+                    if best is None or failures < best[0]:
+                        best = (failures, self.dims)
+                    if failures == 0:
+                        return
+        self.dims = best[1]
+
+    def build_error(self, d):
+        """Why a definition cannot be built in the model at its place, or None."""
+        model = self.model_at(d.eq)
+        try:
+            pt = Point(model, np.random.default_rng(self.seed), self.samples)
+            if d.name.layer is None or d.name.layer[0] is None:
+                pt.node(d.name)
+            else:
+                pt.node(Name(d.name.base, d.name.sub, (None, LAYERS["L"])).key(LAYERS))
+        except (Unresolved, ReadError) as exc:
+            return f"cannot use this definition: {exc}"
+        except (MathDomainError, ZeroDivisionError, OverflowError) as exc:
+            return f"cannot evaluate this definition: {exc}"
+        except Exception as exc:  # noqa: BLE001 - never crash on a document
+            return f"cannot use this definition ({type(exc).__name__}: {exc})"
+        return None
+
+    def dims_words(self):
+        if self.dims is None:
+            return None
+        d = self.dims
+        sizes = [d.size(k) for k in range(d.layers + 1)]
+        same = sorted({k for k in range(d.layers) if sizes[k] == sizes[k + 1] and sizes[k] > 1})
+        warn = (f"; layer {same[0] + 1} is square ({sizes[same[0] + 1]}×{sizes[same[0]]}), so its transpose "
+                "has the right shape: sizes that differ catch more") if same else ""
+        convention = "; weights read as z = Wᵀa (W is inputs × units)" if d.transposed else ""
+        unused = [k for k in d.sizes if k.startswith("n") and int(k[1:]) >= d.layers]
+        if unused:
+            hidden = d.layers - 1
+            convention += (f"; {', '.join(unused)} not used: this net has {hidden} hidden layer"
+                           f"{'' if hidden == 1 else 's'} (o sets the output layer)")
+        return (f"one sample, {' → '.join(map(str, sizes))} units from the input to the output "
+                f"(f={d.sizes['f']}, h={d.sizes['h']}, o={d.sizes['o']}){convention}{warn}")
 
     def loss_letter(self, model):
         for d in model.definitions.values():
@@ -1454,6 +1875,8 @@ class _Checker:
                 eq.kind = "unreadable"
                 self.unchecked(eq, eq.members[0][1] if eq.members else eq.start,
                                f"could not read this equation ({type(exc).__name__}: {exc})")
+        if self.sizes is not None:
+            self.choose_shapes()
         self.validate_definitions()
         for check, eq in self.pending:
             try:
@@ -1474,7 +1897,7 @@ class _Checker:
         defs = [(d.line, d.text + ("" if d.first else "   (a redefinition: until the end of its section)"))
                 for d in self.definitions]
         return Report(self.results, sorted(defs + named), doc.mentions,
-                      doc.prose_lines, self.samples)
+                      doc.prose_lines, self.samples, self.dims_words())
 
     def member_text(self, eq, i):
         return pretty(eq.members[i][3])
@@ -1569,20 +1992,7 @@ class _Checker:
     def validate_definitions(self):
         """A definition that cannot be built is reported once, here, and left out of the model."""
         for d in list(self.definitions):
-            model = self.model_at(d.eq)
-            why = None
-            try:
-                pt = Point(model, np.random.default_rng(self.seed), self.samples)
-                if d.name.layer is None or d.name.layer[0] is None:
-                    pt.node(d.name)
-                else:
-                    pt.node(Name(d.name.base, d.name.sub, (None, LAYERS["L"])).key(LAYERS))
-            except (Unresolved, ReadError) as exc:
-                why = f"cannot use this definition: {exc}"
-            except (MathDomainError, ZeroDivisionError, OverflowError) as exc:
-                why = f"cannot evaluate this definition: {exc}"
-            except Exception as exc:  # noqa: BLE001 - never crash on a document
-                why = f"cannot use this definition ({type(exc).__name__}: {exc})"
+            why = self.build_error(d)
             if why:
                 self.definitions.remove(d)
                 d.eq.kind = "unreadable"
@@ -1718,11 +2128,16 @@ class _Checker:
                 t = pt.partial(target[1], target[2])
             else:
                 t = evaluate(target, pt.value, pt.partial)
-            h = evaluate(tree, pt.value, pt.partial)
+            if self.dims is not None:
+                h = evaluate_shaped(tree, pt.value, pt.partial, self.columns_elementwise)
+            else:
+                h = evaluate(tree, pt.value, pt.partial)
             t, h = _numbers(pt, t), _numbers(pt, h)
             if isinstance(h, list) or isinstance(t, list):
                 raise ReadError("a vector where a number belongs", 0)
-            if np.ndim(h) == 1 and np.ndim(t) == 0:
+            if self.dims is not None:
+                h = _fit_shape(h, t, target)
+            elif np.ndim(h) == 1 and np.ndim(t) == 0:
                 h, summed = float(np.sum(h)), samples > 1
             H.append(h)
             T.append(t)
@@ -1747,7 +2162,10 @@ class _Checker:
         model = self.model_at(eq)
         letter = self.loss_letter(model)
         m = self.samples
-        rd = self.readings(model, target, tree, fixed, m, update, param)
+        try:
+            rd = self.readings(model, target, tree, fixed, m, update, param)
+        except ShapeError as exc:
+            return "wrong", None, str(exc)
         step = "the gradient this rule steps along" if update else "yours"
         if all(_agree(h, t) for h, t in zip(rd.H, rd.T)):
             return "ok", None, ("matches autograd" + (" (read per sample, summed over the samples)"
@@ -1776,7 +2194,9 @@ class _Checker:
         if explanation:
             return "wrong", None, explanation
         worst = int(np.argmax([float(np.max(np.abs(np.asarray(h) - np.asarray(t)))) for h, t in zip(rd.H, rd.T)]))
-        h, t = np.ravel(rd.H[worst])[0], np.ravel(rd.T[worst])[0]
+        hs, ts = np.ravel(rd.H[worst]), np.ravel(rd.T[worst])
+        at = int(np.argmax(np.abs(hs - ts))) if hs.shape == ts.shape else 0
+        h, t = hs[at], ts[at]
         extra = " (right for one sample, though)" if one else ""
         return "wrong", None, (f"autograd gives {t:.6g}, {step} {h:.6g} at a random point, and no single "
                                f"substitution or constant factor explains it{extra}")
@@ -1791,6 +2211,10 @@ class _Checker:
     def explain(self, model, target, tree, fixed, update, param, rd, letter):
         """One name of your formula where another belongs: try each occurrence against each quantity."""
         occurrences = plain_names(tree)
+        if self.dims is not None and not self.columns_elementwise:
+            flipped = self.transposed_result(model, target, tree, fixed, update, param)
+            if flipped:
+                return flipped
         if not occurrences or len(occurrences) > 24:
             return None
         candidates = self.candidates(model, target)
@@ -1799,10 +2223,13 @@ class _Checker:
         for idx, occ in enumerate(occurrences):
             if update and idx == 0:
                 continue
-            for cand in self.layer_neighbours(occ) + candidates + [ONE]:
-                if cand is not ONE and (cand.key(LAYERS) == occ.key(LAYERS) or cand.key(LAYERS) in fixed):
+            flips = [TRANSPOSE] if self.dims is not None else []
+            for cand in flips + self.layer_neighbours(occ) + candidates + [ONE]:
+                if cand not in (ONE, TRANSPOSE) and (cand.key(LAYERS) == occ.key(LAYERS)
+                                                     or cand.key(LAYERS) in fixed):
                     continue
-                new_tree = replace_name(tree, idx, ("num", 1.0) if cand is ONE else cand)
+                new_tree = replace_name(tree, idx, ("num", 1.0) if cand is ONE else
+                                        ("T", ("name", occ)) if cand is TRANSPOSE else cand)
                 try:
                     r = self.readings(model, target, new_tree, fixed, m, update, param)
                 except (ReadError, Unresolved, MathDomainError, ZeroDivisionError, OverflowError,
@@ -1820,25 +2247,49 @@ class _Checker:
             missing = self.missing_local_derivative(model, target, tree, fixed, update, param)
             if missing:
                 return missing
+        if not found and self.dims is not None and not self.columns_elementwise:
+            self.columns_elementwise = True         # a formula written the scalar way: try its products as ⊙
+            try:
+                again = self.explain(model, target, tree, fixed, update, param, rd, letter)
+            finally:
+                self.columns_elementwise = False
+            return again and again + " (reading each product of two columns as ⊙)"
         if not found:
             return self.verifier_explanation(model, target, tree, fixed, update, param, letter)
         found.sort(key=lambda f: f[0])
         _, occ, cand, k = found[0]
         if cand is ONE:
             what = f"an extra factor {occ.display()}: without it your formula holds"
+        elif cand is TRANSPOSE:
+            what = (f"a transpose of {occ.display()} missing or extra: with it flipped your formula holds "
+                    f"({occ.display()} is square here, so its shape could not show it)")
         else:
             what = f"{occ.display()} where {cand.display()} belongs"
-        if cand is not ONE and occ.base == cand.base and occ.sub == cand.sub and occ.layer != cand.layer:
+        if cand not in (ONE, TRANSPOSE) and occ.base == cand.base and occ.sub == cand.sub and occ.layer != cand.layer:
             what += ": the wrong layer"
         if k is not None:
-            about_m = any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, 1 / m, -m))
+            about_m = m > 1 and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, 1 / m, -m))
             what += f"; and {factor_words(k, m, letter)} ({_nice(k)} × autograd" + \
                 (f" with {letter} = {m})" if about_m else ")")
         return what
 
+    def transposed_result(self, model, target, tree, fixed, update, param):
+        """The vector reading: your matrix is the transpose of autograd's (a square one, or shapes would say so)."""
+        try:
+            r = self.readings(model, target, ("T", tree), fixed, self.samples, update, param)
+        except (ReadError, Unresolved, MathDomainError, ZeroDivisionError, OverflowError, FloatingPointError):
+            return None
+        if all(np.ndim(t) == 2 for t in r.T) and all(_agree(h, t) for h, t in zip(r.H, r.T)):
+            n = np.shape(r.T[0])[0]
+            return (f"your matrix is the transpose of the right one: {n}×{n}, square, so its shape could not "
+                    "show it")
+        return None
+
     def verifier_explanation(self, model, target, tree, fixed, update, param, letter):
         """Ask `microreg.check.verify` (mistaken backward passes on the model's graph) to name it."""
         from .check import verify
+        if self.dims is not None:
+            return None                      # the verifier's search is over the scalar reading's graph
         if target[0] != "partial" or (target[1] is None and not update):
             return None
         loss_name = target[1] if target[1] is not None else self.loss_of(model)
@@ -1948,6 +2399,26 @@ def _subtrees(tree):
                 yield from _subtrees(c)
 
 
+def _fit_shape(h, t, target):
+    """Your value in the shape of autograd's, or a `ShapeError` (the vector reading's shape finding).
+
+    Equal shapes fit, and so do one number and an array of one ((), (1,), (1, 1)); a row where a
+    column belongs does not."""
+    sh, st = np.shape(h), np.shape(t)
+    if sh == st:
+        return h
+    if np.size(h) == 1 and np.size(t) == 1:
+        return np.reshape(h, st)
+    what = pretty_tree(target) if target[0] == "partial" and target[1] is not None else "autograd's value"
+    if target[0] == "partial" and target[1] is None:
+        what = f"the gradient of {target[2].display()}"
+    elif target[0] == "name":
+        what = target[1].display()
+    transposed = (len(sh) == 2 and sh == st[::-1]) or (sh == (1,) + st) or (st == (1,) + sh)
+    hint = ": a transpose?" if transposed else ""
+    raise ShapeError(f"shape {sh} ({_shape_words(sh)}) where {what} has shape {st} ({_shape_words(st)}){hint}")
+
+
 def _numbers(pt, x):
     if isinstance(x, list):
         return [_numbers(pt, r) for r in x]
@@ -1960,7 +2431,7 @@ def _natural(key):
 
 # === 7. files and output ========================================================================
 
-def check_file(path, seed=0, points=4, samples=5):
+def check_file(path, seed=0, points=4, samples=5, dims=None):
     """Read a document (UTF-8) and check it: a `Report`. A file that cannot be read is a `DocumentError`."""
     try:
         with open(path, encoding="utf-8") as fh:
@@ -1973,7 +2444,7 @@ def check_file(path, seed=0, points=4, samples=5):
         raise DocumentError(f"{path}: byte {exc.start} is not UTF-8 text") from None
     except OSError as exc:
         raise DocumentError(f"{path}: {exc.strerror}") from None
-    return check_report(text, seed=seed, points=points, samples=samples)
+    return check_report(text, seed=seed, points=points, samples=samples, dims=dims)
 
 
 def _width(text):
@@ -2021,8 +2492,9 @@ def format_results(report, width=None):
                    f"{counts['wrong']} wrong")
     notes = [f"not checked: {equations} equation(s) (see the rows), {paragraphs} paragraph(s) of prose, "
              f"{pictures} picture(s), {report.mentions} math span(s) without an equation",
-             f"read with one unit per layer, {report.samples} random samples of the data, "
-             f"{len(report.definitions)} definition(s)"]
+             (f"read with vectors ({report.dims}), " if report.dims else
+              f"read with one unit per layer, {report.samples} random samples of the data, ")
+             + f"{len(report.definitions)} definition(s)"]
     for note in notes:
         out.extend(textwrap.wrap(note, width) if width and width >= 40 else [note])
     return "\n".join(out)

@@ -566,6 +566,40 @@ for path in sorted(seeds.glob("*.txt")):
             print(f"   line {r.line:>3} {r.verdict:<6} {r.claim[:40]:<40}  {r.explanation[:100]}")
 '''),
     md("""
+## With vectors and matrices: `dims`
+
+Read with scalars (one unit per layer) `(W^{(l+1)})^T \\delta^{(l+1)}` and `W^{(l+1)} \\delta^{(l+1)}` are the same
+number, so a missing transpose cannot show. `dims={"f": 2, "h": 3, "n2": 4}` (on the command line
+`microreg check NOTES.md --dims f=2,h=3,n2=4`) reads the document with vectors: one sample whose x has f
+features, h units per hidden layer (n2 sets layer 2), one output. W⁽ˡ⁾ is then a size(l) × size(l−1)
+matrix of labelled Values, products follow linear algebra, and a claim whose shapes do not fit is wrong
+on its line. Sizes that differ (2 → 3 → 4 → 1 here) let every transpose show.
+"""),
+    code(r'''
+layered = r"""
+$$C = (a^{(L)} - y)^2$$
+$$z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}$$
+$$a^{(l)} = \sigma(z^{(l)})$$
+$$\delta^{(l)} := \frac{\partial C}{\partial z^{(l)}}$$
+$$\delta^{(l)} = \left((W^{(l+1)})^\top \delta^{(l+1)}\right) \odot \sigma'(z^{(l)})$$
+$$\delta^{(l)} = \left(W^{(l+1)} \delta^{(l+1)}\right) \odot \sigma'(z^{(l)})$$
+$$\frac{\partial C}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^\top$$
+$$\frac{\partial C}{\partial W^{(l)}} = \delta^{(l)} \odot a^{(l-1)}$$
+"""
+for r in check_document(layered, dims={"f": 2, "h": 3, "n2": 4}):
+    print(f"line {r.line}  {r.verdict:<5}  {r.claim:<34}  {r.explanation}")
+print()
+for r in check_document(layered):          # the scalar reading: every rule looks right
+    print(f"line {r.line}  {r.verdict:<5}  {r.claim}")
+'''),
+    code(r'''
+if seeds.exists():                        # document 001's "multivariate" rules (line 62), read with vectors
+    report = check_file(seeds / "001_eeca50faed54cd79.txt", dims="f=2,h=3")
+    for r in report.results:
+        if r.line == 62:
+            print(f"line {r.line}  {r.verdict:<5}  {r.claim}")
+'''),
+    md("""
 ## What it cannot read is listed, never skipped
 
 An equation it cannot parse, a name never defined, a derivative with respect to something that is not in

@@ -355,3 +355,217 @@ def test_prose_and_pictures_are_listed_as_unchecked():
     rows = [(r.line, r.verdict, r.claim) for r in check_document(text)]
     assert rows == [(1, "unchecked", "prose: A first paragraph"), (6, "unchecked", "a picture"),
                     (8, "unchecked", "prose: A second one.")], rows
+
+
+# --- the vector reading: --dims f=2,h=3 ------------------------------------------------------------
+
+# vector_dims.md: z₁ = W₁x + b₁, a₁ = σ(z₁), ŷ = w₂ᵀa₁ + b₂, L = ½(ŷ − y)², one sample, f = 2, h = 3.
+# By hand: ∂L/∂w₂ = (ŷ − y)a₁ (a column of 3), ∂L/∂b₂ = ŷ − y, ∂L/∂a₁ = w₂(ŷ − y) (a column of 3),
+# δ₁ = ∂L/∂z₁ = (ŷ − y)w₂ ⊙ σ'(z₁), ∂L/∂W₁ = δ₁xᵀ (3 × 2), ∂L/∂b₁ = δ₁.
+DIMS_PLANTED = {
+    24: ("wrong", "a transpose?"),                 # x δ₁ᵀ is 2 × 3: the transpose of ∂L/∂W₁
+    25: ("wrong", "not a product: ⊙"),             # w₂ σ'(z₁), two columns side by side where ⊙ belongs
+    26: ("wrong", "⊙ needs equal shapes: a matrix product?"),   # δ₁ ⊙ x (3 and 2) where δ₁xᵀ belongs
+    27: ("wrong", "a row of 3) where ∂L/∂a₁"),     # w₂ᵀ(ŷ − y) is a row; ∂L/∂a₁ is a column
+    33: ("wrong", "ŷ where z₁ belongs"),           # right shapes, σ' taken at ŷ instead of z₁
+    34: ("factor", "a dropped ½"),                 # 2δ₁xᵀ: twice ∂L/∂W₁
+}
+SHAPE_ONLY = {24, 25, 26, 27}
+
+
+def test_vector_mistakes_are_found_on_their_lines_and_correct_claims_are_ok():
+    results = [r for r in check_file(DOCS / "vector_dims.md", dims={"f": 2, "h": 3}).results
+               if not r.claim.startswith("prose: ")]
+    got = {r.line: r for r in results}
+    assert {r.line for r in results if r.verdict != "ok"} == set(DIMS_PLANTED), \
+        format_results(check_file(DOCS / "vector_dims.md", dims="f=2,h=3"))
+    for line, (verdict, words) in DIMS_PLANTED.items():
+        assert got[line].verdict == verdict and words in got[line].explanation, got[line]
+    assert sorted(r.line for r in results if r.verdict == "ok") == [13, 14, 18, 19, 20, 28, 29], results
+    assert "shape (2, 3)" in got[24].explanation and "(3, 2)" in got[24].explanation, got[24]
+    # read with scalars (one unit per layer) every shape mistake is invisible; the wrong numbers still show
+    scalar = [r for r in check_file(DOCS / "vector_dims.md").results if not r.claim.startswith("prose: ")]
+    assert {r.line for r in scalar if r.verdict != "ok"} == set(DIMS_PLANTED) - SHAPE_ONLY, scalar
+
+
+LAYERED = r"""$$C = (a^{(L)} - y)^2$$
+$$z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}$$
+$$a^{(l)} = \sigma(z^{(l)})$$
+$$\delta^{(l)} := \frac{\partial C}{\partial z^{(l)}}$$
+$$\delta^{(l)} = \left((W^{(l+1)})^\top \delta^{(l+1)}\right) \odot \sigma'(z^{(l)})$$
+$$\delta^{(l)} = \left(W^{(l+1)} \delta^{(l+1)}\right) \odot \sigma'(z^{(l)})$$
+$$\delta^{(l)} = \left((W^{(l+1)})^\top \delta^{(l+1)}\right) \sigma'(z^{(l)})$$
+$$\frac{\partial C}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^\top$$
+$$\frac{\partial C}{\partial W^{(l)}} = a^{(l-1)} (\delta^{(l)})^\top$$
+$$\frac{\partial C}{\partial W^{(l)}_{j,k}} = \delta^{(l)}_j a^{(l-1)}_k$$
+$$\frac{\partial C}{\partial b^{(l)}} = \delta^{(l)}$$
+$$\frac{\partial C}{\partial W^{(1)}} = \delta^{(1)} x^\top$$
+"""
+
+
+def test_layered_rules_with_sizes_per_layer():
+    # three layers 2 → 3 → 4 → 1, l = 2: W⁽³⁾ is 1 × 4, δ⁽³⁾ one number, δ⁽²⁾ a column of 4, W⁽²⁾ 4 × 3.
+    # By hand: δ⁽ˡ⁾ = ((W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾), ∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾(a⁽ˡ⁻¹⁾)ᵀ (element j,k: δⱼaₖ), ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾
+    results = check_document(LAYERED, dims="f=2,h=3,n2=4")
+    got = [(r.line, r.verdict) for r in results]
+    # and a⁽⁰⁾ is the data x: ∂C/∂W⁽¹⁾ = δ⁽¹⁾xᵀ (3 × 2)
+    assert got == [(5, "ok"), (6, "wrong"), (7, "wrong"), (8, "ok"), (9, "wrong"), (10, "ok"), (11, "ok"),
+                   (12, "ok")], got
+    missing_t, times, flipped = results[1], results[2], results[4]
+    assert "a row of 4 ⊙ a column of 4" in missing_t.explanation, missing_t      # W⁽³⁾δ⁽³⁾ without ᵀ is a row
+    assert "a column of 4 times a column of 4" in times.explanation, times       # a product where ⊙ belongs
+    assert "shape (3, 4)" in flipped.explanation and "(4, 3)" in flipped.explanation, flipped
+
+
+def test_001_multivariate_rules_hold_with_vectors():
+    path = SEEDS / "001_eeca50faed54cd79.txt"
+    if not path.exists():
+        pytest.skip(f"the source documents are not here ({SEEDS} is absent)")
+    results = check_file(path, dims="f=2,h=3").results
+    multivariate = rows_at(results, 62)
+    assert [r.verdict for r in multivariate] == ["ok"] * 4, multivariate
+    # its scalar-style hidden-layer rule δ⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ w⁽ˡ⁺¹⁾ σ'(z⁽ˡ⁾) does not fit vectors
+    scalar_rule = [r for r in rows_at(results, 58) if r.claim.startswith("δ⁽ˡ⁾ = δ⁽ˡ⁺¹⁾")]
+    assert scalar_rule and scalar_rule[0].verdict == "wrong" and "shape" in scalar_rule[0].explanation, scalar_rule
+    # δ⁽ᴸ⁻¹⁾ with σ' at the output layer: with a column, its two-column product read as ⊙, the layer is named
+    layer = [r for r in rows_at(results, 58) if r.claim.startswith("δ⁽ᴸ⁻¹⁾ = ∂C/∂a⁽ᴸ⁻¹⁾")]
+    assert layer and "z⁽ᴸ⁾ where z⁽ᴸ⁻¹⁾ belongs: the wrong layer" in layer[0].explanation, layer
+
+
+def test_dims_shapes_of_the_leaves():
+    from microreg.document import Dims, parse_dims
+    dims = Dims(parse_dims("f=2,h=3"), 2)
+    assert dims.shape("W1", "parameter") == (3, 2) and dims.shape("b1", "parameter") == (3,)
+    assert dims.shape("W2", "parameter") == (1, 3) and dims.shape("b2", "parameter") == ()
+    assert dims.with_vectors({"w2"}).shape("w2", "parameter") == (3,)
+    assert dims.shape("x", "data") == (2,) and dims.shape("y", "data") == ()
+    assert dims.shape("alpha", "parameter") == ()
+    three = Dims(parse_dims({"f": 4, "h": 5, "n2": 6, "o": 2}), 3)
+    assert [three.size(k) for k in range(4)] == [4, 5, 6, 2]
+    assert three.shape("w3", "parameter") == (2, 6) and three.shape("y", "data") == (2,)
+
+
+@pytest.mark.parametrize("dims, words", [
+    ("h=0", "--dims: h=0: a size is a whole number ≥ 1"),
+    ("h=x", "--dims: h=x: a size is a whole number ≥ 1"),
+    ({"h": 2.5}, "--dims: h=2.5: a size is a whole number ≥ 1"),
+    ("q=2", "--dims: unknown key 'q' (keys: f = input features, h = hidden units"),
+    ("h3", "--dims: 'h3' is not KEY=SIZE"),
+])
+def test_bad_dims_are_one_line_errors(dims, words):
+    from microreg.document import DimsError
+    with pytest.raises(DimsError) as info:
+        check_document(SQUARE, dims=dims)
+    assert words in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+def test_cli_dims(tmp_path):
+    out = run_cli(str(DOCS / "vector_dims.md"), "--dims", "f=2,h=3", "--json")
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert {r["line"] for r in rows if r["verdict"] != "ok" and not r["claim"].startswith("prose: ")} \
+        == set(DIMS_PLANTED), out.stdout
+    assert out.returncode == 1
+    bad = run_cli(str(DOCS / "vector_dims.md"), "--dims", "h=3,depth=2")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown key 'depth'" in bad.stderr, bad.stderr
+    table = run_cli(str(DOCS / "vector_dims.md"), "--dims", "f=2,h=3")
+    assert "read with vectors (one sample, 2 → 3 → 1 units" in table.stdout, table.stdout
+    unused = run_cli(str(DOCS / "vector_dims.md"), "--dims", "f=2,h=3,n2=4")     # layer 2 is the output here
+    assert "n2 not used: this net has 1 hidden layer" in unused.stdout, unused.stdout
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(alphabet="$\\{}^_()=+-*/abxyzwWLC12 \n&[];|'T", max_size=60))
+def test_the_vector_reading_never_crashes_on_any_text(text):
+    for r in check_document(text, dims="f=2,h=3"):
+        assert r.verdict in ("ok", "factor", "wrong", "unchecked")
+
+
+def test_the_vector_model_is_the_documents_net_with_labelled_elements():
+    # the model built from vector_dims.md under f=2, h=3, recomputed here with numpy from its leaves:
+    # L = ½(w₂ᵀσ(W₁x + b₁) + b₂ − y)², and ∂L/∂W₁ by central differences
+    import numpy as np
+
+    from microreg.document import Document, Name, Point, _Checker, parse_dims
+    from microreg.engine import topological_order
+    checker = _Checker(Document((DOCS / "vector_dims.md").read_text(encoding="utf-8")), 0, 1, 1,
+                       parse_dims("f=2,h=3"))
+    checker.run()
+    model = checker.model_at(checker.definitions[-1].eq)
+    pt = Point(model, np.random.default_rng(3), 1)
+    loss = pt.node(Name("L"))
+    assert np.shape(loss) in ((), (1,)), np.shape(loss)       # ŷ = w₂ᵀa₁ + b₂: a row times a column
+    loss = loss.reshape(())[()] if isinstance(loss, np.ndarray) else loss
+    labels = {n.label for n in topological_order(loss)}
+    assert {"W1[2][1]", "b1[2]", "w2[0]", "x[1]", "a1[2]", "z1[0]"} <= labels, sorted(map(str, labels))
+    v = {k: pt.number(pt.nodes[k]) for k in ("W1", "b1", "w2", "b2", "x", "y")}
+    assert v["W1"].shape == (3, 2) and v["w2"].shape == (3,) and v["x"].shape == (2,)
+
+    def forward(W1):
+        a1 = 1 / (1 + np.exp(-(W1 @ v["x"] + v["b1"])))
+        return 0.5 * (v["w2"] @ a1 + v["b2"] - v["y"]) ** 2
+
+    assert abs(loss.data - forward(v["W1"])) < 1e-12, (loss.data, forward(v["W1"]))
+    numeric = np.zeros((3, 2))
+    for j in range(3):
+        for k in range(2):
+            step = np.zeros((3, 2))
+            step[j, k] = 1e-6
+            numeric[j, k] = (forward(v["W1"] + step) - forward(v["W1"] - step)) / 2e-6
+    auto = pt.partial(Name("L"), Name("W", "1"))
+    assert np.allclose(auto, numeric, atol=1e-7), (np.round(auto, 6), np.round(numeric, 6))
+
+
+def test_a_sum_over_samples_has_one_term_and_a_sum_over_units_adds_them():
+    # one sample: 1/m Σᵢ of anything is that thing (m = 1); Σⱼ adds the o = 2 outputs.
+    # By hand: C = Σⱼ(aⱼ − yⱼ)², a = σ(z), z = W₁x + b₁ (one layer, 2 × 3):
+    # ∂C/∂a = 2(a − y), δ = 2(a − y) ⊙ σ'(z), ∂C/∂W₁ = δxᵀ; and the mean-of-samples loss gives the same.
+    text = r"""$$\mathbf{z} = W_1 \mathbf{x} + \mathbf{b}_1$$
+$$\mathbf{a} = \sigma(\mathbf{z})$$
+$$C = \sum_j (a_j - y_j)^2$$
+$$\frac{\partial C}{\partial \mathbf{a}} = 2(\mathbf{a} - \mathbf{y})$$
+$$\frac{\partial C}{\partial W_1} = \frac{1}{m}\sum_{i=1}^m \left(2(\mathbf{a} - \mathbf{y}) \odot \sigma'(\mathbf{z})\right) \mathbf{x}_i^\top$$
+$$\frac{\partial C}{\partial W_1} = \sum_j \left(2(\mathbf{a} - \mathbf{y}) \odot \sigma'(\mathbf{z})\right) \mathbf{x}^\top$$
+"""
+    results = check_document(text, dims="f=3,o=2")
+    assert [(r.line, r.verdict) for r in results] == [(4, "ok"), (5, "ok"), (6, "wrong")], results
+    assert "shape ()" in results[2].explanation and "(2, 3)" in results[2].explanation, results[2]
+
+
+def test_weights_written_as_z_equals_w_transpose_a_are_inputs_by_units():
+    # z⁽ˡ⁾ = (W⁽ˡ⁾)ᵀa⁽ˡ⁻¹⁾ + b⁽ˡ⁾: W⁽ˡ⁾ is size(l−1) × size(l), so ∂C/∂W⁽ˡ⁾ = a⁽ˡ⁻¹⁾(δ⁽ˡ⁾)ᵀ (3 × 4 at l = 2)
+    # and δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾δ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾) (no transpose: W⁽³⁾ is 4 × 1)
+    text = r"""$$C = \frac{1}{2}(a^{(L)} - y)^2$$
+$$z^{(l)} = (W^{(l)})^\top a^{(l-1)} + b^{(l)}$$
+$$a^{(l)} = \sigma(z^{(l)})$$
+$$\delta^{(l)} := \frac{\partial C}{\partial z^{(l)}}$$
+$$\frac{\partial C}{\partial W^{(l)}} = a^{(l-1)} (\delta^{(l)})^\top$$
+$$\frac{\partial C}{\partial W^{(l)}} = \delta^{(l)} (a^{(l-1)})^\top$$
+$$\delta^{(l)} = (W^{(l+1)} \delta^{(l+1)}) \odot \sigma'(z^{(l)})$$
+"""
+    report = check_report(text, dims="f=2,h=3,n2=4")
+    assert [(r.line, r.verdict) for r in report.results] == [(5, "ok"), (6, "wrong"), (7, "ok")], report.results
+    assert "shape (4, 3)" in report.results[1].explanation and "(3, 4)" in report.results[1].explanation
+    assert "z = Wᵀa" in format_results(report)
+
+
+def test_a_transpose_in_a_square_layer_is_named_from_the_numbers():
+    # h = 3 for both hidden layers: W₂ is 3 × 3, so W₂ and W₂ᵀ have the same shape and only the numbers
+    # differ. By hand: ∂L/∂z₁ = (W₂ᵀδ₂) ⊙ σ'(z₁), ∂L/∂W₂ = δ₂a₁ᵀ (a₁δ₂ᵀ is its transpose).
+    text = r"""$$\mathbf{z}_1 = W_1 \mathbf{x} + \mathbf{b}_1$$
+$$\mathbf{a}_1 = \sigma(\mathbf{z}_1)$$
+$$\mathbf{z}_2 = W_2 \mathbf{a}_1 + \mathbf{b}_2$$
+$$\mathbf{a}_2 = \sigma(\mathbf{z}_2)$$
+$$\hat{y} = \mathbf{w}_3^\top \mathbf{a}_2 + b_3$$
+$$L = \frac{1}{2}(\hat{y} - y)^2$$
+$$\boldsymbol{\delta}_2 := \frac{\partial L}{\partial \mathbf{z}_2}$$
+$$\frac{\partial L}{\partial \mathbf{z}_1} = (W_2^\top \boldsymbol{\delta}_2) \odot \sigma'(\mathbf{z}_1)$$
+$$\frac{\partial L}{\partial \mathbf{z}_1} = (W_2 \boldsymbol{\delta}_2) \odot \sigma'(\mathbf{z}_1)$$
+$$\frac{\partial L}{\partial W_2} = \boldsymbol{\delta}_2 \mathbf{a}_1^\top$$
+$$\frac{\partial L}{\partial W_2} = \mathbf{a}_1 \boldsymbol{\delta}_2^\top$$
+"""
+    report = check_report(text, dims="f=2,h=3")
+    got = [(r.line, r.verdict) for r in report.results]
+    assert got == [(8, "ok"), (9, "wrong"), (10, "ok"), (11, "wrong")], got
+    assert "a transpose of W₂ missing or extra" in report.results[1].explanation, report.results[1]
+    assert "transpose of the right one: 3×3" in report.results[3].explanation, report.results[3]
+    assert "layer 2 is square (3×3)" in format_results(report)
