@@ -22,7 +22,6 @@ and ``run_terminal()`` for ``microreg step``.
 """
 
 import html
-import json
 import math
 
 import numpy as np
@@ -265,102 +264,11 @@ class Stepper:
         return w.VBox([w.HBox([prev_b, next_b, play, slider]), words, picture])
 
     def to_html(self, path, title="microreg: backprop, step by step"):
-        """Write one self-contained web page (no network): Previous / Next / Play buttons, ←/→ keys,
-        a "Step k / N" counter, the graph with the current node and edge highlighted, the text."""
-        from .viz import draw_graph
-
-        # lay the picture out with the final grads (the widest numbers), then start at step 0
-        self.goto(len(self) - 1)
-        graph = draw_graph(self.root, names=self.names, highlight=(), fmt=self.fmt)
-        self.goto(0)
-        svg = graph.svg()
-        svg = svg[svg.find("<svg"):]
-        ids = graph.ids
-        start = {ids[id(n)]: "grad " + _fmt_grad(n.grad, self.fmt) for n in graph.nodes}
-        steps = []
-        for k in range(len(self)):
-            if k == 0:
-                steps.append({"text": self.text(0), "nodes": [ids[id(self.root)]], "edge": None, "set": None})
-                continue
-            r = self.records[k - 1]
-            steps.append({"text": self.text(k), "nodes": [ids[id(r.node)], ids[id(r.input)]],
-                          "edge": f"{ids[id(r.input)]}->{ids[id(r.node)]}op",
-                          "set": [ids[id(r.input)], "grad " + _fmt_grad(r.grad, self.fmt)],
-                          "unset": [ids[id(r.input)], "grad " + _fmt_grad(r.before, self.fmt)]})
-        page = _PAGE.replace("__TITLE__", html.escape(title)).replace("__SVG__", svg)
-        page = page.replace("__STEPS__", json.dumps(steps, ensure_ascii=False).replace("</", "<\\/"))
-        page = page.replace("__START__", json.dumps(start, ensure_ascii=False).replace("</", "<\\/"))
-        atomic_write(path, page)
-        return str(path)
-
-
-def _fmt_grad(g, fmt):
-    from .viz import format_data
-    return format_data(g, fmt)
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
-#controls button { font-size: 1em; padding: 0.3em 0.9em; margin-right: 0.4em; }
-#counter { font-weight: bold; margin-left: 1em; }
-#text { background: #f6f6f6; border-left: 4px solid #ff9900; padding: 0.6em 1em; white-space: pre-wrap;
-        font-family: Menlo, Consolas, monospace; font-size: 0.95em; }
-#graph svg { max-width: 100%; height: auto; }
-.lit polygon, .lit ellipse { fill: #ff9900 !important; }
-.litedge path { stroke: #ff9900 !important; stroke-width: 3px; }
-.litedge polygon { fill: #ff9900 !important; stroke: #ff9900 !important; }
-</style></head><body>
-<h2>__TITLE__</h2>
-<div id="controls"><button id="prev">Previous</button><button id="next">Next</button><button id="play">Play</button>
-<span id="counter"></span> <small>(← / → keys work too)</small></div>
-<pre id="text"></pre>
-<div id="graph">__SVG__</div>
-<script>
-const steps = __STEPS__;
-const start = __START__;
-let k = 0, timer = null;
-function groupsByTitle(cls) {
-  const out = {};
-  document.querySelectorAll('#graph g.' + cls).forEach(g => {
-    const t = g.querySelector('title'); if (t) out[t.textContent] = g; });
-  return out;
-}
-const nodes = groupsByTitle('node'), edges = groupsByTitle('edge');
-function setGrad(name, text) {
-  const g = nodes[name]; if (!g) return;
-  g.querySelectorAll('text').forEach(t => { if (t.textContent.startsWith('grad ')) t.textContent = text; });
-}
-function show() {
-  document.querySelectorAll('.lit').forEach(e => e.classList.remove('lit'));
-  document.querySelectorAll('.litedge').forEach(e => e.classList.remove('litedge'));
-  const s = steps[k];
-  s.nodes.forEach(n => { if (nodes[n]) nodes[n].classList.add('lit'); if (nodes[n + 'op']) nodes[n + 'op'].classList.add('lit'); });
-  if (s.edge && edges[s.edge]) edges[s.edge].classList.add('litedge');
-  document.getElementById('text').textContent = s.text;
-  document.getElementById('counter').textContent = 'Step ' + (k + 1) + ' / ' + steps.length;
-  document.getElementById('prev').disabled = (k === 0);
-  document.getElementById('next').disabled = (k === steps.length - 1);
-}
-function next() { if (k < steps.length - 1) { k++; if (steps[k].set) setGrad(steps[k].set[0], steps[k].set[1]); show(); } else stop(); }
-function prev() { if (k > 0) { if (steps[k].unset) setGrad(steps[k].unset[0], steps[k].unset[1]); k--; show(); } }
-function stop() { if (timer) { clearInterval(timer); timer = null; document.getElementById('play').textContent = 'Play'; } }
-function play() {
-  if (timer) { stop(); return; }
-  if (k === steps.length - 1) { while (k > 0) prev(); }
-  document.getElementById('play').textContent = 'Pause';
-  timer = setInterval(next, 800);
-}
-document.getElementById('next').addEventListener('click', () => { stop(); next(); });
-document.getElementById('prev').addEventListener('click', () => { stop(); prev(); });
-document.getElementById('play').addEventListener('click', play);
-document.addEventListener('keydown', e => {
-  if (e.key === 'ArrowRight') { stop(); next(); } else if (e.key === 'ArrowLeft') { stop(); prev(); } });
-Object.keys(start).forEach(n => setGrad(n, start[n]));
-show();
-</script></body></html>
-"""
+        """Write one self-contained web page (no network, opens from ``file://``): the graph with
+        zoom and pan, Previous / Next / Play, a slider, ←/→ keys, the formula, the quiz.
+        The page is made by `microreg.page`."""
+        from .page import write_page
+        return write_page(self, path, title=title)
 
 
 # --- the document-000 example and the terminal ------------------------------------------------------
