@@ -304,30 +304,7 @@ def document_000_example(model_path=None, x=0.5, y=None, n_hidden=3, seed=0):
     return loss
 
 
-def run_terminal(stepper, read=input, write=print):
-    """Walk the steps in a terminal: Enter = next, b = back, q = quit. Returns 0."""
-    write(f"Backprop of {stepper.name(stepper.root)}, {len(stepper)} steps. Enter = next, b = back, q = quit.\n")
-    write(stepper.text())
-    while True:
-        try:
-            key = read("\n[Enter] next  [b] back  [q] quit > ").strip().lower()
-        except EOFError:
-            write("")
-            return 0
-        if key in ("q", "quit", "exit"):
-            return 0
-        if key in ("b", "back", "p"):
-            if stepper.position == 0:
-                write("(already at the first step)")
-                continue
-            stepper.prev()
-        elif key in ("", "n", "next"):
-            if stepper.position == len(stepper) - 1:
-                write("(that was the last step: every gradient is final. b = back, q = quit)")
-                continue
-            stepper.next()
-        else:
-            write(f"(unknown key {key!r}: Enter = next, b = back, q = quit)")
-            continue
-        write("")
-        write(stepper.text())
+def run_terminal(stepper, stdin=None, stdout=None):
+    """Walk the steps in a terminal, one key per step (see `microreg.terminal`). Returns 0."""
+    from .terminal import run_terminal as run
+    return run(stepper, stdin=stdin, stdout=stdout)

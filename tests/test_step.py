@@ -12,7 +12,7 @@ import pytest
 
 from microreg import Value
 from microreg.derivations import two_layer_forward, two_layer_grads
-from microreg.step import Stepper, document_000_example, group, run_terminal
+from microreg.step import Stepper, document_000_example, group
 
 
 def _doc000():
@@ -96,23 +96,6 @@ def test_per_step_finite_difference_check():
 def test_group_names():
     assert group("ŷ − y") == "(ŷ − y)" and group("(ŷ − y)²") == "(ŷ − y)²" and group("w1[0][2]") == "w1[0][2]"
     assert group("−y") == "(−y)"
-
-
-def test_terminal_stepper_driven_like_a_user():
-    lines = iter(["", "", "b", "x", "q"])
-    out = []
-    run_terminal(Stepper(_doc000()[0]), read=lambda prompt: next(lines), write=out.append)
-    shown = [o.split(":")[0] for o in out if o.startswith("Step")]
-    assert shown == ["Step 1 / 26", "Step 2 / 26", "Step 3 / 26", "Step 2 / 26"], shown
-    assert any("unknown key" in o for o in out)
-
-
-def test_terminal_command_end_to_end():
-    done = subprocess.run([sys.executable, "-m", "microreg", "step"], input="\n\nb\nq\n", capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    counters = [l.split(":")[0] for l in done.stdout.splitlines() if l.startswith("Step ")]
-    assert counters == ["Step 1 / 26", "Step 2 / 26", "Step 3 / 26", "Step 2 / 26"], counters
 
 
 def test_widget_builds():
