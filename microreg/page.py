@@ -137,9 +137,11 @@ def _mathml(latex):
     except ImportError:
         return None
     try:
-        return convert(latex)
+        mathml = convert(latex)
     except Exception:  # noqa: BLE001 - the plain-text formula is shown instead
         return None
+    # latex2mathml writes \mathrel{+=} as two spaced operators; one <mo> reads as "+="
+    return mathml.replace("<mo><mrow><mo>&#x0002B;</mo><mo>&#x0003D;</mo></mrow></mo>", "<mo>+=</mo>")
 
 
 def _hints(record, fmt):

@@ -21,7 +21,6 @@ Front ends: ``widget()`` for Jupyter (ipywidgets), ``to_html(path)`` for one sta
 and ``run_terminal()`` for ``microreg step``.
 """
 
-import html
 import math
 
 import numpy as np
@@ -239,29 +238,14 @@ class Stepper:
         lit, edges = ((self.root,), ()) if r is None else ((r.node, r.input), ((r.input, r.node),))
         return draw_graph(self.root, highlight=lit, highlight_edges=edges, names=self.names, **options)
 
-    def widget(self):
-        """A Jupyter widget: Previous / Next / Play, a slider, the highlighted graph and the step's text."""
+    def widget(self, title="microreg: backprop, step by step"):
+        """A Jupyter widget (anywidget): the standalone page's own view, with Previous / Next /
+        Play, a slider, keys, zoom and pan, the formula and the quiz. See `microreg.widget`."""
         try:
-            import ipywidgets as w
-        except ImportError:
-            raise ImportError("the stepper widget needs ipywidgets: pip install 'microreg[widgets]'") from None
-        prev_b = w.Button(description="Previous", icon="step-backward")
-        next_b = w.Button(description="Next", icon="step-forward")
-        play = w.Play(value=0, min=0, max=len(self) - 1, interval=900, description="Play")
-        slider = w.IntSlider(value=0, min=0, max=len(self) - 1, description="step")
-        w.jslink((play, "value"), (slider, "value"))
-        picture, words = w.HTML(), w.HTML()
-
-        def show(change=None):
-            self.goto(slider.value)
-            picture.value = self.graph().svg()
-            words.value = "<pre>" + html.escape(self.text()) + "</pre>"
-
-        slider.observe(show, names="value")
-        prev_b.on_click(lambda _: setattr(slider, "value", max(0, slider.value - 1)))
-        next_b.on_click(lambda _: setattr(slider, "value", min(len(self) - 1, slider.value + 1)))
-        show()
-        return w.VBox([w.HBox([prev_b, next_b, play, slider]), words, picture])
+            from .widget import StepperWidget
+        except ImportError as exc:
+            raise ImportError(f"the stepper widget needs anywidget: pip install anywidget ({exc})") from None
+        return StepperWidget(self, title=title)
 
     def to_html(self, path, title="microreg: backprop, step by step"):
         """Write one self-contained web page (no network, opens from ``file://``): the graph with

@@ -391,7 +391,11 @@ def build(names=None, execute=True):
         nb.cells = cells
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         if execute:
-            NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": HERE}}).execute()
+            # no widget state is saved: viewers without a kernel then show each widget's static
+            # fallback (the stepper's self-contained page, text/html) instead of an empty widget
+            NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False,
+                           resources={"metadata": {"path": HERE}}).execute()
+            nb.metadata.pop("widgets", None)
         nbformat.write(nb, os.path.join(HERE, name))
         print(f"wrote notebooks/{name}")
 

@@ -2,38 +2,12 @@
 zoom and pan, the quiz, hostile labels, a 1,000-node graph, and no request leaving the page."""
 
 import json
-import math
-import shutil
 
 import pytest
 
 from microreg import Value
 from microreg.page import json_for_script, page_data, page_html
 from microreg.step import Stepper, document_000_example
-
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]
-
-
-def _chromium():
-    for name in ("/usr/bin/chromium", "chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = _chromium()
-    if path is None:
-        pytest.skip("no chromium binary on this machine (.ci/run installs Debian's chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=FLAGS)
-        yield b
-        b.close()
-
 
 def open_page(browser, tmp_path, stepper, width=1280, height=900, name="page.html"):
     """Load the page from file://, recording errors and every request it makes."""

@@ -98,17 +98,6 @@ def test_group_names():
     assert group("−y") == "(−y)"
 
 
-def test_widget_builds():
-    pytest.importorskip("ipywidgets")
-    s = Stepper(_doc000()[0])
-    w = s.widget()
-    buttons = [c.description for c in w.children[0].children]
-    assert buttons[:3] == ["Previous", "Next", "Play"]
-    slider = w.children[0].children[3]
-    slider.value = 4
-    assert s.position == 4 and "Step 5 / 26" in w.children[1].value and "<svg" in w.children[2].value
-
-
 def test_stepper_on_a_batch_graph():
     w = Value(0.5, label="w")
     L = ((w * np.array([1.0, 2.0, 3.0]) - 1.0) ** 2).mean()

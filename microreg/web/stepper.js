@@ -233,8 +233,11 @@ export function mount(root, data, options = {}) {
     const x0 = (n.x - 90) * state.scale + state.tx, x1 = (n.x + n.w + 20) * state.scale + state.tx;
     const y0 = n.y * state.scale + state.ty, y1 = (n.y + n.h) * state.scale + state.ty;
     if (x0 < 0 || x1 > w || y0 < 0 || y1 > h) {
-      state.tx = w / 2 - (n.x + n.w / 2) * state.scale;
-      state.ty = h / 2 - (n.y + n.h / 2) * state.scale;
+      // centre it, but never pan past the graph's edges (no empty half screen)
+      const clamp = (t, view, extent) => extent * state.scale <= view ? (view - extent * state.scale) / 2
+        : Math.min(10, Math.max(view - extent * state.scale - 10, t));
+      state.tx = clamp(w / 2 - (n.x + n.w / 2) * state.scale, w, W);
+      state.ty = clamp(h / 2 - (n.y + n.h / 2) * state.scale, h, H);
       apply();
     }
   }
