@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 
 from . import ops
-from .ops import ADD, AFFINE, EXP, LOG, MEAN, MUL, POWV, RELU, SIGMOID, SUM, TANH, DomainProblem
+from .ops import ADD, AFFINE, DIV, EXP, LOG, MEAN, MUL, NEG, POWV, RELU, SIGMOID, SUB, SUM, TANH, DomainProblem
 
 ndarray = np.ndarray
 
@@ -50,8 +50,63 @@ class DivisionByZeroError(MathDomainError, ZeroDivisionError):
     """A division by zero (``x / 0`` or ``0 ** -1``); also a ``ZeroDivisionError``, as in Python."""
 
 
+class Constant(str):
+    """The label of a number the user wrote in an expression (``2 * x``, ``x - 1``, ``0.5 * e``).
+
+    Operators wrap such numbers into leaf Values labelled with the one shared `CONSTANT`, so the
+    stepper and the pictures can fold them into the op (``×½``, ``− 1``) instead of giving them a
+    box and a gradient step. Why a label and not a flag: a new ``__slots__`` field would cost
+    8 bytes on every node of every graph (the hot path), while a label marker costs nothing,
+    survives copying and pickling (it is a ``str``), and a user who labels the node takes it
+    back as their own. The marker's text is empty, so code that only reads labels sees an
+    unlabelled number, as before. Test with `is_constant`.
+    """
+
+    __slots__ = ()
+
+
+class Data(str):
+    """The label of a sample or a target (``x``, ``y``) that `microreg.nn` wraps: shown in pictures
+    and formulas under its name, never given a gradient step by default. Make one with `data`;
+    test with `is_data`."""
+
+    __slots__ = ()
+
+
+CONSTANT = Constant("")      # empty: to anything that only reads labels, an unlabelled number
+
+
+def is_constant(node):
+    """Whether ``node`` is a number the user wrote, wrapped by an operator (see `Constant`)."""
+    return node.label.__class__ is Constant
+
+
+def is_data(node):
+    """Whether ``node`` is a sample or a target wrapped as data (see `Data`)."""
+    return node.label.__class__ is Data
+
+
+def data(value, label="x"):
+    """A leaf holding data (a sample ``x`` or a target ``y``): drawn, named, never stepped.
+
+    ``label`` is its name (``"y"``); the node's ``.label`` compares equal to it.
+    """
+    v = Value(value)
+    v.label = Data(label)
+    return v
+
+
+def _constant(x):
+    """A number the user wrote, as a leaf labelled `CONSTANT`."""
+    v = _new(Value)
+    v.data, v.grad, v.label, v._prev, v._rule, v._mark = _as_data(x), 0.0, CONSTANT, (), None, 0
+    return v
+
+
 def describe(node):
     """How an error message names a node: its label, or what made it."""
+    if node.label.__class__ is Constant:
+        return f"the constant {_summary(node.data)}"
     if node.label is not None:
         return f"node {node.label!r}"
     if node._rule is None:
@@ -110,6 +165,9 @@ def _domain_error(rule, children, problem, context=None):
     else:
         name = rule.name
         msg = f"{rule.name}: {problem.need}; got {problem.value!r}{where} from {describe(bad)}"
+    if rule is DIV and problem.zero_division:
+        name = "division"
+        msg = f"division by zero in {describe(children[0])} / {describe(children[1])}: the divisor is 0.0{where}"
     cls = DivisionByZeroError if problem.zero_division else MathDomainError
     return cls(msg, op=name, node=bad, value=problem.value, index=problem.index)
 
@@ -149,7 +207,8 @@ def _binary(rule, a, b):
 
 
 def _wrap(x):
-    return x if x.__class__ is Value else Value(x)
+    """x itself if it is a node (of any subclass of Value), else a new constant leaf holding it."""
+    return x if isinstance(x, Value) else _constant(x)
 
 
 class Value:
@@ -195,18 +254,19 @@ class Value:
         label = f"label={self.label!r}, " if self.label is not None else ""
         return f"Value({label}data={_summary(self.data)}, grad={_summary(self.grad)})"
 
-    # --- arithmetic (the primitives; everything else is built from them) -----------------------
+    # --- arithmetic: one rule-table primitive per operator ----------------------------------------
+    # A number on either side becomes a leaf labelled CONSTANT (see `Constant`).
     def __add__(self, other):
-        return _binary(ADD, self, other if other.__class__ is Value else Value(other))
+        return _binary(ADD, self, other if other.__class__ is Value else _wrap(other))
 
     def __radd__(self, other):
-        return _binary(ADD, Value(other), self)
+        return _binary(ADD, _wrap(other), self)
 
     def __mul__(self, other):
-        return _binary(MUL, self, other if other.__class__ is Value else Value(other))
+        return _binary(MUL, self, other if other.__class__ is Value else _wrap(other))
 
     def __rmul__(self, other):
-        return _binary(MUL, Value(other), self)
+        return _binary(MUL, _wrap(other), self)
 
     def __pow__(self, other):
         if isinstance(other, numbers.Real):
@@ -214,27 +274,23 @@ class Value:
         return _binary(POWV, self, _wrap(other))
 
     def __rpow__(self, other):
-        return _binary(POWV, Value(other), self)
+        return _binary(POWV, _wrap(other), self)
 
-    # --- derived: negation, subtraction, division ---------------------------------------------
+    # subtraction, division and negation are primitives too (ops.py says why)
     def __neg__(self):
-        return self * -1.0
+        return _unary(NEG, self)
 
     def __sub__(self, other):
-        if other.__class__ is Value:
-            return self + (-other)
-        return _binary(ADD, self, Value(-_as_data(other)))   # a constant is negated in place
+        return _binary(SUB, self, other if other.__class__ is Value else _wrap(other))
 
     def __rsub__(self, other):
-        return _binary(ADD, Value(other), -self)
+        return _binary(SUB, _wrap(other), self)
 
     def __truediv__(self, other):
-        other = _wrap(other)
-        return self * _unary(ops.pow_const(-1.0), other, context=(self, other))
+        return _binary(DIV, self, other if other.__class__ is Value else _wrap(other))
 
     def __rtruediv__(self, other):
-        other = Value(other)
-        return other * _unary(ops.pow_const(-1.0), self, context=(other, self))
+        return _binary(DIV, _wrap(other), self)
 
     # --- functions ----------------------------------------------------------------------------
     def exp(self):

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from .engine import Value, _affine_node, _new
+from .engine import Data, Value, _affine_node, _new
 
 ndarray = np.ndarray
 
@@ -94,7 +94,7 @@ class Module:
             return tuple(map(_leaf, x, self._x_names))   # the common case, made cheap
         if isinstance(x, ndarray) and x.ndim == 2:
             self._check_features(x.shape[1])
-            return tuple(Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=f"x[{k}]")
+            return tuple(Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=Data(f"x[{k}]"))
                          for k in range(x.shape[1]))
         if isinstance(x, (int, float, Value)):
             x = [x]
@@ -143,7 +143,7 @@ class LinearRegression(Module):
         self.w = [_param(v, f"w[{k}]") for k, v in enumerate(rng.normal(0, 0.1, n_features))]
         self.b = _param(0.0, "b")
         self._params = [(p.label, p) for p in self.w] + [("b", self.b)]
-        self._x_names = [f"x[{k}]" for k in range(n_features)]
+        self._x_names = [Data(f"x[{k}]") for k in range(n_features)]
 
     def config(self):
         return {"n_features": self.n_features}
@@ -175,7 +175,7 @@ class TwoLayerNet(Module):
         self.b2 = _param(0.0, "b2")
         self._params = ([(p.label, p) for row in self.w1 for p in row] + [(p.label, p) for p in self.b1]
                         + [(p.label, p) for p in self.w2] + [("b2", self.b2)])
-        self._x_names = [f"x[{k}]" if n_features > 1 else "x" for k in range(n_features)]
+        self._x_names = [Data(f"x[{k}]" if n_features > 1 else "x") for k in range(n_features)]
         self._z1_names = [f"z1[{j}]" for j in range(n_hidden)]
         self._a1_names = [f"a1[{j}]" for j in range(n_hidden)]
         self._w1_rows = [tuple(row) for row in self.w1]
@@ -229,7 +229,7 @@ class MLP(Module):
             self.biases.append(b)
             self._params += [(p.label, p) for row in w for p in row] + [(p.label, p) for p in b]
             fan_in = width
-        self._x_names = [f"x[{k}]" for k in range(n_inputs)]
+        self._x_names = [Data(f"x[{k}]") for k in range(n_inputs)]
 
     def config(self):
         return {"n_inputs": self.n_inputs, "layer_sizes": self.layer_sizes,
@@ -263,9 +263,13 @@ class MLP(Module):
 
 # --- losses -------------------------------------------------------------------------------------
 
+_Y = Data("y")
+
+
 def _residual(pred, y):
-    if isinstance(y, (list, tuple)):
-        y = np.asarray(y, dtype=np.float64)
+    # the target is data (labelled "y", never given a gradient step by the stepper), not a constant
+    if not isinstance(y, Value):
+        y = Value(np.asarray(y, dtype=np.float64) if isinstance(y, (list, tuple)) else y, label=_Y)
     return pred - y
 
 

@@ -4,9 +4,10 @@ Each entry (an `Op`) holds, for one primitive:
 
 - ``forward``: how to compute the result from the inputs' data (floats or 1-D numpy batches);
 - ``d``: one *local derivative* per input, each a function of the inputs and the result ``ans``;
-- ``expr`` and ``dexpr``: the same two things written for people, in plain text and in LaTeX,
-  as templates whose ``${a}``, ``${b}`` are filled with generic names ("a", "b") or with the
-  names of real nodes ("w2[3]", "a1[3]").
+- ``expr`` and ``dexpr``: the same two things written for people, as functions that build a
+  formula tree (`microreg.formula`) from the inputs' formulas: generic names ("a", "b"), the
+  names of real nodes ("w2[3]", "a1[3]") or numbers. The tree prints itself with the right
+  brackets in plain text, LaTeX and MathML, so ``∂L/∂z · (1 − tanh²(z))`` keeps its brackets.
 
 The engine's ``backward()``, ``backward_steps()`` and the stepper all read these entries, so
 an explanation printed by microreg is the arithmetic it did, never a separate copy.
@@ -16,15 +17,21 @@ floats, on numpy batches, and on `Value` nodes (that is how ``backward(create_gr
 builds gradients that can be differentiated again). Only a few (the step of ``relu``, the
 exponent rule of ``pow``, the batch reductions) need to look at what they were given.
 
-Subtraction, division and negation are not primitives: ``a - b = a + (-1)·b`` and
-``a / b = a · b^(-1)``, as in micrograd.
+Subtraction, division and negation *are* primitives here (``sub``, ``div``, ``neg``), unlike in
+micrograd, where ``a - b`` is ``a + (-1)·b`` and ``a / b`` is ``a · b^(-1)``. A learner who
+writes ``ŷ - y`` should see one node with ∂/∂ŷ = 1 and ∂/∂y = −1, not a hidden ``−1`` with a
+gradient step of its own. Folding the micrograd form at display time was the other choice; a
+rule of its own is simpler and safer: the picture, the steps and ``backward()`` all read the
+same entry, so they cannot disagree, and each rule is tested against finite differences and
+sympy like every other. It costs three short entries below.
 """
 
 import math
 from operator import mul as _mul
-from string import Template
 
 import numpy as np
+
+from .formula import Num, Raw, Sym, call, equation, indicator, partial
 
 ndarray = np.ndarray
 inf = math.inf
@@ -222,6 +229,19 @@ def _sum_local(a, ans):
     return ones_like(a)
 
 
+def _div(a, b):
+    if b.__class__ is float:
+        if b == 0.0:
+            raise DomainProblem(1, b, "a / b needs b ≠ 0", zero_division=True)
+        return a / b
+    if b.__class__ is ndarray:
+        bad = b == 0.0
+        if bad.any():
+            raise DomainProblem(1, 0.0, "a / b needs b ≠ 0", index=_first_bad(bad), zero_division=True)
+    with np.errstate(over="ignore"):
+        return a / b
+
+
 def _affine(ins):
     # ins = [w_1..w_n, x_1..x_n, b] (one sequence: the op takes any number of inputs);
     # the result is b + Σ w_i·x_i
@@ -239,22 +259,31 @@ def _affine_locals(ins, ans):
 
 # --- the table --------------------------------------------------------------------------------
 
+def _names(names, default):
+    """Formula trees for the inputs: names become `Sym`s, formulas stay as they are."""
+    names = default if names is None else names
+    return [n if hasattr(n, "_text") else Sym(str(n)) for n in names]
+
+
 class Op:
     """One primitive: forward, one local derivative per input, and the formulas for people.
 
     ``d`` is a tuple of functions ``f(*inputs, ans)``, one per input (for fixed arity); an op
     with any number of inputs (``affine``, ``arity=None``) takes its inputs as one sequence,
     ``forward(inputs)``, and gives ``d_all(inputs, ans)`` instead of ``d``.
-    ``expr``/``dexpr`` are (text, latex) templates; ``${a}``, ``${b}`` name the inputs,
-    ``${k}`` a constant of the op (the exponent of ``pow``).
+    ``expr(*inputs)`` builds the result as a formula tree from the inputs' formulas and
+    ``dexpr[i](*inputs)`` the local derivative for input i (for ``affine``: ``expr(inputs)``
+    and ``dexpr(inputs, i)``). ``symbol`` is what a picture writes in the op's circle;
+    ``const`` is the exponent of a number-exponent ``pow``.
     """
 
-    __slots__ = ("name", "arity", "forward", "d", "d_all", "expr", "dexpr", "const")
+    __slots__ = ("name", "arity", "forward", "d", "d_all", "expr", "dexpr", "const", "symbol")
 
-    def __init__(self, name, arity, forward, d=None, expr=("", ""), dexpr=(), d_all=None, const=None):
+    def __init__(self, name, arity, forward, d=None, expr=None, dexpr=(), d_all=None, const=None, symbol=None):
         self.name, self.arity, self.forward = name, arity, forward
         self.d, self.d_all = d, d_all
         self.expr, self.dexpr, self.const = expr, dexpr, const
+        self.symbol = symbol or name
 
     def __repr__(self):
         return f"Op({self.name!r})"
@@ -270,106 +299,182 @@ class Op:
         return tuple(f(*inputs, ans) for f in self.d)
 
     # formulas ---------------------------------------------------------------------------------
-    def _mapping(self, names):
-        mapping = dict(zip(("a", "b"), names or ("a", "b")))
-        if self.const is not None:
-            mapping["k"], mapping["km1"] = _num(self.const), _num(self.const - 1)
-        return mapping
+    def _default_names(self):
+        return ("a", "b")[:self.arity]
+
+    def tree(self, names=None, keep=None):
+        """The op's result as a formula tree over ``names`` (strings or formula trees; numbers for a
+        numbers line), e.g. ``σ(z1[0])``; generic names ``a``, ``b`` by default. A long ``affine``
+        sum is elided in the middle, keeping the term of input ``keep``."""
+        if self.arity is None:
+            if not names:
+                return Raw("Σᵢ wᵢ·xᵢ + b", r"\sum_i w_i x_i + b", prec=1)
+            return self.expr(_names(names, ()), keep)
+        return self.expr(*_names(names, self._default_names()))
+
+    def local_tree(self, i=0, names=None):
+        """The local derivative ∂result/∂(input i) as a formula tree over ``names``."""
+        if self.arity is None:
+            if not names:
+                return Sym("xᵢ", "x_i") if i == 0 else Sym("wᵢ", "w_i") if i == 1 else Num(1)
+            return self.dexpr(_names(names, ()), i)
+        return self.dexpr[i](*_names(names, self._default_names()))
+
+    def input_tree(self, i=0, names=None):
+        """The formula of input i (its name), the variable a local derivative is taken against."""
+        if self.arity is None and not names:
+            return (Sym("wᵢ", "w_i"), Sym("xᵢ", "x_i"), Sym("b"))[min(i, 2)]
+        return _names(names, self._default_names() if self.arity else ())[i]
+
+    def formula_tree(self, i=0, names=None):
+        """``∂(result)/∂(input i) = local derivative`` as one formula tree."""
+        return equation(partial(self.tree(names, keep=i), self.input_tree(i, names)), self.local_tree(i, names))
 
     def expression(self, names=None, latex=False):
         """The op's result written with its inputs' names, e.g. ``a·b`` or ``σ(z1[0])``."""
-        if self.arity is None:  # affine: inputs are (w_1..w_n, x_1..x_n, b)
-            if not names:
-                return r"\sum_i w_i x_i + b" if latex else "Σᵢ wᵢ·xᵢ + b"
-            n = (len(names) - 1) // 2
-            dot = r" \cdot " if latex else "·"
-            return " + ".join([f"{names[j]}{dot}{names[n + j]}" for j in range(n)] + [names[-1]])
-        return Template(self.expr[1 if latex else 0]).substitute(self._mapping(names))
+        t = self.tree(names)
+        return t.latex if latex else t.text
 
     def local_expression(self, i=0, names=None, latex=False):
         """(name of input i, its local derivative written out), e.g. ``("w2[3]", "a1[3]")``."""
-        if self.arity is None:
-            names = names or (("w_i", "x_i", "b") if latex else ("wᵢ", "xᵢ", "b"))
-            n = (len(names) - 1) // 2
-            if i == len(names) - 1:
-                return names[i], "1"
-            return names[i], names[i + n] if i < n else names[i - n]
-        mapping = self._mapping(names)
-        return mapping["ab"[i]], Template(self.dexpr[i][1 if latex else 0]).substitute(mapping)
+        wrt, local = self.input_tree(i, names), self.local_tree(i, names)
+        return (wrt.latex, local.latex) if latex else (wrt.text, local.text)
 
     def formula(self, i=0, names=None, latex=False):
         """Human formula of the local derivative for input ``i``, e.g. ``∂(a·b)/∂a = b``.
 
         With ``names`` (the inputs' names, in order) the formula speaks of real nodes.
         """
-        out = self.expression(names, latex)
-        wrt, local = self.local_expression(i, names, latex)
-        if latex:
-            return rf"\frac{{\partial ({out})}}{{\partial {wrt}}} = {local}"
-        return f"∂({out})/∂{wrt} = {local}"
+        t = self.formula_tree(i, names)
+        return t.latex if latex else t.text
 
 
 def _num(k):
     return str(int(k)) if float(k).is_integer() else repr(float(k))
 
 
+#: How many products of an affine node are written out; past that the middle ones are a "…"
+#: (a neuron with 64 inputs reads ``w[0]·x[0] + w[1]·x[1] + … + w[63]·x[63] + b``).
+AFFINE_TERMS = 4
+
+
+def _affine_expr(ins, keep=None):
+    """w₁·x₁ + … + wₙ·xₙ + b; with many inputs the middle terms are elided, except the one of
+    input ``keep`` (the input a local derivative is taken against)."""
+    n = len(ins) // 2
+    shown = range(n)
+    if n > AFFINE_TERMS:
+        chosen = {0, 1, n - 1}
+        if keep is not None and keep < 2 * n:
+            chosen.add(keep % n)
+        shown = sorted(chosen)
+    out, last = None, -1
+    for j in shown:
+        if j > last + 1:
+            out = out + _ELLIPSIS
+        term = ins[j] * ins[n + j]
+        out = term if out is None else out + term
+        last = j
+    return out + ins[-1]
+
+
+_ELLIPSIS = Raw("…", r"\ldots")
+
+
+def _affine_dexpr(ins, i):
+    n = len(ins) // 2
+    if i == len(ins) - 1:
+        return Num(1)
+    return ins[i + n] if i < n else ins[i - n]
+
+
+#                name       arity  forward
+#                local derivatives (numbers)               formulas (trees): result, then one per input
 ADD = Op("add", 2, lambda a, b: a + b,
          d=(lambda a, b, ans: 1.0,
             lambda a, b, ans: 1.0),
-         expr=("${a} + ${b}", "${a} + ${b}"),
-         dexpr=(("1", "1"), ("1", "1")))
+         expr=lambda a, b: a + b,
+         dexpr=(lambda a, b: Num(1), lambda a, b: Num(1)), symbol="+")
+
+SUB = Op("sub", 2, lambda a, b: a - b,
+         d=(lambda a, b, ans: 1.0,
+            lambda a, b, ans: -1.0),
+         expr=lambda a, b: a - b,
+         dexpr=(lambda a, b: Num(1), lambda a, b: Num(-1)), symbol="−")
+
+NEG = Op("neg", 1, lambda a: -a,
+         d=(lambda a, ans: -1.0,),
+         expr=lambda a: -a,
+         dexpr=(lambda a: Num(-1),), symbol="−")
 
 MUL = Op("mul", 2, lambda a, b: a * b,
          d=(lambda a, b, ans: b,
             lambda a, b, ans: a),
-         expr=("${a}·${b}", r"${a} \cdot ${b}"),
-         dexpr=(("${b}", "${b}"), ("${a}", "${a}")))
+         expr=lambda a, b: a * b,
+         dexpr=(lambda a, b: b, lambda a, b: a), symbol="×")
+
+DIV = Op("div", 2, _div,
+         d=(lambda a, b, ans: 1.0 / b,            # ∂(a/b)/∂a = 1/b
+            lambda a, b, ans: -ans / b),          # ∂(a/b)/∂b = −a/b² = −(a/b)/b
+         expr=lambda a, b: a / b,
+         dexpr=(lambda a, b: 1 / b, lambda a, b: -a / b ** 2), symbol="/")
 
 POWV = Op("pow", 2, _pow_data,
           d=(_powv_local_base,
              _powv_local_exponent),
-          expr=("${a}^${b}", "{${a}}^{${b}}"),
-          dexpr=(("${b}·${a}^(${b} − 1)", r"${b} \cdot {${a}}^{${b} - 1}"),
-                 ("${a}^${b}·ln(${a})", r"{${a}}^{${b}} \ln ${a}")))
+          expr=lambda a, b: a ** b,
+          dexpr=(lambda a, b: b * a ** (b - 1), lambda a, b: a ** b * call("ln", a)), symbol="^")
 
 EXP = Op("exp", 1, _exp,
          d=(lambda a, ans: ans,),
-         expr=("exp(${a})", "e^{${a}}"),
-         dexpr=(("exp(${a})", "e^{${a}}"),))
+         expr=lambda a: call("exp", a),
+         dexpr=(lambda a: call("exp", a),), symbol="exp")
 
 LOG = Op("log", 1, _log,
          d=(lambda a, ans: 1.0 / a,),
-         expr=("ln(${a})", r"\ln ${a}"),
-         dexpr=(("1/${a}", r"\frac{1}{${a}}"),))
+         expr=lambda a: call("ln", a),
+         dexpr=(lambda a: 1 / a,), symbol="ln")
 
 TANH = Op("tanh", 1, _tanh,
           d=(lambda a, ans: 1.0 - ans * ans,),
-          expr=("tanh(${a})", r"\tanh ${a}"),
-          dexpr=(("1 − tanh²(${a})", r"1 - \tanh^2 ${a}"),))
+          expr=lambda a: call("tanh", a),
+          dexpr=(lambda a: 1 - call("tanh", a) ** 2,), symbol="tanh")
 
 SIGMOID = Op("sigmoid", 1, _sigmoid,
              d=(lambda a, ans: ans * (1.0 - ans),),
-             expr=("σ(${a})", r"\sigma(${a})"),
-             dexpr=(("σ(${a})(1 − σ(${a}))", r"\sigma(${a})\,(1 - \sigma(${a}))"),))
+             expr=lambda a: call("σ", a),
+             dexpr=(lambda a: call("σ", a) * (1 - call("σ", a)),), symbol="σ")
 
 RELU = Op("relu", 1, _relu,
           d=(lambda a, ans: step_any(a),),
-          expr=("relu(${a})", r"\mathrm{relu}(${a})"),
-          dexpr=(("1 if ${a} > 0 else 0", r"[${a} > 0]"),))
+          expr=lambda a: call("relu", a),
+          dexpr=(lambda a: indicator(a),), symbol="relu")
 
 SUM = Op("sum", 1, _sum,
          d=(_sum_local,),
-         expr=("Σ ${a}", r"\sum ${a}"),
-         dexpr=(("1", "1"),))
+         expr=lambda a: call("Σ", a),
+         dexpr=(lambda a: Num(1),), symbol="Σ")
 
 MEAN = Op("mean", 1, _mean,
           d=(_mean_local,),
-          expr=("mean(${a})", r"\frac{1}{N}\sum ${a}"),
-          dexpr=(("1/N", r"\frac{1}{N}"),))
+          expr=lambda a: call("mean", a),
+          dexpr=(lambda a: 1 / Sym("N"),), symbol="mean")
 
-AFFINE = Op("affine", None, _affine, d_all=_affine_locals)
+AFFINE = Op("affine", None, _affine, d_all=_affine_locals, expr=_affine_expr, dexpr=_affine_dexpr,
+            symbol="Σ w·x + b")
 
 _POW_CACHE = {}
+
+
+def _pow_const_dexpr(k):
+    """k·a^(k−1), simplified where it reads better: 2·a, not 2·a¹; 1, not 1·a⁰."""
+    if k == 0:
+        return lambda a: Num(0)
+    if k == 1:
+        return lambda a: Num(1)
+    if k == 2:
+        return lambda a: Num(2) * a
+    return lambda a: Num(k) * a ** Num(k - 1)
 
 
 def pow_const(k):
@@ -378,9 +483,9 @@ def pow_const(k):
     if op is None:
         op = Op("pow", 1, lambda a: _pow_data(a, k),
                 d=(lambda a, ans: _pow_local(a, k),),
-                expr=("${a}^${k}", "{${a}}^{${k}}"),
-                dexpr=(("${k}·${a}^${km1}", r"${k} \cdot {${a}}^{${km1}}"),),
-                const=k)
+                expr=lambda a: a ** Num(k),
+                dexpr=(_pow_const_dexpr(k),),
+                const=k, symbol=f"^{_num(k)}")
         if len(_POW_CACHE) < 4096:
             _POW_CACHE[k] = op
     return op
@@ -388,4 +493,4 @@ def pow_const(k):
 
 #: Every primitive, by name. ``pow`` here is the Value-exponent form; ``pow_const(k)`` makes the
 #: number-exponent form. Tests are parametrised over this table: a new op without a test fails.
-TABLE = {op.name: op for op in (ADD, MUL, POWV, EXP, LOG, TANH, SIGMOID, RELU, SUM, MEAN, AFFINE)}
+TABLE = {op.name: op for op in (ADD, SUB, NEG, MUL, DIV, POWV, EXP, LOG, TANH, SIGMOID, RELU, SUM, MEAN, AFFINE)}

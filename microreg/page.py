@@ -24,7 +24,7 @@ import json
 import math
 from pathlib import Path
 
-from .viz import LEGEND, OP_SYMBOLS, PALETTE, format_data, node_kind
+from .viz import LEGEND, PALETTE, format_data
 
 WEB = Path(__file__).with_name("web")
 
@@ -66,16 +66,7 @@ def op_width(symbol):
     return 0 if symbol is None else max(2 * OP_RADIUS, round(len(symbol) * CHAR + 14))
 
 
-def op_symbol(node):
-    if node._rule is None:
-        return None
-    if node._rule.const is not None:
-        k = float(node._rule.const)
-        return "^" + (str(int(k)) if k.is_integer() else repr(k))
-    return OP_SYMBOLS.get(node._rule.name, node._rule.name)
-
-
-def layout(order, lines_of):
+def layout(order, lines_of, op_of=lambda n: None):
     """Positions {id(node): (x, y, w, h)} for the value boxes, columns left to right; each box's
     op pill sits in the gap on its left.
 
@@ -113,7 +104,7 @@ def layout(order, lines_of):
     box = {}
     x = 12
     for members in columns:
-        x += max(op_width(op_symbol(n)) for n in members) + (OP_GAP if any(n._prev for n in members) else 0)
+        x += max(op_width(op_of(n)) for n in members) + (OP_GAP if any(n._prev for n in members) else 0)
         width = max(sizes[id(n)][0] for n in members)
         heights = [sizes[id(n)][1] for n in members]
         total = sum(heights) + ROW_GAP * (len(members) - 1)
@@ -128,148 +119,136 @@ def layout(order, lines_of):
 
 # --- steps --------------------------------------------------------------------------------------
 
-def _mathml(latex):
-    """LaTeX → MathML with latex2mathml (offline); None when it is not installed or cannot parse."""
-    if not latex:
-        return None
+NOT_YET = "—"   # a value the forward pass has not computed yet, a grad the backward pass has not reached
+
+
+def _quizzes(stepper):
+    """{step k: what the page's quiz needs}: the question (the step with its result as ?), the
+    answer, and the hint the Stepper's `Quiz` gives for each likely slip, asked through its public
+    ``answer``/``reveal`` (the page has no Python to ask)."""
+    position = stepper.position
+    quiz = stepper.quiz()
+    out = {}
     try:
-        from latex2mathml.converter import convert
-    except ImportError:
-        return None
-    try:
-        mathml = convert(latex)
-    except Exception:  # noqa: BLE001 - the plain-text formula is shown instead
-        return None
-    # latex2mathml writes \mathrel{+=} as two spaced operators; one <mo> reads as "+="
-    return mathml.replace("<mo><mrow><mo>&#x0002B;</mo><mo>&#x0003D;</mo></mrow></mo>", "<mo>+=</mo>")
-
-
-def _hints(record, fmt):
-    """Wrong answers a learner is likely to give for a backward step, each with what it means."""
-    hints = []
-    if record.local != 1:
-        hints.append([float(record.upstream), "That is the upstream gradient alone: multiply by the local derivative."])
-    if record.upstream != 1:
-        hints.append([float(record.local), "That is the local derivative alone: multiply by the upstream gradient."])
-    if record.before != 0:
-        hints.append([float(record.contribution),
-                      f"That is this contribution alone: add it to the running sum {fmt.format(record.before)}."])
-    if record.grad != 0:
-        hints.append([-float(record.grad), "Sign flipped."])
-    return hints
-
-
-def _backward_steps(stepper):
-    """The steps of today's Stepper: the seed, then one chain-rule application per record."""
-    fmt = stepper.fmt
-    root = stepper.name(stepper.root)
-    steps = [{"phase": "seed", "title": f"Seed: ∂{root}/∂{root} = 1", "text": stepper.text(0),
-              "latex": None, "lit": [id(stepper.root)], "op": None, "edges": [],
-              "set": [(id(stepper.root), "grad", 1.0)], "quiz": None}]
-    for k, r in enumerate(stepper.records, start=1):
-        names = [stepper.name(c) for c in r.node._prev]
-        child, node = stepper.name(r.input), stepper.name(r.node)
-        _, local_latex = r.op.local_expression(r.position, names, latex=True) \
-            if _accepts_latex(r.op.local_expression) else (None, None)
-        latex = None
-        if local_latex:
-            latex = (rf"\frac{{\partial {_tex(root)}}}{{\partial {_tex(child)}}} \mathrel{{+=}} "
-                     rf"\frac{{\partial {_tex(root)}}}{{\partial {_tex(node)}}} \cdot {local_latex}")
-        steps.append({
-            "phase": "backward", "title": f"∂{root}/∂{child} += ∂{root}/∂{node} · local derivative",
-            "text": stepper.text(k), "latex": latex, "lit": [id(r.input)], "op": id(r.node),
-            "edges": [(id(r.input), id(r.node))], "set": [(id(r.input), "grad", r.grad)],
-            "quiz": {"ask": f"∂{root}/∂{child} after this step", "answer": float(r.grad),
-                     "hints": _hints(r, fmt),
-                     "formula": f"∂{root}/∂{child} += ∂{root}/∂{node} · {r.op.local_expression(r.position, names)[1]}"},
-        })
-    return steps
-
-
-def _accepts_latex(fn):
-    import inspect
-    try:
-        return "latex" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _tex(name):
-    """A node name as LaTeX text (any characters: \\text{} with LaTeX specials escaped)."""
-    special = {"\\": r"\backslash ", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%",
-               "&": r"\&", "_": r"\_", "^": r"\hat{}", "~": r"\sim "}
-    return r"\text{" + "".join(special.get(ch, ch) for ch in str(name)) + "}"
+        while not quiz.done:
+            f = quiz.frame
+            expected = float(f.answer)
+            question = quiz.question()
+            candidates = [-expected]
+            if f.phase == "backward":
+                up, local = float(f.upstream), float(f.local)
+                before = float(f.before) if isinstance(f.before, float) else 0.0
+                candidates += [before + up, before + local, up * local, before - up * local]
+                inputs = [stepper.values[stepper.index[id(c)]] for c in f.node._prev]
+                try:
+                    locals_ = f.node._rule.locals(inputs, stepper.values[stepper.index[id(f.node)]])
+                except Exception:  # noqa: BLE001 - no other-input slip to offer
+                    locals_ = ()
+                candidates += [before + up * float(v) for v in locals_ if isinstance(v, float)]
+            else:
+                candidates += [float(stepper.values[stepper.index[id(c)]]) for c in f.node._prev
+                               if isinstance(stepper.values[stepper.index[id(c)]], float)]
+                if f.node._prev and isinstance(stepper.values[stepper.index[id(f.node._prev[-1])]], float):
+                    candidates.append(expected - stepper.values[stepper.index[id(f.node._prev[-1])]])
+            hints, fallback = [], None
+            far = expected * 7.31 + 11.17       # no slip lands here: the Quiz's general hint
+            moved = False
+            for value in candidates + [far]:
+                if not math.isfinite(value) or math.isclose(value, expected, rel_tol=quiz.rtol, abs_tol=quiz.atol):
+                    continue
+                verdict = quiz.answer(value)
+                if verdict.ok:           # as the page prints it, it is the answer: the quiz moved on
+                    moved = True
+                    break
+                if value is far:
+                    fallback = verdict.hint
+                elif verdict.kind != "wrong" and all(abs(v - value) > 1e-12 for v, _ in hints):
+                    hints.append([value, verdict.hint])
+            out[f.k] = {"ask": question, "answer": expected, "shown": format_data(expected, stepper.fmt),
+                        "rtol": quiz.rtol, "atol": quiz.atol, "hints": hints,
+                        "fallback": fallback or f"not quite: {f.formula.text}"}
+            if not moved:
+                quiz.reveal()
+    finally:
+        stepper.goto(position)
+    return out
 
 
 def _sample(stepper):
     """'x = 0.5, y = 0.4794': the data leaves the loss was given."""
-    parts = []
-    for n in stepper.order:
-        if n._prev or node_kind(n) != "data" or n.label is None:
-            continue
-        parts.append(f"{n.label} = {format_data(n.data, stepper.fmt)}")
-    return ", ".join(parts)
+    from .engine import is_data
+    leaves = sorted((stepper.names[id(n)], format_data(n.data, stepper.fmt)) for n in stepper.order if is_data(n))
+    return ", ".join(f"{name} = {value}" for name, value in leaves)
+
+
+def _kind(row):
+    return {"op": "value", "leaf": "param", "data": "data", "constant": "data"}[row["kind"]]
 
 
 def page_data(stepper, title="microreg: backprop, step by step", sample=None):
     """Everything the view shows, as plain JSON-able data (no HTML anywhere in it)."""
     fmt = stepper.fmt
-    order = list(stepper.order)
-    index = {id(n): i for i, n in enumerate(order)}
-
-    def name_of(n):
-        return str(stepper.names.get(id(n), "")) if n.label is None else str(n.label)
-
-    steps = _backward_steps(stepper)
-    shown_grad = {}       # what a node's grad line says before the first step: nothing yet
-    for n in order:
-        shown_grad[id(n)] = ""
+    table = stepper.node_table()
+    shown = [i for i, row in enumerate(table) if row["shown"]]
+    where = {i: j for j, i in enumerate(shown)}            # stepper.order index → page node index
+    order = stepper.order
+    final = [stepper.final[id(n)] for n in order]
+    values = list(stepper.values)
 
     def lines_of(n):
-        widest_grad = format_data(stepper.final.get(id(n), n.grad), fmt)
-        return [*name_of(n).split("\n"), "data " + format_data(n.data, fmt), "grad " + widest_grad]
+        i = stepper.index[id(n)]
+        return [*str(table[i]["name"]).split("\n"), "data " + format_data(values[i], fmt),
+                "grad " + format_data(final[i], fmt)]
 
-    boxes = layout(order, lines_of)
+    class _Shown:  # the layout walks shown nodes only (folded constants live inside their ops)
+        __slots__ = ("_prev", "node")
+
+    proxies = {}
+    for i in shown:
+        p = _Shown()
+        p.node = order[i]
+        proxies[i] = p
+    for i in shown:
+        proxies[i]._prev = tuple(proxies[j] for j in table[i]["inputs"] if j in proxies)
+    boxes = layout([proxies[i] for i in shown], lambda p: lines_of(p.node),
+                   lambda p: table[stepper.index[id(p.node)]]["op_label"])
+
+    first_values = [None if (stepper.with_forward and order[i]._rule is not None) else values[i]
+                    for i in range(len(order))]
     nodes = []
-    for n in order:
-        x, y, w, h = boxes[id(n)]
-        op = op_symbol(n)
-        nodes.append({"name": name_of(n).split("\n"), "kind": node_kind(n), "x": x, "y": y, "w": w, "h": h,
-                      "data": format_data(n.data, fmt), "grad": shown_grad[id(n)], "op": op,
-                      "ow": op_width(op), "og": OP_GAP})
+    for i in shown:
+        x, y, w, h = boxes[id(proxies[i])]
+        row = table[i]
+        op = row["op_label"]
+        nodes.append({"name": str(row["name"]).split("\n"), "kind": _kind(row), "x": x, "y": y, "w": w, "h": h,
+                      "data": NOT_YET if first_values[i] is None else format_data(first_values[i], fmt),
+                      "grad": NOT_YET, "op": op, "ow": op_width(op), "og": OP_GAP, "delta": row["delta"]})
     edges, edge_index = [], {}
-    for n in order:
-        for c in n._prev:
-            key = (id(c), id(n))
-            if key not in edge_index:
-                edge_index[key] = len(edges)
-                edges.append([index[id(c)], index[id(n)]])
-    out_steps = []
-    for s in steps:
-        quiz = s["quiz"]
-        out_steps.append({
-            "phase": s["phase"], "title": s["title"], "text": s["text"], "mathml": _mathml(s["latex"]),
-            "lit": [index[i] for i in s["lit"] if i in index],
-            "op": index.get(s["op"]) if s["op"] is not None else None,
-            "edges": [edge_index[e] for e in s["edges"] if e in edge_index],
-            "set": [[index[i], field, format_data(v, fmt)] for i, field, v in s["set"] if i in index],
-            "quiz": None if quiz is None else {
-                "ask": quiz["ask"], "answer": quiz["answer"], "shown": format_data(quiz["answer"], fmt),
-                "tolerance": _tolerance(quiz["answer"], fmt), "hints": quiz["hints"], "formula": quiz["formula"]},
+    for i in shown:
+        for j in table[i]["inputs"]:
+            if j in where and (j, i) not in edge_index:
+                edge_index[(j, i)] = len(edges)
+                edges.append([where[j], where[i]])
+
+    quizzes = _quizzes(stepper)
+    steps = []
+    for k in range(len(stepper)):
+        d = stepper.frame(k).to_dict(mathml=True)
+        formula = d["formula"] or {}
+        lit = d["lit"]
+        steps.append({
+            "phase": d["phase"], "title": d["title"], "text": d["text"],
+            "mathml": formula.get("mathml"),
+            "lit": [where[i] for i in lit["nodes"] if i in where],
+            "op": where.get(lit["op"]) if lit["op"] is not None else None,
+            "edges": [edge_index[(a, b)] for a, b in lit["edges"] if (a, b) in edge_index],
+            "set": [[where[i], "data" if what == "value" else "grad", format_data(after, fmt)]
+                    for i, what, before, after in d["updates"] if i in where],
+            "quiz": quizzes.get(k),
         })
     return {"title": str(title), "sample": sample if sample is not None else _sample(stepper),
-            "root": name_of(stepper.root), "legend": LEGEND, "colors": dict(PALETTE), "font": FONT,
-            "nodes": nodes, "edges": edges, "steps": out_steps}
-
-
-def _tolerance(answer, fmt):
-    """How close an answer must be: half a unit in the last digit the page shows, at least 1e-9."""
-    digits = 4
-    if fmt.startswith("{:.") and fmt[3:-2].isdigit():
-        digits = int(fmt[3:-2])
-    if not math.isfinite(answer) or answer == 0:
-        return 10.0 ** -digits
-    return max(1e-9, abs(answer) * 10.0 ** (1 - digits))
+            "root": stepper.names[id(stepper.root)], "legend": LEGEND, "colors": dict(PALETTE), "font": FONT,
+            "nodes": nodes, "edges": edges, "steps": steps}
 
 
 # --- the page -----------------------------------------------------------------------------------

@@ -217,19 +217,17 @@ def write_bytes_atomically(path, data):
 
 
 def node_kind(node):
-    """'op' for a computed value, 'param' for a leaf that gets a gradient step, 'data' for the
-    sample and target (x, y) and plain numbers: the same words and colours as the stepper page."""
+    """'value' for a computed node, 'param' for a leaf that gets a gradient step, 'data' for the
+    sample and target (x, y) and the numbers the user wrote: the page's words and colours."""
+    from .engine import is_constant, is_data
     if node._rule is not None:
         return "value"
-    if getattr(node, "is_data", False):
-        return "data"
-    label = node.label
-    if label is None or (isinstance(label, str) and _DATA_LABEL.match(label)):
+    if is_data(node) or is_constant(node) or node.label is None:
         return "data"
     return "param"
 
 
-_DATA_LABEL = re.compile(r"^(x|y|X|Y)(\[\d+\])*$")
+
 
 
 def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),

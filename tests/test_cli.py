@@ -117,7 +117,7 @@ def test_graph_without_a_dot_program(tmp_path):
 
 def test_step_html_and_bad_model(tmp_path):
     done = run("step", "--html", "page.html", cwd=tmp_path)
-    assert done.returncode == 0 and "26 steps" in done.stdout
+    assert done.returncode == 0 and "31 steps" in done.stdout
     (tmp_path / "m.json").write_text("{oops")
     bad = run("step", "--model", "m.json", cwd=tmp_path)
     assert bad.returncode == 2 and "m.json: line 1, column 2" in bad.stderr and "Traceback" not in bad.stderr

@@ -23,7 +23,10 @@ def fd(f, xs, i, eps=1e-6):
 # For each op: how to draw valid inputs, and how to build the node from Values.
 DOMAINS = {
     "add": (lambda r: [r.uniform(-3, 3), r.uniform(-3, 3)], lambda a, b: a + b),
+    "sub": (lambda r: [r.uniform(-3, 3), r.uniform(-3, 3)], lambda a, b: a - b),
+    "neg": (lambda r: [r.uniform(-3, 3)], lambda a: -a),
     "mul": (lambda r: [r.uniform(-3, 3), r.uniform(-3, 3)], lambda a, b: a * b),
+    "div": (lambda r: [r.uniform(-3, 3), r.choice([-1, 1]) * r.uniform(0.2, 3)], lambda a, b: a / b),
     "pow": (lambda r: [r.uniform(0.2, 3), r.uniform(-2, 2)], lambda a, b: a ** b),
     "exp": (lambda r: [r.uniform(-3, 3)], lambda a: a.exp()),
     "log": (lambda r: [r.uniform(0.1, 5)], lambda a: a.log()),
@@ -102,29 +105,214 @@ def test_batch_reductions():
     assert np.allclose(y.grad, 2 * xs), f"∂Σx²/∂x = 2x = {2 * xs}, got {y.grad}"
 
 
-@pytest.mark.parametrize("name,text", [
-    ("add", "∂(a + b)/∂a = 1"),
-    ("mul", "∂(a·b)/∂b = a"),
-    ("sigmoid", "∂(σ(a))/∂a = σ(a)(1 − σ(a))"),
-    ("tanh", "∂(tanh(a))/∂a = 1 − tanh²(a)"),
-    ("log", "∂(ln(a))/∂a = 1/a"),
-    ("exp", "∂(exp(a))/∂a = exp(a)"),
+@pytest.mark.parametrize("name,i,text", [
+    ("add", 0, "∂(a + b)/∂a = 1"),
+    ("sub", 1, "∂(a − b)/∂b = −1"),
+    ("neg", 0, "∂(−a)/∂a = −1"),
+    ("mul", 1, "∂(a·b)/∂b = a"),
+    ("div", 1, "∂(a/b)/∂b = −a/b²"),
+    ("sigmoid", 0, "∂σ(a)/∂a = σ(a)·(1 − σ(a))"),
+    ("tanh", 0, "∂tanh(a)/∂a = 1 − tanh²(a)"),
+    ("relu", 0, "∂relu(a)/∂a = [a > 0]"),
+    ("log", 0, "∂ln(a)/∂a = 1/a"),
+    ("exp", 0, "∂exp(a)/∂a = exp(a)"),
+    ("pow", 0, "∂(a^b)/∂a = b·a^(b − 1)"),
 ])
-def test_formula_text(name, text):
-    i = 1 if name == "mul" else 0
+def test_formula_text(name, i, text):
     assert ops.TABLE[name].formula(i) == text
 
 
 def test_formulas_with_node_names_and_latex():
-    assert ops.pow_const(2.0).formula(0, names=["e"]) == "∂(e^2)/∂e = 2·e^1"
+    assert ops.pow_const(2.0).formula(0, names=["e"]) == "∂(e²)/∂e = 2·e"
+    assert ops.pow_const(3.0).formula(0, names=["ŷ − y"]) == "∂((ŷ − y)³)/∂(ŷ − y) = 3·(ŷ − y)²"
     assert ops.TABLE["affine"].formula(3, names=["w2[0]", "w2[1]", "a1[0]", "a1[1]", "b2"]) == \
         "∂(w2[0]·a1[0] + w2[1]·a1[1] + b2)/∂a1[1] = w2[1]"
     assert ops.TABLE["sigmoid"].formula(0, latex=True) == \
-        r"\frac{\partial (\sigma(a))}{\partial a} = \sigma(a)\,(1 - \sigma(a))"
+        r"\frac{\partial \sigma\left(a\right)}{\partial a} = \sigma\left(a\right) \cdot \left(1 - \sigma\left(a\right)\right)"
+    assert ops.TABLE["tanh"].local_expression(0, names=["z1[0]"], latex=True) == \
+        ("z_{1}[0]", r"1 - \tanh^{2}\left(z_{1}[0]\right)")
     for name, op in ops.TABLE.items():
         n = op.arity or 3
         for i in range(n):
             assert op.formula(i) and op.formula(i, latex=True), f"{name} input {i} has no formula"
+            assert op.formula_tree(i).mathml.startswith("<math"), f"{name} input {i} has no MathML"
+
+
+# --- formulas parse back (sympy) to the derivative of the op's forward function -------------------
+
+sp = pytest.importorskip("sympy")
+A, B, S, N = sp.symbols("a b s N")
+W0, W1, X0, X1, BIAS = sp.symbols("w v x u c")
+
+# Each op's forward function written independently in sympy (by hand, not from the rule table):
+# the rendered local derivatives must parse back to sympy's derivative of it.
+SYMPY_FORWARD = {
+    "add": ((A, B), A + B),
+    "sub": ((A, B), A - B),
+    "neg": ((A,), -A),
+    "mul": ((A, B), A * B),
+    "div": ((A, B), A / B),
+    "pow": ((A, B), A ** B),
+    "exp": ((A,), sp.exp(A)),
+    "log": ((A,), sp.log(A)),
+    "tanh": ((A,), sp.tanh(A)),
+    "sigmoid": ((A,), 1 / (1 + sp.exp(-A))),
+    "relu": ((A,), sp.Max(A, 0)),
+    "sum": ((A,), A + S),           # Σ over a batch: a is one sample, s the rest
+    "mean": ((A,), (A + S) / N),    # mean over N samples
+    "affine": ((W0, W1, X0, X1, BIAS), W0 * X0 + W1 * X1 + BIAS),
+}
+
+_SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_TEXT_FUNCS = {"σ": lambda x: 1 / (1 + sp.exp(-x)), "exp": sp.exp, "ln": sp.log, "tanh": sp.tanh,
+               "tanh²": lambda x: sp.tanh(x) ** 2, "relu": lambda x: sp.Max(x, 0),
+               "Σ": lambda x: x + S, "mean": lambda x: (x + S) / N}
+_LATEX_FUNCS = {r"\sigma": _TEXT_FUNCS["σ"], r"\exp": sp.exp, r"\ln": sp.log, r"\tanh": sp.tanh,
+                r"\tanh^{2}": _TEXT_FUNCS["tanh²"], r"\operatorname{relu}": _TEXT_FUNCS["relu"],
+                r"\sum": _TEXT_FUNCS["Σ"], r"\operatorname{mean}": _TEXT_FUNCS["mean"]}
+
+
+def parse_text(text):
+    """Plain text → sympy. Brackets are collapsed innermost first (a bracket preceded by a function
+    name is that function), so the result has exactly the grouping the brackets say."""
+    import re
+    from sympy.parsing.sympy_parser import parse_expr
+    held = {}
+
+    def flat(s):
+        s = s.replace("−", "-").replace("·", "*").replace("^", "**")
+        s = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+", lambda m: "**(" + m.group(0).translate(_SUPER) + ")", s)
+        return parse_expr(s, local_dict={**{k: sp.Symbol(k) for k in held}, "N": N, "S": S, "b": sp.Symbol("b")})
+
+    inner = re.compile(r"(σ|exp|ln|tanh²|tanh|relu|Σ|mean)?\(([^()\[\]]*)\)|\[([^()\[\]]*) > 0\]")
+    while (m := inner.search(text)):
+        if m.group(3) is not None:
+            value = sp.Heaviside(flat(m.group(3)))
+        else:
+            value = flat(m.group(2))
+            if m.group(1):
+                value = _TEXT_FUNCS[m.group(1)](value)
+        key = f"Q{len(held)}"
+        held[key] = value
+        text = text[:m.start()] + key + text[m.end():]
+    out = flat(text)
+    for _ in range(len(held) + 1):      # placeholders can hold placeholders
+        out = out.subs({sp.Symbol(k): v for k, v in held.items()})
+    return out
+
+
+def parse_latex(latex):
+    """LaTeX → sympy with sympy's own LaTeX parser (the lark backend), the same bracket collapsing."""
+    import re
+    from sympy.parsing.latex import parse_latex as sympy_latex
+    held = {}
+
+    def flat(s):
+        for k in held:
+            s = s.replace(k, "{" + k + "}")
+        return sympy_latex(s, backend="lark")
+
+    names = "|".join(re.escape(k) for k in sorted(_LATEX_FUNCS, key=len, reverse=True))
+    inner = re.compile(r"(" + names + r")?\\left\(((?:(?!\\left|\\right).)*)\\right\)"
+                       r"|\\left\[((?:(?!\\left|\\right).)*) > 0\\right\]")
+    while (m := inner.search(latex)):
+        if m.group(3) is not None:
+            value = sp.Heaviside(flat(m.group(3)))
+        else:
+            value = flat(m.group(2))
+            if m.group(1):
+                value = _LATEX_FUNCS[m.group(1)](value)
+        key = f"Q_{{{len(held)}}}"
+        held[key] = value
+        latex = latex[:m.start()] + key + latex[m.end():]
+    out = flat(latex)
+    for _ in range(len(held) + 1):
+        out = out.subs({sp.Symbol(k): v for k, v in held.items()})
+    return out
+
+
+def _same(e1, e2):
+    return sp.simplify(sp.nsimplify(sp.expand(e1 - e2), rational=True)) == 0
+
+
+def _rule_cases():
+    for name, op in sorted(ops.TABLE.items()):
+        variables, forward = SYMPY_FORWARD[name]
+        yield name, op, [str(v) for v in variables], variables, forward
+    for k in (2.0, 3.0, -1.0, 0.5, -2.5, 0.0, 1.0):
+        yield f"pow_const({k})", ops.pow_const(k), ["a"], (A,), A ** sp.nsimplify(k)
+
+
+def test_every_op_has_a_sympy_forward():
+    assert set(ops.TABLE) == set(SYMPY_FORWARD), f"ops without a sympy forward: {set(ops.TABLE) - set(SYMPY_FORWARD)}"
+
+
+@pytest.mark.parametrize("case", list(_rule_cases()), ids=lambda c: c[0])
+def test_local_derivative_formulas_parse_back_to_the_true_derivative(case):
+    name, op, names, variables, forward = case
+    for i, v in enumerate(variables):
+        truth = sp.diff(forward, v)
+        tree = op.local_tree(i, names)
+        for how, parsed in (("text", parse_text(tree.text)), ("latex", parse_latex(tree.latex))):
+            assert _same(parsed, truth), f"{name} ∂/∂{v} as {how}: {getattr(tree, how)!r} parses to {parsed}, " \
+                                         f"the derivative is {truth}"
+    if name not in ("sum", "mean"):
+        tree = op.tree(names)
+        for how, parsed in (("text", parse_text(tree.text)), ("latex", parse_latex(tree.latex))):
+            assert _same(parsed, forward), f"{name} as {how}: {getattr(tree, how)!r} parses to {parsed}, not {forward}"
+
+
+def _random_pair(r, depth=0):
+    """(formula tree, sympy expression) built side by side by the same random choices."""
+    from microreg.formula import call, num, sym
+    if depth > 2 or r.random() < 0.2:
+        k = r.choice(["a", "b", "c", "-2", "3", "0.5"])
+        if k in "abc":
+            return sym(k), sp.Symbol(k)
+        return num(float(k)), sp.nsimplify(k)
+    kind = r.choice(["+", "-", "*", "/", "^", "neg", "σ", "tanh", "exp", "ln", "sq"])
+    f1, s1 = _random_pair(r, depth + 1)
+    if kind in "+-*/":
+        f2, s2 = _random_pair(r, depth + 1)
+        return {"+": (f1 + f2, s1 + s2), "-": (f1 - f2, s1 - s2), "*": (f1 * f2, s1 * s2),
+                "/": (f1 / f2, s1 / s2)}[kind]
+    if kind == "^":
+        f2, s2 = _random_pair(r, depth + 1)
+        return f1 ** f2, s1 ** s2
+    if kind == "sq":
+        return f1 ** num(2), s1 ** 2
+    if kind == "neg":
+        return -f1, -s1
+    fn = {"σ": _TEXT_FUNCS["σ"], "tanh": sp.tanh, "exp": sp.exp, "ln": sp.log}[kind]
+    return call(kind, f1), fn(s1)
+
+
+def test_random_formulas_keep_their_brackets():
+    import random
+    r = random.Random(11)
+    point = {sp.Symbol("a"): sp.Rational(7, 10), sp.Symbol("b"): sp.Rational(13, 10), sp.Symbol("c"): sp.Rational(21, 10)}
+    for _ in range(40):
+        tree, truth = _random_pair(r)
+        want = complex(truth.evalf(subs=point))
+        if not all(math.isfinite(p) for p in (want.real, want.imag)) or abs(want) > 1e12:
+            continue
+        for how, parsed in (("text", parse_text(tree.text)), ("latex", parse_latex(tree.latex))):
+            got = complex(parsed.evalf(subs=point))
+            assert abs(got - want) <= 1e-9 * max(1.0, abs(want)), \
+                f"{getattr(tree, how)!r} ({how}) evaluates to {got}, built as {truth} = {want}"
+
+
+def test_mathml_escapes_any_label():
+    import xml.etree.ElementTree as ET
+    from microreg.formula import sym
+    for label in ["<!--<script>", "</script>", '"><img src=x onerror=alert(1)>', "a & b", "{x}_^%$#~\\"]:
+        out = (sym(label) * 2).mathml
+        root = ET.fromstring(out)          # well-formed: nothing of the label became markup
+        assert not any(el.tag.endswith(("script", "img")) for el in root.iter()), out
+        text = "".join(root.itertext())
+        for ch in "<>&":
+            if ch in label:
+                assert ch in text, f"{label!r}: {ch!r} should stay text, got {out}"
 
 
 def test_batch_sigmoid_is_accurate_and_warning_free_everywhere():

@@ -36,6 +36,12 @@ def grad_text(page, name):
         return g.querySelector('.mr-grad').textContent; }""", name)
 
 
+def data_text(page, name):
+    return page.evaluate("""name => {
+        const g = [...document.querySelectorAll('.mr-node')].find(g => g.querySelector('.mr-name').textContent === name);
+        return g.querySelector('.mr-data').textContent; }""", name)
+
+
 def lit_counts(page):
     return page.evaluate("""() => ({nodes: document.querySelectorAll('.mr-node.mr-lit').length,
         ops: document.querySelectorAll('.mr-op.mr-lit').length,
@@ -75,7 +81,8 @@ def test_stepping_with_buttons_keys_and_slider(browser, tmp_path):
     page = open_page(browser, tmp_path, Stepper(tanh_example()))
     total = len(Stepper(tanh_example()))
     assert page.text_content(".mr-counter") == f"Step 1 / {total}"
-    assert grad_text(page, "w") == "grad ·", "no gradient before the backward pass reaches w"
+    assert grad_text(page, "w") == "grad —", "no gradient before the backward pass reaches w"
+    assert data_text(page, "L") == "data —", "no value before the forward pass computes L"
     page.click(".mr-next")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
@@ -91,21 +98,33 @@ def test_stepping_with_buttons_keys_and_slider(browser, tmp_path):
     for _ in range(total):
         page.keyboard.press("ArrowLeft")
     assert page.text_content(".mr-counter") == f"Step 1 / {total}"
-    assert grad_text(page, "w") == "grad ·", "going back restores what the step overwrote"
+    assert grad_text(page, "w") == "grad —", "going back restores what the step overwrote"
+    assert data_text(page, "L") == "data —"
     assert page.is_disabled(".mr-prev") and not page.is_disabled(".mr-next")
     assert not page.errors and all(u.startswith("file://") for u in page.requests), (page.errors, page.requests)
     page.close()
 
 
 def test_only_the_current_node_op_and_edge_are_lit_and_math_is_rendered(browser, tmp_path):
-    page = open_page(browser, tmp_path, Stepper(document_000_example()))
-    page.keyboard.press("ArrowRight")
-    for _ in range(8):
-        page.keyboard.press("ArrowRight")
+    stepper = Stepper(document_000_example())
+    page = open_page(browser, tmp_path, stepper)
+    seen = set()
+    for k in range(len(stepper)):
+        frame = stepper.frame(k)
         counts = lit_counts(page)
-        assert counts == {"nodes": 1, "ops": 1, "edges": 2}, counts   # input→op edge and op→node arrow
-        assert page.locator(".mr-formula math").count() == 1, "the formula is rendered MathML"
-    assert page.locator(".mr-phase").count() >= 2, "phase markers"
+        if frame.phase == "backward":
+            # the node whose op is applied, the input receiving the gradient, that op, the input's
+            # edge into the op and the op's arrow to its node: nothing else
+            assert counts == {"nodes": 2, "ops": 1, "edges": 2}, (k, counts)
+            assert page.locator(".mr-formula math").count() == 1, "the formula is rendered MathML"
+        elif frame.phase == "forward":        # the node, its stepped inputs, their edges and the op's arrow
+            lit = frame.lit
+            nodes, edges = {id(n) for n in lit["nodes"]}, {(id(a), id(b)) for a, b in lit["edges"]}   # x·x: once
+            assert counts == {"nodes": len(nodes), "ops": 1, "edges": len(edges) + 1}, (k, counts)
+        seen.add(frame.phase)
+        page.keyboard.press("ArrowRight")
+    assert seen == {"forward", "seed", "backward"}, seen
+    assert page.locator(".mr-phase").count() == 3, "phase markers: forward, seed, backward"
     page.close()
 
 
@@ -141,23 +160,30 @@ def test_zoom_pan_and_fit(browser, tmp_path):
 
 def test_quiz_hints_and_score(browser, tmp_path):
     page = open_page(browser, tmp_path, Stepper(tanh_example()))
-    page.check(".mr-quiz-toggle input")
-    page.click(".mr-next")                       # the first chain-rule step: ∂L/∂t1 = 1 · (1 − tanh²(1))
-    assert page.is_visible(".mr-quiz-input")
-    # upstream alone: ∂L/∂L = 1 → the hint names it
-    page.fill(".mr-quiz-input", "1")
-    page.click(".mr-quiz-check")
-    assert "upstream" in page.text_content(".mr-quiz-hint")
-    page.fill(".mr-quiz-input", "-0.42")
-    page.click(".mr-quiz-check")
-    assert "Sign flipped" in page.text_content(".mr-quiz-hint")
-    page.fill(".mr-quiz-input", "0.42")          # 1 − tanh²(1) = 0.419974
-    page.click(".mr-quiz-check")
+    page.check(".mr-quiz-toggle input")          # step 1 (forward): t1 = w·x = 0.5·2 = 1
+    assert page.is_visible(".mr-quiz-input") and "?" in page.text_content(".mr-quiz-ask")
+
+    def answer(text):
+        page.fill(".mr-quiz-input", text)
+        page.click(".mr-quiz-check")
+        return page.text_content(".mr-quiz-hint")
+
+    answer("1")
+    assert not page.is_visible(".mr-quiz-input"), "right: the numbers show"
+    page.click(".mr-next")                       # L = tanh(t1) = tanh(1) = 0.761594
+    assert "input t1 itself" in answer("1")
+    answer("0.7616")
+    page.click(".mr-next")                       # the seed: nothing to ask
+    assert not page.is_visible(".mr-quiz-input")
+    page.click(".mr-next")                       # ∂L/∂t1 = 1 · (1 − tanh²(1)) = 0.419974
+    assert "upstream gradient" in answer("1")
+    assert "sign flipped" in answer("-0.42")
+    answer("0.42")
     assert not page.is_visible(".mr-quiz-input") and "0.42" in page.text_content(".mr-text")
     page.click(".mr-next")                       # ∂L/∂w = 0.419974 · x = 0.839949
     page.fill(".mr-quiz-input", "0.84")
     page.keyboard.press("Enter")
-    assert page.text_content(".mr-score") == "Score: 1 right of 2 asked"
+    assert page.text_content(".mr-score") == "Score: 2 right of 4 asked", page.text_content(".mr-score")
     page.close()
 
 
@@ -192,7 +218,7 @@ def test_a_1000_node_graph_page_steps(browser, tmp_path):
                   "s.dispatchEvent(new Event('input')); }")
     assert page.text_content(".mr-counter") == f"Step {total} / {total}"
     assert page.locator(".mr-node").count() == len(stepper.order)
-    assert grad_text(page, "x") != "grad ·" and not page.errors
+    assert grad_text(page, "x") != "grad —" and not page.errors
     page.click(".mr-fit")
     page.close()
 

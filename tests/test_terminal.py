@@ -30,26 +30,26 @@ def spawn(columns):
     env.pop("LINES", None)
     child = pexpect.spawn(sys.executable, ["-m", "microreg", "step"], env=env, encoding="utf-8",
                           dimensions=(40, columns), timeout=30)
-    child.expect("step 1 of 26")
+    child.expect("step 1 of \\d+")
     return child
 
 
 def test_single_keys_in_a_real_terminal():
     child = spawn(60)
     child.send("n")                           # no Enter: the key acts at once
-    child.expect("step 2 of 26")
+    child.expect("step 2 of \\d+")
     child.send("\x1b[C")                      # → arrow
-    child.expect("step 3 of 26")
+    child.expect("step 3 of \\d+")
     child.send("\r")                          # Enter
-    child.expect("step 4 of 26")
+    child.expect("step 4 of \\d+")
     child.send("\x1b[D")                      # ← arrow
-    child.expect("step 3 of 26")
+    child.expect("step 3 of \\d+")
     child.send("b")
-    child.expect("step 2 of 26")
+    child.expect("step 2 of \\d+")
     child.send("g")
     child.expect("go to step")
     child.sendline("20")
-    child.expect("step 20 of 26")
+    child.expect("step 20 of \\d+")
     child.send("x")
     child.expect("unknown key")
     screen = ANSI.sub("", child.before + child.after)
@@ -96,6 +96,6 @@ def test_piped_input_reads_one_command_per_line():
     done = subprocess.run([sys.executable, "-m", "microreg", "step"], input="\n\nb\ng\n7\nq\n", capture_output=True,
                           text=True, timeout=120, cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO))
     assert done.returncode == 0, done.stderr
-    counters = re.findall(r"step (\d+) of 26", done.stdout)
+    counters = re.findall(r"step (\d+) of \d+", done.stdout)
     assert counters == ["1", "2", "3", "2", "7"], counters
     assert "Every parameter's gradient" in done.stdout

@@ -109,29 +109,61 @@ def jupyterlab(tmp_path):
 
 
 @pytest.mark.jupyterlab
-def test_widget_steps_in_a_real_jupyterlab(jupyterlab, browser):
+def test_widget_steps_in_a_real_jupyterlab(jupyterlab):
+    """Open notebook 02 in JupyterLab, run it, click Next: the counter and the lit nodes change.
+
+    The browser runs in its own process (this file run as a script): Playwright's sync API keeps
+    one event loop per process, and the other browser tests already hold this one."""
+    pytest.importorskip("playwright.sync_api")
+    if not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
+        pytest.skip("no chromium binary on this machine (.ci/run installs Debian's chromium)")
     base, token = jupyterlab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    outside = []
-    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:", "blob:")) else None)
-    page.goto(f"{base}/lab/tree/02.ipynb?token={token}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
-    page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
-                           timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-mod-idle",
-                           state="attached", timeout=60_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    widget = page.locator(".jp-OutputArea-output .mr-stepper").first
-    widget.wait_for(timeout=90_000)
-    counter = widget.locator(".mr-counter")
-    first = counter.text_content()
-    assert first.startswith("Step 1 / "), first
-    lit_before = widget.locator(".mr-node.mr-lit .mr-name").all_text_contents()
-    widget.locator(".mr-next").click()
-    widget.locator(".mr-next").click()
-    assert counter.text_content().startswith("Step 3 / "), counter.text_content()
-    lit_after = widget.locator(".mr-node.mr-lit .mr-name").all_text_contents()
-    assert lit_after and lit_after != lit_before, (lit_before, lit_after)
-    assert widget.locator(".mr-grad").filter(has_text="grad 0.5").count() >= 1, "a grad filled in"
-    page.close()
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), base, token], capture_output=True, text=True,
+                          timeout=180, env=dict(os.environ, PYTHONPATH=REPO), stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "widget steps" in done.stdout, done.stdout
+
+
+def drive_jupyterlab(base, token):
+    from playwright.sync_api import sync_playwright
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=flags)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.on("pageerror", lambda e: print("page error:", e, flush=True))
+        outside = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((base, "data:", "blob:")) else None)
+        page.goto(f"{base}/lab/tree/02.ipynb?token={token}")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+        page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
+                               timeout=60_000)
+        print("JupyterLab is up; running the notebook", flush=True)
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        widget = page.locator(".jp-OutputArea-output .mr-stepper").first
+        widget.wait_for(timeout=90_000)
+        counter = widget.locator(".mr-counter")
+        first = counter.text_content()
+        assert first.startswith("Step 1 / "), first
+        lit_before = widget.locator(".mr-node.mr-lit .mr-name").all_text_contents()
+        data_before = widget.locator(".mr-data").all_text_contents()
+        widget.locator(".mr-next").click()
+        widget.locator(".mr-next").click()
+        assert counter.text_content().startswith("Step 3 / "), counter.text_content()
+        lit_after = widget.locator(".mr-node.mr-lit .mr-name").all_text_contents()
+        assert lit_after and lit_after != lit_before, (lit_before, lit_after)
+        data_after = widget.locator(".mr-data").all_text_contents()
+        assert data_after != data_before, "the forward pass filled in values"
+        page.screenshot(path=os.path.join(os.environ.get("MICROREG_SHOTS", "/tmp"), "microreg-jupyterlab.png"))
+        browser.close()
     assert not outside, f"requests outside the server: {outside[:5]}"
+    print("widget steps:", first, "→", counter_text(lit_after))
+
+
+def counter_text(lit):
+    return ", ".join(lit)
+
+
+if __name__ == "__main__":
+    drive_jupyterlab(sys.argv[1], sys.argv[2])

@@ -171,7 +171,7 @@ export function mount(root, data, options = {}) {
     const d = svg("text", {x: n.x + 8, y, class: "mr-data"});
     d.textContent = "data " + n.data;
     const gr = svg("text", {x: n.x + 8, y: y + 16, class: "mr-grad"});
-    gr.textContent = "grad " + (n.grad === "" ? "·" : n.grad);
+    gr.textContent = "grad " + n.grad;
     g.appendChild(d); g.appendChild(gr);
     const title = svg("title", {});
     title.textContent = n.name.join(" ");
@@ -288,10 +288,14 @@ export function mount(root, data, options = {}) {
   }
   let applied = -1;   // the last step whose changes are on the graph
   const lit = [];
+  const targets = [];
   function light() {
     lit.forEach((e) => e.classList.remove("mr-lit"));
     lit.length = 0;
+    targets.forEach((e) => e.classList.remove("mr-target"));
+    targets.length = 0;
     const s = steps[state.k];
+    if (!hidden()) s.set.forEach(([i]) => { targets.push(boxes[i]); boxes[i].classList.add("mr-target"); });
     s.lit.forEach((i) => lit.push(boxes[i]));
     if (s.op !== null && s.op !== undefined && ops[s.op]) { lit.push(ops[s.op]); lit.push(ops[s.op].out); }
     s.edges.forEach((e) => lit.push(paths[e]));
@@ -316,10 +320,11 @@ export function mount(root, data, options = {}) {
     formula.textContent = "";
     const math = safeMathML(s.mathml);
     if (math) formula.appendChild(math);
-    words.textContent = hidden() ? s.text.split("\n")[0] + "\n(answer the quiz to see the numbers)" : s.text;
+    words.textContent = hidden() ? s.title + "\n(answer the question to see the numbers)" : s.text;
+    if (hidden()) formula.textContent = "";
     quizBox.style.display = hidden() ? "" : "none";
     if (hidden()) {
-      quizAsk.textContent = "What is " + s.quiz.ask + "?";
+      quizAsk.textContent = s.quiz.ask;
       quizHint.textContent = "";
       quizIn.value = "";
     }
@@ -348,7 +353,8 @@ export function mount(root, data, options = {}) {
     const text = quizIn.value.trim().replace("−", "-").replace(",", ".");
     const x = Number(text);
     if (text === "" || !Number.isFinite(x)) { quizHint.textContent = "Type a number, e.g. -0.25."; return; }
-    const close = (a, b) => Math.abs(a - b) <= s.quiz.tolerance;
+    const q = s.quiz;
+    const close = (a, b) => Math.abs(a - b) <= Math.max(q.rtol * Math.max(Math.abs(a), Math.abs(b)), q.atol);
     state.asked.add(state.k);
     if (close(x, s.quiz.answer)) {
       if (!state.missed.has(state.k)) state.right += 1;
@@ -358,7 +364,7 @@ export function mount(root, data, options = {}) {
     }
     state.missed.add(state.k);   // a wrong first try: no point for this step
     const hint = s.quiz.hints.find(([v]) => close(x, v));
-    quizHint.textContent = hint ? hint[1] : "Not quite. Use: " + s.quiz.formula;
+    quizHint.textContent = hint ? hint[1] : q.fallback;
     showScore();
   }
   prevB.addEventListener("click", () => { stop(); prev(); });
