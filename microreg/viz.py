@@ -231,7 +231,7 @@ def node_kind(node):
 
 
 def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),
-               cluster=True, max_nodes=300, names=None, legend=True):
+               cluster=True, max_nodes=300, names=None, legend=True, phase=None, step=None):
     """Draw the computation graph that ends at ``root``; returns a `Graph`.
 
     ``rankdir``: "LR" (left to right) or "TB". ``fmt``: number format. ``show_grad``: show grads.
@@ -241,12 +241,21 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     drawn; the rest are summarised in grey boxes that say what they hold.
     ``names``: optional {id(Value): name} for unlabelled nodes (the stepper passes its names).
     ``legend``: a caption saying what data, grad and the colours mean.
+    ``phase``/``step``: draw one moment of the stepper (`microreg.step.Stepper`) instead of the
+    graph as it is: ``phase`` is "forward", "seed", "backward" or "layer" and ``step`` counts from 0
+    within it (default: the phase's last step); ``step`` alone counts over all steps. Values not yet
+    computed and grads not yet reached show "—", and the step's node, op and edge are lit.
     Labels may be any object (shown with ``str``); a newline in one starts a new line.
     """
     import graphviz
 
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    moment = None
+    if phase is not None or step is not None:
+        moment = _moment(root, phase, step, fmt)
+        names = {**moment["names"], **(names or {})}
+        highlight, highlight_edges = moment["lit"], moment["edges"]
     order = topological_order(root)
     total = len(order)
     keep = _nearest(root, max_nodes) if total > max_nodes else None
@@ -271,9 +280,13 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
             nid = ids[id(n)]
             name = str(n.label) if n.label is not None else str(names.get(id(n), ""))
             fields = [name] if name else []
-            fields.append("data " + format_data(n.data, fmt))
+            if moment is None:
+                data_text, grad_text = format_data(n.data, fmt), format_data(n.grad, fmt)
+            else:
+                data_text, grad_text = moment["state"][id(n)]
+            fields.append("data " + data_text)
             if show_grad:
-                fields.append("grad " + format_data(n.grad, fmt))
+                fields.append("grad " + grad_text)
             body = " | ".join(escape_record(f) for f in fields)
             # in LR a {…} record lays its fields side by side; in TB a plain one does
             label = "{ " + body + " }" if rankdir == "LR" else body
@@ -324,6 +337,39 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
         g.attr(label=escape_record("\n".join(caption)).replace("\\n", "\\l") + "\\l", labelloc="b",
                labeljust="l", fontsize="10")
     return Graph(g.source, nodes, ids, len(nodes), total)
+
+
+def _moment(root, phase, step, fmt):
+    """What the stepper shows at one step: every node's data and grad as text, what is lit."""
+    from .step import PHASES, Stepper     # step builds on viz; this one use goes the other way, lazily
+
+    stepper = Stepper(root, fmt=fmt)
+    if phase is not None:
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        start = stepper.phase_start(phase)
+        if start is None:
+            raise ValueError(f"this stepper has no {phase!r} steps")
+        end = start
+        while end + 1 < len(stepper) and stepper.frame(end + 1).phase == phase:
+            end += 1
+        k = end if step is None else start + step
+        if not start <= k <= end:
+            raise ValueError(f"step {step} is out of range: the {phase} phase has steps 0 to {end - start}")
+    else:
+        k = step
+        if not 0 <= k < len(stepper):
+            raise ValueError(f"step {k} is out of range: this stepper has steps 0 to {len(stepper) - 1}")
+    values, grads = stepper.state(k)
+    reached = set()
+    for j in range(k + 1):
+        reached.update(id(n) for n, what, _, _ in stepper.frame(j).updates if what == "grad")
+    state = {}
+    for i, n in enumerate(stepper.order):
+        data = "—" if values[i] is None else format_data(values[i], fmt)
+        state[id(n)] = (data, format_data(grads[i], fmt) if id(n) in reached else "—")
+    lit = stepper.frame(k).lit
+    return {"state": state, "lit": lit["nodes"], "edges": lit["edges"], "names": dict(stepper.names)}
 
 
 def _num(k):

@@ -145,3 +145,23 @@ def test_newlines_and_non_string_labels(no_dot):
     svg = draw_graph(out).svg()
     assert ">first<" in svg and ">second<" in svg, "a newline in a label starts a new SVG text line"
     assert ">42<" in svg and "(&#39;tuple&#39;, 1)" in svg or "('tuple', 1)" in svg
+
+
+def test_draw_one_moment_of_the_stepper():
+    """phase/step draw what the stepper shows then: w·x = 1 computed, tanh not yet; later a grad."""
+    w, x = Value(0.5, label="w"), Value(2.0, label="x")
+    t = w * x
+    t.label = "t"
+    L = t.tanh()
+    L.label = "L"
+    early = draw_graph(L, phase="forward", step=0).dot
+    assert "{ t | data 1 | grad — }" in early and "{ L | data — | grad — }" in early, early
+    assert early.count(viz.HIGHLIGHT) >= 2, "the step's node and op are lit"
+    # backward step 1: ∂L/∂t = 1 − tanh²(1) = 0.419974 (worked by hand); w not reached yet
+    late = draw_graph(L, phase="backward", step=0).dot
+    assert "{ t | data 1 | grad 0.42 }" in late and "{ w | data 0.5 | grad — }" in late, late
+    assert "{ w | data 0.5 | grad 0.8399 }" in draw_graph(L, phase="backward").dot   # (1 − tanh²(1))·2 = 0.839949
+    with pytest.raises(ValueError, match="phase must be one of"):
+        draw_graph(L, phase="sideways")
+    with pytest.raises(ValueError, match="out of range"):
+        draw_graph(L, phase="forward", step=5)

@@ -130,9 +130,9 @@ export function mount(root, data, options = {}) {
   [quizAsk, quizIn, quizGo, quizShow, quizHint].forEach((c) => quizBox.appendChild(c));
   const legend = el("div", "mr-legend");
   const legendItems = [["mr-key-param", "parameter (gets a gradient)"], ["mr-key-data", "data: x, y, numbers"],
-    ["mr-key-value", "computed value"], ["mr-key-lit", "this step"]];
+    ["mr-key-value", "computed value"], ["mr-key-lit", "this step"], ["mr-key-target", "the number it changes"]];
   legend.appendChild(el("div", "mr-legend-words", "data = the node's value · grad = ∂" + data.root +
-    "/∂node, how much " + data.root + " changes per unit change of the node"));
+    "/∂node, how much " + data.root + " changes per unit change of the node · — = not computed yet"));
   for (const [cls, words_] of legendItems) {
     const item = el("span", "mr-key " + cls);
     item.appendChild(el("i"));
