@@ -299,8 +299,11 @@ def cmd_demo(args):
               + ("" if report.ok else f"\n         → {verdicts}"))
 
     loss = document_000_example()
-    written.append(draw_graph(loss).save(os.path.join(out, "graph.svg")))
-    written.append(Stepper(loss).to_html(os.path.join(out, "stepper.html")))
+    loss.backward()                      # the picture shows every gradient, ∂L/∂node
+    graph = draw_graph(loss)
+    written.append(graph.save(os.path.join(out, "graph.svg")))
+    written.append(graph.save(os.path.join(out, "graph.png")))
+    written.append(Stepper(document_000_example()).to_html(os.path.join(out, "stepper.html")))
     print(f"\nwrote to {os.path.abspath(out)}/:")
     for path in written:
         print(f"  {os.path.basename(path)}")
@@ -315,6 +318,7 @@ def cmd_graph(args):
 
     try:
         loss = document_000_example(model_path=args.model)
+        loss.backward()                  # draw the gradients, not a graph of zeros
         path = draw_graph(loss, rankdir=args.rankdir).save(args.out)
     except (ValueError, RuntimeError) as exc:   # a bad model file, an unknown format, a failed render
         return _error(str(exc))

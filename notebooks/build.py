@@ -160,8 +160,11 @@ NOTEBOOKS["02_two_layer_backprop_step_by_step.ipynb"] = [
 Document 000's network: z1 = w1·x + b1, a1 = σ(z1), z2 = w2·a1 + b2, ŷ = z2 (a sigmoid hidden layer and a
 linear output, for regression), with L = 1/(2m) Σ (ŷ − y)². On one sample (m = 1) that is L = ½(ŷ − y)².
 
-The stepper replays the engine's own backward pass. In a live kernel, use the Previous / Next / Play
-buttons; below the widget the same steps are printed, for readers without a kernel.
+The stepper first runs the **forward pass** one node at a time (each value appears as it is computed),
+then seeds ∂L/∂L = 1, then runs the **backward pass** one chain-rule application at a time (each grad,
+∂L/∂node, fills in). Use Previous / Next / Play, the slider or the ← → keys; scroll to zoom, drag to pan;
+tick *Quiz me* to answer each step before it is shown. Without a kernel (GitHub, nbviewer) the same page
+runs on its own below.
 """),
     code("""
 from microreg.step import Stepper, document_000_example
@@ -170,15 +173,37 @@ loss = document_000_example()          # TwoLayerNet(1, 3, seed=0) on x = 0.5, y
 stepper = Stepper(loss)
 stepper.widget()
 """),
+    md("The same steps in words: the first forward step, the seed, and the first backward steps."),
     code("""
-for k in (0, 1, 5, 7, 12, len(stepper) - 1):
+for k in (0, stepper.phase_start("seed"), stepper.phase_start("backward"), stepper.phase_start("backward") + 1):
     print(stepper.text(k), end="\\n\\n")
 """),
     md("""
-Each step is one chain-rule application: the input's gradient `+=` the upstream gradient times the local
-derivative, with the formula taken from the rule table. Where a node feeds two others, as (ŷ − y) does in
+Each backward step is one chain-rule application: the input's gradient `+=` the upstream gradient times the
+local derivative, with the formula taken from the rule table. Where a node feeds two others, as (ŷ − y) does in
 (ŷ − y)·(ŷ − y), its gradient is a running sum of two contributions.
 
+## One layer at a time
+
+Document 001 writes the same backward pass per layer: δ⁽ᴸ⁾ = ∇ₐC ⊙ σ'(z⁽ᴸ⁾), δ⁽ˡ⁾ = ((W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾),
+∂C/∂W⁽ˡ⁾ = δ⁽ˡ⁾ (a⁽ˡ⁻¹⁾)ᵀ, ∂C/∂b⁽ˡ⁾ = δ⁽ˡ⁾. The layer view steps that way, with the numbers:
+"""),
+    code("""
+layers = Stepper(document_000_example(), view="layers")
+for k in range(layers.phase_start("layer"), len(layers)):
+    print(layers.text(k), end="\\n\\n")
+"""),
+    md("""
+## Quiz
+
+`stepper.quiz()` hides each step's result until you give it; a wrong answer gets a hint.
+"""),
+    code("""
+quiz = Stepper(document_000_example()).quiz()
+print(quiz.question())
+print(quiz.answer(0.5).hint)
+"""),
+    md("""
 At any step, a finished gradient can be checked against a finite difference:
 """),
     code("""
@@ -628,7 +653,11 @@ def build(names=None, execute=True):
         nb.cells = cells
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         if execute:
-            NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": HERE}}).execute()
+            # no widget state is saved: viewers without a kernel then show each widget's static
+            # fallback (the stepper's self-contained page, text/html) instead of an empty widget
+            NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False,
+                           resources={"metadata": {"path": HERE}}).execute()
+            nb.metadata.pop("widgets", None)
         nbformat.write(nb, os.path.join(HERE, name))
         print(f"wrote notebooks/{name}")
 

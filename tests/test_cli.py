@@ -32,9 +32,13 @@ def test_demo_writes_its_pictures(tmp_path):
     done = run("demo", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "microreg-demo"
-    for name in ("loss.png", "fit.png", "model.json", "graph.svg", "stepper.html"):
+    for name in ("loss.png", "fit.png", "model.json", "graph.svg", "graph.png", "stepper.html"):
         assert (out / name).stat().st_size > 500, name
     assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = (out / "graph.svg").read_text(encoding="utf-8")
+    grads = [float(part.split("<")[0].replace("&#45;", "-")) for part in svg.split(">grad ")[1:]]
+    assert sum(g != 0 for g in grads) >= len(grads) - 2, f"drawn after backward(): grads {grads}"
     assert str(out) in done.stdout and "WRONG" in done.stdout
     mse = float(done.stdout.split("train MSE ")[1].split()[0])
     assert mse < 0.02, f"the sine's noise variance is 0.01; train MSE {mse}"
@@ -211,6 +215,9 @@ def test_graph_without_a_dot_program(tmp_path):
     assert done.returncode == 0, done.stderr
     svg = (tmp_path / "g.svg").read_text()
     assert "<svg" in svg and "w1[0][0]" in svg and "ŷ" in svg
+    assert ">grad 1<" in svg and svg.count(">grad 0<") <= 1, "drawn after backward(): L's grad is 1"
+    png = run("graph", "--out", "g.png", cwd=tmp_path, env=env)
+    assert png.returncode == 0 and (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG", png.stderr
 
 
 def test_step_html_and_bad_model(tmp_path):

@@ -17,7 +17,7 @@ from microreg import Value, ops
 from microreg.derivations import two_layer_forward, two_layer_grads
 from microreg.engine import is_constant, is_data
 from microreg.nn import MLP, TwoLayerNet, half_mse, mse
-from microreg.step import Stepper, document_000_example, group, run_terminal
+from microreg.step import Stepper, document_000_example, group
 
 
 def _doc000():
@@ -403,79 +403,6 @@ def test_quiz_in_a_terminal():
 def test_group_names():
     assert group("ŷ − y") == "(ŷ − y)" and group("(ŷ − y)²") == "(ŷ − y)²" and group("w1[0][2]") == "w1[0][2]"
     assert group("−y") == "(−y)"
-
-
-def test_terminal_stepper_driven_like_a_user():
-    lines = iter(["", "", "b", "x", "q"])
-    out = []
-    run_terminal(Stepper(_doc000()[0]), read=lambda prompt: next(lines), write=out.append)
-    shown = [o.split(" (")[0] for o in out if o.startswith("Step")]
-    assert shown == ["Step 1 / 31", "Step 2 / 31", "Step 3 / 31", "Step 2 / 31"], shown
-    assert any("unknown key" in o for o in out)
-
-
-def test_terminal_command_end_to_end():
-    done = subprocess.run([sys.executable, "-m", "microreg", "step"], input="\n\nb\nq\n", capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    counters = [l.split(" (")[0] for l in done.stdout.splitlines() if l.startswith("Step ")]
-    assert counters == ["Step 1 / 31", "Step 2 / 31", "Step 3 / 31", "Step 2 / 31"], counters
-
-
-def test_widget_builds():
-    pytest.importorskip("ipywidgets")
-    s = Stepper(_doc000()[0])
-    w = s.widget()
-    buttons = [c.description for c in w.children[0].children]
-    assert buttons[:3] == ["Previous", "Next", "Play"]
-    slider = w.children[0].children[3]
-    slider.value = 4
-    assert s.position == 4 and "Step 5 / 31" in w.children[1].value and "<svg" in w.children[2].value
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def test_html_page_in_a_real_browser(tmp_path):
-    browser_path = _chromium()
-    if browser_path is None:
-        pytest.skip("no chromium binary on this machine (.ci/run installs Debian's chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    page_path = Stepper(_doc000()[0]).to_html(tmp_path / "stepper.html")
-    html = open(page_path, encoding="utf-8").read()
-    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html, "no network"
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync"]
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path, args=flags)
-        page = browser.new_page()
-        errors = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto("file://" + os.path.abspath(page_path))
-        assert page.inner_text("#counter") == "Step 1 / 31"
-        first = page.eval_on_selector_all(".lit title", "els => els.map(e => e.textContent)")
-        page.click("text=Next")
-        page.click("text=Next")
-        assert page.inner_text("#counter") == "Step 3 / 31"
-        lit = page.eval_on_selector_all(".lit title", "els => els.map(e => e.textContent)")
-        assert lit and lit != first
-        assert page.eval_on_selector_all(".litedge", "els => els.length") == 1
-        page.keyboard.press("ArrowRight")
-        assert page.inner_text("#counter") == "Step 4 / 31"
-        assert "a1[1] = σ(z1[1])" in page.inner_text("#text")
-        page.keyboard.press("ArrowLeft")
-        page.click("text=Previous")
-        assert page.inner_text("#counter") == "Step 2 / 31"
-        page.click("text=Play")
-        page.wait_for_function("document.getElementById('counter').textContent !== 'Step 2 / 31'", timeout=5000)
-        browser.close()
-    assert errors == [], errors
 
 
 def test_stepper_on_a_batch_graph():

@@ -63,8 +63,6 @@ def test_svg_renders_with_no_dot_on_path(no_dot, tmp_path):
     assert g.save(tmp_path / "g.svg").endswith("g.svg") and (tmp_path / "g.svg").read_text().count("<svg") == 1
     g.save(tmp_path / "g.dot")
     assert (tmp_path / "g.dot").read_text() == g.dot
-    with pytest.raises(viz.RenderError, match="PNG needs"):
-        g.save(tmp_path / "g.png")
     with pytest.raises(ValueError, match="unknown picture format"):
         g.save(tmp_path / "g.jpg")
     bundle = g._repr_mimebundle_()
@@ -95,3 +93,75 @@ def test_same_graph_same_dot():
         a, b = Value(1.0, label="a"), Value(2.0, label="b")
         return ((a + b) * a).exp()
     assert draw_graph(build()).dot == draw_graph(build()).dot
+
+
+def _png_size(data):
+    """Width and height from a PNG's IHDR chunk (bytes 16-24, big-endian)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:8]
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_png_is_rendered_in_process_at_the_svg_pixel_size(no_dot, tmp_path):
+    import re
+    x = Value(0.5, label="x")
+    y = x.sigmoid() * x
+    y.backward()
+    g = draw_graph(y)
+    width_pt = float(re.search(r'<svg[^>]*\swidth="([0-9.]+)pt"', g.svg()).group(1))
+    path = g.save(tmp_path / "g.png")
+    width, height = _png_size(open(path, "rb").read())
+    expected = width_pt * 4 / 3 * 2          # pt → CSS px (96/72), then the default scale 2
+    assert abs(width - expected) <= 2, f"PNG is {width} px wide, expected {expected:.0f}"
+    assert 'width="' in viz.svg_pixels(g.svg()) and "pt\"" not in viz.svg_pixels(g.svg()).split(">", 2)[1]
+
+
+def test_png_has_text_without_system_fonts(no_dot):
+    """resvg draws no text for an unknown font; the DejaVu fonts from matplotlib must be used."""
+    import io
+    from matplotlib.image import imread
+    x = Value(0.5, label="x")
+    with_text = imread(io.BytesIO(draw_graph(x, legend=False).png()))
+    blank_label = imread(io.BytesIO(draw_graph(Value(0.5, label=" "), show_grad=False, legend=False).png()))
+    dark = (with_text[..., :3].mean(axis=2) < 0.5).sum()
+    assert dark > 200, f"only {dark} dark pixels: the text was not drawn"
+    assert blank_label.size > 0
+
+
+def test_graph_after_backward_shows_gradients_and_a_legend():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = a * b
+    c.backward()
+    dot = draw_graph(c).dot
+    assert "grad -3" in dot and "grad 2" in dot, dot          # ∂c/∂a = b = -3, ∂c/∂b = a = 2
+    assert "∂L/∂node" in dot and viz.PALETTE["param"] in dot and "orange = the current step" in dot
+    assert "∂L/∂node" not in draw_graph(c, legend=False).dot
+
+
+def test_newlines_and_non_string_labels(no_dot):
+    v = Value(1.0, label="first\nsecond")
+    w = Value(2.0, label=42)
+    out = v * w
+    out.label = ("tuple", 1)
+    svg = draw_graph(out).svg()
+    assert ">first<" in svg and ">second<" in svg, "a newline in a label starts a new SVG text line"
+    assert ">42<" in svg and "(&#39;tuple&#39;, 1)" in svg or "('tuple', 1)" in svg
+
+
+def test_draw_one_moment_of_the_stepper():
+    """phase/step draw what the stepper shows then: w·x = 1 computed, tanh not yet; later a grad."""
+    w, x = Value(0.5, label="w"), Value(2.0, label="x")
+    t = w * x
+    t.label = "t"
+    L = t.tanh()
+    L.label = "L"
+    early = draw_graph(L, phase="forward", step=0).dot
+    assert "{ t | data 1 | grad — }" in early and "{ L | data — | grad — }" in early, early
+    assert early.count(viz.HIGHLIGHT) >= 2, "the step's node and op are lit"
+    # backward step 1: ∂L/∂t = 1 − tanh²(1) = 0.419974 (worked by hand); w not reached yet
+    late = draw_graph(L, phase="backward", step=0).dot
+    assert "{ t | data 1 | grad 0.42 }" in late and "{ w | data 0.5 | grad — }" in late, late
+    assert "{ w | data 0.5 | grad 0.8399 }" in draw_graph(L, phase="backward").dot   # (1 − tanh²(1))·2 = 0.839949
+    with pytest.raises(ValueError, match="phase must be one of"):
+        draw_graph(L, phase="sideways")
+    with pytest.raises(ValueError, match="out of range"):
+        draw_graph(L, phase="forward", step=5)
