@@ -17,7 +17,9 @@ by default the one holding this file). The workloads:
 
 ``--count`` runs each workload under callgrind at two sizes (``HOTPATH_SCALE`` = 1 and 6) and
 prints the difference divided by 5: the cost of one more unit of work (an epoch, a backward call,
-a node), so the interpreter's start-up and the imports cancel.
+a node), so the interpreter's start-up and the imports cancel. String hashing is seeded
+(``PYTHONHASHSEED``, 0 unless ``HOTPATH_HASHSEED`` says otherwise): the seed moves dict lookups
+and so the counts by a few per cent, so compare runs made with the same seed.
 """
 
 import math
@@ -88,7 +90,8 @@ PARTS = {"per_sample": (per_sample, 1), "backward": (backward, 1000), "chain": (
 
 def instructions(repo, part, scale):
     """Instructions callgrind counts for one workload at one size (start-up included)."""
-    env = dict(os.environ, HOTPATH_PART=part, HOTPATH_SCALE=str(scale), PYTHONHASHSEED="0")
+    env = dict(os.environ, HOTPATH_PART=part, HOTPATH_SCALE=str(scale),
+               PYTHONHASHSEED=os.environ.get("HOTPATH_HASHSEED", "0"))
     run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                           sys.executable, os.path.abspath(__file__), repo],
                          env=env, capture_output=True, text=True, check=True)

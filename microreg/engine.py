@@ -388,7 +388,10 @@ class Value:
                     _accumulate_batch(children, _locals(rule, children, ans), upstream)
                     continue
                 arity = rule.arity
-                if arity is None:                # any number of inputs (affine)
+                if arity == 1:
+                    child = children[0]
+                    child.grad = child.grad + rule.d[0](child.data, ans) * upstream
+                elif arity is None:              # any number of inputs (affine)
                     if len(children) == 3:       # one (a first layer's neuron): no list to build
                         a, b, c = children
                         local_a, local_b, local_c = rule.d_all((a.data, b.data, c.data), ans)
@@ -398,9 +401,6 @@ class Value:
                         continue
                     for child, local in zip(children, rule.d_all([c.data for c in children], ans)):
                         child.grad = child.grad + local * upstream
-                elif arity == 1:
-                    child = children[0]
-                    child.grad = child.grad + rule.d[0](child.data, ans) * upstream
                 elif arity == 2:                 # both locals first: a rule that raises adds nothing
                     a, b = children
                     a_data, b_data = a.data, b.data
@@ -553,26 +553,28 @@ def _backward_order(root):
     while stack:
         node = stack[-1]
         mark = node._mark
-        if mark != entered:
-            if mark == done:     # a second copy, pushed by another parent before we finished it
-                pop()
-                continue
+        if mark == entered:      # all inputs finished: the node is next in order
+            pop()
+            node._mark = done
+            grad = node.grad
+            try:
+                if grad:         # kept for an undo (a fresh graph keeps none)
+                    save(node)
+                    save(grad)
+            except ValueError:   # a batch grad (numpy will not say if an array is "true")
+                save(node)
+                save(grad)
+            node.grad = 0.0
+            if node._rule.d_raises:
+                risky.append(node)
+            emit(node)
+        elif mark == done:       # a second copy, pushed by another parent before we finished it
+            pop()
+        else:
             node._mark = entered
             for child in reversed(node._prev):
                 if child._prev and child._mark < entered:
                     push(child)
-            if stack[-1] is not node:
-                continue         # inputs to finish first; else (only leaves below) finished now
-        pop()                    # all inputs finished: the node is next in order
-        node._mark = done
-        grad = node.grad
-        if grad.__class__ is not float or grad:   # kept for an undo (a fresh graph keeps none)
-            save(node)
-            save(grad)
-        node.grad = 0.0
-        if node._rule.d_raises:
-            risky.append(node)
-        emit(node)
     return order, saved, risky
 
 
