@@ -553,28 +553,32 @@ def _backward_order(root):
     while stack:
         node = stack[-1]
         mark = node._mark
-        if mark == entered:      # all inputs finished: the node is next in order
-            pop()
-            node._mark = done
-            grad = node.grad
-            try:
-                if grad:         # kept for an undo (a fresh graph keeps none)
-                    save(node)
-                    save(grad)
-            except ValueError:   # a batch grad (numpy will not say if an array is "true")
-                save(node)
-                save(grad)
-            node.grad = 0.0
-            if node._rule.d_raises:
-                risky.append(node)
-            emit(node)
-        elif mark == done:       # a second copy, pushed by another parent before we finished it
-            pop()
-        else:
+        if mark != entered:
+            if mark == done:     # a second copy, pushed by another parent before we finished it
+                pop()
+                continue
             node._mark = entered
+            waiting = False
             for child in reversed(node._prev):
                 if child._prev and child._mark < entered:
                     push(child)
+                    waiting = True
+            if waiting:          # inputs to finish first; else (only leaves below) finished now
+                continue
+        pop()                    # all inputs finished: the node is next in order
+        node._mark = done
+        grad = node.grad
+        try:
+            if grad:             # kept for an undo (a fresh graph keeps none)
+                save(node)
+                save(grad)
+        except ValueError:       # a batch grad (numpy will not say if an array is "true")
+            save(node)
+            save(grad)
+        node.grad = 0.0
+        if node._rule.d_raises:
+            risky.append(node)
+        emit(node)
     return order, saved, risky
 
 
