@@ -261,7 +261,40 @@ def scale_plot(rows, path):
     plt.close(fig)
 
 
-BEFORE_AFTER = "## Before and after engine changes"
+BEGIN, END = "<!-- bench -->", "<!-- /bench -->"
+TITLE = ("# Benchmark results\n\nMade by `pip install '.[bench]' && python benchmarks/bench.py --write` "
+         "(one process; every ratio is measured in the same run). The log-log plot of section 3 is "
+         "`benchmarks/scale.png`.\n\n")
+
+
+def with_bench_section(old, body):
+    """RESULTS.md with this script's part (between BEGIN and END) replaced by ``body``.
+
+    Everything else in the file (the sections other benchmarks and people write: train_real, the
+    verifier, the stepper, the engine's before/after record) is kept as it is.
+    """
+    section = f"{BEGIN}\n{body}{END}\n"
+    if old is None:
+        return TITLE + section
+    if BEGIN in old and END in old:
+        start = old.index(BEGIN)
+        end = old.index(END, start) + len(END)
+        if old.startswith("\n", end):
+            end += 1
+        return old[:start] + section + old[end:]
+    return old.rstrip("\n") + "\n\n" + section
+
+
+def write_atomically(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same folder (never half a file)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def main():
@@ -335,16 +368,8 @@ def main():
     if args.write:
         scale_plot(rows, os.path.join(HERE, "scale.png"))
         path = os.path.join(HERE, "RESULTS.md")
-        kept = ""   # the before/after record of engine changes (written by hand) stays
-        if os.path.exists(path):
-            old = open(path, encoding="utf-8").read()
-            if BEFORE_AFTER in old:
-                kept = "\n" + old[old.index(BEFORE_AFTER):]
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("# Benchmark results\n\nMade by `pip install '.[bench]' && python benchmarks/bench.py --write` "
-                    "(one process; every ratio is measured in the same run). The log-log plot of section 3 is "
-                    "`benchmarks/scale.png`.\n\n")
-            f.write("\n".join(lines) + "\n" + kept)
+        old = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+        write_atomically(path, with_bench_section(old, "\n".join(lines) + "\n"))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ What this module lets you do:
   application (what the stepper shows).
 - ``backward(create_graph=True)`` and ``grad(output, inputs, create_graph=True)``: gradients that
   are Values themselves, so they can be differentiated again.
-- A ``backward()`` that raises part-way (a rule outside its domain, Ctrl-C) leaves every grad as
-  it was. Batches of different lengths are refused, a 1-sample batch included (never stretched).
+- A ``backward()`` that meets a rule outside its domain raises before it writes any grad, so it
+  changes nothing; one stopped part-way by anything else (Ctrl-C) puts the non-leaf grads back,
+  and leaf grads keep what was added so far (``backward()`` says why). Batches of different
+  lengths are refused, a 1-sample batch included (never stretched).
 - Threads: ``grad()`` and ``topological_order()`` write nothing on the nodes, so any number of
   threads may run them at once, even on one graph or on graphs sharing parameters. ``backward()``
   writes ``.grad``: run it in several threads only on graphs that share no node (for graphs
@@ -352,7 +354,12 @@ class Value:
         accumulate, as in PyTorch: reset them between optimisation steps. A batch output needs
         an explicit ``gradient`` (or reduce it first with ``.sum()`` / ``.mean()``).
         With ``create_graph=True`` the grads are Values, themselves differentiable.
-        If it raises part-way (a rule outside its domain, Ctrl-C), every grad is left as it was.
+        A rule outside its domain (``x ** y`` with x < 0: ∂/∂y needs ln x) raises before any
+        grad is written, so it changes nothing. Anything else that stops the walk part-way
+        (Ctrl-C, MemoryError, an exception from a rule that does not declare ``d_raises``) puts
+        every non-leaf grad back, but leaf grads keep what the walk had added to them so far
+        (keeping every leaf's old grad would cost the common, small graph about 10 %): call
+        ``zero_grad()`` before the next step, or use ``backward_steps()``, which undoes it all.
         """
         if gradient is None and not create_graph and self.data.__class__ is float:
             seed = 1.0                   # the common case, without a call
@@ -364,7 +371,9 @@ class Value:
         if not self._prev:              # a leaf: its own gradient is the seed
             self.grad = self.grad + seed
             return
-        order, saved, leaves, leaf_grads = _backward_order(self)
+        order, saved, risky = _backward_order(self)
+        if risky:                       # a rule outside its domain raises here, before any write
+            _check_locals(risky, order, saved)
         self.grad = seed
         node = self
         try:
@@ -381,27 +390,31 @@ class Value:
                 arity = rule.arity
                 if arity == 1:
                     child = children[0]
-                    child.grad += rule.d[0](child.data, ans) * upstream
+                    child.grad = child.grad + rule.d[0](child.data, ans) * upstream
+                elif arity is None:              # any number of inputs (affine)
+                    if len(children) == 3:       # one (a first layer's neuron): no list to build
+                        a, b, c = children
+                        local_a, local_b, local_c = rule.d_all((a.data, b.data, c.data), ans)
+                        a.grad = a.grad + local_a * upstream
+                        b.grad = b.grad + local_b * upstream
+                        c.grad = c.grad + local_c * upstream
+                        continue
+                    for child, local in zip(children, rule.d_all([c.data for c in children], ans)):
+                        child.grad = child.grad + local * upstream
                 elif arity == 2:                 # both locals first: a rule that raises adds nothing
                     a, b = children
                     a_data, b_data = a.data, b.data
                     d = rule.d
                     local_a = d[0](a_data, b_data, ans)
                     local_b = d[1](a_data, b_data, ans)
-                    a.grad += local_a * upstream
-                    b.grad += local_b * upstream
-                elif arity is None and len(children) == 3:   # any number of inputs (affine), here
-                    a, b, c = children           # one (a first layer's neuron): unrolled for speed
-                    local_a, local_b, local_c = rule.d_all((a.data, b.data, c.data), ans)
-                    a.grad += local_a * upstream
-                    b.grad += local_b * upstream
-                    c.grad += local_c * upstream
+                    a.grad = a.grad + local_a * upstream
+                    b.grad = b.grad + local_b * upstream
                 else:                            # any other number of inputs: all locals at once
                     for child, local in zip(children, _locals(rule, children, ans)):
-                        child.grad += local * upstream
-        except BaseException as exc:
-            _restore(order, saved, leaves, leaf_grads)
-            if isinstance(exc, DomainProblem):   # e.g. ∂(a^b)/∂b needs ln(a) and a < 0
+                        child.grad = child.grad + local * upstream
+        except BaseException as exc:           # a rule that did not declare d_raises, Ctrl-C
+            _restore(order, saved)
+            if isinstance(exc, DomainProblem):
                 raise _domain_error(node._rule, node._prev, exc) from None
             raise
 
@@ -527,50 +540,66 @@ def _backward_order(root):
 
     Marks live on the nodes (``_mark``; each walk takes fresh numbers), so no visited-set is
     allocated. Every listed node's grad is set to 0.0 on the way (the start of a backward pass).
-    Also returns what ``_restore`` needs to undo the pass: the listed nodes' grads before that
-    were not 0.0 (node, grad, node, grad, …), the
-    leaf at the end of each edge into a leaf, and those leaves' grads before (the walk never adds
-    into a leaf's grad array in place, so these stay as they were).
+    Also returns the listed nodes' grads before that were not 0.0 (node, grad, node, grad, …: a
+    fresh graph has none), what ``_restore`` puts back, and the nodes whose rule declares that a
+    local derivative can raise (``Op.d_raises``), which ``_check_locals`` computes first.
     Safe for separate graphs in separate threads; not for one graph in two threads at once.
     """
     entered = next(_epochs)
     done = entered + 1
-    order, saved, leaves = [], [], []
+    order, saved, risky = [], [], []
     stack = [root]
-    push, pop, emit, save, note = stack.append, stack.pop, order.append, saved.append, leaves.append
+    push, pop, emit, save = stack.append, stack.pop, order.append, saved.append
     while stack:
         node = stack[-1]
         mark = node._mark
-        if mark == entered:      # all inputs finished: the node is next in order
-            pop()
-            node._mark = done
-            grad = node.grad
-            if grad.__class__ is not float or grad:   # kept for an undo (a fresh graph keeps none)
+        if mark != entered:
+            if mark == done:     # a second copy, pushed by another parent before we finished it
+                pop()
+                continue
+            node._mark = entered
+            waiting = False
+            for child in reversed(node._prev):
+                if child._prev and child._mark < entered:
+                    push(child)
+                    waiting = True
+            if waiting:          # inputs to finish first; else (only leaves below) finished now
+                continue
+        pop()                    # all inputs finished: the node is next in order
+        node._mark = done
+        grad = node.grad
+        try:
+            if grad:             # kept for an undo (a fresh graph keeps none)
                 save(node)
                 save(grad)
-            node.grad = 0.0
-            emit(node)
-        elif mark == done:       # a second copy, pushed by another parent before we finished it
-            pop()
-        else:
-            node._mark = entered
-            for child in reversed(node._prev):
-                if child._prev:
-                    if child._mark < entered:
-                        push(child)
-                else:            # a leaf: not listed, not marked, kept for an undo
-                    note(child)
-    return order, saved, leaves, [leaf.grad for leaf in leaves]
+        except ValueError:       # a batch grad (numpy will not say if an array is "true")
+            save(node)
+            save(grad)
+        node.grad = 0.0
+        if node._rule.d_raises:
+            risky.append(node)
+        emit(node)
+    return order, saved, risky
 
 
-def _restore(order, saved, leaves, leaf_grads):
-    """Undo a backward pass that failed part-way: every grad back to what it was before."""
+def _check_locals(risky, order, saved):
+    """Compute the locals of the nodes whose rule can raise, before any grad is written: if one
+    is outside its domain, put the non-leaf grads back and raise the error naming the node."""
+    for node in risky:
+        rule, children = node._rule, node._prev
+        try:
+            _locals(rule, children, node.data)
+        except DomainProblem as problem:
+            _restore(order, saved)
+            raise _domain_error(rule, children, problem) from None
+
+
+def _restore(order, saved):
+    """Put back the non-leaf grads a backward pass set to 0.0 (for a pass that did not finish)."""
     for node in order:
         node.grad = 0.0
     for i in range(0, len(saved), 2):
         saved[i].grad = saved[i + 1]
-    for leaf, grad in zip(leaves, leaf_grads):
-        leaf.grad = grad
 
 
 def _seed(root, gradient, create_graph):
@@ -631,15 +660,19 @@ def _snapshot(x):
 def _backprop(root, seed):
     """``backward()`` one chain-rule application at a time: a generator of `Step` records.
 
-    The same order and the same arithmetic as ``backward()``; if a rule raises part-way, every
-    grad is put back as it was (closing the generator early just stops, as a stepper expects).
+    The same order and the same arithmetic as ``backward()``; if anything raises part-way (a
+    rule, Ctrl-C), every grad is put back as it was, leaf grads too (each step keeps the grad it
+    changed). Closing the generator early just stops, as a stepper expects.
     """
     if not root._prev:
         root.grad = root.grad + seed
         return
-    order, saved, leaves, leaf_grads = _backward_order(root)
+    order, saved, risky = _backward_order(root)
+    if risky:
+        _check_locals(risky, order, saved)
     root.grad = seed
     k = 0
+    leaf_before = []            # (leaf, grad before the step): steps are not the hot path
     try:
         for node in reversed(order):
             rule = node._rule
@@ -656,13 +689,18 @@ def _backprop(root, seed):
                     contribution = _batch_contribution(child, local[position], upstream)
                 else:
                     contribution = local[position] * upstream
-                before = _snapshot(child.grad)
-                child.grad = child.grad + contribution
+                old = child.grad
+                if not child._prev:
+                    leaf_before.append((child, old))
+                before = _snapshot(old)
+                child.grad = old + contribution
                 yield Step(k, node, child, position, rule, local[position], upstream, contribution,
                            _snapshot(child.grad), before)
                 k += 1
     except (Exception, KeyboardInterrupt):
-        _restore(order, saved, leaves, leaf_grads)
+        _restore(order, saved)
+        for leaf, old in reversed(leaf_before):
+            leaf.grad = old
         raise
 
 

@@ -294,13 +294,17 @@ class Op:
     ``dexpr[i](*inputs)`` the local derivative for input i (for ``affine``: ``expr(inputs)``
     and ``dexpr(inputs, i)``). ``symbol`` is what a picture writes in the op's circle;
     ``const`` is the exponent of a number-exponent ``pow``.
+    ``d_raises`` says that a local derivative can raise a `DomainProblem` for inputs the forward
+    accepted (``pow``'s ∂(aᵇ)/∂b = aᵇ·ln a at a < 0): ``backward()`` computes the locals of such
+    nodes before it writes any grad, so that error changes nothing.
     """
 
-    __slots__ = ("name", "arity", "forward", "d", "d_all", "expr", "dexpr", "const", "symbol")
+    __slots__ = ("name", "arity", "forward", "d", "d_all", "expr", "dexpr", "const", "symbol", "d_raises")
 
-    def __init__(self, name, arity, forward, d=None, expr=None, dexpr=(), d_all=None, const=None, symbol=None):
+    def __init__(self, name, arity, forward, d=None, expr=None, dexpr=(), d_all=None, const=None, symbol=None,
+                 d_raises=False):
         self.name, self.arity, self.forward = name, arity, forward
-        self.d, self.d_all = d, d_all
+        self.d, self.d_all, self.d_raises = d, d_all, d_raises
         self.expr, self.dexpr, self.const = expr, dexpr, const
         self.symbol = symbol or name
 
@@ -442,7 +446,8 @@ POWV = Op("pow", 2, _pow_data,
           d=(_powv_local_base,
              _powv_local_exponent),
           expr=lambda a, b: a ** b,
-          dexpr=(lambda a, b: b * a ** (b - 1), lambda a, b: a ** b * call("ln", a)), symbol="^")
+          dexpr=(lambda a, b: b * a ** (b - 1), lambda a, b: a ** b * call("ln", a)), symbol="^",
+          d_raises=True)     # ∂(aᵇ)/∂b = aᵇ·ln a has no real value at a < 0 (a² is fine, its ∂/∂b is not)
 
 EXP = Op("exp", 1, _exp,
          d=(lambda a, ans: ans,),

@@ -446,6 +446,70 @@ def test_a_backward_that_raises_part_way_changes_nothing(way):
     assert grads == (0.25, 0.5, 0.75, 7.0), f"grads after the failed backward: {grads}"
 
 
+@pytest.mark.parametrize("way", ["backward", "steps"])
+def test_a_failed_backward_puts_zero_leaf_grads_back_to_zero(way):
+    # The undo keeps only grads that were not 0.0: here every grad starts at 0.0 (as after
+    # zero_grad()), p·3 gives p.grad = 3 before x^y raises, and p must be back at 0.0.
+    x, y, p = Value(-2.0, label="x"), Value(2.0, label="y"), Value(1.5, label="p")
+    L = x ** y + p * 3.0
+    with pytest.raises(MathDomainError, match="no real ln"):
+        if way == "backward":
+            L.backward()
+        else:
+            for _ in L.backward_steps():
+                pass
+    grads = [n.grad for n in topological_order(L)]
+    assert all(g.__class__ is float and g == 0.0 for g in grads), f"grads after the failed backward: {grads}"
+
+
+def _interrupted_graph():
+    # A rule whose local derivative raises KeyboardInterrupt (Ctrl-C mid-walk), reached after
+    # x.sum(), p·3 and w·x have added into x, p and w.
+    from microreg.engine import _new
+    from microreg.ops import Op
+
+    def interrupt(a, ans):
+        raise KeyboardInterrupt
+
+    stop = Op("stop", 1, lambda a: a, d=(interrupt,))
+    x, w, p = Value(np.array([1.0, 2.0]), label="x"), Value(0.5, label="w"), Value(1.5, label="p")
+    halt = _new(Value)
+    halt.data, halt.grad, halt.label, halt._prev, halt._rule, halt._mark = 2.0, 0.0, None, (p,), stop, 0
+    L = halt + (w * x).sum() + p * 3.0 + x.sum()
+    for n in topological_order(L, leaves=False):
+        n.grad = 9.0                     # left over from an earlier pass
+    kept = np.array([0.25, -0.5])
+    x.grad, w.grad = kept, 0.125
+    return L, x, w, p, kept
+
+
+def test_interrupted_backward_steps_change_nothing():
+    L, x, w, p, kept = _interrupted_graph()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in L.backward_steps():
+            pass
+    assert x.grad is kept and np.array_equal(kept, [0.25, -0.5]), f"x.grad {x.grad}, the kept array {kept}"
+    assert (w.grad, p.grad) == (0.125, 0.0), f"w.grad {w.grad} (was 0.125), p.grad {p.grad} (was 0.0)"
+    rest = [n.grad for n in topological_order(L, leaves=False)]
+    assert rest == [9.0] * len(rest), f"non-leaf grads after: {rest}"
+
+
+def test_interrupted_backward_puts_non_leaf_grads_back_and_keeps_a_leaf_array():
+    # What backward()'s docstring promises for a walk stopped part-way by something other than a
+    # rule's domain: non-leaf grads back as they were, a leaf's grad array never changed in
+    # place (a reference the user kept still holds the old numbers), leaf grads hold what the
+    # walk added before it stopped: x gets 1 from x.sum() and w = 0.5 from (w·x).sum();
+    # p gets 3 from p·3, and nothing from the stopped node.
+    L, x, w, p, kept = _interrupted_graph()
+    with pytest.raises(KeyboardInterrupt):
+        L.backward()
+    rest = [n.grad for n in topological_order(L, leaves=False)]
+    assert rest == [9.0] * len(rest), f"non-leaf grads after: {rest}"
+    assert np.array_equal(kept, [0.25, -0.5]), f"the kept array changed: {kept}"
+    assert np.allclose(x.grad, [0.25 + 1 + 0.5, -0.5 + 1 + 0.5]), f"x.grad {x.grad}"
+    assert w.grad == 0.125 + 1.0 * 1 + 2.0 * 1 and p.grad == 3.0, f"w.grad {w.grad}, p.grad {p.grad}"
+
+
 def test_a_failed_batch_backward_restores_batch_grads():
     x = Value(np.array([-2.0, 3.0]), label="x")
     w = Value(0.5, label="w")
@@ -654,3 +718,20 @@ def test_a_new_rule_needs_no_change_to_the_walk():
         pass
     assert (a.grad, b.grad, c.grad) == hand, f"steps {(a.grad, b.grad, c.grad)} vs hand {hand}"
     assert tuple(grad(out, [a, b, c])) == hand
+
+
+def test_backward_walks_the_order_topological_order_gives():
+    # backward()'s own ordering pass (marks on the nodes, a shortcut for nodes with only leaves
+    # below) must list exactly topological_order(leaves=False): random graphs with sharing.
+    import random
+    from microreg.engine import _backward_order
+    rng = random.Random(1)
+    for trial in range(200):
+        nodes = [Value(rng.uniform(-1, 1)) for _ in range(rng.randint(1, 4))]
+        for _ in range(rng.randint(1, 30)):
+            a, b = rng.choice(nodes), rng.choice(nodes)
+            nodes.append(rng.choice([lambda: a + b, lambda: a * b, lambda: a.tanh(), lambda: a - b])())
+        root = nodes[-1]
+        expected = [id(n) for n in topological_order(root, leaves=False)]
+        got = [id(n) for n in _backward_order(root)[0]] if root._prev else []
+        assert got == expected, f"trial {trial}: backward's order differs from topological_order"

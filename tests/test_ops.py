@@ -4,6 +4,7 @@ The test is parametrised over ``ops.TABLE``: an op added to the table without a 
 fails `test_every_op_has_a_test`.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -334,3 +335,27 @@ def test_relu_of_nan_is_nan_as_in_a_batch():
     assert math.isnan(Value(math.nan).relu().data), Value(math.nan).relu().data
     assert np.isnan(Value(np.array([math.nan, 1.0])).relu().data[0])
     assert Value(-0.0).relu().data == 0.0 and Value(-2.0).relu().data == 0.0 and Value(2.5).relu().data == 2.5
+
+
+@pytest.mark.parametrize("name", sorted(ops.TABLE))
+def test_a_rule_whose_local_derivative_can_raise_says_so(name):
+    # backward() computes first only the locals of rules declaring d_raises (the rest are not
+    # checked before grads are written), so a rule that raises from a local derivative at inputs
+    # its forward accepts must declare it. Every input on a grid of signs and zeros, floats and
+    # batches; the only such rule today is pow (∂(aᵇ)/∂b = aᵇ·ln a at a < 0, e.g. (−2)²).
+    op = ops.TABLE[name]
+    grid = [-2.0, -0.5, 0.0, 0.5, 2.0]
+    n = 3 if op.arity is None else op.arity
+    raised = []
+    for inputs in itertools.product(grid, repeat=n):
+        for data in (list(inputs), [np.array([v, 1.0]) for v in inputs]):
+            try:
+                ans = op.apply(data)
+            except ops.DomainProblem:
+                continue
+            try:
+                op.locals(data, ans)
+            except ops.DomainProblem:
+                raised.append(inputs)
+    assert bool(raised) == op.d_raises, \
+        f"{name}: d_raises={op.d_raises}, but its locals raised at {raised[:3]} ({len(raised)} of the grid)"
