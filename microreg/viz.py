@@ -35,7 +35,8 @@ from .nn import atomic_write
 ndarray = np.ndarray
 
 OP_SYMBOLS = {"add": "+", "mul": "×", "pow": "^", "exp": "exp", "log": "ln", "tanh": "tanh",
-              "sigmoid": "σ", "relu": "relu", "sum": "Σ", "mean": "mean", "affine": "Σ w·x + b"}
+              "sigmoid": "σ", "relu": "relu", "sum": "Σ", "mean": "mean", "affine": "Σ w·x + b",
+              "sub": "−", "div": "/", "neg": "−"}
 
 # one palette for the pictures and the stepper page (microreg.page passes it to the page's script)
 PALETTE = {
@@ -296,7 +297,8 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
                 attrs.update(fillcolor=HIGHLIGHT)
             target.node(nid, label=graphviz.nohtml(label), **attrs)
             if n._rule is not None:
-                sym = OP_SYMBOLS.get(n._rule.name, n._rule.name)
+                # the rule table's own symbol (as the stepper page writes it), else the table here
+                sym = getattr(n._rule, "symbol", None) or OP_SYMBOLS.get(n._rule.name, n._rule.name)
                 if n._rule.const is not None:
                     sym = f"^{_num(n._rule.const)}"
                 op_attrs = {"shape": "ellipse", "style": "filled",
