@@ -139,7 +139,13 @@ def drive_jupyterlab(base, token):
         page.wait_for_function("window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
                                timeout=60_000)
         print("JupyterLab is up; running the notebook", flush=True)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        # Wait (at most 60 s) for the notebook's kernel, then start the run without awaiting it: the
+        # command's promise can wait on the kernel forever, and page.evaluate has no timeout of its own.
+        page.evaluate("""async () => {
+            const ctx = window.jupyterapp.shell.currentWidget && window.jupyterapp.shell.currentWidget.sessionContext;
+            if (ctx) { await Promise.race([ctx.ready, new Promise(done => setTimeout(done, 60000))]); }
+        }""")
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         widget = page.locator(".jp-OutputArea-output .mr-stepper").first
         widget.wait_for(timeout=90_000)
         counter = widget.locator(".mr-counter")
