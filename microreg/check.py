@@ -46,7 +46,7 @@ import re
 import numpy as np
 
 from .engine import MathDomainError, Value, topological_order
-from .notation import Batch, Formula, FormulaError, parse
+from .notation import Batch, Formula, FormulaError, parse, spellings
 
 ndarray = np.ndarray
 
@@ -302,8 +302,9 @@ class _PointGraph:
         if self.data:
             for k, v in self.data.items():
                 arr = np.asarray(v, dtype=np.float64)
-                env[k] = Batch(arr) if (self.batch and arr.ndim >= 1 and arr.shape[0] == self.batch) else (
+                value = Batch(arr) if (self.batch and arr.ndim >= 1 and arr.shape[0] == self.batch) else (
                     arr if arr.ndim else float(arr))
+                env.update(dict.fromkeys(_spell(k), value))
         groups = {}
         for node in self.order:
             if _label(node) is None or (not node._prev and _label(node) in self.point):
@@ -313,7 +314,8 @@ class _PointGraph:
                 idx = tuple(int(i) for i in re.findall(r"\d+", m.group(2)))
                 groups.setdefault(m.group(1), {})[idx] = node.data
             else:
-                env[_label(node)] = Batch(node.data) if node.data.__class__ is ndarray else node.data
+                value = Batch(node.data) if node.data.__class__ is ndarray else node.data
+                env.update(dict.fromkeys(_spell(_label(node)), value))
         for base, items in groups.items():
             if base in self.point:
                 continue
@@ -323,13 +325,14 @@ class _PointGraph:
                 arr = np.zeros((len(sample),) + shape)
                 for idx, v in items.items():
                     arr[(slice(None),) + idx] = v
-                env[base] = Batch(arr)
+                env.update(dict.fromkeys(_spell(base), Batch(arr)))
             else:
                 arr = np.zeros(shape)
                 for idx, v in items.items():
                     arr[idx] = v
-                env[base] = arr
-        env.update(self.point)
+                env.update(dict.fromkeys(_spell(base), arr))
+        for k, v in self.point.items():
+            env.update(dict.fromkeys(_spell(k), v))
         size = self.batch or extra_n
         if size:
             env.setdefault("n", float(size))
@@ -348,7 +351,7 @@ class _PointGraph:
             raise FormulaError(f"∂{of}/∂{wrt}: {of} must be one number (a scalar node or the loss)")
         inputs = self._labelled(wrt)
         if inputs is None:
-            known = sorted({_LABEL.sub(r"\1", _label(n)) for n in self.order if _label(n)})
+            known = sorted({s for n in self.order if _label(n) for s in _spell(_LABEL.sub(r"\1", _label(n)))})
             raise FormulaError(f"∂{of}/∂{wrt}: no node is named {wrt!r}; names that exist: {', '.join(known)}")
         grads = grad(target[0], inputs)
         arrays = [np.asarray(g, dtype=np.float64) for g in grads]
@@ -362,16 +365,16 @@ class _PointGraph:
         return stacked.reshape(shape)
 
     def _labelled(self, name):
-        exact = [n for n in self.order if _label(n) == name]
+        exact = [n for n in self.order if _label(n) and name in _spell(_label(n))]
         if exact:
             return exact[:1]
         found = [(tuple(int(i) for i in re.findall(r"\d+", m.group(2))), n) for n in self.order
-                 if _label(n) and (m := _LABEL.match(_label(n))) and m.group(1) == name]
+                 if _label(n) and (m := _LABEL.match(_label(n))) and name in _spell(m.group(1))]
         return [n for _, n in sorted(found, key=lambda t: t[0])] or None
 
     def _label_shape(self, name):
         idx = [tuple(int(i) for i in re.findall(r"\d+", m.group(2))) for n in self.order
-               if _label(n) and (m := _LABEL.match(_label(n))) and m.group(1) == name]
+               if _label(n) and (m := _LABEL.match(_label(n))) and name in _spell(m.group(1))]
         return tuple(max(i[d] for i in idx) + 1 for d in range(len(idx[0])))
 
     # names of nodes, for explanations --------------------------------------------------------------
@@ -517,6 +520,14 @@ class _PointGraph:
                     acc = acc.sum(axis=0)
                 tangent[id(node)] = acc
         return tangent, local
+
+
+def _spell(name):
+    """The names a formula can use for a label, parameter or data name (``ŷ`` → y_hat, ``z₁`` → z1,
+    ``a^{(1)}`` → a1, as `microreg.notation` reads names), and the name itself if it is a Python
+    identifier (what a function formula's arguments are called)."""
+    names = spellings(name)
+    return names + (name,) if name.isidentifier() and name not in names else names
 
 
 def _label(node):

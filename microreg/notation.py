@@ -65,6 +65,7 @@ How products read (so that a formula means what its author meant):
   sample, and ``Σ`` / ``sum`` / ``mean`` of a batch reduce over the samples.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -73,7 +74,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 __all__ = ["parse", "parse_python", "parse_latex", "parse_chain", "Formula", "Node", "FormulaError",
-           "Batch", "FUNCTIONS"]
+           "Batch", "FUNCTIONS", "spellings"]
 
 
 class FormulaError(ValueError):
@@ -551,10 +552,28 @@ def parse(text):
     except FormulaError as python_error:
         if not re.search(r"[_^]", text):
             raise
+        _no_latex_for_words(text, python_error)
         try:
             return parse_latex(text)
         except FormulaError:
             raise python_error from None
+
+
+def _no_latex_for_words(text, python_error):
+    """A ``word_word(`` (``sigma_prime(z1)``) is a function's name, not LaTeX letters
+    s·i·g·m·a_p·r·i·m·e: say it is an unknown function, or give the Python-like error
+    (``a_1(1 - a_1)`` is LaTeX and passes)."""
+    for m in re.finditer(r"(?<![\w\\])([^\W\d_]+(?:_[^\W\d_]+)+)\s*\(", text):
+        word = m.group(1)
+        if not re.search(r"[^\W\d_]{2}", word):
+            continue
+        if word in FUNCTION_ALIASES:
+            raise python_error from None
+        try:
+            _Builder(latex=False).function(Token("NAME", word, column=m.start(1) + 1))
+        except FormulaError as exc:
+            raise FormulaError(f"{exc.args[0]} (or, for a product, write {word} * (…))",
+                               column=exc.column, expected=exc.expected) from None
 
 
 def parse_python(text):
@@ -589,6 +608,22 @@ def parse_chain(text):
             offset += len(p) + 1
         return out
     return _parse_latex(text, "chain")
+
+
+@functools.lru_cache(maxsize=4096)
+def spellings(label):
+    """The names a formula uses for something labelled ``label`` (a node label, a parameter or a
+    data name), read as either notation reads a lone name: ``ŷ``, ``\\hat{y}`` → y_hat; ``z₁`` → z1;
+    ``a_1``, ``a^{(1)}`` → a1 (LaTeX) and ``a_1`` (Python-like); a plain identifier stays itself."""
+    out = []
+    for read in (parse_python, parse_latex):
+        try:
+            tree = read(label).tree
+        except (FormulaError, TypeError):
+            continue
+        if tree.kind == "name" and tree.value not in out:
+            out.append(tree.value)
+    return tuple(out) or (_name(label),)
 
 
 def _parse_latex(text, start):

@@ -473,3 +473,70 @@ def test_labels_with_two_indices_gather_into_a_matrix():
     # P gathers to the 2 × 3 matrix: P ⊙ c ≠ Pᵀ-shaped, so a transposed reading fails loudly
     with pytest.raises(FormulaError, match=r"shapes \(2, 3\) and \(3, 2\)"):
         verify(loss, {"w": "sum(P ⊙ c.T)"}, at={"w": 0.7}, data={"c": c})
+
+
+# --- labels are read as a formula reads names; a misspelt function is named as one ------------------
+
+def _one_unit_net(y_label, z_label, a_label):
+    # z1 = w1·x + b1, a1 = σ(z1), ŷ = w2·a1 + b2, L = ½(ŷ − y)², x = 1.5, y = 0.2:
+    # ∂L/∂w1 = (ŷ − y)·w2·σ'(z1)·x and ∂L/∂w2 = (ŷ − y)·a1 (worked out by hand)
+    def loss(w1, b1, w2, b2):
+        z1 = w1 * 1.5 + b1
+        z1.label = z_label
+        a1 = z1.sigmoid()
+        a1.label = a_label
+        y_hat = w2 * a1 + b2
+        y_hat.label = y_label
+        return 0.5 * (y_hat - 0.2) ** 2
+    return loss
+
+
+NET_AT = {"w1": 0.3, "b1": -0.1, "w2": 0.8, "b2": 0.05}
+
+
+@pytest.mark.parametrize("labels", [("ŷ", "z₁", "a_1"), (r"\hat{y}", "z_1", "a^{(1)}"), ("y_hat", "z1", "a1")])
+@pytest.mark.parametrize("w1, w2", [
+    ("(ŷ - y) * w2 * σ'(z1) * x", "(y_hat - y) * a1"),
+    (r"(\hat{y} - y)\, w_2 \sigma'(z_1)\, x", r"(\hat{y} - y) a^{(1)}"),
+    (r"\frac{\partial L}{\partial z_1} x", r"\frac{\partial L}{\partial \hat{y}} a_1"),
+])
+def test_node_labels_are_read_like_formula_names(labels, w1, w2):
+    loss = _one_unit_net(*labels)
+    report = verify(loss, {"w1": w1, "w2": w2}, at=NET_AT, data={"x": 1.5, "y": 0.2})
+    assert report.ok, f"labels {labels}:\n{report}"
+    # the same names, with x left out of ∂L/∂w1: a real mismatch, not a name error
+    wrong = verify(loss, {"w1": w1.replace("x", "1")}, at=NET_AT, data={"x": 1.5, "y": 0.2})
+    assert not wrong.ok, f"labels {labels}: x left out should not match:\n{wrong}"
+
+
+def test_an_unknown_name_lists_the_names_a_formula_can_use():
+    loss = _one_unit_net("ŷ", "z₁", "a^{(1)}")
+    with pytest.raises(FormulaError) as info:
+        verify(loss, {"w1": "(ŷ - y) * w2 * σ'(z1) * q"}, at=NET_AT, data={"x": 1.5, "y": 0.2})
+    message = str(info.value)
+    assert "unknown name 'q'" in message, message
+    listed = message.split("names that exist: ")[1].split(", ")
+    for name in ("y_hat", "z1", "a1", "w1", "x", "y"):
+        assert name in listed, f"{name} missing from {listed}"
+    assert "a^{(1)}" not in listed and "z₁" not in listed, listed
+
+
+@pytest.mark.parametrize("formula, column", [("sigma_prime(z1)", 1),
+                                             ("(y_hat - y) * w2 * sigma_prime(z1) * x", 20),
+                                             ("w_2 sigma_prime(z_1) x", 5),
+                                             ("dsigmoid(z1)", 1)])
+def test_a_misspelt_function_is_named_as_an_unknown_function(formula, column):
+    loss = _one_unit_net("y_hat", "z1", "a1")
+    with pytest.raises(FormulaError) as info:
+        verify(loss, {"w1": formula}, at=NET_AT, data={"x": 1.5, "y": 0.2})
+    word = formula[column - 1:].split("(")[0]
+    expected = f"unknown function {word!r} at column {column}; functions: "
+    assert expected in str(info.value), f"expected {expected!r}, got {info.value}"
+    assert "sigmoid_prime" in str(info.value)
+
+
+def test_a_latex_product_after_a_subscript_still_reads_as_a_product():
+    # a_1(1 − a_1) = σ'(z1): read as LaTeX, not as a function called a_1
+    loss = _one_unit_net("y_hat", "z1", "a1")
+    report = verify(loss, {"w1": "(ŷ - y) w_2 a_1(1 - a_1) x"}, at=NET_AT, data={"x": 1.5, "y": 0.2})
+    assert report.ok, str(report)
