@@ -7,9 +7,10 @@ r"""Check a gradient you derived by hand, written the way you wrote it, and say 
   Names resolve, in order, to the parameters at the point, the **labelled nodes** of the loss's
   graph (their forward values; labels ``a1[0], a1[1]…`` gather into an array ``a1``, ``w1[j][k]``
   into a 2-D one; a batch node is a `Batch` of its samples), then the ``data=`` mapping; ``n``
-  and ``m`` are the batch size. A ∂-fraction in a LaTeX formula (``\frac{\partial L}{\partial z_2}``)
-  is computed by autograd, so a chain-rule step written as a product of partials is checked as
-  that product.
+  and ``m`` are the batch size. A label is read as a formula reads a name (a node labelled ``ŷ``
+  is ``y_hat``, ``ŷ`` or ``\hat{y}`` in a formula; see `microreg.notation.spellings`). A
+  ∂-fraction in a LaTeX formula (``\frac{\partial L}{\partial z_2}``) is computed by autograd,
+  so a chain-rule step written as a product of partials is checked as that product.
 - For every formula that is not right it **names the mistake**, by computing the gradients that
   *mistaken backward passes* give (from the graph and the rule table; no wrong answer is written
   in advance) and keeping those your numbers equal at every point checked: a constant factor

@@ -23,6 +23,8 @@ What this module lets you do:
   like ``z_1 = w_1 x + b_1`` build a graph). ``partial(of, wrt)`` gives the value of a ∂-fraction.
 - ``FormulaError``: what went wrong, with ``column`` (1-based) and ``expected``; the message names
   both, and for an unknown name, the names that exist.
+- ``spellings(label) -> (name, ...)``: the names a formula uses for something labelled ``label``
+  (``ŷ`` and ``\hat{y}`` → y_hat, ``z₁`` → z1, ``a^{(1)}`` → a1): how `microreg.check` matches labels.
 
 The Python-like notation
     numbers ``2``, ``0.5``, ``1e-3``, ``½``; names ``y_hat``, ``a1``, ``beta1``, and their unicode
