@@ -56,6 +56,19 @@ def _check_train_flags(args):
     return None
 
 
+def _can_write_in(folder):
+    """None if a file can really be made in folder (os.access says yes to root even on /proc), else why not."""
+    import tempfile
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"not writable ({exc.strerror})"
+    return None
+
+
 def _check_out_folder(folder, flag="--out"):
     """Make the output folder now (before any training) and make sure a file can be written in it."""
     if os.path.exists(folder) and not os.path.isdir(folder):
@@ -64,9 +77,19 @@ def _check_out_folder(folder, flag="--out"):
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         return f"{flag} {folder}: cannot make the folder: {exc.strerror}"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"{flag} {folder}: the folder is not writable"
-    return None
+    why = _can_write_in(folder)
+    return f"{flag} {folder}: the folder is {why}" if why else None
+
+
+def _check_out_file(path, flag="--out", example="preds.csv"):
+    """Before any work: the output file's folder exists and takes a new file (None when all is fine)."""
+    if os.path.isdir(path):
+        return f"{flag} {path}: is a folder (give a file name such as {example})"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"{flag} {path}: no folder {folder}"
+    why = _can_write_in(folder)
+    return f"{flag} {path}: the folder {folder} is {why}" if why else None
 
 
 def _names(text):
@@ -135,14 +158,9 @@ def cmd_predict(args):
     from .nn import ModelFileError, load_model
     from .train import TrainedModel
 
-    if args.out:
-        if os.path.isdir(args.out):
-            return _error(f"--out {args.out}: is a folder (give a file name such as preds.csv)")
-        folder = os.path.dirname(os.path.abspath(args.out))
-        if not os.path.isdir(folder):
-            return _error(f"--out {args.out}: no folder {folder}")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return _error(f"--out {args.out}: the folder {folder} is not writable")
+    problem = args.out and _check_out_file(args.out)
+    if problem:
+        return _error(problem)
     try:
         model = load_model(args.model)
         if not isinstance(model, TrainedModel):
@@ -278,7 +296,9 @@ def cmd_demo(args):
     from .viz import draw_graph, plot_fit, plot_loss
 
     out = args.out
-    os.makedirs(out, exist_ok=True)
+    problem = _check_out_folder(out)
+    if problem:
+        return _error(problem)
     print("microreg demo: document 000's two-layer net (sigmoid hidden layer, linear output) "
           "learns y = sin(x) + noise")
     X, y = noisy_sine(200, seed=0)
@@ -316,6 +336,9 @@ def cmd_graph(args):
     from .step import document_000_example
     from .viz import draw_graph
 
+    problem = _check_out_file(args.out, example="graph.svg")
+    if problem:
+        return _error(problem)
     try:
         loss = document_000_example(model_path=args.model)
         loss.backward()                  # draw the gradients, not a graph of zeros
@@ -330,6 +353,9 @@ def cmd_step(args):
     from .nn import ModelFileError
     from .step import Stepper, document_000_example, run_terminal
 
+    problem = args.html and _check_out_file(args.html, "--html", example="stepper.html")
+    if problem:
+        return _error(problem)
     try:
         loss = document_000_example(model_path=args.model)
     except ModelFileError as exc:
@@ -383,7 +409,11 @@ def main(argv=None):
         print("microreg: error: no command given (try `microreg demo`, or `microreg --help` for all commands)",
               file=sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except OSError as exc:   # a write that failed after the checks (a full disk, a read-only mount): no traceback
+        where = exc.filename or "a file"
+        return _error(f"{where}: {exc.strerror or exc}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -71,6 +71,16 @@ class Table:
         return f"{self.path}: line {self.lines[row]}, column {col + 1} ({self.header[col]})"
 
 
+def _wide_encoding(raw):
+    """'utf-32' or 'utf-16' when raw starts with that encoding's byte-order mark, else None."""
+    import codecs
+    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):   # before UTF-16: FF FE 00 00 starts with FF FE
+        return "utf-32"
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
 def read_table(path):
     """Read a CSV file with a header row into a `Table` of text cells; errors name file, line, column."""
     try:
@@ -83,13 +93,27 @@ def read_table(path):
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror}") from None
     notes = []
+    wide = _wide_encoding(raw)
+    if wide:   # PowerShell's `>` and Excel's "Unicode Text" write UTF-16 with a byte-order mark
+        try:
+            text = raw.decode(wide)
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path}: starts with a {wide.upper()} byte-order mark, but byte {exc.start} is not "
+                            f"{wide.upper()} text ({exc.reason}): save it as UTF-8") from None
+        notes.append(f"{path}: {wide.upper()} text (read as such; UTF-8 is the usual CSV encoding)")
+    else:
+        text = None
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig") if text is None else text
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         text = raw.decode("latin-1")
         notes.append(f"{path}: not UTF-8 (line {line}: byte 0x{raw[exc.start]:02x}: {exc.reason}); read as latin-1")
     if "\x00" in text:
+        half = len(raw) // 2
+        if half and max(raw[0::2].count(0), raw[1::2].count(0)) > 0.8 * half:   # every other byte NUL
+            raise DataError(f"{path}: has NUL bytes between the letters: UTF-16 text without a byte-order mark? "
+                            "save it as UTF-8")
         raise DataError(f"{path}: has NUL bytes: not a text CSV file (a spreadsheet? export it as CSV)")
     if not text.strip():
         raise DataError(f"{path}: the file is empty (a header row naming the columns is needed)")

@@ -209,6 +209,45 @@ def test_predict_errors_are_one_line(tmp_path):
     assert done.returncode == 2 and "--out nofolder/p.csv: no folder" in done.stderr, done.stderr
 
 
+def _one_line_error(done, *words):
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_demo_out_an_existing_file_is_refused_and_the_file_kept(tmp_path):
+    (tmp_path / "houses.csv").write_text("a,b\n1,2\n")
+    done = run("demo", "--out", "houses.csv", "--quiet", cwd=tmp_path)
+    _one_line_error(done, "--out houses.csv", "is a file, not a folder")
+    assert (tmp_path / "houses.csv").read_text() == "a,b\n1,2\n", "a failed run must not touch the file"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where no file can be made")
+def test_unwritable_output_paths_are_one_line_errors(tmp_path):
+    from microreg.nn import LinearRegression
+    LinearRegression(1).save(tmp_path / "bare.json")
+    (tmp_path / "new.csv").write_text("x\n1\n")
+    cases = [(("graph", "--out", "/proc/x.svg"), "--out /proc/x.svg"),
+             (("step", "--html", "/proc/x.html"), "--html /proc/x.html"),
+             (("predict", "bare.json", "new.csv", "--out", "/proc/x.csv"), "--out /proc/x.csv"),
+             (("demo", "--out", "/proc/d", "--quiet"), "--out /proc/d")]
+    for args, words in cases:   # /proc takes no new file even for root, whom os.access always says yes to
+        _one_line_error(run(*args, cwd=tmp_path), words)
+
+
+def test_a_write_that_fails_late_is_one_line(tmp_path, monkeypatch, capsys):
+    from microreg import viz
+    from microreg.cli import main
+
+    def full_disk(self, path):
+        raise OSError(28, "No space left on device", str(path))
+    monkeypatch.setattr(viz.Graph, "save", full_disk)
+    assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 2
+    assert capsys.readouterr().err == f"microreg: error: {tmp_path / 'g.svg'}: No space left on device\n"
+
+
 def test_graph_without_a_dot_program(tmp_path):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable))   # no graphviz `dot` reachable
     done = run("graph", "--out", "g.svg", cwd=tmp_path, env=env)

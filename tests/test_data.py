@@ -105,6 +105,28 @@ def test_a_file_that_is_not_utf8_is_read_as_latin1_and_said(tmp_path):
     assert "d.csv: not UTF-8 (line 2: byte 0xe9" in t.notes[0] and "read as latin-1" in t.notes[0], t.notes
 
 
+@pytest.mark.parametrize("encoding,name", [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read_and_said(tmp_path, encoding, name):
+    # PowerShell 5's `>` and Excel's "Unicode Text" write UTF-16 with a BOM; "utf-16-be" here gets one by hand
+    text = "ville\ty\nQuébec\t1,5\nZürich\t2\n"
+    data = text.encode(encoding) if encoding != "utf-16-be" else b"\xfe\xff" + text.encode("utf-16-be")
+    p = tmp_path / "d.csv"
+    p.write_bytes(data)
+    t = read_table(p)
+    assert t.header == ["ville", "y"] and t.rows == [["Québec", "1.5"], ["Zürich", "2"]], (t.header, t.rows)
+    assert f"d.csv: {name} text" in t.notes[0], t.notes
+
+
+def test_utf16_without_a_mark_and_a_spreadsheet_get_different_advice(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_bytes("x,y\n1,2\n".encode("utf-16-le"))   # no BOM: every other byte is NUL
+    with pytest.raises(DataError, match="UTF-16 text without a byte-order mark\\? save it as UTF-8"):
+        read_table(p)
+    p.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00xl/workbook.xml" * 3)   # the start of an .xlsx (a zip)
+    with pytest.raises(DataError, match="has NUL bytes: not a text CSV file \\(a spreadsheet"):
+        read_table(p)
+
+
 def test_a_row_of_only_commas_is_a_row_of_blanks(tmp_path):
     t = read_table(_write(tmp_path, "x,y\n1,2\n,\n\n3,4\n"))
     assert t.rows == [["1", "2"], ["", ""], ["3", "4"]] and t.lines == [2, 3, 5], (t.rows, t.lines)
