@@ -334,11 +334,30 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
         caption.append(f"showing the {len(nodes)} nodes nearest the output of {total}; "
                        f"{total - len(nodes)} more are summarised in dashed boxes")
     if legend:
-        caption.append(LEGEND if show_grad else LEGEND.replace(" · grad = ∂L/∂node, the gradient of the output L", ""))
+        caption.extend(_legend_lines(root, nodes, names, show_grad, lit or lit_edges))
     if caption:
         g.attr(label=escape_record("\n".join(caption)).replace("\\n", "\\l") + "\\l", labelloc="b",
                labeljust="l", fontsize="10")
     return Graph(g.source, nodes, ids, len(nodes), total)
+
+
+def _legend_lines(root, nodes, names, show_grad, lit, width=64):
+    """The legend for this picture only (its colours, its output's name), in lines short enough that even a
+    graph of three nodes does not cut it off (the caption does not widen the picture)."""
+    import textwrap
+    out = str(root.label) if root.label is not None else names.get(id(root))
+    parts = ["data = the node's value"]
+    if show_grad:
+        parts.append(f"grad = ∂{out}/∂node, the gradient of the output {out}" if out
+                     else "grad = the gradient of the output with respect to the node")
+    kinds = {node_kind(n) for n in nodes}
+    if "param" in kinds:
+        parts.append("blue = parameter")
+    if "data" in kinds:
+        parts.append("grey = data (x, y)")
+    if lit:
+        parts.append("orange = the current step")
+    return textwrap.wrap(" · ".join(parts), width=width, break_on_hyphens=False)
 
 
 def _moment(root, phase, step, fmt):

@@ -133,8 +133,23 @@ def test_graph_after_backward_shows_gradients_and_a_legend():
     c.backward()
     dot = draw_graph(c).dot
     assert "grad -3" in dot and "grad 2" in dot, dot          # ∂c/∂a = b = -3, ∂c/∂b = a = 2
-    assert "∂L/∂node" in dot and viz.PALETTE["param"] in dot and "orange = the current step" in dot
-    assert "∂L/∂node" not in draw_graph(c, legend=False).dot
+    assert "the gradient of the output" in dot and viz.PALETTE["param"] in dot and "blue = parameter" in dot, dot
+    c.label = "c"
+    assert "grad = ∂c/∂node" in draw_graph(c).dot
+    assert "orange" not in dot and "grey = data" not in dot, "the legend names only colours the picture has"
+    assert "orange = the current step" in draw_graph(c, highlight=[a]).dot
+    assert "∂c/∂node" not in draw_graph(c, legend=False).dot and "grad =" not in draw_graph(c, legend=False).dot
+
+
+def test_a_small_graphs_legend_is_wrapped_to_fit_the_picture():
+    import io
+    from matplotlib.image import imread
+    x = Value(0.5, label="x")
+    y = (x * x).tanh()
+    y.backward()
+    png = imread(io.BytesIO(draw_graph(y).png()))
+    rightmost = png[:, -3:, :3].mean(axis=2).min()   # a cut-off caption leaves dark text at the right edge
+    assert rightmost > 0.9, f"darkest pixel in the last 3 columns {rightmost:.2f}: something is cut off"
 
 
 def test_newlines_and_non_string_labels(no_dot):
