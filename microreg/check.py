@@ -18,7 +18,8 @@ r"""Check a gradient you derived by hand, written the way you wrote it, and say 
   forgotten local derivative (one edge's taken as 1), a local derivative evaluated at the wrong
   node (σ' at z2 where z1 belongs), the wrong factor of a product (∂(u·v)/∂u taken as u), a
   missing path (a node feeding several others, one contribution left out), a transpose, and one
-  of these combined with a constant factor. Several that fit are listed simplest first; when
+  of these combined with a constant factor. A constant factor equal to a data value x (or 1/x)
+  is named as the local derivative x put in or left out, before the bare number. Several that fit are listed simplest first; when
   none fits: "no single mistake explains it", with the worst element and both numbers.
 - A kink (relu at 0), where only a subgradient exists, is recognised; nearby points that leave
   the loss's domain are retried closer.
@@ -170,7 +171,7 @@ class Explanation:
     """One way a formula can be wrong, that holds at every point checked.
 
     ``kind``: "factor", "element factor", "transpose", "forgotten derivative", "wrong node",
-    "wrong factor" or "missing path"; ``nodes``: the nodes involved, by their labels (or what
+    "wrong factor", "missing path" or "extra factor" (a fixed node's value, data x, multiplied in); ``nodes``: the nodes involved, by their labels (or what
     made them); ``factor``: a constant k with hand = k × (the mistaken gradient), or None
     (for "element factor", a dict {element: k}); ``text``: the sentence a teacher would say.
     """
@@ -758,7 +759,7 @@ def _diagnose(name, autos, hands, points, is_given, loss, n, rtol, atol, graphs,
     turned = (f"your formula has shape {shape[::-1]}, the transpose of {name}'s {shape}; transposed, it is still "
               "wrong: " if transposed else "")
     if found:
-        k = found[0].factor if found[0].kind == "factor" else None
+        k = next((e.factor for e in found if e.kind == "factor"), None)
         kind = "factor" if found[0].kind == "factor" else "wrong"
         text = turned + "; or: ".join(e.text for e in found)
         return Verdict(name, False, kind, text, factor=k, explanations=found, worst=worst, **common)
@@ -771,7 +772,7 @@ def _diagnose(name, autos, hands, points, is_given, loss, n, rtol, atol, graphs,
 
 
 _ORDER = {"factor": 0, "element factor": 1, "transpose": 2, "forgotten derivative": 3, "wrong node": 4,
-          "wrong factor": 5, "missing path": 6}
+          "wrong factor": 5, "missing path": 6, "extra factor": 7}
 
 
 def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
@@ -796,7 +797,10 @@ def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
                                      f"your formula is autograd's transpose: rows and columns of {name} swapped"))
     if graphs is None:
         return found
-    if k is not None:          # a constant factor already explains it: a structural mistake would be a coincidence
+    # a constant factor equal to a fixed node's value (data x, or 1/x) is a local derivative left out
+    # or put in: search the mistaken passes too, and name the node before the bare number
+    leaf = _fixed_leaf(graphs, k, rtol) if k is not None else None
+    if k is not None and leaf is None:   # a plain constant factor: a structural mistake would be a coincidence
         return found
     per_point = [g.mistakes(name) for g in graphs]
     keys = set(per_point[0])
@@ -808,7 +812,7 @@ def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
         G = np.stack([np.asarray(m[key][2], dtype=np.float64).ravel() for m in per_point])
         if _fits(G, A, rtol, atol):
             continue
-        if _factor_fit(G, A, rtol, atol) is not None:    # only a constant factor in disguise
+        if _factor_fit(G, A, rtol, atol) is not None and leaf is None:    # only a constant factor in disguise
             continue
         if _fits(H, G, rtol, atol):
             exact.append(_structural(graphs[0], kind, ids, None, n, letter))
@@ -816,9 +820,63 @@ def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
             kk = _factor_fit(H, G, rtol, atol)
             if kk is not None and _nice(kk, n) <= 1:     # a factor a derivation makes (2, ½, n, −1, …)
                 combined.append((_nice(kk, n), _structural(graphs[0], kind, ids, kk, n, letter)))
+    if leaf is not None:
+        node, extra = leaf
+        if extra:       # hand = x × autograd: the local derivative x of a product, put where it does not belong
+            exact.append(_extra_factor(graphs[0], node, name))
+        elif not exact:
+            exact.append(Explanation("forgotten derivative", (graphs[0].names()[id(node)],), None,
+                                     f"a factor {graphs[0].names()[id(node)]} left out (1/{k:.6g} = "
+                                     f"{node.data:.6g}: a forgotten local derivative)"))
+        if name_factor(k, n, letter) == "a constant factor":    # the node says more than the bare number
+            return (exact + found)[:4]
+        return (found + exact)[:4]
     found += exact
     found += [e for _, e in sorted(combined, key=lambda t: t[0])]
     return found[:4]
+
+
+def _fixed_leaf(graphs, k, rtol):
+    """(leaf, True) when k equals the value of a leaf that is the same at every point (data, not a
+    parameter), (leaf, False) when 1/k does; else None. ±1 and 0 say nothing."""
+    params = set()
+    for g in graphs[:1]:
+        for v in g.values.values():
+            params.update(id(p) for p in (v.ravel() if isinstance(v, ndarray) else [v]))
+    first = graphs[0].order
+    for i, node in enumerate(first):
+        if node._prev or id(node) in params or node.data.__class__ is ndarray:
+            continue
+        x = float(node.data)
+        if x == 0 or math.isclose(abs(x), 1.0, rel_tol=rtol):
+            continue
+        if any(len(g.order) != len(first) or g.order[i]._prev or g.order[i].data != x for g in graphs[1:]):
+            continue
+        if math.isclose(k, x, rel_tol=1e-6):
+            return node, True
+        if math.isclose(k * x, 1.0, rel_tol=1e-6):
+            return node, False
+    return None
+
+
+def _extra_factor(graph, leaf, name):
+    """"an extra factor x (∂(w1·x)/∂w1 = x does not belong in ∂L/∂b1)": hand = x × autograd."""
+    names = graph.names()
+    ln = names[id(leaf)]
+    where = ""
+    for v in graph.order:
+        kids = v._prev
+        if len(kids) == 2 and any(c is leaf for c in kids):
+            pos = 0 if kids[1] is leaf else 1
+            other = kids[pos]
+            kid_names = [names[id(c)] for c in kids]
+            if _local_text(v._rule, pos, kid_names) != ln:
+                continue
+            what = (f"∂{names[id(v)]}/∂{names[id(other)]}" if _label(v)
+                    else f"∂({_expression(v._rule, kid_names)})/∂{names[id(other)]}")
+            where = f" ({what} = {ln} does not belong in ∂L/∂{name})"
+            break
+    return Explanation("extra factor", (ln,), None, f"an extra factor {ln}{where}")
 
 
 def _element_factors(A, H, rtol, atol):

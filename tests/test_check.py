@@ -540,3 +540,45 @@ def test_a_latex_product_after_a_subscript_still_reads_as_a_product():
     loss = _one_unit_net("y_hat", "z1", "a1")
     report = verify(loss, {"w1": "(ŷ - y) w_2 a_1(1 - a_1) x"}, at=NET_AT, data={"x": 1.5, "y": 0.2})
     assert report.ok, str(report)
+
+
+# --- a factor equal to a data value is a local derivative left out or put in ------------------------
+
+def test_a_forgotten_data_factor_is_named_before_the_constant_factor():
+    # x = 1.5 is fixed data, so leaving it out is also "a constant factor 1/1.5": both fit, the
+    # forgotten local derivative ∂(w1·x)/∂w1 = x comes first
+    loss = _one_unit_net("ŷ", "z1", "a1")
+    v = verify(loss, {"w1": "(y_hat - y) * w2 * sigmoid_prime(z1)"}, at=NET_AT, data={"x": 1.5, "y": 0.2})["w1"]
+    kinds = [e.kind for e in v.explanations]
+    assert kinds[:2] == ["forgotten derivative", "factor"], v.diagnosis
+    assert "∂(w1·x)/∂w1 = x" in v.explanations[0].text, v.diagnosis
+    assert v.explanations[1].factor == pytest.approx(1 / 1.5, rel=1e-9), v.explanations[1].factor
+
+
+def test_an_extra_data_factor_is_named():
+    loss = _one_unit_net("ŷ", "z1", "a1")
+    v = verify(loss, {"b1": "(y_hat - y) * w2 * σ'(z1) * x"}, at=NET_AT, data={"x": 1.5, "y": 0.2})["b1"]
+    e = v.explanation
+    assert not v.ok and e.kind == "extra factor" and e.nodes == ("x",), v.diagnosis
+    assert "an extra factor x" in e.text and "does not belong in ∂L/∂b1" in e.text, e.text
+    assert v.factor == pytest.approx(1.5, rel=1e-9), v.factor
+
+
+def test_a_data_factor_on_a_tanh_net():
+    # g = w·u + c, h = tanh(g), L = (h − t)², u = −2.5 (data): ∂L/∂w = 2(h − t)(1 − h²)·u by hand
+    def loss(w, c):
+        g = w * -2.5 + c
+        g.label = "g"
+        h = g.tanh()
+        h.label = "h"
+        return (h - 0.4) ** 2
+    at, data = {"w": 0.2, "c": 0.1}, {"u": -2.5, "t": 0.4}
+    right = verify(loss, {"w": "2 * (h - t) * (1 - h**2) * u", "c": "2 * (h - t) * (1 - h**2)"}, at=at, data=data)
+    assert right.ok and all(v.explanations == [] for v in right), str(right)
+    forgot = verify(loss, {"w": "2 * (h - t) * (1 - h**2)"}, at=at, data=data)["w"]
+    assert forgot.explanation.kind == "forgotten derivative" and "= u" in forgot.explanation.text, forgot.diagnosis
+    extra = verify(loss, {"c": "2 * (h - t) * (1 - h**2) * u"}, at=at, data=data)["c"]
+    assert extra.explanation.kind == "extra factor" and "an extra factor u" in extra.explanation.text, extra.diagnosis
+    # a factor 1.3 that no node has stays a bare constant factor
+    odd = verify(loss, {"c": "1.3 * 2 * (h - t) * (1 - h**2)"}, at=at, data=data)["c"]
+    assert [e.kind for e in odd.explanations] == ["factor"], odd.diagnosis
