@@ -16,7 +16,7 @@ r"""Check a gradient you derived by hand, written the way you wrote it, and say 
   in advance) and keeping those your numbers equal at every point checked: a constant factor
   (a dropped ½, the 2 of a square, a missing 1/n, a flipped sign), a per-element factor, a
   forgotten local derivative (one edge's taken as 1), a local derivative evaluated at the wrong
-  node (σ' at z2 where z1 belongs), the wrong factor of a product (∂(u·v)/∂u taken as u), a
+  node (σ' at z2 where z1 belongs) or at the op's own output (σ'(a1) where σ'(z1) belongs), the wrong factor of a product (∂(u·v)/∂u taken as u), a
   missing path (a node feeding several others, one contribution left out), a transpose, and one
   of these combined with a constant factor. A constant factor equal to a data value x (or 1/x)
   is named as the local derivative x put in or left out, before the bare number. Several that fit are listed simplest first; when
@@ -171,7 +171,8 @@ class Explanation:
     """One way a formula can be wrong, that holds at every point checked.
 
     ``kind``: "factor", "element factor", "transpose", "forgotten derivative", "wrong node",
-    "wrong factor", "missing path" or "extra factor" (a fixed node's value, data x, multiplied in); ``nodes``: the nodes involved, by their labels (or what
+    "wrong factor", "missing path", "extra factor" (a fixed node's value, data x, multiplied in) or
+    "at output" (σ'(a1) where σ'(z1) belongs: an op's local derivative taken at its output); ``nodes``: the nodes involved, by their labels (or what
     made them); ``factor``: a constant k with hand = k × (the mistaken gradient), or None
     (for "element factor", a dict {element: k}); ``text``: the sentence a teacher would say.
     """
@@ -479,6 +480,14 @@ class _PointGraph:
                 # the wrong factor of a product: ∂(u·v)/∂u taken as u
                 if len(v._prev) >= 2 and not any(o is c for j, o in enumerate(v._prev) if j != pos):
                     add((k, pos, "factor"), "wrong factor", (id(v), id(c), pos), v, c, c.data, old)
+                # the rule evaluated at the op's output instead of its input: σ'(a1) where σ'(z1) belongs
+                if len(v._prev) == 1:
+                    try:
+                        wrong = rule.locals([v.data], rule.apply([v.data]))[0]
+                    except Exception:  # noqa: BLE001 - outside the rule's domain: not a candidate
+                        wrong = None
+                    if wrong is not None:
+                        add((k, pos, "output"), "at output", (id(v), id(c), pos), v, c, wrong, old)
                 # the same rule evaluated at another node of the same op
                 if len(v._prev) == 1:
                     for j, other in enumerate(by_op.get(_op_key(rule), ())):
@@ -772,7 +781,7 @@ def _diagnose(name, autos, hands, points, is_given, loss, n, rtol, atol, graphs,
 
 
 _ORDER = {"factor": 0, "element factor": 1, "transpose": 2, "forgotten derivative": 3, "wrong node": 4,
-          "wrong factor": 5, "missing path": 6, "extra factor": 7}
+          "wrong factor": 5, "missing path": 6, "extra factor": 7, "at output": 4}
 
 
 def _explain(name, A, H, shape, graphs, n, rtol, atol, letter):
@@ -924,6 +933,11 @@ def _structural(graph, kind, ids, factor, n, letter):
         which = " (the wrong layer)" if re.sub(r"\d", "", on) == re.sub(r"\d", "", cn) else ""
         text = f"{wrong} where {right} belongs: the local derivative of {vn} evaluated at {on} instead of {cn}{which}"
         involved = (vn, cn, on)
+    elif kind == "at output":
+        right, wrong = _primed(rule, cn, right), _primed(rule, vn, _local_text(rule, pos, [vn]))
+        text = (f"{wrong} where {right} belongs: the local derivative of {vn} evaluated at its output {vn} "
+                f"instead of its input {cn}")
+        involved = (vn, cn)
     elif kind == "wrong factor":
         text = f"∂({_expression(rule, kid_names)})/∂{cn} taken as {cn} instead of {right} (the wrong factor of a product)"
         involved = (vn, cn)

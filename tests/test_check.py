@@ -582,3 +582,16 @@ def test_a_data_factor_on_a_tanh_net():
     # a factor 1.3 that no node has stays a bare constant factor
     odd = verify(loss, {"c": "1.3 * 2 * (h - t) * (1 - h**2)"}, at=at, data=data)["c"]
     assert [e.kind for e in odd.explanations] == ["factor"], odd.diagnosis
+
+
+def test_a_local_derivative_taken_at_the_ops_output_is_named():
+    # σ'(a1) for σ'(z1): σ' evaluated at the sigmoid's output a1 = σ(z1) instead of its input z1
+    loss = _one_unit_net("ŷ", "z1", "a1")
+    v = verify(loss, {"w1": "(y_hat - y) * w2 * σ'(a1) * x"}, at=NET_AT, data={"x": 1.5, "y": 0.2})["w1"]
+    e = v.explanation
+    assert e.kind == "at output" and e.nodes == ("a1", "z1"), v.diagnosis
+    assert "σ'(a1) where σ'(z1) belongs" in e.text, e.text
+    # the same slip with tanh, on the tanh chain: tanh'(h1) = 1 − tanh²(h1) where 1 − h1² belongs
+    t = _one(tanh_chain, "2 * (h2 - t) * (1 - h2**2) * u2 * (1 - tanh(h1)**2) * x", AT, "u1", data=DATA)
+    assert t.explanation.kind == "at output" and "tanh'(h1) where tanh'(g1) belongs" in t.explanation.text, \
+        t.diagnosis
