@@ -31,7 +31,7 @@ from operator import mul as _mul
 
 import numpy as np
 
-from .formula import Num, Raw, Sym, call, equation, indicator, partial
+from .formula import Num, Raw, Sym, call, equation, indicator, number_text, partial
 
 ndarray = np.ndarray
 inf = math.inf
@@ -370,6 +370,40 @@ class Op:
         """
         t = self.formula_tree(i, names)
         return t.latex if latex else t.text
+
+
+#: The constants a learner writes as fractions, folded into an op as such (``×½`` not ``×0.5``).
+FRACTIONS = {0.5: "½", 0.25: "¼", 0.75: "¾"}
+
+
+def constant_text(x, fmt="{:.4g}"):
+    """A number the user wrote, as the stepper and the pictures print it: ``½``, ``¼``, ``¾``,
+    else `number_text` (``2`` not ``2.0``, a real minus sign)."""
+    if x.__class__ is float and x in FRACTIONS:
+        return FRACTIONS[x]
+    return number_text(x, fmt)
+
+
+def op_label(node, folded=(), fmt="{:.4g}"):
+    """What a picture writes in the circle of the op that made ``node``, with the inputs whose ids
+    are in ``folded`` (the numbers the user wrote) folded into it: ``×½``, ``− 1``, ``1 −``, ``/ 2``,
+    ``2^``, ``^2``, ``σ``, ``Σ w·x + b``; None for a leaf. The stepper page, the terminal and
+    `microreg.viz.draw_graph` all write ops with this one function."""
+    rule = node._rule
+    if rule is None:
+        return None
+    symbol = rule.symbol
+    if rule.arity != 2:
+        return symbol
+    a, b = node._prev
+    glue = "" if symbol in ("×", "^") else " "
+    if id(b) in folded:
+        return f"{symbol}{glue}{constant_text(b.data, fmt)}"
+    if id(a) in folded:
+        if rule.name in ("mul", "add"):          # it commutes: ×½ reads better than ½×
+            return f"{symbol}{glue}{constant_text(a.data, fmt)}"
+        return f"{constant_text(a.data, fmt)}{glue}{symbol}"
+    return symbol
 
 
 def _num(k):

@@ -63,7 +63,7 @@ import numpy as np
 from .engine import Value, data as data_leaf, is_constant, is_data, topological_order
 from .formula import Num, Partial, Product, Raw, Relation, Sym, has_operator, number_text
 from .nn import ModelFileError, TwoLayerNet, atomic_write, load_model
-from .ops import AFFINE, DomainProblem
+from .ops import AFFINE, DomainProblem, constant_text, op_label
 
 ndarray = np.ndarray
 PHASES = ("forward", "seed", "backward", "layer")
@@ -257,7 +257,7 @@ class Stepper:
             if id(n) in given:
                 names[id(n)] = str(given[id(n)])
             elif is_constant(n):
-                names[id(n)] = _constant_text(n.data, self.fmt)
+                names[id(n)] = constant_text(n.data, self.fmt)
             elif n.label is not None:
                 names[id(n)] = str(n.label)
             elif n is self.root:
@@ -276,7 +276,7 @@ class Stepper:
     def symbol(self, node):
         """The node as a formula: its name, or for a folded constant its number."""
         if id(node) in self.folded:
-            return Num(node.data, self.fmt, text=_constant_text(node.data, self.fmt))
+            return Num(node.data, self.fmt, text=constant_text(node.data, self.fmt))
         return Sym(self.names[id(node)])
 
     def delta_name(self, node):
@@ -296,22 +296,9 @@ class Stepper:
 
     def op_label(self, node):
         """What a picture writes in the circle of the op that made ``node``, with the constants folded
-        into it: ``×½``, ``− 1``, ``1 −``, ``/ 2``, ``2^``, ``^2``, ``σ``, ``Σ w·x + b`` (None for a leaf)."""
-        rule = node._rule
-        if rule is None:
-            return None
-        symbol = rule.symbol
-        if rule.arity != 2:
-            return symbol
-        a, b = node._prev
-        glue = "" if symbol in ("×", "^") else " "
-        if id(b) in self.folded:
-            return f"{symbol}{glue}{self.symbol(b).text}"
-        if id(a) in self.folded:
-            if rule.name in ("mul", "add"):          # it commutes: ×½ reads better than ½×
-                return f"{symbol}{glue}{self.symbol(a).text}"
-            return f"{self.symbol(a).text}{glue}{symbol}"
-        return symbol
+        into it: ``×½``, ``− 1``, ``1 −``, ``/ 2``, ``2^``, ``^2``, ``σ``, ``Σ w·x + b`` (None for a leaf).
+        See `microreg.ops.op_label`, which the pictures use too."""
+        return op_label(node, self.folded, self.fmt)
 
     def node_table(self):
         """One JSON-ready row per node of ``stepper.order`` (what a front end needs to draw it):
@@ -693,6 +680,7 @@ class Stepper:
         lit = self.frame(self.position).lit
         undo = self._apply_to_nodes()
         try:
+            options.setdefault("constants", self.constants)     # fold the constants as this stepper does
             return draw_graph(self.root, highlight=lit["nodes"][:2] if lit["nodes"] else (),
                               highlight_edges=lit["edges"], names=self.names, **options)
         finally:
@@ -748,15 +736,6 @@ class _Record:
 
 _Z_NAME = re.compile(r"^z(\d+)((?:\[\d+\])?)$")
 _A_NAME = re.compile(r"^a(\d+)((?:\[\d+\])?)$")
-_FRACTIONS = {0.5: "½", 0.25: "¼", 0.75: "¾"}
-
-
-def _constant_text(x, fmt):
-    if x.__class__ is float and x in _FRACTIONS:
-        return _FRACTIONS[x]
-    return number_text(x, fmt)
-
-
 def _latex_vectors(text):
     """``[1, −2] ⊙ [3, 4] = [3, −8]`` in LaTeX."""
     text = text.replace("[", r"\left[").replace("]", r"\right]").replace("⊙", r"\odot")

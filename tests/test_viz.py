@@ -1,5 +1,6 @@
 """Graph pictures: DOT content, escaping, rendering without a system `dot`, big graphs."""
 
+import re
 import shutil
 import time
 
@@ -180,3 +181,69 @@ def test_draw_one_moment_of_the_stepper():
         draw_graph(L, phase="sideways")
     with pytest.raises(ValueError, match="out of range"):
         draw_graph(L, phase="forward", step=5)
+
+
+def _half_squared_error():
+    """L = ½(ŷ − y)² with ŷ = 0.8, y = 0.5: L = 0.045, ∂L/∂ŷ = ŷ − y = 0.3, ∂L/∂y = −0.3 (by hand)."""
+    y_hat, y = Value(0.8, label="ŷ"), Value(0.5, label="y")
+    L = 0.5 * (y_hat - y) ** 2
+    L.label = "L"
+    L.backward()
+    return L, y_hat, y
+
+
+def test_constants_are_folded_into_their_op_by_default():
+    L, y_hat, y = _half_squared_error()
+    g = draw_graph(L)
+    half = L._prev[0]                       # the ½ the user wrote (0.5 * … puts it first)
+    assert half.data == 0.5 and id(half) not in g.ids, "the ½ has no box of its own"
+    assert [n.label for n in g.nodes] == ["ŷ", "y", None, None, "L"], [n.label for n in g.nodes]
+    assert 'label="×½"' in g.dot and 'label="^2"' in g.dot and 'label="−"' in g.dot, g.dot
+    assert "data 0.5 |" not in g.dot.replace("{ y | data 0.5 |", ""), "no node but y holds 0.5"
+    edges = [line for line in g.dot.splitlines() if "->" in line]
+    assert len(edges) == 4 + 3, edges       # ŷ, y → −; (ŷ − y) → ^2; (ŷ − y)² → ×½; and op → its node ×3
+    assert "{ ŷ | data 0.8 | grad 0.3 }" in g.dot and "{ y | data 0.5 | grad -0.3 }" in g.dot, g.dot
+    assert g.total == 5 and not g.collapsed
+
+
+def test_constants_true_draws_the_constant_as_a_box():
+    L, _, _ = _half_squared_error()
+    g = draw_graph(L, constants=True)
+    half = L._prev[0]
+    assert id(half) in g.ids and g.total == 6
+    # ∂L/∂½ = (ŷ − y)² = 0.09, worked by hand
+    assert "{ data 0.5 | grad 0.09 }" in g.dot, g.dot
+    assert 'label="×"' in g.dot and f"{g.ids[id(half)]} -> {g.ids[id(L)]}op" in g.dot, g.dot
+    assert "×½" not in g.dot
+
+
+def test_op_labels_are_the_pages_symbols():
+    a, b = Value(3.0, label="a"), Value(2.0, label="b")
+    cases = {(a - 1): "− 1", (1 - a): "1 −", (a / 4): "/ 4", (3 / a): "3 /", (a * 2): "×2", (2 ** b): "2^",
+             (a - b): "−", (a / b): "/", (-a): "−", a.sigmoid(): "σ", (a + 0.25): "+ ¼"}
+    for node, label in cases.items():
+        dot = draw_graph(node).dot
+        assert f'label="{label}"' in dot, (label, dot)
+        assert not any(word in dot for word in ('"sub"', '"div"', '"neg"', '"sigmoid"')), dot
+
+
+def test_a_stepper_moment_folds_constants_as_the_page_does():
+    L, _, _ = _half_squared_error()
+    dot = draw_graph(L, phase="forward", step=0).dot
+    assert 'label="×½"' in dot and "data 0.5 | grad —" not in dot.replace("{ y | data 0.5 | grad — }", ""), dot
+    boxed = draw_graph(L, phase="forward", step=0, constants=True).dot
+    assert "{ data 0.5 | grad — }" in boxed and "×½" not in boxed, boxed
+
+
+def test_the_demo_graph_has_no_node_for_its_half(no_dot):
+    from microreg.step import Stepper, document_000_example
+    loss = document_000_example()
+    loss.backward()
+    svg = draw_graph(loss).svg()
+    # x = 0.5 is data and keeps its box; the ½ of L = ½(ŷ − y)² must not have one
+    assert svg.count(">data 0.5<") == 1 and ">x<" in svg, svg.count(">data 0.5<")
+    assert ">×½<" in svg
+    assert draw_graph(loss, constants=True).svg().count(">data 0.5<") == 2
+    page_ops = {r["op_label"] for r in Stepper(loss).node_table() if r["op_label"]}
+    drawn = set(re.findall(r'op \[label="([^"]*)"', draw_graph(loss).dot))
+    assert drawn == page_ops, (drawn, page_ops)
