@@ -6,10 +6,21 @@
     >>> w.step                       # the step shown; set it from Python, or click in the view
     0
 
-The widget's output also carries a static fallback: the self-contained page in an ``iframe
-srcdoc`` as ``text/html``. A notebook saved without widget state (``notebooks/build.py`` saves
-them so) shows the graph and the steps on nbviewer, in an nbconvert HTML file or any viewer
-without a kernel; with a kernel, Jupyter shows the live widget.
+The widget's output also carries static fallbacks for viewers without a kernel (a notebook is
+saved without widget state: ``notebooks/build.py`` saves them so):
+
+- in the widget's own output, the self-contained page in an ``iframe srcdoc`` as ``text/html``:
+  nbviewer, an nbconvert HTML file or VS Code run it and step through it;
+- a second output, `StepPicture`: the graph at the widget's current step as ``image/svg+xml``
+  (``microreg.viz.draw_graph(root, phase=…, step=…)``) and the step's text as ``text/plain``.
+
+Why a separate output and not one more mimetype in the widget's bundle: a viewer shows one
+mimetype per output, picked by its own priority list, and ``text/html`` comes first in
+Jupyter's and nbconvert's (``display_data_priority``) and in GitHub's. GitHub then strips the
+``<iframe>`` (and every script), so an SVG next to the HTML in the same bundle would never be
+shown there. A display output of its own with only ``image/svg+xml`` and ``text/plain`` has
+nothing to outrank it, so GitHub, nbviewer and plain-text viewers all show the picture. With a
+kernel the picture stays under the live widget as a still of the step it was displayed at.
 """
 
 import html
@@ -19,6 +30,29 @@ import anywidget
 import traitlets
 
 from .page import WEB, page_data, page_html
+from .viz import draw_graph
+
+
+class StepPicture:
+    """One step of a Stepper as a still: the graph (SVG) and the step in words (plain text)."""
+
+    def __init__(self, stepper, k):
+        self.stepper, self.k = stepper, k
+
+    def svg(self):
+        """The graph at step ``k`` (values so far, grads so far, the step's node and edge lit)."""
+        frame = self.stepper.frame(self.k)
+        start = self.stepper.phase_start(frame.phase)
+        try:
+            return draw_graph(self.stepper.root, phase=frame.phase, step=self.k - start).svg()
+        except ValueError:       # a phase the node view has not (the layer view): the finished graph
+            return draw_graph(self.stepper.root, names=self.stepper.names).svg()
+
+    def text(self):
+        return self.stepper.text(self.k)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"image/svg+xml": self.svg(), "text/plain": self.text()}
 
 
 class StepperWidget(anywidget.AnyWidget):
@@ -54,6 +88,19 @@ class StepperWidget(anywidget.AnyWidget):
         return (f'<iframe srcdoc="{html.escape(page, quote=True)}" sandbox="allow-scripts" '
                 f'title="{html.escape(str(self.title), quote=True)}" '
                 f'style="width: 100%; height: {int(self.height)}px; border: 1px solid #ddd; border-radius: 6px"></iframe>')
+
+    def picture(self):
+        """The current step as a `StepPicture` (the still shown where the iframe is not)."""
+        return StepPicture(self.stepper, self.step)
+
+    def _ipython_display_(self, **kwargs):
+        """Two outputs: the widget (with its iframe fallback), then the still picture (see the
+        module docstring for why the picture is an output of its own)."""
+        from IPython.display import display, publish_display_data
+
+        data, metadata = self._repr_mimebundle_()
+        publish_display_data(data, metadata=metadata)
+        display(self.picture())
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)

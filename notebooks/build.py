@@ -163,8 +163,8 @@ linear output, for regression), with L = 1/(2m) Σ (ŷ − y)². On one sample (
 The stepper first runs the **forward pass** one node at a time (each value appears as it is computed),
 then seeds ∂L/∂L = 1, then runs the **backward pass** one chain-rule application at a time (each grad,
 ∂L/∂node, fills in). Use Previous / Next / Play, the slider or the ← → keys; scroll to zoom, drag to pan;
-tick *Quiz me* to answer each step before it is shown. Without a kernel (GitHub, nbviewer) the same page
-runs on its own below.
+tick *Quiz me* to answer each step before it is shown. Without a kernel, nbviewer runs the same page on its
+own below; GitHub, which drops the page, shows the still picture of the graph under it.
 """),
     code("""
 from microreg.step import Stepper, document_000_example

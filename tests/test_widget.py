@@ -64,6 +64,33 @@ def test_committed_notebooks_show_their_pictures_without_a_kernel(path):
         assert pages >= 1 and "microreg-data" in body, "notebook 02 shows the stepper page without a kernel"
 
 
+def test_committed_notebook_02_has_a_still_of_the_graph_beside_the_iframe():
+    """GitHub strips iframes and scripts and shows text/html first: the graph must also be an
+    output of its own whose best mimetype is an image (labels and the step 1 numbers worked out
+    from TwoLayerNet(1, 3, seed=0): z1[0] = 0.2515·0.5 + 0.1049)."""
+    nb = nbformat.read(os.path.join(NOTEBOOKS, "02_two_layer_backprop_step_by_step.ipynb"), as_version=4)
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    widget_at = next(i for i, out in enumerate(outputs) if WIDGET_MIME in out.get("data", {}))
+    still = outputs[widget_at + 1].get("data", {})
+    assert "image/svg+xml" in still and "text/html" not in still, sorted(still)
+    svg = "".join(still["image/svg+xml"])
+    for label in ("z1[0]", "w1[0][0]", "b2"):
+        assert label in svg, f"node {label} is missing from the still picture"
+    assert "<iframe" not in svg and "<script" not in svg
+    text = "".join(still["text/plain"])
+    assert "z1[0]" in text and "0.2515·0.5 + 0.1049" in text, text
+
+
+def test_the_still_follows_the_widget_step():
+    w = Stepper(document_000_example()).widget()
+    backward = w.stepper.phase_start("backward")
+    w.step = backward
+    picture = w.picture()._repr_mimebundle_()
+    assert picture["text/plain"].startswith(f"Step {backward + 1} / "), picture["text/plain"][:60]
+    assert "(backward)" in picture["text/plain"].splitlines()[0]
+    assert "<svg" in picture["image/svg+xml"] and "z1[0]" in picture["image/svg+xml"]
+
+
 # --- the live widget in JupyterLab ---------------------------------------------------------------
 
 def _free_port():

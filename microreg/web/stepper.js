@@ -45,6 +45,31 @@ export function safeMathML(source) {
   return copy(doc.documentElement);
 }
 
+// A formula too wide for its box, broken into lines at its top-level "=" after the first
+// relation (z = a·b + c / = 0.25·0.5 + 0.1 / = 0.23), one <math> a line; null if it cannot be.
+// Chromium's MathML does not wrap lines itself; a part still too wide scrolls sideways.
+export function mathLines(math) {
+  const row = math && math.children.length === 1 && math.firstElementChild.localName === "mrow"
+    ? math.firstElementChild : math;
+  if (!row) return null;
+  const isRelation = (c) => c.localName === "mo" && ["=", "+=", "≈"].includes(c.textContent.trim());
+  const parts = [[]];
+  let seen = false;
+  for (const c of Array.from(row.children)) {
+    if (isRelation(c) && c.textContent.trim() === "=" && seen) parts.push([]);
+    if (isRelation(c)) seen = true;
+    parts[parts.length - 1].push(c);
+  }
+  if (parts.length < 2) return null;
+  return parts.map((nodes) => {
+    const line = document.createElementNS(MATHML, "math");
+    const r = document.createElementNS(MATHML, "mrow");
+    nodes.forEach((n) => r.appendChild(n.cloneNode(true)));
+    line.appendChild(r);
+    return line;
+  });
+}
+
 // Which step indexes start each phase: [{phase, start, end}].
 export function phaseSpans(steps) {
   const spans = [];
@@ -320,6 +345,17 @@ export function mount(root, data, options = {}) {
     formula.textContent = "";
     const math = safeMathML(s.mathml);
     if (math) formula.appendChild(math);
+    if (math && formula.scrollWidth > formula.clientWidth + 1) {
+      const lines = mathLines(math);
+      if (lines) {
+        formula.textContent = "";
+        lines.forEach((line, i) => {
+          const div = el("div", i ? "mr-formula-line mr-formula-more" : "mr-formula-line");
+          div.appendChild(line);
+          formula.appendChild(div);
+        });
+      }
+    }
     words.textContent = hidden() ? s.title + "\n(answer the question to see the numbers)" : s.text;
     if (hidden()) formula.textContent = "";
     quizBox.style.display = hidden() ? "" : "none";
