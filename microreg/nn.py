@@ -141,6 +141,8 @@ def atomic_write(path, text):
         os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
         tmp = None
+    except OSError as exc:      # name the file the user asked for, not our temporary one
+        raise type(exc)(exc.errno, exc.strerror, path) from None
     finally:
         if tmp is not None:
             try:

@@ -292,3 +292,11 @@ def test_weight_decay_is_the_l2_penalty():
     fit(net, x[:, None], y, epochs=2000, optimizer=SGD(net.parameters(), lr=0.1, weight_decay=lam), progress=False)
     got = [net.w[0].data, net.b.data]
     assert np.allclose(got, beta, atol=1e-6), f"{got} vs closed form {beta}"
+
+
+def test_a_failed_write_names_the_users_path_not_the_temporary_file():
+    # /proc takes no new files: mkstemp fails there, and the error must name what the user asked for
+    from microreg.nn import atomic_write
+    with pytest.raises(OSError) as info:
+        atomic_write("/proc/microreg-model.json", "{}")
+    assert info.value.filename == "/proc/microreg-model.json", f"got {info.value.filename!r}"
