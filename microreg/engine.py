@@ -21,8 +21,8 @@ What this module lets you do:
 - ``backward(create_graph=True)`` and ``grad(output, inputs, create_graph=True)``: gradients that
   are Values themselves, so they can be differentiated again.
 - A ``backward()`` that meets a rule outside its domain raises before it writes any grad, so it
-  changes nothing; one stopped part-way by anything else (Ctrl-C) puts the non-leaf grads back,
-  and leaf grads keep what was added so far (``backward()`` says why). Batches of different
+  changes nothing; one stopped part-way by anything else (Ctrl-C) leaves the grads part-way, as
+  in PyTorch (``backward()`` says why; ``backward_steps()`` undoes it all). Batches of different
   lengths are refused, a 1-sample batch included (never stretched).
 - Threads: ``grad()`` and ``topological_order()`` write nothing on the nodes, so any number of
   threads may run them at once, even on one graph or on graphs sharing parameters. ``backward()``
@@ -356,10 +356,11 @@ class Value:
         With ``create_graph=True`` the grads are Values, themselves differentiable.
         A rule outside its domain (``x ** y`` with x < 0: ∂/∂y needs ln x) raises before any
         grad is written, so it changes nothing. Anything else that stops the walk part-way
-        (Ctrl-C, MemoryError, an exception from a rule that does not declare ``d_raises``) puts
-        every non-leaf grad back, but leaf grads keep what the walk had added to them so far
-        (keeping every leaf's old grad would cost the common, small graph about 10 %): call
-        ``zero_grad()`` before the next step, or use ``backward_steps()``, which undoes it all.
+        (Ctrl-C, MemoryError, an exception from a rule that does not declare ``d_raises``)
+        leaves the grads part-way, as in PyTorch (keeping every old grad for an undo would cost
+        the common, small graph about 10 %): call ``zero_grad()`` and run it again, or use
+        ``backward_steps()``, which undoes it all. A grad array you kept a reference to is never
+        changed in place.
         """
         if gradient is None and not create_graph and self.data.__class__ is float:
             seed = 1.0                   # the common case, without a call
@@ -371,9 +372,12 @@ class Value:
         if not self._prev:              # a leaf: its own gradient is the seed
             self.grad = self.grad + seed
             return
-        order, saved, risky = _backward_order(self)
+        order, risky = _backward_order(self)
         if risky:                       # a rule outside its domain raises here, before any write
-            _check_locals(risky, order, saved)
+            _check_locals(risky)
+        for node in order:              # the start of a pass: every non-leaf grad is 0
+            node.grad = 0.0
+        this_pass = self._mark          # the mark the ordering left on every node it listed
         self.grad = seed
         node = self
         try:
@@ -385,7 +389,7 @@ class Value:
                 children = node._prev
                 ans = node.data
                 if ans.__class__ is not float:   # a batch node (scalar inputs get the batch-sum)
-                    _accumulate_batch(children, _locals(rule, children, ans), upstream)
+                    _accumulate_batch(children, _locals(rule, children, ans), upstream, this_pass)
                     continue
                 arity = rule.arity
                 if arity == 1:
@@ -412,11 +416,8 @@ class Value:
                 else:                            # any other number of inputs: all locals at once
                     for child, local in zip(children, _locals(rule, children, ans)):
                         child.grad = child.grad + local * upstream
-        except BaseException as exc:           # a rule that did not declare d_raises, Ctrl-C
-            _restore(order, saved)
-            if isinstance(exc, DomainProblem):
-                raise _domain_error(node._rule, node._prev, exc) from None
-            raise
+        except DomainProblem as problem:       # a rule that did not declare d_raises
+            raise _domain_error(node._rule, node._prev, problem) from None
 
     def backward_steps(self, gradient=None):
         """Run ``backward()`` one chain-rule application at a time, yielding a `Step` for each.
@@ -536,20 +537,19 @@ _ENTERED, _DONE = object(), object()
 
 
 def _backward_order(root):
-    """``topological_order(root, leaves=False)`` for ``backward()``, faster, and ready to undo.
+    """``topological_order(root, leaves=False)`` for ``backward()``, faster, writing only marks.
 
     Marks live on the nodes (``_mark``; each walk takes fresh numbers), so no visited-set is
-    allocated. Every listed node's grad is set to 0.0 on the way (the start of a backward pass).
-    Also returns the listed nodes' grads before that were not 0.0 (node, grad, node, grad, …: a
-    fresh graph has none), what ``_restore`` puts back, and the nodes whose rule declares that a
-    local derivative can raise (``Op.d_raises``), which ``_check_locals`` computes first.
+    allocated; every listed node is left marked with this walk's number (``root._mark``).
+    Also returns the listed nodes whose rule declares that a local derivative can raise
+    (``Op.d_raises``), which ``_check_locals`` computes before any grad is written.
     Safe for separate graphs in separate threads; not for one graph in two threads at once.
     """
     entered = next(_epochs)
     done = entered + 1
-    order, saved, risky = [], [], []
+    order, risky = [], []
     stack = [root]
-    push, pop, emit, save = stack.append, stack.pop, order.append, saved.append
+    push, pop, emit = stack.append, stack.pop, order.append
     while stack:
         node = stack[-1]
         mark = node._mark
@@ -567,39 +567,21 @@ def _backward_order(root):
                 continue
         pop()                    # all inputs finished: the node is next in order
         node._mark = done
-        grad = node.grad
-        try:
-            if grad:             # kept for an undo (a fresh graph keeps none)
-                save(node)
-                save(grad)
-        except ValueError:       # a batch grad (numpy will not say if an array is "true")
-            save(node)
-            save(grad)
-        node.grad = 0.0
         if node._rule.d_raises:
             risky.append(node)
         emit(node)
-    return order, saved, risky
+    return order, risky
 
 
-def _check_locals(risky, order, saved):
+def _check_locals(risky):
     """Compute the locals of the nodes whose rule can raise, before any grad is written: if one
-    is outside its domain, put the non-leaf grads back and raise the error naming the node."""
+    is outside its domain, raise the error naming the node (nothing has changed yet)."""
     for node in risky:
         rule, children = node._rule, node._prev
         try:
             _locals(rule, children, node.data)
         except DomainProblem as problem:
-            _restore(order, saved)
             raise _domain_error(rule, children, problem) from None
-
-
-def _restore(order, saved):
-    """Put back the non-leaf grads a backward pass set to 0.0 (for a pass that did not finish)."""
-    for node in order:
-        node.grad = 0.0
-    for i in range(0, len(saved), 2):
-        saved[i].grad = saved[i + 1]
 
 
 def _seed(root, gradient, create_graph):
@@ -667,9 +649,12 @@ def _backprop(root, seed):
     if not root._prev:
         root.grad = root.grad + seed
         return
-    order, saved, risky = _backward_order(root)
+    order, risky = _backward_order(root)
     if risky:
-        _check_locals(risky, order, saved)
+        _check_locals(risky)
+    saved = [node.grad for node in order]     # for the undo: steps are not the hot path
+    for node in order:
+        node.grad = 0.0
     root.grad = seed
     k = 0
     leaf_before = []            # (leaf, grad before the step): steps are not the hot path
@@ -698,7 +683,8 @@ def _backprop(root, seed):
                            _snapshot(child.grad), before)
                 k += 1
     except (Exception, KeyboardInterrupt):
-        _restore(order, saved)
+        for node, old in zip(order, saved):
+            node.grad = old
         for leaf, old in reversed(leaf_before):
             leaf.grad = old
         raise
@@ -733,22 +719,25 @@ def _batch_contribution(child, local, upstream):
     return local * upstream
 
 
-def _accumulate_batch(children, locals_, upstream):
-    """Backward through one batch node: every input's grad += its contribution (in place into a
-    non-leaf's grad array, which this pass made; a leaf's array gets a new one, so an undo or a
-    reference the user kept sees the old numbers)."""
+def _accumulate_batch(children, locals_, upstream, this_pass):
+    """Backward through one batch node: every input's grad += its contribution.
+
+    Into an array this pass made, in place (no fresh N-sample array per edge); a grad array from
+    before the pass is never changed in place (a reference the user kept keeps its numbers): it
+    is replaced by a new one, which this pass then owns. ``this_pass`` is the walk's mark: every
+    non-leaf node carries it (their grads were set to 0 by this pass), and a leaf gets it when
+    this pass gives it a new grad.
+    """
     for child, local in zip(children, locals_):
         contribution = _batch_contribution(child, local, upstream)
         grad = child.grad
-        if grad.__class__ is ndarray:
-            if child._prev:      # an array this pass made: add in place
-                grad += contribution
-            else:
-                child.grad = grad + contribution
-        elif grad == 0.0:
-            child.grad = contribution
-        else:
-            child.grad = grad + contribution
+        if child._mark == this_pass and grad.__class__ is ndarray:
+            grad += contribution
+            continue
+        if grad.__class__ is not float or grad != 0.0:
+            contribution = grad + contribution
+        child.grad = contribution
+        child._mark = this_pass
 
 
 def _is_zero(g):

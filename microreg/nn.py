@@ -33,7 +33,8 @@ import time
 
 import numpy as np
 
-from .engine import Data, Value, _affine_node, _new
+from .engine import Data, Value, _affine_node, _new, _unary
+from .ops import SIGMOID
 
 ndarray = np.ndarray
 
@@ -232,10 +233,13 @@ class TwoLayerNet(Module):
     def forward(self, x):
         """(z1, a1, z2) for one sample or a batch: every intermediate node of document 000."""
         xs = self._inputs(x)
-        z1 = [_affine_node(row + xs + (b,)) for row, b in zip(self._w1_rows, self.b1)]
-        a1 = [z.sigmoid() for z in z1]
-        for z, a, zn, an in zip(z1, a1, self._z1_names, self._a1_names):
-            z.label, a.label = zn, an
+        z1, a1 = [], []
+        for row, b, z_name, a_name in zip(self._w1_rows, self.b1, self._z1_names, self._a1_names):
+            z = _affine_node(row + xs + (b,))     # z1[j] = w1[j]·x + b1[j]
+            a = _unary(SIGMOID, z)                # a1[j] = σ(z1[j])
+            z.label, a.label = z_name, a_name
+            z1.append(z)
+            a1.append(a)
         z2 = _affine_node(self._w2_b2 + tuple(a1) + (self.b2,))
         z2.label = "z2"
         return z1, a1, z2

@@ -494,20 +494,38 @@ def test_interrupted_backward_steps_change_nothing():
     assert rest == [9.0] * len(rest), f"non-leaf grads after: {rest}"
 
 
-def test_interrupted_backward_puts_non_leaf_grads_back_and_keeps_a_leaf_array():
+def test_interrupted_backward_keeps_a_leaf_array_the_user_holds():
     # What backward()'s docstring promises for a walk stopped part-way by something other than a
-    # rule's domain: non-leaf grads back as they were, a leaf's grad array never changed in
-    # place (a reference the user kept still holds the old numbers), leaf grads hold what the
-    # walk added before it stopped: x gets 1 from x.sum() and w = 0.5 from (w·x).sum();
-    # p gets 3 from p·3, and nothing from the stopped node.
+    # rule's domain (as in PyTorch, the grads are left part-way): a leaf's grad array is never
+    # changed in place (a reference the user kept still holds the old numbers), and leaf grads
+    # hold what the walk added before it stopped: x gets 1 from x.sum() and w = 0.5 from
+    # (w·x).sum(); p gets 3 from p·3, and nothing from the stopped node.
     L, x, w, p, kept = _interrupted_graph()
     with pytest.raises(KeyboardInterrupt):
         L.backward()
-    rest = [n.grad for n in topological_order(L, leaves=False)]
-    assert rest == [9.0] * len(rest), f"non-leaf grads after: {rest}"
     assert np.array_equal(kept, [0.25, -0.5]), f"the kept array changed: {kept}"
     assert np.allclose(x.grad, [0.25 + 1 + 0.5, -0.5 + 1 + 0.5]), f"x.grad {x.grad}"
     assert w.grad == 0.125 + 1.0 * 1 + 2.0 * 1 and p.grad == 3.0, f"w.grad {w.grad}, p.grad {p.grad}"
+
+
+def test_batch_backward_adds_into_its_own_arrays_but_never_into_a_kept_one():
+    # x feeds three ops, so its grad receives three contributions; backward adds the second and
+    # third into the array it made for the first (in place), but an array from an earlier pass
+    # that the user kept must keep its numbers. By hand, L = Σ (x² + 3x + x·w) with w = 2:
+    # ∂L/∂x = 2x + 3 + w = [5, 9] at x = [0, 2].
+    x = Value(np.array([0.0, 2.0]), label="x")
+    w = Value(2.0, label="w")
+    L = (x * x + 3.0 * x + x * w).sum()
+    L.backward()
+    first = x.grad
+    assert np.array_equal(first, [5.0, 9.0]), f"x.grad {first}, by hand [5, 9]"
+    L.backward()                           # leaf grads accumulate: [10, 18] in a new array
+    assert np.array_equal(x.grad, [10.0, 18.0]), f"x.grad {x.grad}, by hand [10, 18]"
+    assert np.array_equal(first, [5.0, 9.0]), f"the first pass's array changed: {first}"
+    assert x.grad is not first
+    inner = [n for n in topological_order(L, leaves=False) if n is not L]
+    for n in inner:                        # each non-leaf grad is this pass's, not a running sum
+        assert np.array_equal(n.grad, [1.0, 1.0]), f"{n!r}: grad {n.grad}, by hand [1, 1]"
 
 
 def test_a_failed_batch_backward_restores_batch_grads():
