@@ -1,6 +1,7 @@
 """A fixed, deterministic workload of the engine's hot path, for counting instructions.
 
     python benchmarks/hotpath.py --count [REPO ...]      # needs valgrind; prints a table
+    python benchmarks/hotpath.py --time [REPO ...]       # wall clock: a batch epoch at N = 100,000
     valgrind --tool=callgrind --callgrind-out-file=/dev/null python benchmarks/hotpath.py [REPO]
 
 Timings on a shared machine are noisy; the instruction count of the same workload is not, so a
@@ -113,7 +114,41 @@ def count(repos, parts):
         print(f"| {part} ({UNITS[part]}) | " + " | ".join(cells) + " |", flush=True)
 
 
+def batch_time(N=100_000, repeats=15):
+    """Best of ``repeats`` full-batch epochs of TwoLayerNet(1, 16) at N samples, in seconds."""
+    import time
+    import numpy as np
+    from microreg.nn import SGD, TwoLayerNet, half_mse
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, (N, 1))
+    y = np.sin(X[:, 0])
+    net = TwoLayerNet(1, 16, seed=0)
+    opt = SGD(net.parameters(), lr=0.1)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loss = half_mse(net(X), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def timing(repos, rounds=3):
+    """Wall clock of ``batch_time`` for each repo, the repos alternating, one BLAS thread."""
+    env = dict(os.environ, HOTPATH_PART="batch_time", OPENBLAS_NUM_THREADS="1")
+    for r in range(rounds):
+        for repo in repos:
+            run = subprocess.run([sys.executable, os.path.abspath(__file__), repo], env=env,
+                                 capture_output=True, text=True, check=True)
+            print(f"round {r + 1}: {repo}: {float(run.stdout) * 1e3:.2f} ms", flush=True)
+
+
 if __name__ == "__main__":
+    if "--time" in sys.argv[1:]:
+        timing([a for a in sys.argv[1:] if a != "--time"] or [os.path.dirname(HERE)])
+        sys.exit()
     if "--count" in sys.argv[1:]:
         repos = [a for a in sys.argv[1:] if a != "--count"] or [os.path.dirname(HERE)]
         count(repos, os.environ.get("HOTPATH_PART", ",".join(PARTS)).split(","))
@@ -123,6 +158,9 @@ if __name__ == "__main__":
         import gc
         gc.disable()
     part = os.environ.get("HOTPATH_PART")
+    if part == "batch_time":
+        print(batch_time())
+        sys.exit()
     for name, (fn, _) in PARTS.items():
         if part in (None, name):
             fn()
