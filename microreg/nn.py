@@ -26,6 +26,7 @@ network, checking every key before anything is allocated; `load_model` gives, fo
 
 import json
 import math
+import numbers
 import os
 import sys
 import tempfile
@@ -45,6 +46,18 @@ class ModelFileError(ValueError):
     """A model file that cannot be loaded: the message names the file and the key."""
 
 
+FILE_KEYS = ("format", "version", "model", "config", "parameters")   # a model file's own keys (not extras)
+
+
+def _width(owner, name, value):
+    """A layer width or feature count as an int ≥ 1; anything else refused by name, in one line."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner} {name} must be a whole number ≥ 1, got {type(value).__name__} {_short(value)}")
+    if value < 1:
+        raise ValueError(f"{owner} {name} must be a whole number ≥ 1, got {value}")
+    return int(value)
+
+
 class Module:
     """What every model has: parameters by name, grads to reset, a state to save and load."""
 
@@ -61,7 +74,7 @@ class Module:
 
     def state_dict(self):
         """{name: float} of every parameter."""
-        return {name: p.data for name, p in self._params}
+        return {name: float(p.data) for name, p in self._params}
 
     def load_state_dict(self, state, source="state_dict"):
         names = [n for n, _ in self._params]
@@ -73,9 +86,15 @@ class Module:
                                  f"missing {missing[:5]}, unexpected {extra[:5]}")
         for name, p in self._params:
             value = state[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ModelFileError(f"{source}: parameter {name!r} must be a finite number, got {value!r}")
-            p.data = float(value)
+            number = math.nan
+            if not isinstance(value, bool) and isinstance(value, (int, float)):
+                try:
+                    number = float(value)
+                except OverflowError:   # an integer too long for a float
+                    pass
+            if not math.isfinite(number):
+                raise ModelFileError(f"{source}: parameter {name!r} must be a finite number, got {_short(value)}")
+            p.data = number
 
     def config(self):
         """The constructor arguments that rebuild this model (saved with it)."""
@@ -87,18 +106,54 @@ class Module:
         A parameter that is not a finite number is refused here, by name (a file that
         ``load_model`` would refuse is never written).
         """
+        kind = type(self).__name__
+        reserved = [k for k in extra if k in FILE_KEYS]
+        if reserved:
+            raise ValueError(f"cannot save {kind}: the extra {reserved[0]!r} would overwrite the file's own key "
+                             f"(the file's keys: {', '.join(FILE_KEYS)}); give it another name")
         for name, p in self._params:
+            if isinstance(p.data, (bool, np.bool_)) or not isinstance(p.data, numbers.Real):
+                raise ValueError(f"cannot save {kind}: parameter {name!r} is {_short(p.data)}, not a number")
             if not math.isfinite(p.data):
-                raise ValueError(f"cannot save {type(self).__name__}: parameter {name!r} is {p.data} "
+                raise ValueError(f"cannot save {kind}: parameter {name!r} is {p.data} "
                                  "(the training run diverged: nothing was written)")
-        doc = {"format": "microreg-model", "version": 1, "model": type(self).__name__,
-               "config": self.config(), "parameters": self.state_dict(), **extra}
-        atomic_write(path, json.dumps(doc, indent=1))
+        doc = {**extra, "format": "microreg-model", "version": 1, "model": kind,
+               "config": self.config(), "parameters": self.state_dict()}
+        try:
+            text = json.dumps(doc, indent=1)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"cannot save {kind}: an extra is not JSON ({exc}): nothing was written") from None
+        atomic_write(path, text)
 
-    @staticmethod
-    def load(path):
-        """Load a model saved with ``save``; returns the model (and keeps extras in ``.extra``)."""
-        return load_model(path)
+    @classmethod
+    def load(cls, path):
+        """Load a model saved with ``save``; returns the model (and keeps extras in ``.extra``).
+
+        ``TwoLayerNet.load(path)`` refuses a file holding another kind of model (``Module.load``
+        and `load_model` take any).
+        """
+        model = load_model(path)
+        network = getattr(model, "network", model)   # a microreg train file: the network inside
+        if not isinstance(network, cls):
+            raise ModelFileError(f"{path}: key 'model': the file holds a {type(network).__name__}, not a "
+                                 f"{cls.__name__} (load_model(path) loads any model)")
+        return model
+
+    def _rows(self, rows):
+        """A list of rows as an (N, f) array; a row of the wrong length is named."""
+        for i, row in enumerate(rows):
+            n = len(row) if isinstance(row, (list, tuple, ndarray)) else None
+            if n != self.n_features:
+                what = f"has {n} values" if n is not None else f"is {_short(row)}, not a row of values"
+                raise ValueError(f"{type(self).__name__} expects {self.n_features} features per sample, "
+                                 f"but row {i} (counting from 0) {what}")
+        return self._array(rows)
+
+    def _array(self, x):
+        try:
+            return np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{type(self).__name__}: the input holds something that is not a number ({exc})") from None
 
     def _check_features(self, n):
         if n != self.n_features:
@@ -109,12 +164,19 @@ class Module:
         if x.__class__ is list and len(x) == self.n_features and all(v.__class__ is float for v in x):
             return tuple(map(_leaf, x, self._x_names))   # the common case, made cheap
         if isinstance(x, (list, tuple)) and x and isinstance(x[0], (list, tuple, ndarray)):
-            x = np.asarray(x, dtype=np.float64)          # a list of rows is a batch, read row by row
+            x = self._rows(x)                            # a list of rows is a batch, read row by row
+        elif not isinstance(x, (list, tuple, ndarray, Value, numbers.Real)) and hasattr(x, "__array__"):
+            x = self._array(x)                           # a pandas DataFrame, say: its values, not its column names
         if isinstance(x, ndarray) and x.ndim == 2:
             self._check_features(x.shape[1])
             return tuple(Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=Data(f"x[{k}]"))
                          for k in range(x.shape[1]))
-        if isinstance(x, (int, float, Value)):
+        if isinstance(x, ndarray) and x.ndim == 0:
+            x = [x.item()]                               # np.array(0.5) is the number 0.5
+        elif isinstance(x, ndarray) and x.ndim > 2:
+            raise ValueError(f"{type(self).__name__} takes one sample or an (N, {self.n_features}) array, "
+                             f"got an array of shape {x.shape}")
+        if isinstance(x, (numbers.Real, Value)):
             x = [x]
         x = list(x)
         self._check_features(len(x))
@@ -184,7 +246,7 @@ class LinearRegression(Module):
     """
 
     def __init__(self, n_features=1, seed=None):
-        self.n_features = n_features
+        self.n_features = n_features = _width("LinearRegression", "n_features", n_features)
         rng = np.random.default_rng(seed)
         self.w = [_param(v, f"w[{k}]") for k, v in enumerate(rng.normal(0, 0.1, n_features))]
         self.b = _param(0.0, "b")
@@ -209,6 +271,8 @@ class TwoLayerNet(Module):
     """
 
     def __init__(self, n_features=1, n_hidden=16, seed=None):
+        n_features = _width("TwoLayerNet", "n_features", n_features)
+        n_hidden = _width("TwoLayerNet", "n_hidden", n_hidden)
         self.n_features, self.n_hidden = n_features, n_hidden
         rng = np.random.default_rng(seed)
         # wide enough first-layer weights that the sigmoids spread over standardised inputs
@@ -261,10 +325,16 @@ class MLP(Module):
         for name, act in (("activation", activation), ("output_activation", output_activation)):
             if act not in ACTIVATIONS:
                 raise ValueError(f"MLP {name} must be one of {ACTIVATIONS}, got {act!r}")
-        if not layer_sizes or any(int(s) < 1 for s in layer_sizes):
-            raise ValueError(f"MLP layer_sizes must be positive widths, got {layer_sizes!r}")
+        n_inputs = _width("MLP", "n_inputs", n_inputs)
+        if isinstance(layer_sizes, (numbers.Number, str, bytes)) or not hasattr(layer_sizes, "__iter__"):
+            raise TypeError(f"MLP layer_sizes must be a list of widths, one per layer (e.g. [16, 1]), "
+                            f"got {type(layer_sizes).__name__} {_short(layer_sizes)}")
+        sizes = list(layer_sizes)
+        if not sizes:
+            raise ValueError(f"MLP layer_sizes must list at least one width (the last is the output), "
+                             f"got {_short(layer_sizes)}")
         self.n_features = self.n_inputs = n_inputs
-        self.layer_sizes = [int(s) for s in layer_sizes]
+        self.layer_sizes = [_width("MLP", f"layer_sizes[{i}]", s) for i, s in enumerate(sizes)]
         self.activation, self.output_activation = activation, output_activation
         rng = np.random.default_rng(seed)
         self.weights, self.biases, self._params = [], [], []
@@ -315,7 +385,11 @@ class MLP(Module):
 _Y = Data("y")
 
 
-def _residual(pred, y):
+def _residual(pred, y, loss):
+    if isinstance(pred, (list, tuple)) and pred and all(isinstance(p, Value) for p in pred):
+        raise TypeError(f"{loss}: the prediction is a list of {len(pred)} Values (a network with {len(pred)} "
+                        f"outputs), but {loss} compares one output with y: take one (pred[0]) or add up "
+                        f"one {loss} per output")
     # the target is data (labelled "y", never given a gradient step by the stepper), not a constant
     if not isinstance(y, Value):
         y = Value(np.asarray(y, dtype=np.float64) if isinstance(y, (list, tuple)) else y, label=_Y)
@@ -324,14 +398,14 @@ def _residual(pred, y):
 
 def squared_error(pred, y):
     """Σ (ŷ − y)²: document 001's per-sample cost (a − y)², summed over a batch (document 002's "Loss")."""
-    r = _residual(pred, y)
+    r = _residual(pred, y, "squared_error")
     out = r * r
     return out.sum() if out.data.__class__ is ndarray else out
 
 
 def mse(pred, y):
     """1/n Σ (ŷ − y)²: document 002's cost U (and document 001's C = 1/n Σ Cₓ)."""
-    r = _residual(pred, y)
+    r = _residual(pred, y, "mse")
     out = r * r
     return out.mean() if out.data.__class__ is ndarray else out
 
@@ -351,20 +425,88 @@ LOSSES = {"mse": mse, "half_mse": half_mse, "squared_error": squared_error, "rms
 
 # --- optimisers and training --------------------------------------------------------------------
 
+def _hyper(owner, name, value, low=0.0, below=None):
+    """A hyper-parameter as a Python float, checked once (when set), so every update stays a float.
+
+    numpy scalars (``np.logspace(...)[k]``), ints and 0-d arrays are numbers too; a string, a bool,
+    NaN, inf or a value out of range is refused by name.
+    """
+    if isinstance(value, (bool, np.bool_)) or not (
+            isinstance(value, numbers.Real) or (isinstance(value, ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")):
+        raise TypeError(f"{owner} {name} must be a number, got {type(value).__name__} {_short(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    allowed = f"a finite number ≥ {low:g}" + (f" and < {below:g}" if below is not None else "")
+    if not math.isfinite(number) or number < low or (below is not None and number >= below):
+        shown = _short(value) if isinstance(value, int) else repr(number)   # np.float64(inf) as inf
+        raise ValueError(f"{owner} {name} must be {allowed}, got {shown}")
+    return number
+
+
+def _parameter_list(owner, parameters):
+    """The Values an optimiser updates: ``model.parameters()``, or ``model.named_parameters()`` pairs
+    (which PyTorch's optimisers accept too)."""
+    if isinstance(parameters, (Value, Module)):
+        raise TypeError(f"{owner} takes a list of parameters: pass model.parameters(), "
+                        f"got a {type(parameters).__name__}")
+    try:
+        items = list(parameters)
+    except TypeError:
+        raise TypeError(f"{owner} takes a list of parameters (model.parameters()), "
+                        f"got {type(parameters).__name__} {_short(parameters)}") from None
+    values = []
+    for i, p in enumerate(items):
+        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[1], Value):   # (name, Value)
+            p = p[1]
+        if not isinstance(p, Value):
+            raise TypeError(f"{owner}: parameter {i} is a {type(p).__name__} ({_short(p)}), not a Value: "
+                            "pass model.parameters()")
+        values.append(p)
+    if not values:
+        raise ValueError(f"{owner} got an empty list of parameters")
+    return values
+
+
 class SGD:
     """Gradient descent: p ← p − lr·(∂L/∂p + weight_decay·p) (the update rule of every document;
-    ``weight_decay`` > 0 adds the L2 penalty ½·weight_decay·Σ p² to the loss)."""
+    ``weight_decay`` > 0 adds the L2 penalty ½·weight_decay·Σ p² to the loss).
+
+    ``lr`` and ``weight_decay`` are checked and made Python floats when set (so ``opt.lr = lrs[k]``
+    with a numpy schedule works); an update assigns a new value to ``p.data`` and never changes a
+    batch parameter's array in place (the array may be the caller's own).
+    """
 
     def __init__(self, parameters, lr=0.1, weight_decay=0.0):
-        self.parameters, self.lr, self.weight_decay = list(parameters), lr, weight_decay
+        owner = type(self).__name__
+        self.parameters = _parameter_list(owner, parameters)
+        self.lr, self.weight_decay = lr, weight_decay
 
-    def _grad(self, p):
-        return p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = _hyper(type(self).__name__, "lr", value)
+
+    @property
+    def weight_decay(self):
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        self._weight_decay = _hyper(type(self).__name__, "weight_decay", value)
 
     def step(self):
-        lr = self.lr
-        for p in self.parameters:
-            p.data -= lr * self._grad(p)
+        lr, decay = self._lr, self._weight_decay
+        if decay:
+            for p in self.parameters:
+                p.data = p.data - lr * (p.grad + decay * p.data)
+        else:
+            for p in self.parameters:
+                p.data = p.data - lr * p.grad
 
     def zero_grad(self):
         for p in self.parameters:
@@ -376,19 +518,42 @@ class Adam(SGD):
 
     def __init__(self, parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(parameters, lr, weight_decay)
-        self.b1, self.b2, self.eps = betas[0], betas[1], eps
+        self.betas, self.eps = betas, eps
         self.m = [0.0] * len(self.parameters)
         self.v = [0.0] * len(self.parameters)
         self.t = 0
 
+    @property
+    def betas(self):
+        return self._b1, self._b2
+
+    @betas.setter
+    def betas(self, value):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+            raise TypeError(f"Adam betas must be a pair (β1, β2), got {_short(value)}")
+        self._b1 = _hyper("Adam", "betas[0]", value[0], below=1.0)
+        self._b2 = _hyper("Adam", "betas[1]", value[1], below=1.0)
+
+    @property
+    def eps(self):
+        return self._eps
+
+    @eps.setter
+    def eps(self, value):
+        self._eps = _hyper("Adam", "eps", value)
+
     def step(self):
         self.t += 1
-        c1, c2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        lr, b1, b2, eps, decay = self._lr, self._b1, self._b2, self._eps, self._weight_decay
+        c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+        m, v = self.m, self.v
         for i, p in enumerate(self.parameters):
-            g = self._grad(p)
-            self.m[i] = self.b1 * self.m[i] + (1 - self.b1) * g
-            self.v[i] = self.b2 * self.v[i] + (1 - self.b2) * g * g
-            p.data -= self.lr * (self.m[i] / c1) / (math.sqrt(self.v[i] / c2) + self.eps)
+            g = p.grad + decay * p.data if decay else p.grad
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            scale = v[i] / c2
+            root = math.sqrt(scale) if scale.__class__ is float else np.sqrt(scale)   # a batch parameter: per sample
+            p.data = p.data - lr * (m[i] / c1) / (root + eps)
 
 
 class History(list):
@@ -442,7 +607,7 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
     ``optimizer``: an `SGD`/`Adam` over ``model.parameters()`` (default ``SGD(lr=lr)``).
     ``validation``: (X_val, y_val) scored every epoch; the parameters of the epoch with the lowest
     validation loss are kept at the end, and with ``patience`` training stops once that many
-    epochs have passed without a new best.
+    epochs have passed without a new best (``patience`` needs ``validation``: it is refused without).
     If the loss becomes inf or NaN, training stops, the parameters go back to those of the last
     finite loss (or the best validation epoch), and ``history.stopped`` says what happened and what to try.
     """
@@ -452,11 +617,24 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
         loss = LOSSES[loss]
     elif not callable(loss):
         raise ValueError(f"fit: loss must be a function or one of {', '.join(LOSSES)}; got {loss!r}")
+    outputs = getattr(model, "layer_sizes", [1])[-1]
+    if outputs != 1:
+        raise ValueError(f"fit: the model has {outputs} outputs; fit trains one output against y: "
+                         "end layer_sizes with 1, or write the training loop with one loss per output")
     X, y = _fit_data(X, y, "X", "y")
     if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            got = (f"a {type(validation).__name__} of {len(validation)}" if isinstance(validation, (tuple, list))
+                   else f"an array of shape {validation.shape}" if isinstance(validation, ndarray)
+                   else f"{type(validation).__name__} {_short(validation)}")
+            raise ValueError(f"fit: validation must be a pair (X_val, y_val), got {got}")
         validation = _fit_data(*validation, "X_val", "y_val")
-    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, int) or patience < 1):
+    if patience is not None and (isinstance(patience, bool) or not isinstance(patience, numbers.Integral)
+                                 or patience < 1):
         raise ValueError(f"fit: patience must be a whole number of epochs ≥ 1, got {patience!r}")
+    if patience is not None and validation is None:
+        raise ValueError("fit: patience counts epochs without a better validation loss: give "
+                         "validation=(X_val, y_val) too (or leave patience out)")
     optimizer = optimizer or SGD(model.parameters(), lr=lr)
     history = History()
     bar = Progress(epochs, enabled=progress)
@@ -482,12 +660,37 @@ def _fit_data(X, y, xname, yname):
     return X, y
 
 
+def _check_loss(L, loss):
+    """A loss that is not one differentiable number, refused before backward() meets it."""
+    name = getattr(loss, "__name__", type(loss).__name__)
+    if not isinstance(L, Value):
+        raise TypeError(f"fit: the loss {name} returned {type(L).__name__} {_short(L)}, not a Value: build it "
+                        "from the prediction (e.g. ((pred - y) ** 2).mean()) so it can be differentiated")
+    if isinstance(L.data, ndarray):
+        raise ValueError(f"fit: the loss {name} returned a batch of {L.data.size} values, not one number: "
+                         "reduce it first (.sum() or .mean())")
+
+
+def _why_not_finite(optimizer, loss, last, history):
+    """Why a loss stopped being finite: a gradient that was already NaN at a finite loss (a loss
+    with no derivative there, e.g. rmse = √mse at a perfect fit), or else a step too large."""
+    for p in optimizer.parameters:
+        if last >= 1 and np.isnan(p.grad).any():
+            hint = ("; rmse = √mse has none at mse = 0 (a perfect fit): train with mse instead"
+                    if loss is rmse else "")
+            return (f"not the learning rate: the gradient for {p.label!r} was nan at epoch {last}, where the "
+                    f"loss was a finite {history[-1]:.6g}, so the loss has no derivative there{hint}")
+    return f"the learning rate {getattr(optimizer, 'lr', '?')} is probably too large: try a smaller one"
+
+
 def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback, validation, patience):
     params = optimizer.parameters
     saved = None   # the parameters that gave the last finite loss
     best, best_value = None, math.inf   # the parameters of the best validation epoch
     for epoch in range(1, epochs + 1):
         L = loss(model(X), y)
+        if L.__class__ is not Value or L.data.__class__ is ndarray:
+            _check_loss(L, loss)
         value = L.data
         if validation is not None and math.isfinite(value):
             v = loss(model(validation[0]), validation[1]).data
@@ -503,7 +706,7 @@ def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, call
                      else f"those of epoch {epoch - 1}")
             what = value if not math.isfinite(value) else f"{value} but the validation loss {v}"
             history.stopped = (f"stopped at epoch {epoch}: the loss became {what}; the parameters are "
-                               f"{which} (the learning rate {optimizer.lr} is probably too large: try a smaller one)")
+                               f"{which} ({_why_not_finite(optimizer, loss, epoch - 1, history)})")
             if progress:
                 bar.stream.write("\n" + history.stopped + "\n")
             break
@@ -583,7 +786,7 @@ def _is_width(value):
 
 
 def _short(value):
-    text = repr(value)
+    text = " ".join(repr(value).split())
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -634,7 +837,7 @@ def load_network(path):
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: key 'config': {exc}") from None
     model.load_state_dict(doc["parameters"], source=f"{path}: key 'parameters'")
-    model.extra = {k: v for k, v in doc.items() if k not in ("format", "version", "model", "config", "parameters")}
+    model.extra = {k: v for k, v in doc.items() if k not in FILE_KEYS}
     return model
 
 
