@@ -104,7 +104,8 @@ class Module:
         """Write the model as JSON (atomically: a crash never leaves half a file).
 
         A parameter that is not a finite number is refused here, by name (a file that
-        ``load_model`` would refuse is never written).
+        ``load_model`` would refuse is never written), and so is an extra named like one of the
+        file's own keys (``format``, ``version``, ``model``, ``config``, ``parameters``).
         """
         kind = type(self).__name__
         reserved = [k for k in extra if k in FILE_KEYS]
@@ -403,21 +404,21 @@ def squared_error(pred, y):
     return out.sum() if out.data.__class__ is ndarray else out
 
 
-def mse(pred, y):
+def mse(pred, y, _name="mse"):
     """1/n Σ (ŷ − y)²: document 002's cost U (and document 001's C = 1/n Σ Cₓ)."""
-    r = _residual(pred, y, "mse")
+    r = _residual(pred, y, _name)
     out = r * r
     return out.mean() if out.data.__class__ is ndarray else out
 
 
 def half_mse(pred, y):
     """1/(2m) Σ (ŷ − y)²: document 000's L (its ½ cancels the 2 of the square)."""
-    return mse(pred, y) * 0.5
+    return mse(pred, y, "half_mse") * 0.5
 
 
 def rmse(pred, y):
     """√(1/n Σ (ŷ − y)²), the root mean squared error."""
-    return mse(pred, y) ** 0.5
+    return mse(pred, y, "rmse") ** 0.5
 
 
 LOSSES = {"mse": mse, "half_mse": half_mse, "squared_error": squared_error, "rmse": rmse}

@@ -235,3 +235,23 @@ def test_a_dataframe_is_read_by_rows():
     assert m(df).data.tolist() == [9.0, 4.0]       # 2·1 + 3·2 + 1, 2·0 + 3·1 + 1
     with pytest.raises(ValueError, match="LinearRegression: the input holds something that is not a number"):
         m(pd.DataFrame({"a": ["x", "y"], "b": [1.0, 2.0]}))
+
+
+def test_every_loss_names_itself_for_a_two_output_network():
+    from microreg.nn import half_mse, rmse
+    pred = MLP(1, [2, 2], seed=0)(X10)
+    for loss in (half_mse, rmse):
+        with pytest.raises(TypeError, match=f"^{loss.__name__}: the prediction is a list of 2 Values"):
+            loss(pred, Y10)
+
+
+def test_save_names_a_parameter_that_is_not_a_number_and_an_extra_that_is_not_json(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text("old")
+    net = TwoLayerNet(1, 2, seed=0)
+    net.b2.data = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match="cannot save TwoLayerNet: parameter 'b2' is array\\(\\[1., 2.\\]\\), not a number"):
+        net.save(path)
+    with pytest.raises(TypeError, match="cannot save LinearRegression: an extra is not JSON \\(.*set.*\\): nothing was written"):
+        LinearRegression(1).save(path, note={1, 2})
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["m.json"]
