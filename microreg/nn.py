@@ -17,7 +17,9 @@ The losses make each document's convention explicit: `half_mse` (1/(2m) Σ, docu
 `mse` (1/n Σ, document 002, and document 001's average cost), `squared_error` (Σ (a − y)²;
 one sample: document 001's C_x = (a − y)²) and `rmse`. `SGD`, `Adam` (both with an optional L2
 ``weight_decay``) and `fit` train; given validation data, `fit` keeps the parameters of the best
-validation epoch and stops after ``patience`` epochs without a better one.
+validation epoch and stops after ``patience`` epochs without a better one. The optimisers take
+``model.parameters()`` or ``model.named_parameters()``, and any number type for their settings
+(an ``np.float64`` learning rate too): they check them once and keep every ``.data`` a float.
 
 ``Module.save`` writes JSON atomically (refusing non-finite parameters); `load_network` rebuilds the
 network, checking every key before anything is allocated; `load_model` gives, for a model.json from
