@@ -89,7 +89,7 @@ class Module:
         for name, p in self._params:
             value = state[name]
             number = math.nan
-            if not isinstance(value, bool) and isinstance(value, (int, float)):
+            if not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real):   # np.float32 too
                 try:
                     number = float(value)
                 except OverflowError:   # an integer too long for a float
@@ -624,6 +624,8 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
     if outputs != 1:
         raise ValueError(f"fit: the model has {outputs} outputs; fit trains one output against y: "
                          "end layer_sizes with 1, or write the training loop with one loss per output")
+    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a whole number ≥ 0, got {_short(epochs)}")
     X, y = _fit_data(X, y, "X", "y")
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
@@ -648,10 +650,14 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
 
 def _fit_data(X, y, xname, yname):
     """X as an (N, f) float array, y as (N,); a value that is not a finite number is named by place."""
-    X = np.asarray(X, dtype=np.float64)
+    X, y = _fit_array(X, xname), _fit_array(y, yname)
     if X.ndim == 1:
         X = X[:, None]
-    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.ndim != 2:
+        raise ValueError(f"fit: {xname} must be an (N, f) array, one row per sample; got shape {X.shape}")
+    if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+        raise ValueError(f"fit: {yname} must hold one value per row, shape (N,) or (N, 1); got shape {y.shape}")
+    y = y.reshape(-1)
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"fit: {xname} has {X.shape[0]} rows but {yname} has {y.shape[0]} values")
     for name, a in ((xname, X), (yname, y)):
@@ -684,6 +690,13 @@ def _why_not_finite(optimizer, loss, last, history):
             return (f"not the learning rate: the gradient for {p.label!r} was nan at epoch {last}, where the "
                     f"loss was a finite {history[-1]:.6g}, so the loss has no derivative there{hint}")
     return f"the learning rate {getattr(optimizer, 'lr', '?')} is probably too large: try a smaller one"
+
+
+def _fit_array(a, name):
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:   # rows of unequal length, a string, …
+        raise ValueError(f"fit: {name} must be numbers in rows of equal length ({exc})") from None
 
 
 def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback, validation, patience):

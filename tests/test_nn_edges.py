@@ -255,3 +255,22 @@ def test_save_names_a_parameter_that_is_not_a_number_and_an_extra_that_is_not_js
     with pytest.raises(TypeError, match="cannot save LinearRegression: an extra is not JSON \\(.*set.*\\): nothing was written"):
         LinearRegression(1).save(path, note={1, 2})
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["m.json"]
+
+
+@pytest.mark.parametrize("X,y,kwargs,words", [
+    ([[1.0, 2.0], [3.0]], [1.0, 2.0], {}, "fit: X must be numbers in rows of equal length"),
+    (np.ones((2, 1)), ["a", "b"], {}, "fit: y must be numbers in rows of equal length"),
+    (np.ones((2, 1, 1)), np.ones(2), {}, "fit: X must be an \\(N, f\\) array, one row per sample; got shape \\(2, 1, 1\\)"),
+    (np.ones((2, 1)), np.ones((2, 2)), {}, "fit: y must hold one value per row, shape \\(N,\\) or \\(N, 1\\); got shape \\(2, 2\\)"),
+    (np.ones((2, 1)), np.ones(2), {"epochs": 1.5}, "fit: epochs must be a whole number ≥ 0, got 1.5"),
+    (np.ones((2, 1)), np.ones(2), {"epochs": -1}, "fit: epochs must be a whole number ≥ 0, got -1"),
+])
+def test_fit_names_malformed_data(X, y, kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        fit(LinearRegression(1), X, y, progress=False, **kwargs)
+
+
+def test_load_state_dict_takes_numpy_numbers():
+    m = LinearRegression(1)
+    m.load_state_dict({"w[0]": np.float32(0.5), "b": np.int64(2)})   # 0.5 is exact in float32
+    assert m.state_dict() == {"w[0]": 0.5, "b": 2.0} and type(m.b.data) is float, m.state_dict()
