@@ -434,8 +434,8 @@ def _hyper(owner, name, value, low=0.0, below=None):
     numpy scalars (``np.logspace(...)[k]``), ints and 0-d arrays are numbers too; a string, a bool,
     NaN, inf or a value out of range is refused by name.
     """
-    if isinstance(value, (bool, np.bool_)) or not (
-            isinstance(value, numbers.Real) or (isinstance(value, ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")):
+    number_0d = isinstance(value, ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    if isinstance(value, (bool, np.bool_)) or not (isinstance(value, numbers.Real) or number_0d):
         raise TypeError(f"{owner} {name} must be a number, got {type(value).__name__} {_short(value)}")
     try:
         number = float(value)
@@ -640,12 +640,30 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
     if patience is not None and validation is None:
         raise ValueError("fit: patience counts epochs without a better validation loss: give "
                          "validation=(X_val, y_val) too (or leave patience out)")
-    optimizer = optimizer or SGD(model.parameters(), lr=lr)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"fit: callback must be a function of (epoch, loss), got {type(callback).__name__} "
+                        f"{_short(callback)}")
+    optimizer = _fit_optimizer(model, optimizer, lr)
     history = History()
     bar = Progress(epochs, enabled=progress)
     with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught below, by name
         return _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback,
                          validation, patience)
+
+
+def _fit_optimizer(model, optimizer, lr):
+    """The optimiser fit steps with: the default SGD, or the user's, checked to update this model."""
+    if optimizer is None:
+        return SGD(model.parameters(), lr=lr)
+    if not all(callable(getattr(optimizer, name, None)) for name in ("step", "zero_grad")) \
+            or not isinstance(getattr(optimizer, "parameters", None), (list, tuple)):
+        raise TypeError("fit: optimizer must be an SGD or Adam over the model's parameters (e.g. "
+                        f"Adam(model.parameters(), lr=0.01)), got {type(optimizer).__name__} {_short(optimizer)}")
+    mine = {id(p) for p in model.parameters()}
+    if not any(id(p) in mine for p in optimizer.parameters):
+        raise ValueError("fit: the optimizer updates none of this model's parameters (was it made for "
+                         "another model?): build it with this model's parameters()")
+    return optimizer
 
 
 def _fit_data(X, y, xname, yname):

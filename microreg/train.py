@@ -132,6 +132,9 @@ class TrainedModel:
 
     def save(self, path, **extra):
         """One model.json with the network and its preparation (atomic; refuses NaN parameters)."""
+        if "preparation" in extra:
+            raise ValueError("cannot save a trained model: the extra 'preparation' would overwrite the "
+                             "file's own key (its data preparation); give it another name")
         self.network.save(path, preparation=self.preparation.to_json(), **{**self.extra, **extra})
         return str(path)
 

@@ -274,3 +274,33 @@ def test_load_state_dict_takes_numpy_numbers():
     m = LinearRegression(1)
     m.load_state_dict({"w[0]": np.float32(0.5), "b": np.int64(2)})   # 0.5 is exact in float32
     assert m.state_dict() == {"w[0]": 0.5, "b": 2.0} and type(m.b.data) is float, m.state_dict()
+
+
+def _old_trained_file(tmp_path):
+    """A microreg train file in the old format (features, target, two scalers): loads as a TrainedModel."""
+    path = tmp_path / "trained.json"
+    _line(0.5, 0.25).save(path, features=["x"], target="y", x_scaler={"mean": [10.0], "std": [2.0]},
+                          y_scaler={"mean": [100.0], "std": [4.0]})
+    return path
+
+
+def test_a_trained_model_refuses_a_preparation_extra_and_load_checks_its_network(tmp_path):
+    path = _old_trained_file(tmp_path)
+    model = LinearRegression.load(path)          # a TrainedModel around a LinearRegression
+    assert np.allclose(model([[14.0]]), [105.0])   # z = (14 − 10)/2 = 2; 0.5·2 + 0.25 = 1.25; 1.25·4 + 100
+    with pytest.raises(ModelFileError, match="holds a LinearRegression, not a TwoLayerNet"):
+        TwoLayerNet.load(path)
+    with pytest.raises(ValueError, match="the extra 'preparation' would overwrite the file's own key"):
+        model.save(tmp_path / "again.json", preparation={})
+    assert not (tmp_path / "again.json").exists()
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    (dict(callback=3), TypeError, "fit: callback must be a function of \\(epoch, loss\\), got int 3"),
+    (dict(optimizer="adam"), TypeError, "fit: optimizer must be an SGD or Adam over the model's parameters"),
+    (dict(optimizer=SGD(LinearRegression(1).parameters())), ValueError,
+     "fit: the optimizer updates none of this model's parameters"),
+])
+def test_fit_checks_its_callback_and_optimizer(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        fit(LinearRegression(1), X10, Y10, epochs=2, progress=False, **kwargs)
