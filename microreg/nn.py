@@ -170,6 +170,8 @@ class Module:
             x = self._rows(x)                            # a list of rows is a batch, read row by row
         elif not isinstance(x, (list, tuple, ndarray, Value, numbers.Real)) and hasattr(x, "__array__"):
             x = self._array(x)                           # a pandas DataFrame, say: its values, not its column names
+        elif isinstance(x, ndarray) and x.dtype.kind not in "biuf":
+            x = self._array(x)                           # an array of strings or objects: named, not numpy's words
         if isinstance(x, ndarray) and x.ndim == 2:
             self._check_features(x.shape[1])
             return tuple(Value(np.ascontiguousarray(x[:, k], dtype=np.float64), label=Data(f"x[{k}]"))
@@ -676,6 +678,8 @@ def _fit_data(X, y, xname, yname):
     if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
         raise ValueError(f"fit: {yname} must hold one value per row, shape (N,) or (N, 1); got shape {y.shape}")
     y = y.reshape(-1)
+    if X.shape[0] == 0:
+        raise ValueError(f"fit: {xname} has no rows: there is nothing to train on")
     if X.shape[0] != y.shape[0]:
         raise ValueError(f"fit: {xname} has {X.shape[0]} rows but {yname} has {y.shape[0]} values")
     for name, a in ((xname, X), (yname, y)):

@@ -304,3 +304,10 @@ def test_a_trained_model_refuses_a_preparation_extra_and_load_checks_its_network
 def test_fit_checks_its_callback_and_optimizer(kwargs, error, words):
     with pytest.raises(error, match=words):
         fit(LinearRegression(1), X10, Y10, epochs=2, progress=False, **kwargs)
+
+
+def test_an_array_of_text_and_an_empty_table_are_named():
+    with pytest.raises(ValueError, match="LinearRegression: the input holds something that is not a number"):
+        LinearRegression(1)(np.array([["a"], ["b"]]))
+    with pytest.raises(ValueError, match="fit: X has no rows: there is nothing to train on"):
+        fit(LinearRegression(1), np.empty((0, 1)), np.empty(0), progress=False)
