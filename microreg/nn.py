@@ -705,8 +705,11 @@ def _check_loss(L, loss):
 def _why_not_finite(optimizer, loss, last, history):
     """Why a loss stopped being finite: a gradient that was already NaN at a finite loss (a loss
     with no derivative there, e.g. rmse = √mse at a perfect fit), or else a step too large."""
-    for p in optimizer.parameters:
-        if last >= 1 and np.isnan(p.grad).any():
+    grads = [np.asarray(p.grad, dtype=np.float64) for p in optimizer.parameters] if last >= 1 else []
+    if any(np.isinf(g).any() for g in grads):   # an overflow (inf − inf is nan too): a step too large
+        grads = []
+    for p, g in zip(optimizer.parameters, grads):
+        if np.isnan(g).any():
             hint = ("; rmse = √mse has none at mse = 0 (a perfect fit): train with mse instead"
                     if loss is rmse else "")
             return (f"not the learning rate: the gradient for {p.label!r} was nan at epoch {last}, where the "

@@ -311,3 +311,10 @@ def test_an_array_of_text_and_an_empty_table_are_named():
         LinearRegression(1)(np.array([["a"], ["b"]]))
     with pytest.raises(ValueError, match="fit: X has no rows: there is nothing to train on"):
         fit(LinearRegression(1), np.empty((0, 1)), np.empty(0), progress=False)
+
+
+def test_a_diverging_run_still_blames_the_learning_rate():
+    # y = 100x with lr 50: each step overshoots further; the loss overflows, not a kink of the loss
+    x = np.linspace(-3, 3, 50)
+    h = fit(LinearRegression(1, seed=0), x[:, None], 100 * x, epochs=200, lr=50.0, progress=False)
+    assert h.stopped and "the learning rate 50.0 is probably too large" in h.stopped, h.stopped
