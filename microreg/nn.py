@@ -463,7 +463,7 @@ def _parameter_list(owner, parameters):
                         f"got {type(parameters).__name__} {_short(parameters)}") from None
     values = []
     for i, p in enumerate(items):
-        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[1], Value):   # (name, Value)
+        if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) and isinstance(p[1], Value):   # (name, Value)
             p = p[1]
         if not isinstance(p, Value):
             raise TypeError(f"{owner}: parameter {i} is a {type(p).__name__} ({_short(p)}), not a Value: "
