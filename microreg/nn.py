@@ -105,9 +105,10 @@ class Module:
     def save(self, path, **extra):
         """Write the model as JSON (atomically: a crash never leaves half a file).
 
-        A parameter that is not a finite number is refused here, by name (a file that
-        ``load_model`` would refuse is never written), and so is an extra named like one of the
-        file's own keys (``format``, ``version``, ``model``, ``config``, ``parameters``).
+        A parameter that is not a finite number is refused here, by name (a file whose config or
+        parameters ``load_model`` would refuse is never written), and so is an extra named like one
+        of the file's own keys (``format``, ``version``, ``model``, ``config``, ``parameters``).
+        Other extras are stored as given (``TrainedModel.save`` writes its own ``preparation``).
         """
         kind = type(self).__name__
         reserved = [k for k in extra if k in FILE_KEYS]
