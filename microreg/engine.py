@@ -20,6 +20,9 @@ What this module lets you do:
   application (what the stepper shows).
 - ``backward(create_graph=True)`` and ``grad(output, inputs, create_graph=True)``: gradients that
   are Values themselves, so they can be differentiated again.
+- ``.data`` set by hand (or by an optimiser) to another kind of number (``np.float64``, ``np.int64``,
+  an ``int``) works as that number's float; anything else is refused, naming the node. The
+  checks for it run only where an op or the walk meets such a number, off the hot path.
 - A ``backward()`` that meets a rule outside its domain raises before it writes any grad, so it
   changes nothing; one stopped part-way by anything else (Ctrl-C) leaves the grads part-way, as
   in PyTorch (``backward()`` says why; ``backward_steps()`` undoes it all). Batches of different
@@ -131,6 +134,8 @@ def _summary(data, fmt="{:.4g}"):
         head = ", ".join(fmt.format(v) for v in data[:3])
         more = ", …" if data.shape[0] > 3 else ""
         return f"[{head}{more}] (N={data.shape[0]})"
+    if isinstance(data, np.generic) and data.shape == ():      # np.float64(2.0) reads as 2.0
+        return repr(data.item())
     return repr(data)
 
 
@@ -431,9 +436,11 @@ class Value:
         """Fill ``.grad`` of every node this one depends on with ∂self/∂node.
 
         Non-leaf grads are reset first (so a second call does not over-count them); leaf grads
-        accumulate, as in PyTorch: reset them between optimisation steps. A batch output needs
-        an explicit ``gradient`` (or reduce it first with ``.sum()`` / ``.mean()``).
-        With ``create_graph=True`` the grads are Values, themselves differentiable.
+        accumulate, as in PyTorch: reset them between optimisation steps (to 0.0: a grad set
+        to None is refused, naming the node). A batch output needs an explicit ``gradient``, one
+        per sample (or reduce it first with ``.sum()`` / ``.mean()``); ``gradient`` may be a
+        Value, whose data is used. With ``create_graph=True`` the grads are Values, themselves
+        differentiable; without it they are numbers.
         A rule outside its domain (``x ** y`` with x < 0: ∂/∂y needs ln x) raises before any
         grad is written, so it changes nothing. Anything else that stops the walk part-way
         (Ctrl-C, MemoryError, an exception from a rule that does not declare ``d_raises``)

@@ -183,6 +183,19 @@ def test_second_derivative_of_a_value_exponent_is_per_sample():
     assert math.isnan(hab[1 - 1]) and close(hab[1], 1.5 + 3 * math.log(1.5)), f"got {hab}"
 
 
+def test_a_per_sample_exponent_array_at_zero():
+    x = Value(np.array([0.0, 4.0]))
+    g, = grad((x ** np.array([0.5, 0.5])).sum(), [x], create_graph=True)
+    h, = grad(g.sum(), [x])
+    # as for x ** 0.5: ½x^(−½) = [inf, 0.25], then −¼·x^(−3/2) = [−inf, −0.03125]
+    assert list(g.data) == [inf, 0.25] and h[0] == -inf and close(h[1], -0.03125), f"{g.data}, {h}"
+    y = Value(np.array([0.0, 4.0]))
+    g, = grad((y ** np.array([0.0, 2.0])).sum(), [y], create_graph=True)
+    h, = grad(g.sum(), [y])
+    # y^0 is constant: 0 and 0; y²: 2y = 8, then 2
+    assert list(g.data) == [0.0, 8.0] and list(h) == [0.0, 2.0], f"{g.data}, {h}"
+
+
 def test_a_zero_exponent_sample_keeps_a_zero_derivative():
     a = Value(np.array([0.0, 2.0]), label="a")
     b = Value(np.array([0.0, 0.5]), label="b")
@@ -334,6 +347,10 @@ def test_a_per_sample_exponent_array_is_a_constant():
     assert list(h) == [2.0, 12.0], f"{h}"
     with pytest.raises(MathDomainError, match=r"whole-number k.*'x'"):
         x ** np.array([0.5, 1.0])          # (−1)^0.5: no real number
+    s = Value(2.0)
+    (s ** np.array([2.0, 3.0])).sum().backward()
+    # a scalar base: d(s² + s³)/ds = 2s + 3s² = 4 + 12 = 16
+    assert s.grad == 16.0, f"{s.grad}"
 
 
 def test_a_per_sample_exponent_graph_pickles():
