@@ -294,6 +294,9 @@ def _plain_forward(rule, children, context=None):
     inputs = _plain_inputs(rule, children)
     if inputs is None:
         return None
+    err = _length_error(rule, children)     # a 1-sample batch is never stretched, as converted data
+    if err is not None:
+        raise err
     try:
         return rule.apply(inputs)
     except DomainProblem as problem:

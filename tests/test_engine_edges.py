@@ -445,3 +445,23 @@ def test_steps_say_how_many_contributions_an_input_receives():
     assert [s.fan_in for s in steps if s.input is not x] == [1], "the product x·x feeds the sum once"
     # and the running sum ends at dy/dx = 2x + 1 = 5
     assert x.grad == 5.0, f"{x.grad}"
+
+
+def test_a_batch_leaf_holding_integers_works_as_floats():
+    x = Value(np.array([0.5, 2.0]), label="x")
+    x.data = np.array([1, 2])                # an int array set by hand
+    y = (x.sigmoid() + x * x).sum()
+    y.backward()
+    s = 1 / (1 + np.exp(-np.array([1.0, 2.0])))
+    # by hand: d(σ(x) + x²)/dx = σ(x)(1 − σ(x)) + 2x
+    expected = s * (1 - s) + 2 * np.array([1.0, 2.0])
+    assert np.allclose(x.grad, expected, rtol=1e-12), f"{x.grad} vs {expected}"
+
+
+def test_a_one_sample_integer_batch_is_not_stretched():
+    x = Value(np.array([1.0, 2.0]), label="x")
+    one = Value(np.array([0.5]), label="one")
+    one.data = np.array([3])                 # an int array set by hand, 1 sample
+    for build in (lambda: x * one, lambda: one.sigmoid() + x, lambda: affine([one], [x], 0.0)):
+        with pytest.raises(ValueError, match=r"batch lengths differ.*'x' has 2 samples|'one' has 1 sample"):
+            build()
