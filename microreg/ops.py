@@ -629,10 +629,6 @@ def pow_limit(k):
 #: ``a^b`` as `POWV` (the same rule), with 0^b = +inf for b < 0 (see `pow_limit`).
 POWV_LIMIT = Op("pow", 2, _pow_free, d=POWV.d, expr=POWV.expr, dexpr=POWV.dexpr, symbol="^", d_raises=True)
 
-#: ``a^k`` for a per-sample array of exponents the user wrote (``x ** np.array([2., 3.])``): the
-#: exponents are constants, so only the base has a local derivative (b·a^(b−1)); ∂/∂k, which has
-#: no real value at a < 0 (``(−1)²`` is fine), is not computed, as PyTorch skips a tensor that
-#: does not require grad.
 def _pow_constants_local(a, k, ans):
     """∂(aᵏ)/∂a = k·a^(k−1) for constant exponents k; for a Value, a graph: a pow by the constants
     k − 1 (where a = 0 and k < 1, the `_pow_free` variant: +inf there, as for `pow_limit`)."""
@@ -647,6 +643,10 @@ def _pow_constants_local(a, k, ans):
     return k * _node(rule, a, k - 1.0)
 
 
+#: ``a^k`` for a per-sample array of exponents the user wrote (``x ** np.array([2., 3.])``): the
+#: exponents are constants, so only the base has a local derivative (b·a^(b−1)); ∂/∂k, which has
+#: no real value at a < 0 (``(−1)²`` is fine), is not computed, as PyTorch skips a tensor that
+#: does not require grad.
 POW_BY_CONSTANTS = Op("pow", 2, _pow_data,
                       d=(_pow_constants_local,
                          lambda a, b, ans: 0.0),
