@@ -439,8 +439,8 @@ class Value:
         """Fill ``.grad`` of every node this one depends on with ∂self/∂node.
 
         Non-leaf grads are reset first (so a second call does not over-count them); leaf grads
-        accumulate, as in PyTorch: reset them between optimisation steps (to 0.0: a grad set
-        to None is refused, naming the node). A batch output needs an explicit ``gradient``, one
+        accumulate, as in PyTorch: reset them between optimisation steps (``p.grad = 0.0``, or
+        ``None`` as in PyTorch, which counts as 0.0; a grad that is not a number is refused). A batch output needs an explicit ``gradient``, one
         per sample (or reduce it first with ``.sum()`` / ``.mean()``); ``gradient`` may be a
         Value, whose data is used. With ``create_graph=True`` the grads are Values, themselves
         differentiable; without it they are numbers.
@@ -510,10 +510,11 @@ class Value:
         except DomainProblem as problem:       # a rule that did not declare d_raises
             raise _domain_error(node._rule, node._prev, problem) from None
         except TypeError:
-            err = _bad_grad_error(node._prev)
-            if err is None:
-                raise
-            raise err from None
+            if not _finish_after_none(order, node, this_pass):
+                err = _bad_grad_error(node._prev)
+                if err is None:
+                    raise
+                raise err from None
 
     def backward_steps(self, gradient=None):
         """Run ``backward()`` one chain-rule application at a time, yielding a `Step` for each.
@@ -680,12 +681,12 @@ def _backward_order(root):
 
 
 def _bad_grad_error(nodes, partway=True):
-    """The error for a node among ``nodes`` whose ``.grad`` is not a number (None if all are):
-    ``p.grad = None`` is PyTorch's way to reset a grad; here a grad is reset to 0.0. Called only
-    after the walk failed (``partway``: it had added some grads) or off the hot path."""
+    """The error for a node among ``nodes`` whose ``.grad`` is not a number (None if all are).
+    Called only after the walk failed (``partway``: it had added some grads) or off the hot path."""
     for node in nodes:
         g = node.grad
-        if g.__class__ is not float and g.__class__ is not ndarray and not isinstance(g, (numbers.Real, Value)):
+        if g is not None and g.__class__ is not float and g.__class__ is not ndarray \
+                and not isinstance(g, (numbers.Real, Value)):
             then = ("; the grads this backward() added before it stopped stay, so reset them all and run "
                     "it again") if partway else ""
             return TypeError(f"backward(): the grad of {describe(node)} is {type(g).__name__} {_summary(g)}, "
@@ -694,9 +695,58 @@ def _bad_grad_error(nodes, partway=True):
 
 
 def _check_grads(nodes):
+    """Off the hot path, before anything is written: a grad set to None (PyTorch's way to reset
+    it) becomes 0.0; a grad that is not a number is refused, naming the node."""
     err = _bad_grad_error(nodes, partway=False)
     if err is not None:
         raise err
+    for node in nodes:
+        if node.grad is None:
+            node.grad = 0.0
+
+
+def _finish_after_none(order, failed, this_pass):
+    """Finish a ``backward()`` walk that stopped at node ``failed`` on a leaf grad set to None.
+
+    ``p.grad = None`` is PyTorch's way to reset a grad: here it counts as 0.0. The fast walk does
+    not look for it (that would cost every edge a check); ``None + number`` raises a TypeError
+    before that grad is written, and the walk updates a node's inputs in order, so the inputs of
+    ``failed`` before the first None were updated and the rest were not. This finishes the walk
+    from there, with the same rules, off the hot path. False if no input of ``failed`` held None.
+    """
+    children = failed._prev
+    start = next((i for i, c in enumerate(children) if c.grad is None), None)
+    if start is None or _bad_grad_error(children) is not None:
+        return False
+    rest = reversed(order)
+    for node in rest:                  # skip to the node that failed
+        if node is failed:
+            break
+    _chain_rule_at(failed, start, this_pass)
+    for node in rest:
+        _chain_rule_at(node, 0, this_pass)
+    return True
+
+
+def _chain_rule_at(node, start, this_pass):
+    """input.grad += local × node.grad for the inputs of ``node`` from position ``start`` on (a
+    None grad counts as 0.0): the walk's arithmetic, through `_locals` and `_accumulate_batch`."""
+    children = node._prev
+    for child in children:
+        if child.grad is None:
+            child.grad = 0.0
+    upstream, ans = node.grad, node.data
+    try:
+        if ans.__class__ is ndarray:
+            _accumulate_batch(node, upstream, this_pass, start)
+        elif ans.__class__ is not float:
+            _accumulate_number(node, upstream, start)
+        else:
+            local = _locals(node._rule, children, ans)
+            for child, l in zip(children[start:], local[start:]):
+                child.grad = child.grad + l * upstream
+    except DomainProblem as problem:
+        raise _domain_error(node._rule, children, problem) from None
 
 
 def _check_locals(risky):
@@ -815,6 +865,8 @@ def _backprop(root, seed):
                 old = child.grad
                 if not child._prev:
                     leaf_before.append((child, old))
+                    if old is None:     # PyTorch's reset: 0.0
+                        old = 0.0
                 before = _snapshot(old)
                 child.grad = old + contribution
                 yield Step(k, node, child, position, rule, local[position], upstream, contribution,
@@ -861,7 +913,7 @@ def _batch_contribution(child, local, upstream):
     return local * upstream
 
 
-def _accumulate_batch(node, upstream, this_pass):
+def _accumulate_batch(node, upstream, this_pass, start=0):
     """Backward through one batch node: every input's grad += its contribution.
 
     Into an array this pass made, in place (no fresh N-sample array per edge); a grad array from
@@ -872,9 +924,12 @@ def _accumulate_batch(node, upstream, this_pass):
     """
     rule, children, ans = node._rule, node._prev, node.data
     if ans.__class__ is not ndarray:     # not a batch: a number of another type (np.float64…)
-        _accumulate_number(node, upstream)
+        _accumulate_number(node, upstream, start)
         return
-    for child, local in zip(children, _locals(rule, children, ans)):
+    locals_ = _locals(rule, children, ans)
+    if start:                            # only when finishing a walk (see `_finish_after_none`)
+        children, locals_ = children[start:], locals_[start:]
+    for child, local in zip(children, locals_):
         contribution = _batch_contribution(child, local, upstream)
         grad = child.grad
         if child._mark == this_pass and grad.__class__ is ndarray:
@@ -886,7 +941,7 @@ def _accumulate_batch(node, upstream, this_pass):
         child._mark = this_pass
 
 
-def _accumulate_number(node, upstream):
+def _accumulate_number(node, upstream, start=0):
     """Backward through a scalar node whose ``.data`` is a number but not a float: an ``int``, or
     an ``np.float64`` (what numpy arithmetic gives when a leaf's ``.data`` was set to one, say by
     ``p.data -= lr * p.grad`` with a numpy ``lr``). The chain rule on the same numbers as floats."""
@@ -904,7 +959,7 @@ def _accumulate_number(node, upstream):
     except DomainProblem as problem:
         raise _domain_error(rule, children, problem) from None
     upstream = float(upstream)
-    for child, local in zip(children, locals_):
+    for child, local in zip(children[start:], locals_[start:]):
         child.grad = child.grad + local * upstream
 
 

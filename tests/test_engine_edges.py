@@ -383,13 +383,62 @@ def test_numpy_bools_are_numbers():
     assert (v * (np.float64(2.0) > 0)).data == 3.0
 
 
-# --- finding 15: p.grad = None ------------------------------------------------------------------
+# --- finding 15: p.grad = None (PyTorch's reset) counts as 0.0 ------------------------------------
 
-@pytest.mark.parametrize("way", ["backward", "batch", "steps", "create_graph", "leaf"])
-def test_a_grad_set_to_none_is_named(way):
+@pytest.mark.parametrize("way", ["backward", "steps", "create_graph", "grad"])
+def test_a_grad_set_to_none_counts_as_zero(way):
     w, x = Value(2.0, label="w"), Value(3.0, label="x")
     w.grad = None
-    with pytest.raises(TypeError, match=r"the grad of node 'w' is NoneType None, not a number.*zero_grad"):
+    y = (w * x).tanh()
+    if way == "backward":
+        y.backward()
+    elif way == "steps":
+        list(y.backward_steps())
+    elif way == "create_graph":
+        y.backward(create_graph=True)
+        w.grad, x.grad = w.grad.data, x.grad.data
+    else:
+        y.backward()
+        w.grad, x.grad = grad(y, [w, x])
+    # by hand: ∂tanh(wx)/∂w = x·sech²(6), ∂/∂x = w·sech²(6)
+    assert close(w.grad, 3 * sech2(6), 1e-12) and close(x.grad, 2 * sech2(6), 1e-12), f"{w.grad}, {x.grad}"
+
+
+def test_a_none_grad_met_part_way_through_the_walk():
+    # x's grad is fine, w's is None: the walk updates x (first input of the product), stops at w,
+    # and finishes from there; every other grad must come out as with 0.0
+    x, w, v = Value(0.5, label="x"), Value(-1.5, label="w"), Value(2.0, label="v")
+    xs = Value(np.array([1.0, 2.0]), label="xs")
+    w.grad, xs.grad = None, None
+    L = ((x * w).tanh() * v + (xs * w).sum() + x * x).sigmoid()
+    L.backward()
+    # finite differences of the same function of plain floats
+    def f(x, w, v, a, b):
+        z = math.tanh(x * w) * v + a * w + b * w + x * x
+        return 1 / (1 + math.exp(-z))
+    point = [0.5, -1.5, 2.0, 1.0, 2.0]
+    got = [x.grad, w.grad, v.grad, xs.grad[0], xs.grad[1]]
+    for i, g in enumerate(got):
+        h = 1e-6
+        up, down = list(point), list(point)
+        up[i] += h
+        down[i] -= h
+        numeric = (f(*up) - f(*down)) / (2 * h)
+        assert close(g, numeric, 1e-7), f"input {i}: {g} vs finite difference {numeric}"
+
+
+def test_a_leaf_root_with_a_none_grad():
+    w = Value(2.0)
+    w.grad = None
+    w.backward()
+    assert w.grad == 1.0, f"{w.grad}"
+
+
+@pytest.mark.parametrize("way", ["backward", "batch", "steps", "create_graph", "leaf"])
+def test_a_grad_that_is_not_a_number_is_named(way):
+    w, x = Value(2.0, label="w"), Value(3.0, label="x")
+    w.grad = "0"
+    with pytest.raises(TypeError, match=r"the grad of node 'w' is str '0', not a number.*zero_grad"):
         if way == "backward":
             (w * x).tanh().backward()
         elif way == "batch":
@@ -401,7 +450,7 @@ def test_a_grad_set_to_none_is_named(way):
         else:
             w.backward()
     if way in ("steps", "create_graph", "leaf"):       # these change nothing when they fail
-        assert (w.grad, x.grad) == (None, 0.0), f"{w.grad}, {x.grad}"
+        assert (w.grad, x.grad) == ("0", 0.0), f"{w.grad}, {x.grad}"
 
 
 # --- finding 16: a subclass with its own constructor --------------------------------------------
