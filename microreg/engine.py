@@ -20,6 +20,9 @@ What this module lets you do:
   application (what the stepper shows).
 - ``backward(create_graph=True)`` and ``grad(output, inputs, create_graph=True)``: gradients that
   are Values themselves, so they can be differentiated again.
+- ``.data`` set by hand (or by an optimiser) to another kind of number (``np.float64``, ``np.int64``,
+  an ``int``) works as that number's float; anything else is refused, naming the node. The
+  checks for it run only where an op or the walk meets such a number, off the hot path.
 - A ``backward()`` that meets a rule outside its domain raises before it writes any grad, so it
   changes nothing; one stopped part-way by anything else (Ctrl-C) leaves the grads part-way, as
   in PyTorch (``backward()`` says why; ``backward_steps()`` undoes it all). Batches of different
@@ -119,7 +122,7 @@ def describe(node):
     """How an error message names a node: its label, or what made it."""
     if node.label.__class__ is Constant:
         return f"the constant {_summary(node.data)}"
-    if node.label is not None:
+    if node.label is not None and node.label != "":     # '' (micrograd's default) is no name
         return f"node {node.label!r}"
     if node._rule is None:
         return f"an unlabelled input ({_summary(node.data)})"
@@ -131,6 +134,8 @@ def _summary(data, fmt="{:.4g}"):
         head = ", ".join(fmt.format(v) for v in data[:3])
         more = ", …" if data.shape[0] > 3 else ""
         return f"[{head}{more}] (N={data.shape[0]})"
+    if isinstance(data, np.generic) and data.shape == ():      # np.float64(2.0) reads as 2.0
+        return repr(data.item())
     return repr(data)
 
 
@@ -150,6 +155,9 @@ def _as_data(data):
             raise ValueError(f"a batch must be a flat list of numbers: {exc}") from None
     if isinstance(data, ndarray):
         if data.dtype.kind not in "biuf":
+            if data.dtype.kind == "O" and any(isinstance(v, Value) for v in data.ravel()[:1000]):
+                raise TypeError(f"Value data must be numbers; got {data.size} Value nodes (a list of outputs?): "
+                                f"use the nodes themselves, or give one node per value")
             raise TypeError(f"Value data must be numeric; got an array of dtype {data.dtype}")
         if data.ndim == 0:
             return float(data)
@@ -158,6 +166,8 @@ def _as_data(data):
         if data.shape[0] == 0:
             raise ValueError("a batch Value needs at least one sample; got an empty array")
         return np.asarray(data, dtype=np.float64)
+    if isinstance(data, np.bool_):      # numpy's bool is not a numbers.Real; Python's is
+        return float(data)
     if isinstance(data, numbers.Complex) and not isinstance(data, numbers.Real):
         raise TypeError(f"Value data must be real; got the complex number {data!r}")
     if isinstance(data, numbers.Real):
@@ -165,13 +175,13 @@ def _as_data(data):
     raise TypeError(f"Value data must be a number or a 1-D array of numbers; got {type(data).__name__} {data!r}")
 
 
-def _to_float(number):
+def _to_float(number, what="Value data"):
     try:
         return float(number)
     except OverflowError:
         text = str(number)
         shown = text if len(text) <= 24 else f"{text[:12]}…{text[-4:]} ({len(text.lstrip('-'))} digits)"
-        raise OverflowError(f"Value data {shown} is too large for a float (the largest is about 1.8e308)") \
+        raise OverflowError(f"{what} {shown} is too large for a float (the largest is about 1.8e308)") \
             from None
 
 
@@ -200,10 +210,9 @@ def _length_error(rule, children):
     A 1-sample batch is a batch too: it is never stretched to another batch's length (numpy would
     broadcast it silently, and its grad would come back N long).
     """
-    shapes = [c.data.shape[0] for c in children if c.data.__class__ is ndarray]
-    if len(set(shapes)) > 1:
-        parts = ", ".join(f"{describe(c)} has {c.data.shape[0]} samples" for c in children
-                          if c.data.__class__ is ndarray)
+    batches = [c for c in children if c.data.__class__ is ndarray and c.data.ndim == 1]
+    if len({c.data.shape[0] for c in batches}) > 1:
+        parts = ", ".join(f"{describe(c)} has {c.data.shape[0]} samples" for c in batches)
         return ValueError(f"{rule.name}: batch lengths differ: {parts}")
     return None
 
@@ -213,6 +222,10 @@ def _unary(rule, a, context=None):
         data = rule.forward(a.data)
     except DomainProblem as problem:
         raise _domain_error(rule, (a,), problem, context) from None
+    except Exception:
+        data = _plain_forward(rule, (a,), context)
+        if data is None:        # every input held a float or an array: a real failure
+            raise
     v = _new(Value)
     v.data, v.grad, v.label, v._prev, v._rule, v._mark = data, 0.0, None, (a,), rule, 0
     return v
@@ -223,17 +236,86 @@ def _binary(rule, a, b):
         data = rule.forward(a.data, b.data)
     except DomainProblem as problem:
         raise _domain_error(rule, (a, b), problem) from None
-    except ValueError:
-        err = _length_error(rule, (a, b))
-        if err is None:
+    except Exception as exc:
+        err = _length_error(rule, (a, b)) if exc.__class__ is ValueError else None
+        if err is not None:
+            raise err from None
+        data = _plain_forward(rule, (a, b))
+        if data is None:
             raise
-        raise err from None
-    if data.__class__ is ndarray and a.data.__class__ is ndarray and b.data.__class__ is ndarray \
-            and a.data.shape != b.data.shape:     # numpy broadcast a 1-sample batch: refuse it
-        raise _length_error(rule, (a, b))
+    if data.__class__ is not float:
+        if data.__class__ is ndarray:
+            if a.data.__class__ is ndarray and b.data.__class__ is ndarray and a.data.shape != b.data.shape:
+                data = _plain_forward(rule, (a, b))       # a 0-d array input: computed again as a float
+                if data is None:       # numpy broadcast a 1-sample batch: refuse it
+                    raise _length_error(rule, (a, b))
+        else:      # an input's .data is a number of another type (np.float64, an int): as floats
+            plain = _plain_forward(rule, (a, b))
+            if plain is not None:
+                data = plain
     v = _new(Value)
     v.data, v.grad, v.label, v._prev, v._rule, v._mark = data, 0.0, None, (a, b), rule, 0
     return v
+
+
+def _plain_data(data):
+    """``data`` if it is what a node holds (a float, a 1-D float64 array), else None."""
+    if data.__class__ is float:
+        return data
+    if data.__class__ is ndarray and data.ndim == 1 and data.dtype == np.float64:
+        return data
+    return None
+
+
+def _plain_inputs(rule, children):
+    """The inputs' data as floats and 1-D float64 arrays, or None if they all were already.
+
+    Only for the rare node whose ``.data`` was set by hand (or by an optimiser) to a number of
+    another type: ``np.float64`` (a subclass of float that numpy arithmetic keeps), ``np.int64``,
+    a Python ``int``. Anything that is not a number at all is refused, naming the node.
+    """
+    fixed, changed = [], False
+    for child in children:
+        data = child.data
+        if _plain_data(data) is None:
+            try:
+                data = _as_data(data)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise TypeError(f"{rule.name}: {describe(child)} holds {type(data).__name__} in .data, "
+                                f"not a number or a 1-D array of numbers ({exc})") from None
+            changed = True
+        fixed.append(data)
+    return fixed if changed else None
+
+
+def _plain_forward(rule, children, context=None):
+    """The forward result computed again on plain inputs (see `_plain_inputs`); None if there was
+    nothing to convert. Off the hot path: only after a forward failed or gave an odd type."""
+    inputs = _plain_inputs(rule, children)
+    if inputs is None:
+        return None
+    err = _length_error(rule, children)     # a 1-sample batch is never stretched, as converted data
+    if err is not None:
+        raise err
+    try:
+        return rule.apply(inputs)
+    except DomainProblem as problem:
+        raise _domain_error(rule, children, problem, context) from None
+    except ValueError:
+        err = _length_error(rule, children)
+        if err is None:
+            raise
+        raise err from None
+
+
+def _pow_by_number(base, exponent):
+    """``base ** exponent`` for an exponent that is a number but not a ``numbers.Real``: a 0-d
+    array or ``np.bool_`` is the number it holds (``x ** 2.0``); a per-sample array of exponents
+    is a constant (like any number the user writes), so only the base gets a gradient."""
+    k = _constant(exponent)
+    if k.data.__class__ is float:
+        return _unary(ops.pow_const(k.data), base)
+    return _binary(ops.POW_BY_CONSTANTS, base, k)
 
 
 def _wrap(x):
@@ -300,8 +382,14 @@ class Value:
 
     def __pow__(self, other):
         if isinstance(other, numbers.Real):
-            return _unary(ops.pow_const(float(other)), self)
-        return _binary(POWV, self, _wrap(other))
+            try:
+                k = float(other)
+            except OverflowError:
+                k = _to_float(other, "pow: the exponent")
+            return _unary(ops.pow_const(k), self)
+        if isinstance(other, Value):
+            return _binary(POWV, self, other)
+        return _pow_by_number(self, other)
 
     def __rpow__(self, other):
         return _binary(POWV, _wrap(other), self)
@@ -351,9 +439,11 @@ class Value:
         """Fill ``.grad`` of every node this one depends on with ∂self/∂node.
 
         Non-leaf grads are reset first (so a second call does not over-count them); leaf grads
-        accumulate, as in PyTorch: reset them between optimisation steps. A batch output needs
-        an explicit ``gradient`` (or reduce it first with ``.sum()`` / ``.mean()``).
-        With ``create_graph=True`` the grads are Values, themselves differentiable.
+        accumulate, as in PyTorch: reset them between optimisation steps (``p.grad = 0.0``, or
+        ``None`` as in PyTorch, which counts as 0.0; a grad that is not a number is refused). A batch output needs an explicit ``gradient``, one
+        per sample (or reduce it first with ``.sum()`` / ``.mean()``); ``gradient`` may be a
+        Value, whose data is used. With ``create_graph=True`` the grads are Values, themselves
+        differentiable; without it they are numbers.
         A rule outside its domain (``x ** y`` with x < 0: ∂/∂y needs ln x) raises before any
         grad is written, so it changes nothing. Anything else that stops the walk part-way
         (Ctrl-C, MemoryError, an exception from a rule that does not declare ``d_raises``)
@@ -370,6 +460,7 @@ class Value:
             _backward_graph(self, seed)
             return
         if not self._prev:              # a leaf: its own gradient is the seed
+            _check_grads((self,))
             self.grad = self.grad + seed
             return
         order, risky = _backward_order(self)
@@ -389,7 +480,7 @@ class Value:
                 children = node._prev
                 ans = node.data
                 if ans.__class__ is not float:   # a batch node (scalar inputs get the batch-sum)
-                    _accumulate_batch(children, _locals(rule, children, ans), upstream, this_pass)
+                    _accumulate_batch(node, upstream, this_pass)
                     continue
                 arity = rule.arity
                 if arity == 1:
@@ -418,6 +509,12 @@ class Value:
                         child.grad = child.grad + local * upstream
         except DomainProblem as problem:       # a rule that did not declare d_raises
             raise _domain_error(node._rule, node._prev, problem) from None
+        except TypeError:
+            if not _finish_after_none(order, node, this_pass):
+                err = _bad_grad_error(node._prev)
+                if err is None:
+                    raise
+                raise err from None
 
     def backward_steps(self, gradient=None):
         """Run ``backward()`` one chain-rule application at a time, yielding a `Step` for each.
@@ -473,16 +570,26 @@ def _affine_node(children):
             data = AFFINE.forward((w.data, x.data, b.data))
         else:
             data = AFFINE.forward([c.data for c in children])
-    except ValueError:
-        err = _length_error(AFFINE, children)
-        if err is None:
+    except Exception as exc:
+        err = _length_error(AFFINE, children) if exc.__class__ is ValueError else None
+        if err is not None:
+            raise err from None
+        data = _plain_forward(AFFINE, children)
+        if data is None:
             raise
-        raise err from None
-    if data.__class__ is ndarray:   # numpy broadcast a 1-sample batch: refuse it
-        n = data.shape[0]
-        for c in children:
-            if c.data.__class__ is ndarray and c.data.shape[0] != n:
-                raise _length_error(AFFINE, children)
+    if data.__class__ is not float:
+        if data.__class__ is ndarray:   # numpy broadcast a 1-sample batch: refuse it
+            shape = data.shape
+            for c in children:
+                if c.data.__class__ is ndarray and c.data.shape != shape:
+                    data = _plain_forward(AFFINE, children)    # a 0-d array input: as a float
+                    if data is None:
+                        raise _length_error(AFFINE, children)
+                    break
+        else:      # an input's .data is a number of another type (np.float64, an int): as floats
+            plain = _plain_forward(AFFINE, children)
+            if plain is not None:
+                data = plain
     v = _new(Value)
     v.data, v.grad, v.label, v._prev, v._rule, v._mark = data, 0.0, None, children, AFFINE, 0
     return v
@@ -573,6 +680,75 @@ def _backward_order(root):
     return order, risky
 
 
+def _bad_grad_error(nodes, partway=True):
+    """The error for a node among ``nodes`` whose ``.grad`` is not a number (None if all are).
+    Called only after the walk failed (``partway``: it had added some grads) or off the hot path."""
+    for node in nodes:
+        g = node.grad
+        if g is not None and g.__class__ is not float and g.__class__ is not ndarray \
+                and not isinstance(g, (numbers.Real, Value)):
+            then = ("; the grads this backward() added before it stopped stay, so reset them all and run "
+                    "it again") if partway else ""
+            return TypeError(f"backward(): the grad of {describe(node)} is {type(g).__name__} {_summary(g)}, "
+                             f"not a number: reset grads with p.grad = 0.0 or Module.zero_grad(){then}")
+    return None
+
+
+def _check_grads(nodes):
+    """Off the hot path, before anything is written: a grad set to None (PyTorch's way to reset
+    it) becomes 0.0; a grad that is not a number is refused, naming the node."""
+    err = _bad_grad_error(nodes, partway=False)
+    if err is not None:
+        raise err
+    for node in nodes:
+        if node.grad is None:
+            node.grad = 0.0
+
+
+def _finish_after_none(order, failed, this_pass):
+    """Finish a ``backward()`` walk that stopped at node ``failed`` on a leaf grad set to None.
+
+    ``p.grad = None`` is PyTorch's way to reset a grad: here it counts as 0.0. The fast walk does
+    not look for it (that would cost every edge a check); ``None + number`` raises a TypeError
+    before that grad is written, and the walk updates a node's inputs in order, so the inputs of
+    ``failed`` before the first None were updated and the rest were not. This finishes the walk
+    from there, with the same rules, off the hot path. False if no input of ``failed`` held None.
+    """
+    children = failed._prev
+    start = next((i for i, c in enumerate(children) if c.grad is None), None)
+    if start is None or _bad_grad_error(children) is not None:
+        return False
+    rest = reversed(order)
+    for node in rest:                  # skip to the node that failed
+        if node is failed:
+            break
+    _chain_rule_at(failed, start, this_pass)
+    for node in rest:
+        _chain_rule_at(node, 0, this_pass)
+    return True
+
+
+def _chain_rule_at(node, start, this_pass):
+    """input.grad += local × node.grad for the inputs of ``node`` from position ``start`` on (a
+    None grad counts as 0.0): the walk's arithmetic, through `_locals` and `_accumulate_batch`."""
+    children = node._prev
+    for child in children:
+        if child.grad is None:
+            child.grad = 0.0
+    upstream, ans = node.grad, node.data
+    try:
+        if ans.__class__ is ndarray:
+            _accumulate_batch(node, upstream, this_pass, start)
+        elif ans.__class__ is not float:
+            _accumulate_number(node, upstream, start)
+        else:
+            local = _locals(node._rule, children, ans)
+            for child, l in zip(children[start:], local[start:]):
+                child.grad = child.grad + l * upstream
+    except DomainProblem as problem:
+        raise _domain_error(node._rule, children, problem) from None
+
+
 def _check_locals(risky):
     """Compute the locals of the nodes whose rule can raise, before any grad is written: if one
     is outside its domain, raise the error naming the node (nothing has changed yet)."""
@@ -594,6 +770,8 @@ def _seed(root, gradient, create_graph):
         return Value(1.0) if create_graph else 1.0
     if isinstance(gradient, Value):
         data = gradient.data
+        if not create_graph:         # as PyTorch: without create_graph the grads are plain numbers
+            gradient = data
     else:
         data = gradient = _as_data(gradient)
     if data.__class__ is ndarray:
@@ -603,6 +781,10 @@ def _seed(root, gradient, create_graph):
         if data.shape != root.data.shape:
             raise ValueError(f"backward(gradient=...): {describe(root)} has {root.data.shape[0]} samples, "
                              f"but the gradient has {data.shape[0]}")
+    elif root.data.__class__ is ndarray:
+        raise ValueError(f"backward(gradient=...): {describe(root)} is a batch of {root.data.shape[0]} values, "
+                         f"but the gradient is the single number {data!r}; give one per sample "
+                         f"(np.full({root.data.shape[0]}, {data!r}) to give each the same)")
     if create_graph and not isinstance(gradient, Value):
         gradient = Value(gradient)
     return gradient
@@ -614,17 +796,18 @@ class Step:
     ``k``: its position (0-based); ``node``: the node whose op is applied (its grad is the
     ``upstream``); ``input``: the input receiving a ``contribution``; ``position``: which input of
     the op it is; ``op``: the rule-table entry; ``local``: ∂node/∂input; ``grad``: the input's
-    accumulated grad after this step; ``fan_in``: how many contributions the input receives in
-    all (more than 1 means the node fans out, and its grad is a running sum).
+    accumulated grad after this step; ``before``: its grad before the step; ``fan_in``: how many
+    contributions the input receives in all during this walk (more than 1 means the input fans
+    out, and its grad is a running sum).
     """
 
     __slots__ = ("k", "node", "input", "position", "op", "local", "upstream", "contribution", "grad",
-                 "before")
+                 "before", "fan_in")
 
-    def __init__(self, k, node, input, position, op, local, upstream, contribution, grad, before):
+    def __init__(self, k, node, input, position, op, local, upstream, contribution, grad, before, fan_in=1):
         self.k, self.node, self.input, self.position, self.op = k, node, input, position, op
         self.local, self.upstream, self.contribution, self.grad = local, upstream, contribution, grad
-        self.before = before
+        self.before, self.fan_in = before, fan_in
 
     def formula(self, names=None, latex=False):
         """The rule-table formula of this local derivative, with the given node names."""
@@ -647,12 +830,17 @@ def _backprop(root, seed):
     changed). Closing the generator early just stops, as a stepper expects.
     """
     if not root._prev:
+        _check_grads((root,))
         root.grad = root.grad + seed
         return
     order, risky = _backward_order(root)
     if risky:
         _check_locals(risky)
     saved = [node.grad for node in order]     # for the undo: steps are not the hot path
+    fan_in = {}                               # id(input) → how many steps add to its grad
+    for node in order:
+        for child in node._prev:
+            fan_in[id(child)] = fan_in.get(id(child), 0) + 1
     for node in order:
         node.grad = 0.0
     root.grad = seed
@@ -677,17 +865,23 @@ def _backprop(root, seed):
                 old = child.grad
                 if not child._prev:
                     leaf_before.append((child, old))
+                    if old is None:     # PyTorch's reset: 0.0
+                        old = 0.0
                 before = _snapshot(old)
                 child.grad = old + contribution
                 yield Step(k, node, child, position, rule, local[position], upstream, contribution,
-                           _snapshot(child.grad), before)
+                           _snapshot(child.grad), before, fan_in[id(child)])
                 k += 1
-    except (Exception, KeyboardInterrupt):
+    except (Exception, KeyboardInterrupt) as exc:
+        failed = node
         for node, old in zip(order, saved):
             node.grad = old
         for leaf, old in reversed(leaf_before):
             leaf.grad = old
-        raise
+        err = _bad_grad_error(failed._prev, partway=False) if exc.__class__ is TypeError else None
+        if err is None:
+            raise
+        raise err from None
 
 
 def _locals(rule, children, ans):
@@ -719,7 +913,7 @@ def _batch_contribution(child, local, upstream):
     return local * upstream
 
 
-def _accumulate_batch(children, locals_, upstream, this_pass):
+def _accumulate_batch(node, upstream, this_pass, start=0):
     """Backward through one batch node: every input's grad += its contribution.
 
     Into an array this pass made, in place (no fresh N-sample array per edge); a grad array from
@@ -728,6 +922,13 @@ def _accumulate_batch(children, locals_, upstream, this_pass):
     non-leaf node carries it (their grads were set to 0 by this pass), and a leaf gets it when
     this pass gives it a new grad.
     """
+    rule, children, ans = node._rule, node._prev, node.data
+    if ans.__class__ is not ndarray:     # not a batch: a number of another type (np.float64…)
+        _accumulate_number(node, upstream, start)
+        return
+    locals_ = _locals(rule, children, ans)
+    if start:                            # only when finishing a walk (see `_finish_after_none`)
+        children, locals_ = children[start:], locals_[start:]
     for child, local in zip(children, locals_):
         contribution = _batch_contribution(child, local, upstream)
         grad = child.grad
@@ -738,6 +939,28 @@ def _accumulate_batch(children, locals_, upstream, this_pass):
             contribution = grad + contribution
         child.grad = contribution
         child._mark = this_pass
+
+
+def _accumulate_number(node, upstream, start=0):
+    """Backward through a scalar node whose ``.data`` is a number but not a float: an ``int``, or
+    an ``np.float64`` (what numpy arithmetic gives when a leaf's ``.data`` was set to one, say by
+    ``p.data -= lr * p.grad`` with a numpy ``lr``). The chain rule on the same numbers as floats."""
+    rule, children, ans = node._rule, node._prev, node.data
+    inputs = _plain_inputs(rule, children) or [c.data for c in children]
+    plain = _plain_data(ans)
+    if plain is None:
+        try:
+            plain = _as_data(ans)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise TypeError(f"backward(): {describe(node)} holds "
+                            f"{type(ans).__name__} in .data, not a number ({exc})") from None
+    try:
+        locals_ = rule.locals(inputs, plain)
+    except DomainProblem as problem:
+        raise _domain_error(rule, children, problem) from None
+    upstream = float(upstream)
+    for child, local in zip(children[start:], locals_[start:]):
+        child.grad = child.grad + local * upstream
 
 
 def _is_zero(g):
@@ -799,6 +1022,7 @@ def _gradients(root, seed, create_graph):
 def _backward_graph(root, seed):
     """``backward(create_graph=True)``: compute every grad as a Value first, then store them."""
     order, grads, nodes = _gradients(root, seed, create_graph=True)
+    _check_grads([node for node in nodes.values() if not node._prev])   # before anything is written
     for node in order:                    # non-leaf grads: this pass's
         node.grad = grads.get(id(node), 0.0)
     for key, node in nodes.items():       # leaf grads accumulate
@@ -812,13 +1036,25 @@ def grad(output, inputs, gradient=None, create_graph=False):
 
     Like ``torch.autograd.grad``. With ``create_graph=True`` the results are Values, so they can
     be differentiated again: ``grad(grad(y, [x], create_graph=True)[0], [x])`` is d²y/dx².
-    An input that ``output`` does not depend on gets 0.0. It writes nothing on any node, so
+    An input that ``output`` does not depend on gets 0.0 (``Value(0.0)`` with ``create_graph=True``,
+    zeros for a batch input); anything in ``inputs`` that is not a node is refused. It writes nothing on any node, so
     threads may call it at once, on graphs that share nodes (parameters) or on one graph.
     """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad(): the output must be a Value node, got {type(output).__name__} {output!r}")
     single = isinstance(inputs, Value)
     inputs = [inputs] if single else list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            hint = (": pass the nodes (model.parameters()), not (name, node) pairs"
+                    if x.__class__ is tuple and len(x) == 2 and isinstance(x[1], Value) else "")
+            raise TypeError(f"grad(): inputs[{i}] is {type(x).__name__} {_summary(x)}, not a Value node{hint}")
     _, grads, _ = _gradients(output, _seed(output, gradient, create_graph), create_graph)
-    result = [grads.get(id(x), 0.0) for x in inputs]
+    if create_graph:      # an input the output does not reach: a zero that can be differentiated again
+        result = [grads.get(id(x)) or Value(np.zeros_like(x.data) if x.data.__class__ is ndarray else 0.0)
+                  for x in inputs]
+    else:
+        result = [grads.get(id(x), 0.0) for x in inputs]
     return result[0] if single else result
 
 
@@ -856,6 +1092,9 @@ def _rule_key(rule):
         return None
     if ops.TABLE.get(rule.name) is rule:
         return rule.name
+    for name, variant in ops.VARIANTS.items():
+        if variant is rule:
+            return name
     if rule.const is not None and rule.name == "pow":
         return ("pow", rule.const)
     raise TypeError(f"cannot pickle a node made by the op {rule.name!r}: it is not in microreg.ops.TABLE")
@@ -866,7 +1105,7 @@ def _rule_from_key(key):
         return None
     if key.__class__ is tuple:
         return ops.pow_const(key[1])
-    return ops.TABLE[key]
+    return ops.TABLE[key] if key in ops.TABLE else ops.VARIANTS[key]
 
 
 def _restore_node(cls):

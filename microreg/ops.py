@@ -61,13 +61,31 @@ def _is_value(x):
 
 # --- helpers that work on floats, batches and Value nodes alike -----------------------------
 
+def _node(rule, *inputs):
+    """A new node made by ``rule`` from ``inputs`` (nodes, or numbers that become constants): how a
+    local derivative that needs an op variant of its own (see `pow_limit`) builds it. The engine
+    builds nodes; it imports this module, so it is imported here, when first needed."""
+    from .engine import _binary, _unary, _wrap
+    inputs = [_wrap(x) for x in inputs]
+    return _unary(rule, *inputs) if len(inputs) == 1 else _binary(rule, *inputs)
+
+
+def _leaf(data):
+    """A new leaf holding ``data``: a plain `Value` (never the class of a node the user subclassed,
+    whose constructor may want other arguments)."""
+    from .engine import Value
+    return Value(data)
+
+
 def step_any(x):
     """The derivative of relu: 1 where x > 0, else 0 (a constant even for a Value)."""
     if x.__class__ is float:
         return 1.0 if x > 0 else 0.0
     if x.__class__ is ndarray:
         return (x > 0).astype(np.float64)
-    return x.__class__((x.data > 0) * 1.0 if x.data.__class__ is float else (x.data > 0).astype(np.float64))
+    if not _is_value(x):           # a number of another type (np.float64, an int set by hand)
+        return 1.0 if x > 0 else 0.0
+    return _leaf((x.data > 0) * 1.0 if x.data.__class__ is ndarray else float(x.data > 0))
 
 
 def ones_like(x):
@@ -82,6 +100,8 @@ def _exp(a):
             return math.exp(a)
         except OverflowError:  # like numpy: overflow gives inf, not an exception
             return inf
+    if a.__class__ is not ndarray:   # a number of another type (np.float32, an int set by hand)
+        return _exp(float(a))
     with np.errstate(over="ignore"):
         return np.exp(a)
 
@@ -91,6 +111,8 @@ def _log(a):
         if a > 0:
             return math.log(a)
         raise DomainProblem(0, a, "log(a) needs a > 0")
+    if a.__class__ is not ndarray:
+        return _log(float(a))
     bad = ~(a > 0)
     if bad.any():
         i = _first_bad(bad)
@@ -99,7 +121,9 @@ def _log(a):
 
 
 def _tanh(a):
-    return math.tanh(a) if a.__class__ is float else np.tanh(a)
+    if a.__class__ is float:
+        return math.tanh(a)
+    return np.tanh(a) if a.__class__ is ndarray else math.tanh(float(a))
 
 
 def _sigmoid(a):
@@ -122,6 +146,8 @@ def _sigmoid(a):
 def _relu(a):
     if a.__class__ is float:
         return 0.0 if a <= 0 else a      # nan stays nan, as numpy's maximum and PyTorch give
+    if a.__class__ is not ndarray:
+        return _relu(float(a))
     return np.maximum(a, 0.0)
 
 
@@ -157,8 +183,29 @@ def _pow_data(a, k):
             return a ** k
         except OverflowError:
             return inf if a > 0 or k % 2 == 0 else -inf
+    if a.__class__ is not ndarray and k.__class__ is not ndarray:   # numbers of other types
+        return _pow_data(float(a), float(k))
     with np.errstate(over="ignore"):
         return np.power(a, k)
+
+
+def _pow_free(a, k):
+    """a ** k, except that 0 ** k with k < 0 is +inf (its limit from the right) instead of an error.
+
+    The power inside a derivative graph only: k·a^(k−1) of √a at a = 0 (see `_pow_local`); a base
+    outside the domain never gets here (the forward of a^k refused it).
+    """
+    if a.__class__ is float and k.__class__ is float:
+        return inf if a == 0.0 and k < 0 else _pow_data(a, k)
+    with np.errstate(divide="ignore", over="ignore"):
+        return np.power(a, k)
+
+
+def _overflow_sign(a, k):
+    """The sign of k·a^(k−1) (for a result too large for a float): a^(k−1) < 0 when a < 0 and
+    k − 1 is odd (k is whole there: a negative base to a fractional power was refused)."""
+    negative = (k < 0) != (a < 0 and (k - 1.0) % 2.0 == 1.0)
+    return -1.0 if negative else 1.0
 
 
 def _pow_local(a, k):
@@ -168,17 +215,22 @@ def _pow_local(a, k):
             return 0.0 if k == 0 else math.copysign(inf, k)
         try:
             return k * a ** (k - 1.0)
-        except OverflowError:
-            return math.copysign(inf, k)
+        except OverflowError:       # e.g. 4x³ at x = −1e200: −inf, the sign of k·a^(k−1)
+            return _overflow_sign(a, k) * inf
     if a.__class__ is ndarray:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             out = k * np.power(a, k - 1.0)
         return np.where(a == 0.0, 0.0, out) if k == 0 else out
+    if not _is_value(a):                 # a number of another type (np.float64, an int set by hand)
+        return _pow_local(float(a), k)
     # a Value: build the derivative as a graph
     if k == 0:
         return 0.0                       # d(a^0)/da = 0 everywhere (no a^(−1) to build)
     if k < 1 and (np.asarray(a.data) == 0).any():
-        return _pow_local(a.data, k)     # ±inf at a = 0, as plain backward gives: a constant
+        # a^(k−1) at a = 0 (0 < k < 1: a^k with k < 0 refused a = 0) is +inf, which the checked
+        # a ** (k − 1) would refuse: built with `pow_limit`, so that every sample, the ones at 0
+        # too, keeps derivatives of its own (d²√a/da² at 0 is −inf, as PyTorch gives)
+        return k * _node(pow_limit(k - 1.0), a)
     return k * a ** (k - 1.0)
 
 
@@ -194,8 +246,8 @@ def _powv_local_exponent(a, b, ans):
     if a.__class__ is float:
         if a > 0:
             return ans * math.log(a)
-        if a == 0:
-            return 0.0
+        if a == 0:      # a^b·ln a → 0 for b ≥ 0; for b < 0 (only inside a derivative graph) ∞·(−∞)
+            return 0.0 if b >= 0 else -inf
         raise DomainProblem(0, a, "∂(a^b)/∂b = a^b·ln(a) needs a ≥ 0 (there is no real ln of a negative number)")
     a_arr = np.asarray(a)
     if (a_arr < 0).any():
@@ -204,7 +256,8 @@ def _powv_local_exponent(a, b, ans):
                             "∂(a^b)/∂b = a^b·ln(a) needs a ≥ 0 (there is no real ln of a negative number)",
                             index=i)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(a_arr > 0, ans * np.log(np.where(a_arr > 0, a_arr, 1.0)), 0.0)
+        at_zero = np.where(np.asarray(b) < 0, -inf, 0.0)     # as for a float, above
+        return np.where(a_arr > 0, ans * np.log(np.where(a_arr > 0, a_arr, 1.0)), at_zero)
 
 
 def _powv_local_base(a, b, ans):
@@ -212,9 +265,16 @@ def _powv_local_base(a, b, ans):
     if _is_value(a) or _is_value(b):
         a_data, b_data = (x.data if _is_value(x) else x for x in (a, b))
         if ((np.asarray(a_data) == 0) & (np.asarray(b_data) < 1)).any():
-            # at a = 0 with b < 1, b·a^(b−1) would divide by zero: the plain local (0 or ±inf),
-            # as a constant, as plain backward gives
-            return _powv_local_base(a_data, b_data, ans.data if _is_value(ans) else ans)
+            # at a = 0 with b < 1, a^(b−1) is +inf, which the checked a ** (b − 1) would refuse:
+            # built with `POWV_LIMIT`, so every sample keeps derivatives of its own. Where b = 0
+            # the local is 0 (a^0 is constant): those samples get base 1 and a factor 0 (no ∞·0)
+            zero_b = np.asarray(b_data) == 0
+            if not zero_b.any():
+                return b * _node(POWV_LIMIT, _wrap_value(a), b - 1.0)
+            if zero_b.ndim == 0:
+                return 0.0
+            keep = 1.0 - zero_b
+            return b * _node(POWV_LIMIT, a * keep + zero_b * 1.0, b - 1.0) * keep
         return b * a ** (b - 1.0)
     if a.__class__ is float and b.__class__ is float:
         return _pow_local(a, b)
@@ -223,12 +283,16 @@ def _powv_local_base(a, b, ans):
     return np.where(np.asarray(b) == 0.0, 0.0, out)
 
 
+def _wrap_value(x):
+    return x if _is_value(x) else _leaf(x)
+
+
 def _sum(a):
-    return float(a.sum()) if a.__class__ is ndarray else a
+    return float(a.sum()) if a.__class__ is ndarray else float(a)
 
 
 def _mean(a):
-    return float(a.mean()) if a.__class__ is ndarray else a
+    return float(a.mean()) if a.__class__ is ndarray else float(a)
 
 
 def _mean_local(a, ans):
@@ -254,6 +318,8 @@ def _div(a, b):
         bad = b == 0.0
         if bad.any():
             raise DomainProblem(1, 0.0, "a / b needs b ≠ 0", index=_first_bad(bad), zero_division=True)
+    else:                     # a number of another type (np.float64, an int set by hand)
+        return _div(a, float(b))
     with np.errstate(over="ignore"):
         return a / b
 
@@ -535,19 +601,63 @@ def _pow_const_dexpr(k):
     return lambda a: Num(k) * a ** Num(k - 1)
 
 
+def _pow_op(k, forward):
+    return Op("pow", 1, forward,
+              d=(lambda a, ans: _pow_local(a, k),),
+              expr=lambda a: a ** Num(k),
+              dexpr=(_pow_const_dexpr(k),),
+              const=k, symbol=f"^{_num(k)}")
+
+
 def pow_const(k):
     """The op ``a^k`` for a constant exponent k (micrograd's ``**``); one Op per k, cached."""
     op = _POW_CACHE.get(k)
     if op is None:
-        op = Op("pow", 1, lambda a: _pow_data(a, k),
-                d=(lambda a, ans: _pow_local(a, k),),
-                expr=lambda a: a ** Num(k),
-                dexpr=(_pow_const_dexpr(k),),
-                const=k, symbol=f"^{_num(k)}")
+        op = _pow_op(k, lambda a: _pow_data(a, k))
         if len(_POW_CACHE) < 4096:
             _POW_CACHE[k] = op
     return op
 
+
+def pow_limit(k):
+    """``a^k`` as `pow_const` (the same rule), except that its forward gives 0^k = +inf for k < 0
+    instead of refusing it. Only local derivatives build it: k·a^(k−1) of √a is +inf at a = 0,
+    a limit, not an error; a user's ``a ** k`` always gets the checked `pow_const`."""
+    return _pow_op(k, lambda a: _pow_free(a, k))
+
+
+#: ``a^b`` as `POWV` (the same rule), with 0^b = +inf for b < 0 (see `pow_limit`).
+POWV_LIMIT = Op("pow", 2, _pow_free, d=POWV.d, expr=POWV.expr, dexpr=POWV.dexpr, symbol="^", d_raises=True)
+
+def _pow_constants_local(a, k, ans):
+    """∂(aᵏ)/∂a = k·a^(k−1) for constant exponents k; for a Value, a graph: a pow by the constants
+    k − 1 (where a = 0 and k < 1, the `_pow_free` variant: +inf there, as for `pow_limit`)."""
+    if not _is_value(a):
+        return _powv_local_base(a, k, ans)
+    k = k.data if _is_value(k) else k
+    zero = (np.asarray(a.data) == 0) & (k < 1)
+    rule = POW_BY_CONSTANTS_LIMIT if zero.any() else POW_BY_CONSTANTS
+    zero_k = k == 0
+    if zero_k.any():       # k·a^(k−1) is 0 where k = 0: base 1 there (no 0·∞)
+        a = a * (1.0 - zero_k) + zero_k * 1.0
+    return k * _node(rule, a, k - 1.0)
+
+
+#: ``a^k`` for a per-sample array of exponents the user wrote (``x ** np.array([2., 3.])``): the
+#: exponents are constants, so only the base has a local derivative (b·a^(b−1)); ∂/∂k, which has
+#: no real value at a < 0 (``(−1)²`` is fine), is not computed, as PyTorch skips a tensor that
+#: does not require grad.
+POW_BY_CONSTANTS = Op("pow", 2, _pow_data,
+                      d=(_pow_constants_local,
+                         lambda a, b, ans: 0.0),
+                      expr=POWV.expr,
+                      dexpr=(POWV.dexpr[0], lambda a, b: Num(0)), symbol="^")
+POW_BY_CONSTANTS_LIMIT = Op("pow", 2, _pow_free, d=POW_BY_CONSTANTS.d, expr=POWV.expr,
+                            dexpr=POW_BY_CONSTANTS.dexpr, symbol="^")
+
+#: Rules that are not in `TABLE` but can be in a graph, by a name for pickling.
+VARIANTS = {"pow (limit)": POWV_LIMIT, "pow (constant exponents)": POW_BY_CONSTANTS,
+            "pow (constant exponents, limit)": POW_BY_CONSTANTS_LIMIT}
 
 #: Every primitive, by name. ``pow`` here is the Value-exponent form; ``pow_const(k)`` makes the
 #: number-exponent form. Tests are parametrised over this table: a new op without a test fails.

@@ -359,3 +359,36 @@ def test_a_rule_whose_local_derivative_can_raise_says_so(name):
                 raised.append(inputs)
     assert bool(raised) == op.d_raises, \
         f"{name}: d_raises={op.d_raises}, but its locals raised at {raised[:3]} ({len(raised)} of the grid)"
+
+
+# --- the variants outside TABLE (ops.VARIANTS, ops.pow_limit) -------------------------------------
+
+@pytest.mark.parametrize("name", sorted(ops.VARIANTS))
+def test_every_variant_matches_finite_differences_where_it_agrees_with_pow(name):
+    # a variant is pow with another forward at 0 (the limit) or without ∂/∂exponent: at a > 0 its
+    # forward is a^b and its base local b·a^(b−1), against a finite difference of a^b
+    import random
+    rule, r = ops.VARIANTS[name], random.Random(name)
+    for _ in range(20):
+        a, b = r.uniform(0.2, 3), r.uniform(-2, 2)
+        assert math.isclose(rule.apply([a, b]), a ** b, rel_tol=1e-12), f"{name}: {a}^{b}"
+        local_a, local_b = rule.locals([a, b], a ** b)
+        numeric = fd(lambda u, v: u ** v, [a, b], 0)
+        assert math.isclose(local_a, numeric, rel_tol=1e-6), f"{name} ∂/∂a at {a, b}: {local_a} vs {numeric}"
+        if "constant" in name:   # the exponents are constants: no local for them
+            assert local_b == 0.0, f"{name}: ∂/∂k = {local_b}"
+        else:
+            numeric = fd(lambda u, v: u ** v, [a, b], 1)
+            assert math.isclose(local_b, numeric, rel_tol=1e-6), f"{name} ∂/∂b at {a, b}: {local_b} vs {numeric}"
+
+
+@pytest.mark.parametrize("k", [-0.5, -1.5])
+def test_the_limit_power_gives_inf_at_zero(k):
+    # 0^k for k < 0 is +inf as a limit from the right (numpy's np.power(0.0, -0.5) is inf too)
+    for rule in (ops.pow_limit(k), ops.POWV_LIMIT, ops.POW_BY_CONSTANTS_LIMIT):
+        args = [0.0] if rule.arity == 1 else [0.0, k]
+        assert rule.apply(args) == math.inf, f"{rule}: 0^{k} = {rule.apply(args)}"
+        batch = [np.array([0.0, 4.0])] + ([] if rule.arity == 1 else [np.array([k, k])])
+        assert list(rule.apply(batch)) == [math.inf, 4.0 ** k], f"{rule}: {rule.apply(batch)}"
+    with pytest.raises(ops.DomainProblem):       # a user's pow still refuses it
+        ops.pow_const(k).apply([0.0])
