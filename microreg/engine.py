@@ -326,7 +326,9 @@ def _wrap(x):
 class Value:
     """A node of a computation graph: a float (or a batch of floats) and its gradient.
 
-    ``data``: a float, or a 1-D float64 numpy array with one value per sample.
+    ``data``: a float, or a 1-D float64 numpy array with one value per sample (a batch Value holds
+    its own copy of the array it is given, as ``torch.tensor(array)`` does: changing one never
+    changes the other).
     ``grad``: ∂(output)/∂(this node) after ``output.backward()``; 0.0 before.
     ``label``: an optional name shown in pictures, steps and error messages.
     The node also keeps the op that made it and its inputs, in order (``_prev``, a tuple).
@@ -336,7 +338,10 @@ class Value:
     __array_ufunc__ = None  # ndarray * Value gives a Value (numpy defers to our operators)
 
     def __init__(self, data, label=None):
-        self.data = _as_data(data)
+        value = _as_data(data)
+        if value is data and value.__class__ is ndarray:   # the caller's own array: copy it
+            value = value.copy()
+        self.data = value
         self.grad = 0.0
         self.label = label
         self._prev = ()

@@ -514,3 +514,15 @@ def test_a_one_sample_integer_batch_is_not_stretched():
     for build in (lambda: x * one, lambda: one.sigmoid() + x, lambda: affine([one], [x], 0.0)):
         with pytest.raises(ValueError, match=r"batch lengths differ.*'x' has 2 samples|'one' has 1 sample"):
             build()
+
+
+def test_a_batch_value_holds_its_own_copy_of_the_array():
+    # trial14 #12: Value(arr) kept the caller's array, so an in-place update of .data (a hand-written
+    # SGD step, p.data -= lr * p.grad) rewrote the user's own array. As torch.tensor(arr), it copies.
+    arr = np.array([1.0, 2.0, 3.0])
+    v = Value(arr, label="p")
+    v.data -= 0.5
+    assert np.array_equal(arr, [1.0, 2.0, 3.0]), f"the user's array changed: {arr}"
+    assert np.array_equal(v.data, [0.5, 1.5, 2.5]), f"v.data {v.data}, by hand [0.5, 1.5, 2.5]"
+    arr[0] = 10.0                          # and the other way round
+    assert v.data[0] == 0.5, f"v.data[0] {v.data[0]} followed the user's array"
