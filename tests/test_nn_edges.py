@@ -227,8 +227,34 @@ def test_ragged_rows_name_the_row():
         TwoLayerNet(2, 3)([[0.5, -1.0], 3.0])
 
 
+class _Table:
+    """What a pandas DataFrame looks like to a model: iterating gives the column names (the trap:
+    list(df) is ['a', 'b']), ``__array__`` gives the rows. Lets the test below run without pandas."""
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def __iter__(self):
+        return iter(self.columns)
+
+    def __len__(self):
+        return len(self.columns)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array(list(zip(*self.columns.values())), dtype=dtype)
+
+
+def test_a_table_object_with_array_is_read_by_rows_not_by_its_column_names():
+    m = LinearRegression(2, seed=0)
+    m.w[0].data, m.w[1].data, m.b.data = 2.0, 3.0, 1.0
+    table = _Table({"a": [1.0, 0.0], "b": [2.0, 1.0]})
+    assert m(table).data.tolist() == [9.0, 4.0]    # 2·1 + 3·2 + 1, 2·0 + 3·1 + 1
+    with pytest.raises(ValueError, match="LinearRegression: the input holds something that is not a number"):
+        m(_Table({"a": ["x", "y"], "b": [1.0, 2.0]}))
+
+
 def test_a_dataframe_is_read_by_rows():
-    pd = pytest.importorskip("pandas")
+    pd = pytest.importorskip("pandas", reason="pandas is not a dependency; the _Table test covers the same path")
     m = LinearRegression(2, seed=0)
     m.w[0].data, m.w[1].data, m.b.data = 2.0, 3.0, 1.0
     df = pd.DataFrame({"a": [1.0, 0.0], "b": [2.0, 1.0]})
