@@ -226,6 +226,10 @@ def _unary(rule, a, context=None):
         data = _plain_forward(rule, (a,), context)
         if data is None:        # every input held a float or an array: a real failure
             raise
+    if data.__class__ is not float and (data.__class__ is not ndarray or data.dtype is not _FLOAT64):
+        plain = _plain_forward(rule, (a,), context)   # an input of another number type: as floats
+        if plain is not None:
+            data = plain
     v = _new(Value)
     v.data, v.grad, v.label, v._prev, v._rule, v._mark = data, 0.0, None, (a,), rule, 0
     return v
@@ -245,6 +249,9 @@ def _binary(rule, a, b):
             raise
     if data.__class__ is not float:
         if data.__class__ is ndarray:
+            if data.dtype is not _FLOAT64:     # an integer array in an input's .data: as floats
+                plain = _plain_forward(rule, (a, b))
+                data = data if plain is None else plain
             if a.data.__class__ is ndarray and b.data.__class__ is ndarray and a.data.shape != b.data.shape:
                 data = _plain_forward(rule, (a, b))       # a 0-d array input: computed again as a float
                 if data is None:       # numpy broadcast a 1-sample batch: refuse it
@@ -258,11 +265,14 @@ def _binary(rule, a, b):
     return v
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _plain_data(data):
     """``data`` if it is what a node holds (a float, a 1-D float64 array), else None."""
     if data.__class__ is float:
         return data
-    if data.__class__ is ndarray and data.ndim == 1 and data.dtype == np.float64:
+    if data.__class__ is ndarray and data.ndim == 1 and data.dtype is _FLOAT64:
         return data
     return None
 
@@ -272,7 +282,10 @@ def _plain_inputs(rule, children):
 
     Only for the rare node whose ``.data`` was set by hand (or by an optimiser) to a number of
     another type: ``np.float64`` (a subclass of float that numpy arithmetic keeps), ``np.int64``,
-    a Python ``int``. Anything that is not a number at all is refused, naming the node.
+    a Python ``int``, an integer array (``uint8`` pixels: numpy would compute them with
+    wrap-around). Anything that is not a number at all is refused, naming the node. The converted
+    data is stored back in the node, as ``Value(...)`` would have stored it, so the backward pass
+    reads floats too (the user's own array is never changed).
     """
     fixed, changed = [], False
     for child in children:
@@ -283,6 +296,9 @@ def _plain_inputs(rule, children):
             except (TypeError, ValueError, OverflowError) as exc:
                 raise TypeError(f"{rule.name}: {describe(child)} holds {type(data).__name__} in .data, "
                                 f"not a number or a 1-D array of numbers ({exc})") from None
+            if data is child.data:          # _as_data kept the user's array: the node gets a copy
+                data = data.copy()
+            child.data = data
             changed = True
         fixed.append(data)
     return fixed if changed else None
@@ -584,6 +600,9 @@ def _affine_node(children):
             raise
     if data.__class__ is not float:
         if data.__class__ is ndarray:   # numpy broadcast a 1-sample batch: refuse it
+            if data.dtype is not _FLOAT64:     # an integer array in an input's .data: as floats
+                plain = _plain_forward(AFFINE, children)
+                data = data if plain is None else plain
             shape = data.shape
             for c in children:
                 if c.data.__class__ is ndarray and c.data.shape != shape:

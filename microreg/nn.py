@@ -33,6 +33,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
@@ -451,6 +452,18 @@ def _hyper(owner, name, value, low=0.0, below=None):
     return number
 
 
+def _first_without_grad(parameters):
+    """Where a step stopped on a grad that is not a number: the first such parameter (a grad of
+    None is skipped from there on); any other non-number grad is named in one line."""
+    for i, p in enumerate(parameters):
+        if p.grad is None:
+            return i
+        if not isinstance(p.grad, (numbers.Real, ndarray)):
+            raise TypeError(f"optimiser step: the grad of {p.label or f'parameter {i}'!s} is "
+                            f"{type(p.grad).__name__} {_short(p.grad)}, not a number")
+    raise TypeError("optimiser step failed on a grad that is not a number")
+
+
 def _parameter_list(owner, parameters):
     """The Values an optimiser updates: ``model.parameters()``, or ``model.named_parameters()`` pairs
     (which PyTorch's optimisers accept too)."""
@@ -472,7 +485,12 @@ def _parameter_list(owner, parameters):
         values.append(p)
     if not values:
         raise ValueError(f"{owner} got an empty list of parameters")
-    return values
+    unique = list({id(p): p for p in values}.values())     # first place of each, in order
+    if len(unique) < len(values):     # stepped twice per step otherwise; PyTorch warns too
+        twice = next(p for i, p in enumerate(values) if any(q is p for q in values[:i]))
+        warnings.warn(f"{owner}: parameter {twice.label or 'unlabelled'!s} is listed more than once; "
+                      f"it is updated once per step", stacklevel=3)
+    return unique
 
 
 class SGD:
@@ -507,12 +525,23 @@ class SGD:
 
     def step(self):
         lr, decay = self._lr, self._weight_decay
-        if decay:
-            for p in self.parameters:
-                p.data = p.data - lr * (p.grad + decay * p.data)
-        else:
-            for p in self.parameters:
-                p.data = p.data - lr * p.grad
+        try:
+            if decay:
+                for p in self.parameters:
+                    p.data = p.data - lr * (p.grad + decay * p.data)
+            else:
+                for p in self.parameters:
+                    p.data = p.data - lr * p.grad
+        except TypeError:        # a grad of None (PyTorch's reset) stopped the loop at that parameter
+            self._step_from(_first_without_grad(self.parameters))
+
+    def _step_from(self, start):
+        """The rest of a step from parameter ``start`` on (all before it were updated), skipping a
+        parameter whose grad is None, as PyTorch's optimisers do."""
+        lr, decay = self._lr, self._weight_decay
+        for p in self.parameters[start:]:
+            if p.grad is not None:
+                p.data = p.data - lr * (p.grad + decay * p.data if decay else p.grad)
 
     def zero_grad(self):
         for p in self.parameters:
@@ -546,14 +575,26 @@ class Adam(SGD):
 
     @eps.setter
     def eps(self, value):
-        self._eps = _hyper("Adam", "eps", value)
+        eps = _hyper("Adam", "eps", value)
+        if eps == 0.0:      # a parameter whose grad stays 0 would be divided by 0
+            raise ValueError("Adam eps must be > 0 (it keeps the step finite where a grad is 0), got 0")
+        self._eps = eps
 
     def step(self):
         self.t += 1
+        try:
+            self._step_from(0, careful=False)
+        except TypeError:        # a grad of None (PyTorch's reset) stopped the loop at that parameter
+            self._step_from(_first_without_grad(self.parameters))
+
+    def _step_from(self, start, careful=True):
+        """The step from parameter ``start`` on; ``careful``: skip a grad of None, as PyTorch does."""
         lr, b1, b2, eps, decay = self._lr, self._b1, self._b2, self._eps, self._weight_decay
         c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
         m, v = self.m, self.v
-        for i, p in enumerate(self.parameters):
+        for i, p in enumerate(self.parameters[start:], start):
+            if careful and p.grad is None:
+                continue
             g = p.grad + decay * p.data if decay else p.grad
             m[i] = b1 * m[i] + (1 - b1) * g
             v[i] = b2 * v[i] + (1 - b2) * g * g

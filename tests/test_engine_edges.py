@@ -526,3 +526,36 @@ def test_a_batch_value_holds_its_own_copy_of_the_array():
     assert np.array_equal(v.data, [0.5, 1.5, 2.5]), f"v.data {v.data}, by hand [0.5, 1.5, 2.5]"
     arr[0] = 10.0                          # and the other way round
     assert v.data[0] == 0.5, f"v.data[0] {v.data[0]} followed the user's array"
+
+
+def test_integer_arrays_written_into_data_are_computed_as_floats_not_with_wrap_around():
+    # trial15 #1: uint8 pixels written into .data were computed in uint8 (10 − 20 wrapped to 246).
+    # By hand: x − m = [−10, 100, 255], L = mean of squares = (100 + 10000 + 65025)/3 = 25041.67;
+    # ∂L/∂x = 2(x − m)/3 = [−6.667, 66.67, 170].
+    img = np.array([10, 200, 255], dtype=np.uint8)
+    x = Value(np.zeros(3), label="x")
+    x.data = img
+    m = Value(np.zeros(3), label="m")
+    m.data = np.array([20, 100, 0], dtype=np.uint8)
+    L = ((x - m) ** 2).mean()
+    L.backward()
+    assert abs(L.data - 75125 / 3) < 1e-9, f"L {L.data}, by hand {75125 / 3}"
+    assert np.allclose(x.grad, [-20 / 3, 200 / 3, 170.0]), f"x.grad {x.grad}, by hand [-6.667, 66.67, 170]"
+    assert img.dtype == np.uint8 and img.tolist() == [10, 200, 255], "the user's array changed"
+    # int32 products overflow at 2³¹: 3·10⁵·10⁵ = 3e10 must not wrap
+    x = Value(np.zeros(2))
+    x.data = np.array([3, 4], dtype=np.int32)
+    w = Value(np.zeros(2))
+    w.data = np.array([100000, 100000], dtype=np.int32)
+    assert (x * w * w).sum().data == 7e10
+    # the backward pass reads floats too: d(Σ x³)/dx = 3x² = [3, 12, 27] (x³ of 3 in uint8 is fine,
+    # but an affine of uint8 inputs and a unary op on them go through the same conversion)
+    x = Value(np.zeros(3))
+    x.data = np.array([1, 2, 3], dtype=np.uint8)
+    y = (x ** 3).sum()
+    y.backward()
+    assert y.data == 36.0 and np.array_equal(x.grad, [3.0, 12.0, 27.0]), f"{y.data}, {x.grad}"
+    x = Value(np.zeros(2))
+    x.data = np.array([100, 200], dtype=np.uint8)
+    t = x.tanh()
+    assert t.data.dtype == np.float64 and np.allclose(t.data, np.tanh([100.0, 200.0])), f"{t.data!r}"

@@ -344,3 +344,44 @@ def test_a_diverging_run_still_blames_the_learning_rate():
     x = np.linspace(-3, 3, 50)
     h = fit(LinearRegression(1, seed=0), x[:, None], 100 * x, epochs=200, lr=50.0, progress=False)
     assert h.stopped and "the learning rate 50.0 is probably too large" in h.stopped, h.stopped
+
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1), lambda ps: SGD(ps, lr=0.1, weight_decay=0.5),
+                                  lambda ps: Adam(ps, lr=0.1)])
+def test_a_parameter_whose_grad_is_none_is_skipped_like_pytorch(make):
+    # trial15 #2: p.grad = None (PyTorch's reset) for a parameter the loss does not reach made
+    # step() fail with a bare TypeError. torch.optim skips such a parameter; so do we. The others
+    # move as usual: x = 2, grad 4 (d(x²)/dx), SGD lr 0.1 → 1.6; with weight decay 0.5:
+    # 2 − 0.1·(4 + 0.5·2) = 1.5; Adam's first step moves by lr·g/(|g| + eps) → 1.9 (to 3e-10).
+    first, x, extra = Value(3.0, label="first"), Value(2.0, label="x"), Value(1.0, label="extra")
+    for p in (first, x, extra):
+        p.grad = None
+    (x * x).backward()
+    opt = make([first, x, extra])
+    opt.step()
+    assert first.data == 3.0 and extra.data == 1.0, f"first {first.data}, extra {extra.data}: moved"
+    expected = {0.0: 1.6, 0.5: 1.5}[opt.weight_decay] if type(opt) is SGD else 1.9
+    assert abs(x.data - expected) < 1e-9, f"x {x.data}, by hand {expected}"
+
+
+def test_a_grad_that_is_not_a_number_is_named_by_the_step():
+    p = Value(1.0, label="w")
+    p.grad = "0.5"
+    with pytest.raises(TypeError, match="the grad of w is str"):
+        SGD([p], lr=0.1).step()
+
+
+def test_a_parameter_listed_twice_is_stepped_once_with_a_warning():
+    # trial15 #3: SGD([p, p]) stepped p twice (1 − 2·0.1·1 = 0.8); PyTorch warns and steps once: 0.9.
+    p = Value(1.0, label="p")
+    p.grad = 1.0
+    with pytest.warns(UserWarning, match="parameter p is listed more than once"):
+        opt = SGD([p, p], lr=0.1)
+    opt.step()
+    assert abs(p.data - 0.9) < 1e-12, f"p {p.data}, by hand 0.9"
+
+
+def test_adam_refuses_eps_zero():
+    # trial15 #5: eps = 0 was accepted, then a zero grad divided 0 by 0 in step()
+    with pytest.raises(ValueError, match="Adam eps must be > 0"):
+        Adam([Value(1.0)], eps=0)
