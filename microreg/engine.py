@@ -784,12 +784,14 @@ def _check_locals(risky):
             raise _domain_error(rule, children, problem) from None
 
 
-def _seed(root, gradient, create_graph):
-    """The gradient the walk starts from (∂root/∂root), checked against the root's shape."""
+def _seed(root, gradient, create_graph, caller="backward"):
+    """The gradient the walk starts from (∂root/∂root), checked against the root's shape.
+
+    ``caller`` names the function the user called (``backward`` or ``grad``) in the messages."""
     if gradient is None:
         if root.data.__class__ is ndarray:
             raise ValueError(
-                f"backward() needs a scalar output, but {describe(root)} is a batch of "
+                f"{caller}() needs a scalar output, but {describe(root)} is a batch of "
                 f"{root.data.shape[0]} values: reduce it first (.sum() or .mean()) or pass gradient=")
         return Value(1.0) if create_graph else 1.0
     if isinstance(gradient, Value):
@@ -797,16 +799,21 @@ def _seed(root, gradient, create_graph):
         if not create_graph:         # as PyTorch: without create_graph the grads are plain numbers
             gradient = data
     else:
-        data = gradient = _as_data(gradient)
+        try:
+            data = gradient = _as_data(gradient)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise type(exc)(f"{caller}(gradient=...): {exc}") from None
+    if not np.all(np.isfinite(data)):     # a nan or inf seed would give every grad nan or inf
+        raise ValueError(f"{caller}(gradient=...): the gradient holds {_summary(data)}, not finite numbers")
     if data.__class__ is ndarray:
         if root.data.__class__ is not ndarray:
-            raise ValueError(f"backward(gradient=...): {describe(root)} is a single value, but the gradient "
+            raise ValueError(f"{caller}(gradient=...): {describe(root)} is a single value, but the gradient "
                              f"is a batch of {data.shape[0]} values; give one number")
         if data.shape != root.data.shape:
-            raise ValueError(f"backward(gradient=...): {describe(root)} has {root.data.shape[0]} samples, "
+            raise ValueError(f"{caller}(gradient=...): {describe(root)} has {root.data.shape[0]} samples, "
                              f"but the gradient has {data.shape[0]}")
     elif root.data.__class__ is ndarray:
-        raise ValueError(f"backward(gradient=...): {describe(root)} is a batch of {root.data.shape[0]} values, "
+        raise ValueError(f"{caller}(gradient=...): {describe(root)} is a batch of {root.data.shape[0]} values, "
                          f"but the gradient is the single number {data!r}; give one per sample "
                          f"(np.full({root.data.shape[0]}, {data!r}) to give each the same)")
     if create_graph and not isinstance(gradient, Value):
@@ -1073,7 +1080,7 @@ def grad(output, inputs, gradient=None, create_graph=False):
             hint = (": pass the nodes (model.parameters()), not (name, node) pairs"
                     if x.__class__ is tuple and len(x) == 2 and isinstance(x[1], Value) else "")
             raise TypeError(f"grad(): inputs[{i}] is {type(x).__name__} {_summary(x)}, not a Value node{hint}")
-    _, grads, _ = _gradients(output, _seed(output, gradient, create_graph), create_graph)
+    _, grads, _ = _gradients(output, _seed(output, gradient, create_graph, "grad"), create_graph)
     if create_graph:      # an input the output does not reach: a zero that can be differentiated again
         result = [grads.get(id(x)) or Value(np.zeros_like(x.data) if x.data.__class__ is ndarray else 0.0)
                   for x in inputs]

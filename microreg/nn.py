@@ -452,16 +452,16 @@ def _hyper(owner, name, value, low=0.0, below=None):
     return number
 
 
-def _first_without_grad(parameters):
-    """Where a step stopped on a grad that is not a number: the first such parameter (a grad of
-    None is skipped from there on); any other non-number grad is named in one line."""
-    for i, p in enumerate(parameters):
-        if p.grad is None:
-            return i
-        if not isinstance(p.grad, (numbers.Real, ndarray)):
-            raise TypeError(f"optimiser step: the grad of {p.label or f'parameter {i}'!s} is "
-                            f"{type(p.grad).__name__} {_short(p.grad)}, not a number")
-    raise TypeError("optimiser step failed on a grad that is not a number")
+def _grad_number(p, g):
+    """The number an optimiser steps with, for a grad that is not a float: a batch array as it is,
+    a Value's data (``backward(create_graph=True)`` leaves Values: the step uses their numbers, as
+    PyTorch's optimisers do), None for None (the parameter is skipped); anything else is named."""
+    if g is None or g.__class__ is ndarray or isinstance(g, numbers.Real) and not isinstance(g, bool):
+        return g
+    if isinstance(g, Value):
+        return g.data
+    raise TypeError(f"optimiser step: the grad of {p.label or 'a parameter'!s} is "
+                    f"{type(g).__name__} {_short(g)}, not a number")
 
 
 def _parameter_list(owner, parameters):
@@ -525,23 +525,13 @@ class SGD:
 
     def step(self):
         lr, decay = self._lr, self._weight_decay
-        try:
-            if decay:
-                for p in self.parameters:
-                    p.data = p.data - lr * (p.grad + decay * p.data)
-            else:
-                for p in self.parameters:
-                    p.data = p.data - lr * p.grad
-        except TypeError:        # a grad of None (PyTorch's reset) stopped the loop at that parameter
-            self._step_from(_first_without_grad(self.parameters))
-
-    def _step_from(self, start):
-        """The rest of a step from parameter ``start`` on (all before it were updated), skipping a
-        parameter whose grad is None, as PyTorch's optimisers do."""
-        lr, decay = self._lr, self._weight_decay
-        for p in self.parameters[start:]:
-            if p.grad is not None:
-                p.data = p.data - lr * (p.grad + decay * p.data if decay else p.grad)
+        for p in self.parameters:
+            g = p.grad
+            if g.__class__ is not float:     # a batch, a Value (after create_graph=True), None
+                g = _grad_number(p, g)
+                if g is None:                # as in PyTorch: a parameter without a grad is skipped
+                    continue
+            p.data = p.data - lr * (g + decay * p.data if decay else g)
 
     def zero_grad(self):
         for p in self.parameters:
@@ -582,20 +572,17 @@ class Adam(SGD):
 
     def step(self):
         self.t += 1
-        try:
-            self._step_from(0, careful=False)
-        except TypeError:        # a grad of None (PyTorch's reset) stopped the loop at that parameter
-            self._step_from(_first_without_grad(self.parameters))
-
-    def _step_from(self, start, careful=True):
-        """The step from parameter ``start`` on; ``careful``: skip a grad of None, as PyTorch does."""
         lr, b1, b2, eps, decay = self._lr, self._b1, self._b2, self._eps, self._weight_decay
         c1, c2 = 1 - b1 ** self.t, 1 - b2 ** self.t
         m, v = self.m, self.v
-        for i, p in enumerate(self.parameters[start:], start):
-            if careful and p.grad is None:
-                continue
-            g = p.grad + decay * p.data if decay else p.grad
+        for i, p in enumerate(self.parameters):
+            g = p.grad
+            if g.__class__ is not float:     # a batch, a Value (after create_graph=True), None
+                g = _grad_number(p, g)
+                if g is None:                # as in PyTorch: a parameter without a grad is skipped
+                    continue
+            if decay:
+                g = g + decay * p.data
             m[i] = b1 * m[i] + (1 - b1) * g
             v[i] = b2 * v[i] + (1 - b2) * g * g
             scale = v[i] / c2

@@ -559,3 +559,21 @@ def test_integer_arrays_written_into_data_are_computed_as_floats_not_with_wrap_a
     x.data = np.array([100, 200], dtype=np.uint8)
     t = x.tanh()
     assert t.data.dtype == np.float64 and np.allclose(t.data, np.tanh([100.0, 200.0])), f"{t.data!r}"
+
+
+def test_a_gradient_seed_that_is_not_finite_is_refused_and_grad_names_itself():
+    # trial15 #8, #9: backward(gradient=nan) gave nan grads without a word; grad() on a batch
+    # output said "backward() needs a scalar output", naming a function the user did not call.
+    import math
+    x = Value(2.0, label="x")
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match=r"backward\(gradient=\.\.\.\): the gradient holds (nan|inf)"):
+            (x * x).backward(gradient=bad)
+    assert x.grad == 0.0, f"x.grad {x.grad} after a refused backward"
+    with pytest.raises(ValueError, match=r"grad\(gradient=\.\.\.\): the gradient holds"):
+        grad(x * x, [x], gradient=np.nan)
+    xb = Value(np.array([1.0, 2.0]), label="xb")
+    with pytest.raises(ValueError, match=r"^grad\(\) needs a scalar output"):
+        grad(xb * 2.0, [xb])
+    with pytest.raises(TypeError, match=r"^backward\(gradient=\.\.\.\): Value data must be"):
+        (x * x).backward(gradient="1")

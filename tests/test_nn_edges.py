@@ -385,3 +385,16 @@ def test_adam_refuses_eps_zero():
     # trial15 #5: eps = 0 was accepted, then a zero grad divided 0 by 0 in step()
     with pytest.raises(ValueError, match="Adam eps must be > 0"):
         Adam([Value(1.0)], eps=0)
+
+
+@pytest.mark.parametrize("make, expected", [(lambda ps: SGD(ps, lr=0.1), 0.8), (lambda ps: Adam(ps, lr=0.1), 1.9)])
+def test_a_step_after_backward_with_create_graph_uses_the_grads_numbers(make, expected):
+    # trial15: after backward(create_graph=True) the grads are Values; SGD put a Value into .data
+    # (the next forward failed far from the cause) and Adam failed in np.sqrt. PyTorch steps with
+    # the grads' numbers. x = 2, y = x³: dy/dx = 3x² = 12; SGD: 2 − 0.1·12 = 0.8;
+    # Adam's first step: 2 − 0.1·12/(12 + 1e-8) = 1.9 (to 1e-10).
+    x = Value(2.0, label="x")
+    (x ** 3).backward(create_graph=True)
+    assert isinstance(x.grad, Value)
+    make([x]).step()
+    assert x.data.__class__ is float and abs(x.data - expected) < 1e-9, f"x.data {x.data!r}, by hand {expected}"
