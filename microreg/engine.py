@@ -284,8 +284,8 @@ def _plain_inputs(rule, children):
     another type: ``np.float64`` (a subclass of float that numpy arithmetic keeps), ``np.int64``,
     a Python ``int``, an integer array (``uint8`` pixels: numpy would compute them with
     wrap-around). Anything that is not a number at all is refused, naming the node. The converted
-    data is stored back in the node, as ``Value(...)`` would have stored it, so the backward pass
-    reads floats too (the user's own array is never changed).
+    data (a new float or array) is stored back in the node, as ``Value(...)`` would have stored it,
+    so the backward pass reads floats too (the user's own array is never changed).
     """
     fixed, changed = [], False
     for child in children:
@@ -296,8 +296,6 @@ def _plain_inputs(rule, children):
             except (TypeError, ValueError, OverflowError) as exc:
                 raise TypeError(f"{rule.name}: {describe(child)} holds {type(data).__name__} in .data, "
                                 f"not a number or a 1-D array of numbers ({exc})") from None
-            if data is child.data:          # _as_data kept the user's array: the node gets a copy
-                data = data.copy()
             child.data = data
             changed = True
         fixed.append(data)
