@@ -226,7 +226,7 @@ def _unary(rule, a, context=None):
         data = _plain_forward(rule, (a,), context)
         if data is None:        # every input held a float or an array: a real failure
             raise
-    if data.__class__ is not float and (data.__class__ is not ndarray or data.dtype is not _FLOAT64):
+    if data.__class__ is not float and _plain_data(data) is None:
         plain = _plain_forward(rule, (a,), context)   # an input of another number type: as floats
         if plain is not None:
             data = plain
@@ -249,7 +249,7 @@ def _binary(rule, a, b):
             raise
     if data.__class__ is not float:
         if data.__class__ is ndarray:
-            if data.dtype is not _FLOAT64:     # an integer array in an input's .data: as floats
+            if _plain_data(data) is None:     # an integer, 2-D or empty array in an input's .data
                 plain = _plain_forward(rule, (a, b))
                 data = data if plain is None else plain
             if a.data.__class__ is ndarray and b.data.__class__ is ndarray and a.data.shape != b.data.shape:
@@ -272,7 +272,7 @@ def _plain_data(data):
     """``data`` if it is what a node holds (a float, a 1-D float64 array), else None."""
     if data.__class__ is float:
         return data
-    if data.__class__ is ndarray and data.ndim == 1 and data.dtype is _FLOAT64:
+    if data.__class__ is ndarray and data.ndim == 1 and data.dtype is _FLOAT64 and data.shape[0]:
         return data
     return None
 
@@ -598,7 +598,7 @@ def _affine_node(children):
             raise
     if data.__class__ is not float:
         if data.__class__ is ndarray:   # numpy broadcast a 1-sample batch: refuse it
-            if data.dtype is not _FLOAT64:     # an integer array in an input's .data: as floats
+            if _plain_data(data) is None:     # an integer, 2-D or empty array in an input's .data
                 plain = _plain_forward(AFFINE, children)
                 data = data if plain is None else plain
             shape = data.shape

@@ -633,18 +633,25 @@ class Progress:
             self.stream.write(f"epoch {done}/{self.total} loss {loss:.6g}\n")
 
 
-def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True, callback=None,
+def fit(model, X, y, loss=mse, epochs=100, lr=None, optimizer=None, progress=True, callback=None,
         validation=None, patience=None):
     """Train ``model`` on all of (X, y) each epoch (full-batch gradient descent); returns a `History`.
 
     ``X``: (N, f) array; ``y``: (N,) array. ``loss``: one of the loss functions (or its name).
-    ``optimizer``: an `SGD`/`Adam` over ``model.parameters()`` (default ``SGD(lr=lr)``).
+    ``optimizer``: an `SGD`/`Adam` over ``model.parameters()`` (default ``SGD(lr=lr)``, ``lr``
+    0.1 unless given; with an ``optimizer`` of your own, its learning rate is the one it was made
+    with, and ``lr`` is refused). ``progress``: True or False.
     ``validation``: (X_val, y_val) scored every epoch; the parameters of the epoch with the lowest
     validation loss are kept at the end, and with ``patience`` training stops once that many
     epochs have passed without a new best (``patience`` needs ``validation``: it is refused without).
     If the loss becomes inf or NaN, training stops, the parameters go back to those of the last
     finite loss (or the best validation epoch), and ``history.stopped`` says what happened and what to try.
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be a microreg model (LinearRegression, TwoLayerNet, MLP or another "
+                        f"Module), got {type(model).__name__} {_short(model)}")
+    if progress not in (True, False):
+        raise TypeError(f"fit: progress must be True or False, got {_short(progress)}")
     if isinstance(loss, str):
         if loss not in LOSSES:
             raise ValueError(f"fit: unknown loss {loss!r} (losses: {', '.join(LOSSES)})")
@@ -685,7 +692,10 @@ def fit(model, X, y, loss=mse, epochs=100, lr=0.1, optimizer=None, progress=True
 def _fit_optimizer(model, optimizer, lr):
     """The optimiser fit steps with: the default SGD, or the user's, checked to update this model."""
     if optimizer is None:
-        return SGD(model.parameters(), lr=lr)
+        return SGD(model.parameters(), lr=0.1 if lr is None else lr)
+    if lr is not None:
+        raise ValueError(f"fit: lr={_short(lr)} and an optimizer were both given; the optimizer steps with "
+                         f"its own lr ({_short(getattr(optimizer, 'lr', '?'))}): give the rate to it")
     if not all(callable(getattr(optimizer, name, None)) for name in ("step", "zero_grad")) \
             or not isinstance(getattr(optimizer, "parameters", None), (list, tuple)):
         raise TypeError("fit: optimizer must be an SGD or Adam over the model's parameters (e.g. "
@@ -870,7 +880,9 @@ def _read_model_file(path):
     except UnicodeDecodeError as exc:
         raise ModelFileError(f"{path}: not a model file: byte {exc.start} is not UTF-8 ({exc.reason})") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_one_of_each_key)
+    except _DuplicateKey as exc:
+        raise ModelFileError(f"{path}: key {exc.args[0]!r} appears twice (which one is meant?)") from None
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
     except RecursionError:
@@ -879,11 +891,31 @@ def _read_model_file(path):
         raise ModelFileError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != "microreg-model":
         raise ModelFileError(f"{path}: key 'format': not a microreg model file")
+    version = doc.get("version", 1)
+    if version.__class__ is not int or version != 1:
+        raise ModelFileError(f"{path}: key 'version': this microreg reads version 1 model files; "
+                             f"the file says {_short(version)}")
     for key in ("model", "config", "parameters"):
         if key not in doc:
             raise ModelFileError(f"{path}: key {key!r} is missing")
     if not isinstance(doc["model"], str) or doc["model"] not in MODELS:
         raise ModelFileError(f"{path}: key 'model': unknown model {_short(doc['model'])} (known: {sorted(MODELS)})")
+    return doc
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _one_of_each_key(pairs):
+    """A JSON object as a dict, refusing a key given twice (json keeps the last one silently)."""
+    doc = dict(pairs)
+    if len(doc) < len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return doc
 
 

@@ -577,3 +577,15 @@ def test_a_gradient_seed_that_is_not_finite_is_refused_and_grad_names_itself():
         grad(xb * 2.0, [xb])
     with pytest.raises(TypeError, match=r"^backward\(gradient=\.\.\.\): Value data must be"):
         (x * x).backward(gradient="1")
+
+
+@pytest.mark.parametrize("bad, why", [(np.ones((1, 1)), "got shape \\(1, 1\\)"), (np.ones((1, 2)), "got shape \\(1, 2\\)"),
+                                      (np.array([]), "needs at least one sample")])
+def test_a_2d_or_empty_array_written_into_data_is_named_at_the_next_op(bad, why):
+    # trial15 #7: the constructor refuses these, but written into .data a (1, 2) array ran on with
+    # 2-D grads, an empty one summed to 0.0, and a (1, 1) one failed later in an f-string.
+    x = Value(np.zeros(2), label="x")
+    x.data = bad
+    for op in (lambda: x * 2.0, lambda: x.tanh()):
+        with pytest.raises(TypeError, match=f"node 'x' holds ndarray in .data.*{why}"):
+            op()

@@ -398,3 +398,40 @@ def test_a_step_after_backward_with_create_graph_uses_the_grads_numbers(make, ex
     assert isinstance(x.grad, Value)
     make([x]).step()
     assert x.data.__class__ is float and abs(x.data - expected) < 1e-9, f"x.data {x.data!r}, by hand {expected}"
+
+
+def test_fit_refuses_lr_beside_an_optimizer_a_model_that_is_not_one_and_a_progress_that_is_not_a_bool():
+    # trial15 #11: fit(lr=0.5, optimizer=SGD(..., lr=0.01)) trained at 0.01 without a word;
+    # progress='no' printed progress; fit(a function, ...) was a bare AttributeError.
+    m = LinearRegression(1, seed=0)
+    with pytest.raises(ValueError, match=r"fit: lr=0.5 and an optimizer were both given; .* own lr \(0.01\)"):
+        fit(m, X10, Y10, lr=0.5, optimizer=SGD(m.parameters(), lr=0.01), progress=False)
+    with pytest.raises(TypeError, match="fit: progress must be True or False, got 'no'"):
+        fit(m, X10, Y10, progress="no")
+    with pytest.raises(TypeError, match="fit: model must be a microreg model"):
+        fit(lambda x: x, X10, Y10, progress=False)
+    # lr alone still sets the default SGD's rate: one step of 1-D least squares from w = b = 0 on
+    # y = 2x + 1 moves b by lr·2·mean(y) (d mse/db = −2·mean(y − 0) at w = b = 0)
+    m = LinearRegression(1, seed=0)
+    m.w[0].data, m.b.data = 0.0, 0.0
+    X = np.array([[0.0], [1.0]])
+    y = np.array([1.0, 3.0])
+    fit(m, X, y, epochs=1, lr=0.25, progress=False)
+    assert abs(m.b.data - 0.25 * 2 * 2.0) < 1e-12, f"b {m.b.data}, by hand 1.0"
+
+
+def test_a_model_file_of_another_version_or_with_a_key_twice_is_refused(tmp_path):
+    # trial15 #10: version 2 (a newer microreg) or "1" loaded as version 1; a key given twice
+    # loaded with the last value, silently.
+    path = tmp_path / "m.json"
+    LinearRegression(1, seed=0).save(path)
+    doc = json.loads(path.read_text())
+    for bad in (2, "1"):
+        path.write_text(json.dumps({**doc, "version": bad}))
+        with pytest.raises(ModelFileError, match=r"key 'version': this microreg reads version 1 model files; "
+                                                 r"the file says (2|'1')"):
+            load_model(path)
+    text = json.dumps(doc).replace('"b": ', '"b": 99.0, "b": ')
+    path.write_text(text)
+    with pytest.raises(ModelFileError, match="key 'b' appears twice"):
+        load_model(path)
