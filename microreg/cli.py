@@ -19,7 +19,6 @@ import io
 import json
 import os
 import sys
-import time
 
 import numpy as np
 

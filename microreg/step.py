@@ -62,7 +62,7 @@ import numpy as np
 
 from .engine import Value, data as data_leaf, is_constant, is_data, topological_order
 from .formula import Num, Partial, Product, Raw, Relation, Sym, has_operator, number_text
-from .nn import ModelFileError, TwoLayerNet, atomic_write, load_model
+from .nn import ModelFileError, TwoLayerNet, load_model
 from .ops import AFFINE, DomainProblem, constant_text, op_label
 
 ndarray = np.ndarray
@@ -523,7 +523,7 @@ class Stepper:
         formula = Relation([Partial(name, name), Num(1)], ["="])
         lines = [self._head(k, "seed", "start the backward pass at the output"),
                  formula.text,
-                 f"  the gradient of the output with respect to itself is 1: it seeds the backward pass."]
+                 "  the gradient of the output with respect to itself is 1: it seeds the backward pass."]
         return Frame(self, k, "seed", node=root, target=root, changes="grad", before=0.0, after=1.0,
                      formula=formula, lines=lines, lit={"nodes": [root], "op": None, "edges": []}, answer=1.0)
 
