@@ -36,7 +36,8 @@ What this module lets you do:
   ``float(...)`` of one), ``params`` (name → leaf Value or object array of leaves), ``arrays``
   (the learner's named arrays), ``backward()`` and ``grads()``.
 - **Names.** While ``fn`` runs, `sys.settrace` watches the frames of the learner's own code (every
-  frame whose file is not numpy's, microreg's or the standard library's): at every line and at
+  frame whose file is not numpy's, microreg's, the standard library's or an installed package's,
+  so a script, a test or a notebook cell): at every line and at
   every return it reads the frame's local variables, and the dicts among them (``cache =
   {"Z1": Z1, ...}``, a returned dict). A node gets the name of the first variable that held it,
   outer frames first (the forward's ``A2`` wins over ``s`` inside a ``sigmoid(z)`` helper), element
@@ -104,8 +105,9 @@ _learner_cache = {}
 
 
 def _is_learner(filename):
-    """Whether a file holds the learner's code: not numpy, not microreg, not the standard library
-    (a notebook cell's ``<ipython-input-…>`` is the learner's; ``<frozen …>`` is not)."""
+    """Whether a file holds the learner's code: not numpy, not microreg, not the standard library,
+    not an installed package (a notebook cell's ``<ipython-input-…>`` is the learner's; ``<frozen …>``
+    is not)."""
     known = _learner_cache.get(filename)
     if known is None:
         if filename.startswith("<"):
@@ -113,7 +115,8 @@ def _is_learner(filename):
         else:
             path = os.path.abspath(filename)
             known = not (path.startswith(_NUMPY_DIR) or path.startswith(_OWN_DIR)
-                         or (_STDLIB_DIRS and path.startswith(_STDLIB_DIRS) and "site-packages" not in path))
+                         or (_STDLIB_DIRS and path.startswith(_STDLIB_DIRS))
+                         or f"{os.sep}site-packages{os.sep}" in path or f"{os.sep}dist-packages{os.sep}" in path)
         _learner_cache[filename] = known
     return known
 
@@ -219,6 +222,15 @@ def _each(fn, x):
     return _traced(out)
 
 
+def _mixed(ufunc, e):
+    """One element of a unary ufunc over an array that holds Values and plain numbers."""
+    if isinstance(e, Value):
+        box = np.empty((), dtype=object)
+        box[()] = e
+        return ufunc(box)
+    return float(ufunc(e))
+
+
 def _relu(e):
     return e.relu() if isinstance(e, Value) else max(e, 0)
 
@@ -300,7 +312,14 @@ class TracedArray(ndarray):
                     return _each(_REWRITTEN[name], args[0])
             if name in _CONSTANT:
                 return getattr(ufunc, method)(*[_numbers(a) for a in args], **kwargs)
-            result = getattr(ufunc, method)(*args, **kwargs)
+            try:
+                result = getattr(ufunc, method)(*args, **kwargs)
+            except TypeError as exc:
+                # numpy's object loop calls e.g. .log() on every element, plain numbers too (the
+                # 1e-8 that np.clip put in, relu's 0): those get numpy's own function
+                if method != "__call__" or len(args) != 1 or out is not None or "no callable" not in str(exc):
+                    raise
+                return _each(lambda e: _mixed(ufunc, e), args[0])
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _traced(result)
@@ -453,18 +472,16 @@ def _base_name(name, k, numbered):
 def _assign_labels(recorder, reserved, graph):
     """Label the recorded arrays' unnamed op nodes that are in the loss's graph (``graph``: their
     ids), outer frames first; return {base: array} for the arrays that named some node."""
-    count = {}                 # (code, name) → how many distinct arrays the name held
-    for (code, name), seen in recorder.seen.items():
-        count[(code, name)] = len(seen)
+    bindings = [b for b in recorder.bindings if any(i in graph for i in recorder.keys[id(b[4])][1:])]
+    order = {}                 # (code, name) → the sequence numbers of the arrays it held, in order
+    for _, seq, code, name, _ in bindings:
+        order.setdefault((code, name), []).append(seq)
     used = dict.fromkeys(reserved)          # base → binding key (None: a parameter or data name)
     arrays = {}
-    ordinal = {}
-    for depth, seq, code, name, value in sorted(recorder.bindings, key=lambda b: (b[0], b[1])):
-        k = ordinal[(code, name, seq)] = sorted(recorder.seen[(code, name)].values()).index(seq) + 1
-        base = _base_name(name, k, count[(code, name)] > 1)
+    for depth, seq, code, name, value in sorted(bindings, key=lambda b: (b[0], b[1])):
+        held = order[(code, name)]
+        base = _base_name(name, held.index(seq) + 1, len(held) > 1)
         key = recorder.keys[id(value)]
-        if not any(id_ in graph for id_ in key[1:]):
-            continue                    # nothing the loss depends on (a gradient the code computed)
         if base in used and used[base] != key:
             n = 2
             while f"{base}_{n}" in used and used[f"{base}_{n}"] != key:
@@ -498,7 +515,9 @@ class Trace:
     as it returned it (traced arrays and all); ``params``: name → the parameter's leaf Value (a
     number) or numpy object array of leaf Values; ``data``: name → the data leaves made from a
     float argument; ``arrays``: the learner's named arrays, label → numpy object array of nodes
-    (``trace.arrays["A1"][2][0]`` is the node labelled ``A1[2][0]``), in the order they were named.
+    (``trace.arrays["A1"][2][0]`` is the node labelled ``A1[2][0]``; a number is its Value), in the
+    order they were named. An element that had a name already (a parameter, an earlier array's)
+    or that the loss does not depend on keeps its own label.
     """
 
     def __init__(self, loss, output, params, data, arrays):
@@ -657,11 +676,13 @@ def _scalar(out, single):
 
 
 def _find_loss(out):
+    """The loss among what ``fn`` returned: itself, or the first number of a tuple (a Value, a 0-d
+    array, a float), else its only one-element array (a cost kept with ``keepdims``)."""
     if isinstance(out, (tuple, list)):
-        for item in out:
-            found = _scalar(item, single=False)
-            if found is not None:
-                return found
+        for single in (False, True):
+            found = [f for f in (_scalar(item, single) for item in out) if f is not None]
+            if found and (not single or len(found) == 1):
+                return found[0]
         return None
     return _scalar(out, single=True)
 

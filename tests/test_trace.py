@@ -85,6 +85,11 @@ FEATURES = {
     "iterating a row": lambda W, b: sum(np.exp(w) for w in W[0]),
     "np.linalg.norm": lambda W, b: np.linalg.norm(W) * b,
     "builtin max of two numbers": lambda W, b: max(W[0, 0], W[1, 1]) * b,
+    "np.log of np.clip (numbers beside Values)": lambda W, b: np.sum(np.log(np.clip(W * W, 1e-8, 1.0))),
+    "np.exp of np.where(Z > 0, Z, 0)": lambda W, b: np.sum(np.exp(np.where(W > 0, W, 0))),
+    "np.argmax as an index": lambda W, b: np.sum(W[np.arange(3), np.argmax(W, axis=1)]) * b,
+    "np.sign, np.round, np.isnan: constants": lambda W, b: np.sum(W * np.sign(W) + W * np.round(W)
+                                                                   + np.where(np.isnan(W), 0.0, W)),
 }
 
 
@@ -190,6 +195,14 @@ def test_a_loss_that_is_no_number_or_a_number_from_nowhere_is_refused():
         trace(lambda W: (W @ X0, {}), {"W": W0})
     with pytest.raises(TraceError, match=r"returned the plain number 1.0, which no traced value gave"):
         trace(lambda W: 1.0, {"W": W0})
+
+
+def test_the_loss_is_found_where_course_code_returns_it():
+    w = {"W": W0}
+    assert trace(lambda W: ({"dW": None}, np.squeeze(np.sum(W))), w).loss.data == pytest.approx(W0.sum())
+    kept = trace(lambda W: ({"dW": None}, np.sum(W, axis=(0, 1), keepdims=True)), w)     # a (1, 1) cost
+    assert kept.loss.data == pytest.approx(W0.sum())
+    assert trace(lambda W: (np.sum(W), {"W": W * 2}), w).loss.data == pytest.approx(W0.sum())
 
 
 def test_bad_parameters_are_named():
