@@ -10,8 +10,12 @@
 What this module lets you do:
 
 - ``Value(data, label=None)``: a node holding a float, or a 1-D numpy batch (one value per
-  sample). ``+ - * / **`` (number or Value exponent), ``exp log tanh sigmoid relu``, and the
-  batch reductions ``sum mean``. It is micrograd's API: code written for micrograd runs as is.
+  sample). ``+ - * / **`` (number or Value exponent), ``exp log tanh sigmoid relu abs sqrt``, and
+  the batch reductions ``sum mean``. It is micrograd's API: code written for micrograd runs as is.
+- numpy code on object arrays of Values: ``< <= > >=`` and ``float()`` read the numbers held (a
+  max or a relu mask chosen by a comparison is a constant, as in PyTorch; ``==`` stays identity),
+  and a Value beside a numpy array that is not a batch (of Values, 2-D, 0-d) runs element by
+  element, as numpy runs the op on Python numbers (see `microreg.trace` for whole forward passes).
 - ``backward()``: every gradient of the graph, by one iterative walk in reverse topological
   order (no recursion: a million-node chain is fine). Grads of *non-leaf* nodes are reset at
   the start, so calling it twice does not over-count them; grads of *leaves* accumulate, as in

@@ -185,6 +185,8 @@ def test_the_truth_is_well_formed():
     assert set(STYLES) == set(HARNESS)
     assert {p.kind for p in PLANTED} == set(KINDS), f"kinds not planted: {set(KINDS) - {p.kind for p in PLANTED}}"
     assert len({(p.style, p.file) for p in PLANTED}) == len(PLANTED)
+    listed = open(os.path.join(HERE, "README.md"), encoding="utf-8").read()
+    assert all(f"`{p.file}`" in listed for p in PLANTED), "tests/code/README.md lists every planted file"
     for p in PLANTED:
         assert p.kind in KINDS, p
         assert p.wrong or p.shape, f"{p.file}: a planted mistake must make some gradient wrong"

@@ -416,3 +416,10 @@ def test_a_traced_array_keeps_one_number_traced():
     arr = np.empty((2,), dtype=object).view(TracedArray)
     arr[0], arr[1] = Value(1.0), Value(2.0)
     assert isinstance(arr[0], TracedArray) and arr[0].shape == () and float(arr[1]) == 2.0
+
+
+def test_the_module_docstring_runs():
+    import doctest
+
+    import microreg.trace
+    assert doctest.testmod(microreg.trace).failed == 0
