@@ -69,7 +69,7 @@ import threading
 
 import numpy as np
 
-from .engine import Value, data as data_leaf, topological_order
+from .engine import Value, data as data_leaf, is_data, topological_order
 
 ndarray = np.ndarray
 
@@ -345,11 +345,26 @@ class TracedArray(ndarray):
         return np.dot(self, b) if out is None else np.dot(self, b, out=out)
 
     def astype(self, dtype, *args, **kwargs):
-        """Only to ``object``: any other dtype would turn the Values into plain numbers."""
+        """To ``object``, or to numbers for an array of data (``Y.astype(int)``): any other would
+        turn the Values into plain numbers and the gradient would stop there."""
         if np.dtype(dtype).kind != "O":
-            raise _Untraceable(f".astype({np.dtype(dtype).name})", TypeError("a conversion to plain numbers"),
-                               why="it turns the traced values into plain numbers, so no gradient flows")
+            if not _only_data(self):
+                raise _Untraceable(f".astype({np.dtype(dtype).name})", TypeError("a conversion to plain numbers"),
+                                   why="it turns the traced values into plain numbers, so no gradient flows")
+            return _numbers(self.view(ndarray)).astype(dtype, *args, **kwargs)
         return super().astype(dtype, *args, **kwargs)
+
+    def __int__(self):
+        """``int(Y[0, i])`` of a data value; of any other traced value, refused (no gradient flows)."""
+        if not _only_data(self):
+            raise _Untraceable("int()", TypeError("a conversion to a plain integer"),
+                               why="it turns a traced value into a plain integer, so no gradient flows")
+        return int(_numbers(self.view(ndarray)))
+
+
+def _only_data(arr):
+    """Whether an array holds only data leaves and plain numbers (nothing a gradient flows to)."""
+    return all(is_data(e) if isinstance(e, Value) else True for e in arr.view(ndarray).ravel().tolist())
 
 
 def _leaves(name, value):
@@ -731,7 +746,7 @@ def trace(fn, params, *data, pass_params=None, data_nodes=True, **kwargs):
     if loss.__class__ is float:
         loss = _recover(loss, recorder, fn)
     for node, place in recorder.floats:
-        if node is not loss and isinstance(node, Value):
+        if node is not loss and isinstance(node, Value) and not is_data(node):
             function = _converter(place)
             raise TraceError(f"{_describe_place(place)}: {function} turns a traced value into a plain float, so no "
                              "gradient flows through it; keep the numbers in the numpy arrays you were given",

@@ -173,6 +173,20 @@ def test_what_cannot_be_traced_is_one_line_naming_the_function_and_the_line(f, f
     assert err.source and err.source in text
 
 
+def test_data_may_become_plain_numbers_a_traced_value_may_not():
+    def one_hot_cost(W, X, Y):
+        labels = Y.astype(int)                       # data: fine
+        first = int(Y[0, 0]) + float(X[0, 0]) * 0.0  # data: fine
+        scores = W @ X
+        return -np.sum(scores[labels[0], np.arange(5)]) + first
+    Y = np.array([[0.0, 2.0, 1.0, 1.0, 0.0]])
+    t = trace(one_hot_cost, {"W": W0}, X0, Y)
+    assert np.allclose(t.backward()["W"], fd(lambda W: one_hot_cost(W, X0, Y), {"W": W0})["W"], atol=1e-7)
+    with pytest.raises(TraceError, match=r"int\(\) cannot run on traced values \(it turns a traced value into a "
+                                         r"plain integer"):
+        trace(lambda W: np.sum(W) * int(W[0, 0]), {"W": W0})
+
+
 def test_an_error_of_the_code_itself_is_raised_as_it_is():
     def bad(W, b):
         return np.sum(np.dot(W, W))          # (3, 4)·(3, 4): fails on plain numbers too
