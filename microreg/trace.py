@@ -51,7 +51,8 @@ What this module lets you do:
   turned into a plain float in the middle of the computation (``np.float64(v)``, ``.astype(float)``,
   ``math.exp(v)``, a float array written with traced values), a ufunc microreg has no rule for
   (``np.sin``). A failure that ``fn`` also raises on plain numbers is the learner's own (a shape
-  mismatch): that exception is raised as it is.
+  mismatch): that exception is raised as it is (to tell, a failed trace runs ``fn`` once more, on
+  the plain numbers).
 
 Comparisons of traced values compare the numbers they hold: a max, a relu mask or a ``np.where``
 condition is a constant choice, as in PyTorch (the chosen element's gradient flows, the other

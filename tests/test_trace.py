@@ -372,6 +372,19 @@ def test_keywords_a_dict_or_in_place_as_the_code_takes_them():
     assert np.allclose(t4.backward()["W1"], t1.backward()["W1"])
 
 
+def test_parameters_read_in_place_are_put_back_when_the_code_fails():
+    class Net:
+        def __init__(self):
+            self.params = {"W": W0.copy()}
+
+        def loss(self, X):
+            return np.sum(np.linalg.inv(self.params["W"][:, :3]) @ X[:3])
+    net = Net()
+    with pytest.raises(TraceError, match="np.linalg.inv"):
+        trace(net.loss, net.params, X0)
+    assert net.params["W"].dtype == float and np.array_equal(net.params["W"], W0)
+
+
 def test_an_unknown_way_to_pass_parameters_is_refused():
     with pytest.raises(ValueError, match="pass_params must be"):
         trace(course_cost, COURSE, XC, YC, pass_params="positional")
