@@ -468,6 +468,9 @@ def verify(loss, hand, at=None, data=None, n=None, rtol=1e-6, atol=1e-9, nearby=
             except FormulaError as exc:
                 raise FormulaError(f"verify: hand[{name!r}]: {exc}", column=exc.column,
                                    expected=exc.expected, text=exc.text) from None
+            if (run.formula is None and isinstance(value, ndarray) and g.batch and value.ndim >= 1
+                    and value.shape == (g.batch,) + a.shape):
+                value = Batch(value)      # a function's one value per sample: a per-sample rule, summed
             per_sample[name].append(value.data if isinstance(value, Batch) else None)
             h, t = _fit_shape(name, value, a.shape, run.formula is not None)
             flipped[name] |= t
@@ -672,6 +675,8 @@ def _formula_places(name, formula, graphs, envs, shape, keys, label_of):
         elif node.kind == "sub":
             a, b = (_tree_text(x, label_of) for x in node.args)
             occurrences.append(Occurrence(path, f"{a} − {b}", kind="difference", reversed=f"{b} − {a}"))
+        elif node.kind == "neg" or (node.kind == "num" and node.value < 0):
+            occurrences.append(Occurrence(path, "−", kind="negation"))
         for i, child in enumerate(node.args):
             walk(child, path + (i,), node)
 
@@ -682,6 +687,9 @@ def _formula_places(name, formula, graphs, envs, shape, keys, label_of):
     def substitute(occ, rep):
         if occ.kind == "difference":
             tree = _replace(formula.tree, occ.key, lambda t: Node("sub", t.args[::-1], None, t.column))
+        elif occ.kind == "negation":
+            tree = _replace(formula.tree, occ.key, lambda t: t.args[0] if t.kind == "neg" else
+                            Node("num", (), -t.value, t.column))
         elif rep is ONE:
             tree = _replace(formula.tree, occ.key, lambda t: Node("num", (), 1.0, t.column))
         elif rep is TRANSPOSE and occ.transposed:
@@ -710,7 +718,7 @@ def _argument_places(name, run, graphs, envs, shape, keys, label_of, H):
     replays = dict((id(occ), replay) for occ, replay in traced)
 
     def substitute(occ, rep):
-        if occ.kind == "difference":
+        if occ.kind in ("difference", "negation"):
             replay = replays[id(occ)]
             for p in range(len(graphs)):
                 yield replay(p)
@@ -744,7 +752,7 @@ def _trace(run, graphs, envs, label_of, shape, name, H):
     order = topological_order(out)
     where = {id(x): i for i, x in enumerate(order)}
     arg_of = {id(x): k for k, x in leaves.items()}
-    subs = [i for i, x in enumerate(order) if x._rule is not None and x._rule.name == "sub"]
+    subs = [i for i, x in enumerate(order) if x._rule is not None and x._rule.name in ("sub", "neg")]
     if not subs:
         return []
     args = [run.args(env, g) for env, g in zip(envs, graphs)]
@@ -757,6 +765,9 @@ def _trace(run, graphs, envs, label_of, shape, name, H):
                               else args[p][arg_of[id(x)]] if id(x) in arg_of else x.data)
                 continue
             ins = [values[where[id(c)]] for c in x._prev]
+            if i == flip and x._rule.name == "neg":
+                values.append(ins[0])                   # the minus dropped
+                continue
             values.append(x._rule.apply(ins[::-1] if i == flip else ins))
         result = values[-1]
         return _fit_shape(name, Batch(result) if isinstance(result, ndarray) else result, shape, False)[0]
@@ -778,8 +789,11 @@ def _trace(run, graphs, envs, label_of, shape, name, H):
             names[id(x)] = str(x._rule.expression([names[id(c)] for c in x._prev]))
     out_list = []
     for i in subs:
-        a, b = (names[id(c)] for c in order[i]._prev)
-        occ = Occurrence(("sub", i), f"{a} − {b}", kind="difference", reversed=f"{b} − {a}")
+        if order[i]._rule.name == "neg":
+            occ = Occurrence(("neg", i), "−", kind="negation")
+        else:
+            a, b = (names[id(c)] for c in order[i]._prev)
+            occ = Occurrence(("sub", i), f"{a} − {b}", kind="difference", reversed=f"{b} − {a}")
         out_list.append((occ, lambda p, i=i: replay(p, flip=i)))
     return out_list
 

@@ -99,6 +99,8 @@ class Occurrence:
     ``key``: the front end's handle (a tree position, an argument name), given back to
     ``substitute``. ``label``: the name written there (or, for ``kind="difference"``, the
     difference as written, ``y − ŷ``); ``reversed``: the difference the other way round (``ŷ − y``).
+    ``kind="negation"``: a minus the learner wrote (`REVERSED` drops it), so a formula whose only
+    slip is a minus too many is said to have its sign flipped, not a difference reversed.
     ``values``: its value at each point (to prune by shape and value), or None. ``factor``: it is
     a factor of a product (so dropping it, `ONE`, means something). ``transposed``: it is written
     with a transpose; ``transposable``: a transpose of it can be tried.
@@ -498,8 +500,15 @@ class Graph:
 
     def layer(self, node):
         """The array a node is an element of (``h2`` for ``h2[3]``), or None."""
-        base, idx = _split(self.name(node))
-        return base if idx else None
+        return self.split(node)[0] if self.split(node)[1] else None
+
+    def split(self, node):
+        """(array, index) of a node's name: ("h2", "[3]"), or (name, "")."""
+        cache = self._pools.setdefault(("split",), {})
+        key = id(node)
+        if key not in cache:
+            cache[key] = _split(self.name(node))
+        return cache[key]
 
     def wrt_words(self):
         """``∂L/∂w1`` for the target, as the words say it."""
@@ -590,12 +599,13 @@ def _nice_rows(H, G, nice, rtol, atol):
     with np.errstate(divide="ignore", invalid="ignore"):
         k = (G @ H) / gg
     out = np.full(len(G), np.nan)
-    for j, kj in enumerate(k):
-        if not math.isfinite(kj) or gg[j] == 0:
-            continue
-        hit = np.flatnonzero(np.isclose(nice, kj, rtol=1e-6, atol=0))
-        if hit.size and _fits(H, nice[hit[0]] * G[j], rtol, atol):
-            out[j] = nice[hit[0]]
+    near = np.abs(nice[None, :] - k[:, None]) <= 1e-6 * np.abs(k[:, None])     # (rows, nice): NaN is never near
+    rows = np.flatnonzero(near.any(axis=1) & (gg > 0))
+    if rows.size:
+        chosen = nice[np.argmax(near[rows], axis=1)]
+        scaled = chosen[:, None] * G[rows]
+        ok = np.all(np.abs(H - scaled) <= atol + rtol * np.abs(scaled), axis=1)
+        out[rows[ok]] = chosen[ok]
     return out
 
 
@@ -618,7 +628,7 @@ def _element_factors(A, H, rtol, atol):
 def _pool(g, quantities):
     """Names a learner could write at this point, as candidates for a quantity or a node: the
     labelled nodes and the data names, with a spec that finds them again at another point; by
-    shape: {shape: (specs, name patterns, values stacked)}."""
+    shape: {shape: (specs, name patterns, values stacked, (array, index) of each name)}."""
     key = tuple(q.label for q in quantities)
     if key not in g._pools:
         entries = _pool_entries(g, quantities)
@@ -627,7 +637,8 @@ def _pool(g, quantities):
             val = val[0] if isinstance(val, list) else val
             by_shape.setdefault(_shape_of(np.asarray(val, dtype=np.float64)), []).append((spec, name, val))
         g._pools[key] = {shape: ([e[0] for e in items], [_pattern(e[1]) for e in items],
-                                 np.array([np.asarray(e[2], dtype=np.float64) for e in items]))
+                                 np.array([np.asarray(e[2], dtype=np.float64) for e in items]),
+                                 [_split(e[1]) for e in items])
                          for shape, items in by_shape.items()}
     return g._pools[key]
 
@@ -789,37 +800,45 @@ def _variants(g, e, pool, near=None):
             continue
         specs.append(("conf", ci))
         values.append(val)
-    blocks = [(specs, values)] if specs else []
+    vl, cl = g.layer(v), g.layer(c)
+    arrays = vl is not None or cl is not None
+    blocks = [(specs, values, [(sp, vl, cl) if arrays else None for sp in specs])] if specs else []
     if one_input:
         shape = _shape_of(c.data)
         try:                                            # the rule at the op's output: σ'(a1) for σ'(z1)
             out_value = rule.locals([v.data], rule.apply([v.data]))[0]
-            blocks.append(([("output",)], [out_value]))
+            blocks.append(([("output",)], [out_value], [(("output",), vl, cl) if arrays else None]))
         except Exception:  # noqa: BLE001 - outside the rule's domain: not a candidate
             pass
         if shape in pool:                               # the rule at another node of c's shape
-            pspecs, patterns, pvalues = pool[shape]
+            pspecs, patterns, pvalues, split = pool[shape]
             skip = {("node", g.index.get(id(c))), ("node", e.vi)}
             keep = [j for j, sp in enumerate(pspecs) if sp not in skip and
                     (near is None or sp in near[0] or patterns[j] in near[1])]
             if keep:
                 at = _at_nodes(rule, pvalues[keep])
-                blocks.append(([("node", pspecs[j]) for j in keep], at))
+                idx = g.split(c)[1]
+                blocks.append(([("node", pspecs[j]) for j in keep], at,
+                               [("node", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else None
+                                for j in keep]))
         same = [(j, x) for j, x in _same_op_inputs(g, rule) if x is not c and _shape_of(x.data) == shape
                 and (near is None or ("node", g.index[id(x)]) in near[0])]
         if same:
             at = _at_nodes(rule, np.array([np.asarray(x.data, dtype=np.float64) for _, x in same]))
-            blocks.append(([("node", ("input", j)) for j, _ in same], at))
+            blocks.append(([("node", ("input", j)) for j, _ in same], at, [None] * len(same)))
     if other is not None:                               # one quantity where another belongs
         o = v._prev[other]
         shape = _shape_of(o.data)
         if shape in pool:
-            pspecs, patterns, pvalues = pool[shape]
+            pspecs, patterns, pvalues, split = pool[shape]
             skip = {("node", g.index.get(id(o))), ("node", g.index.get(id(c)))}
             keep = [j for j, sp in enumerate(pspecs) if sp not in skip and
                     (near is None or sp in near[0] or patterns[j] in near[1])]
             if keep:
-                blocks.append(([("qty", pspecs[j]) for j in keep], pvalues[keep]))
+                idx = g.split(o)[1]
+                blocks.append(([("qty", pspecs[j]) for j in keep], pvalues[keep],
+                               [("qty", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else None
+                                for j in keep]))
     return blocks
 
 
@@ -876,26 +895,6 @@ def _delta(g, e, new_values):
     if t.ndim == 2:
         return coef[:, None] * t.sum(axis=0)
     return coef[:, None] * t
-
-
-def _group_key(g, e, spec):
-    """The key under which this edge's candidate joins the same mistake on every element of an
-    array (h1[j] ← z1[j] for every j), or None when the edge is not one element of an array."""
-    vl, cl = g.layer(e.v), g.layer(e.c)
-    if vl is None and cl is None:
-        return None
-    kind = spec[0]
-    if kind in ("node", "qty"):
-        where = spec[1]
-        if where[0] == "input":
-            return None
-        ref = e.c if kind == "node" else e.v._prev[_other_input(e.v, e.pos)]
-        qname = _spec_name(g, where)
-        qbase, qidx = _split(qname)
-        if not qidx or qidx != _split(g.name(ref))[1]:
-            return None
-        return kind, qbase, vl, cl
-    return spec, vl, cl
 
 
 def _spec_name(g, where):
@@ -955,7 +954,7 @@ def _candidates(g0, A0, quantities, edges, paths):
             continue
         if g0.tangent_of(e.c) is None:
             continue
-        for specs, values in _variants(g0, e, pool, None if grouping else _near(g0, e)):
+        for specs, values, keys in _variants(g0, e, pool, None if grouping else _near(g0, e)):
             if not on_path or not on_edge:
                 keep = [j for j, sp in enumerate(specs) if (sp[0] == "path" and on_path) or
                         (sp[0] != "path" and on_edge)]
@@ -963,6 +962,7 @@ def _candidates(g0, A0, quantities, edges, paths):
                     continue
                 specs = [specs[j] for j in keep]
                 values = [values[j] for j in keep]
+                keys = [keys[j] for j in keep]
             try:
                 D = _delta(g0, e, values)
             except (ValueError, TypeError):
@@ -973,7 +973,7 @@ def _candidates(g0, A0, quantities, edges, paths):
                 spec, d = specs[j], D[j]
                 candidates.append((spec, [e], d))
                 if grouping:
-                    key = _group_key(g0, e, spec)
+                    key = keys[j]
                     if key is not None:
                         grp = groups.get(key)
                         if grp is None:
@@ -1090,6 +1090,12 @@ def _extra_search(graphs, A, H, rtol, atol, edges):
     return found
 
 
+def _numeric_side(difference):
+    """Whether a difference as written has a bare number on one side (1 − a², the way a local
+    derivative is written; ŷ − y, a residual, has none)."""
+    return bool(re.match(r"^[\d.]+ − ", difference) or re.search(r" − [\d.]+$", difference))
+
+
 def _a_written_number(graphs, f):
     """Whether a mistake is about a number the learner wrote (the ½ of ½(…)², a mean's 1/N): its
     local derivative is the same unnamed number at every point."""
@@ -1135,7 +1141,12 @@ def _describe(g, f, sizes, wrt):
     right = _local_text(rule, pos, kid_names)
     partial = (f"∂{_group(vn)}/∂{_group(cn)}" if (_label(v) or id(v) in g._override)
                else f"∂({_expression(rule, kid_names)})/∂{_group(cn)}")
-    common = dict(factor=f.k, layer=_split(names[id(v)])[0] if f.layer else None, wrt=wrt, sizes=sizes)
+    array = None
+    if f.layer:             # the array the mistake is on: the replaced quantity's, else the op's output's
+        other = _other_input(v, pos)
+        array = next(g.layer(x) for x in ([v._prev[other]] if spec[0] == "qty" else []) + [v, c]
+                     if g.layer(x) is not None or x is c)
+    common = dict(factor=f.k, layer=array, wrt=wrt, sizes=sizes)
     kind = spec[0]
     if kind == "forgot":
         return Explanation("forgotten derivative", (vn, cn), derivative=(partial, right), **common)
@@ -1238,9 +1249,13 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
     if k is not None:
         cause = factor_cause(k, sizes)
         special = []
-        if k < 0 and substitute is not None:
+        minus = [o for o in occurrences if o.kind == "negation"]
+        if k < 0 and substitute is not None and not any(      # a minus too many is said as the sign flipped
+                _try(substitute, o, REVERSED, A, H, len(graphs), nice, rtol, atol, True) is True for o in minus):
             special += _substitutions(graphs, A, H, [o for o in occurrences if o.kind == "difference"], (),
                                       substitute, nice, rtol, atol, sizes, wrt_words, only_exact=False)
+            residual = [e for e in special if not _numeric_side(e.substitution[0])]
+            special = residual or special     # ŷ − y the wrong way round, before 1 − a² (a derivative's form)
         s = _samples(sizes)
         is_mean = mean if mean is not None else graphs[0].loss_is_mean()
         if one_sample and is_mean and s is not None and any(math.isclose(k, x, rel_tol=1e-6)
@@ -1313,8 +1328,8 @@ def _order(found):
     """Simplest first: by kind, exact before times a factor, one element before a whole array;
     the same mistake found twice (on the graph and in the formula) listed once."""
     ranked = sorted(enumerate(found), key=lambda t: (t[1].factor is not None and t[1].kind != "element factor",
-                                                     _RANK[t[1].kind], t[1].layer is not None,
-                                                     t[1].source != "graph", t[0]))
+                                                     _RANK[t[1].kind], t[1].source != "graph",
+                                                     t[1].layer is not None, t[0]))
     out, seen, said = [], set(), set()
     for _, e in ranked:
         key = e.key()
@@ -1380,6 +1395,8 @@ def _substitutions(graphs, A, H, occurrences, quantities, substitute, nice, rtol
             names.add(name)
     found = []
     for occ in occurrences:
+        if occ.kind == "negation":
+            continue
         if occ.kind == "difference":
             replacements = [REVERSED]
         else:
