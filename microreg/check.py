@@ -11,16 +11,19 @@ r"""Check a gradient you derived by hand, written the way you wrote it, and say 
   is ``y_hat``, ``ŷ`` or ``\hat{y}`` in a formula; see `microreg.notation.spellings`). A
   ∂-fraction in a LaTeX formula (``\frac{\partial L}{\partial z_2}``) is computed by autograd,
   so a chain-rule step written as a product of partials is checked as that product.
-- For every formula that is not right it **names the mistake**, by computing the gradients that
-  *mistaken backward passes* give (from the graph and the rule table; no wrong answer is written
-  in advance) and keeping those your numbers equal at every point checked: a constant factor
-  (a dropped ½, the 2 of a square, a missing 1/n, a flipped sign), a per-element factor, a
-  forgotten local derivative (one edge's taken as 1), a local derivative evaluated at the wrong
-  node (σ' at z2 where z1 belongs) or at the op's own output (σ'(a1) where σ'(z1) belongs), the wrong factor of a product (∂(u·v)/∂u taken as u), a
-  missing path (a node feeding several others, one contribution left out), a transpose, and one
-  of these combined with a constant factor. A constant factor equal to a data value x (or 1/x)
-  is named as the local derivative x put in or left out, before the bare number. Several that fit are listed simplest first; when
-  none fits: "no single mistake explains it", with the worst element and both numbers.
+- For every formula that is not right it **names the mistake**, with the one search the
+  document checker and the quiz use (`microreg.mistakes`): mistaken backward passes computed from
+  the graph and the rule table, and your formula re-evaluated with one place changed (a name
+  replaced by another, a difference reversed, a factor dropped, a transpose); what your numbers
+  equal at every point checked is said, simplest first, in your notation: a constant factor (a
+  dropped ½, the 2 of a square, a missing 1/n, a flipped sign), a per-element factor, a forgotten
+  or an extra local derivative, one at the wrong node, a wrong one (σ for σ'), the wrong factor of
+  a product, one quantity where another belongs, a missing path, a transpose, a difference the
+  wrong way round, a one-sample rule under a mean loss, or one of these and a factor. When none
+  fits: "no single mistake explains it", with the worst element and both numbers. A function's
+  arguments can be replaced like a string's names, and a function that only does arithmetic is
+  called once with Values to find its differences. A function may return one value per sample
+  of a batch (a per-sample rule, summed, as a string's).
 - A kink (relu at 0), where only a subgradient exists, is recognised; nearby points that leave
   the loss's domain are retried closer.
 - With sympy expressions it tries to *prove* the formula, else refutes it (naming a constant

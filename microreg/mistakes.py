@@ -62,6 +62,21 @@ point, and only the survivors at the others.
     'forgotten derivative'
     >>> words(d.explanations[0])
     'you left out ∂a/∂z = σ(z)·(1 − σ(z)) (a forgotten local derivative)'
+
+A front end that holds the learner's formula (the document checker) also says which places of it
+can change, and re-evaluates it with one changed; here 2(1 − a)·σ'(z)·x, whose difference is the
+wrong way round:
+
+    >>> from microreg.mistakes import Occurrence, REVERSED
+    >>> a_at = [a for _, a in points]
+    >>> learner = [2 * (1 - a) * a * (1 - a) * 1.5 for a in a_at]
+    >>> def substitute(occurrence, replacement):         # REVERSED: (a − 1) in place of (1 − a)
+    ...     for a in a_at:
+    ...         yield 2 * (a - 1) * a * (1 - a) * 1.5
+    >>> place = Occurrence("the difference", "1 − a", kind="difference", reversed="a − 1")
+    >>> d = explain([g for g, _ in points], learner, occurrences=[place], substitute=substitute)
+    >>> words(d.explanations[0])
+    'you wrote 1 − a where a − 1 belongs (the difference the wrong way round)'
 """
 
 import math
@@ -157,14 +172,17 @@ class Explanation:
     formula) for the kinds about one local derivative; ``layer``: the array a mistake made on
     every element is about, else None; ``wrt``: ``∂L/∂w`` as the words say it; ``sizes``: the
     named sizes, to name a factor; ``detail``: what else a kind needs (the paths of a missing
-    path, the note of a wrong derivative, …). ``text`` (and ``str()``) is ``words(self)``.
+    path, the note of a wrong derivative, …); ``source``: "graph" (a mistaken backward pass) or
+    "formula" (a substitution in the learner's formula). ``text`` (and ``str()``) is ``words(self)``.
     """
 
     __slots__ = ("kind", "nodes", "factor", "substitution", "derivative", "layer", "wrt", "sizes", "detail",
                  "source")
 
-    def __init__(self, kind, nodes=(), factor=None, substitution=None, derivative=None, layer=None, wrt=None,
-                 sizes=(), detail=None, source="graph"):
+    def __init__(self, kind, nodes=(), factor=None, text=None, *, substitution=None, derivative=None, layer=None,
+                 wrt=None, sizes=(), detail=None, source="graph"):
+        # ``text`` is taken from callers of the former Explanation(kind, nodes, factor, text); the
+        # words always come from `words`, so an explanation cannot say what its fields do not hold
         self.kind, self.nodes, self.factor = kind, tuple(nodes), factor
         self.substitution, self.derivative, self.layer = substitution, derivative, layer
         self.wrt, self.sizes, self.detail, self.source = wrt, tuple(sizes), dict(detail or {}), source
@@ -648,7 +666,7 @@ def _pool_entries(g, quantities):
     seen = set()
     for i, node in enumerate(g.order):
         name = _label(node) or g._override.get(id(node))
-        if name is None or is_constant_leaf(node) and id(node) not in g._override:
+        if name is None or _is_constant_leaf(node):    # a number the learner wrote is no name to write
             continue
         out.append((("node", i), g.name(node), node.data))
         seen.add(g.name(node))
@@ -671,7 +689,7 @@ def _pool_entries(g, quantities):
     return out
 
 
-def is_constant_leaf(node):
+def _is_constant_leaf(node):
     return not node._prev and _label(node) is None
 
 
@@ -910,7 +928,10 @@ def _spec_name(g, where):
 # --- the search ----------------------------------------------------------------------------------------
 
 class _Found:
-    __slots__ = ("kind", "edges", "spec", "k", "layer", "exact")
+    """A mistake found on the graph: its kind, edge(s), candidate spec(s), factor and whether it is
+    on every element of an array."""
+
+    __slots__ = ("kind", "edges", "spec", "k", "layer")
 
     def __init__(self, kind, edges, spec, k, layer):
         self.kind, self.edges, self.spec, self.k, self.layer = kind, edges, spec, k, layer
@@ -1241,6 +1262,12 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
         return Diagnosis([], None, worst, True)
     structured = all(graphs[0].same_shape(g) for g in graphs[1:])
     nice = _nice_factors(sizes)
+    # the graph search prunes at its first point: the one where the learner's numbers are furthest off
+    # (a slip can be invisible at one point: 1 − tanh²(z) is 1 at z = 0)
+    lead = int(np.argmax(np.max(np.abs(H - A) / (atol + rtol * np.abs(A)), axis=1)))
+    order = [lead] + [p for p in range(len(graphs)) if p != lead]
+    on_graph = ([graphs[p] for p in order], A[order], H[order],
+                [Quantity(q.label, [q.values[p] for p in order]) for q in quantities])
     found = []
     k = _factor_fit(H, A, rtol, atol)
     single = A.size == 1             # one number is always some multiple of another: only a simple factor
@@ -1268,11 +1295,12 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
             return Diagnosis(special[-1:] + special[:-1], k, worst, False)
         structural = []
         if structured:      # a factor that is also one slip on the graph (x left out, x fixed data): both said,
-            fs = _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exact_only=True)
-            fs += _extra_search(graphs, A, H, rtol, atol, edges)
+            gs, Ag, Hg, qs = on_graph
+            fs = _graph_search(gs, Ag, Hg, nice, rtol, atol, edges, paths, qs, exact_only=True)
+            fs += _extra_search(gs, Ag, Hg, rtol, atol, edges)
             if cause is not None:       # but a bare number's local derivative (the ½ written) only as the factor
-                fs = [f for f in fs if not _a_written_number(graphs, f)]
-            structural = _order([_describe(graphs[0], f, sizes, wrt_words) for f in fs])
+                fs = [f for f in fs if not _a_written_number(gs, f)]
+            structural = _order([_describe(gs[0], f, sizes, wrt_words) for f in fs])
         if cause is not None and not single:
             return Diagnosis((special + [plain] + structural)[:limit], k, worst, False)
         return Diagnosis((special + structural + [plain])[:limit], k, worst, False)
@@ -1288,9 +1316,10 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
             if _fits(H, T, rtol, atol):
                 found.append(Explanation("transpose", (), wrt=wrt_words, sizes=sizes))
     if structured:
-        fs = _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exact_only=not combined)
-        fs += _extra_search(graphs, A, H, rtol, atol, edges)
-        found += [_describe(graphs[0], f, sizes, wrt_words) for f in fs]
+        gs, Ag, Hg, qs = on_graph
+        fs = _graph_search(gs, Ag, Hg, nice, rtol, atol, edges, paths, qs, exact_only=not combined)
+        fs += _extra_search(gs, Ag, Hg, rtol, atol, edges)
+        found += [_describe(gs[0], f, sizes, wrt_words) for f in fs]
     if substitute is not None and occurrences:
         found += _substitutions(graphs, A, H, occurrences, quantities, substitute, nice, rtol, atol, sizes,
                                 wrt_words, only_exact=not combined)

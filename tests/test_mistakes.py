@@ -472,6 +472,14 @@ def test_substitutions_through_the_callback_name_the_learners_own_places():
     assert ("w2", "w2") not in asked, "a quantity is never tried in its own place"
 
 
+def test_the_module_examples_run():
+    import doctest
+
+    import microreg.mistakes
+    result = doctest.testmod(microreg.mistakes)
+    assert result.failed == 0 and result.attempted > 0, result
+
+
 def test_factor_causes_name_the_sizes():
     assert factor_cause(5.0, {"m": 5}) == "m = 5 times autograd: a sum where the loss takes a mean (a missing 1/m)"
     assert factor_cause(3.0, [("h", 3, "hidden units")]).startswith("h = 3 times autograd: h is the number of hidden")
