@@ -105,6 +105,9 @@ _WHAT = {"m": "samples", "n": "samples", "N": "samples", "f": "features", "d": "
 
 _LABEL = re.compile(r"^(.*?)((?:\[\d+\])+)$")
 
+#: Data arrays up to this size are split into named elements (X[1][0]) for the search.
+MAX_DATA = 256
+
 
 # --- what the front ends give ---------------------------------------------------------------------
 
@@ -477,14 +480,23 @@ class Graph:
 
     # names, as the words say them ---------------------------------------------------------------------
     def names(self):
+        """{id(node): how the words call it}: its label as the learner reads it (an array of one
+        element, a1[0] alone, is a1), a data name for a number equal to one, else what made it."""
         if self._names is None:
             names = {}
+            count = {}
+            for node in self.order:
+                if _label(node) is not None and id(node) not in self._override:
+                    base, idx = _split(_label(node))
+                    count[base] = count.get(base, 0) + (1 if idx else 2)
             for node in self.order:
                 given = self._override.get(id(node))
                 if given is not None:
                     names[id(node)] = display(given)
                 elif _label(node) is not None:
-                    names[id(node)] = display(_label(node))
+                    base, idx = _split(_label(node))
+                    alone = idx and count.get(base) == 1 and set(re.findall(r"\d+", idx)) == {"0"}
+                    names[id(node)] = display(base if alone else _label(node))
                 elif not node._prev:
                     names[id(node)] = self._constant_name(node)
                 else:
@@ -508,16 +520,19 @@ class Graph:
                             return f"{display(k)}[{j}]"
             elif arr.ndim == 0 and float(arr) == v:
                 return display(k)
-            elif arr.ndim == 1 and arr.size <= 64 and (self.batch is None or arr.shape[0] != self.batch):
-                hits = np.flatnonzero(arr == v)
-                if hits.size == 1:
-                    return f"{display(k)}[{hits[0]}]"
+            elif arr.ndim >= 1 and arr.size <= MAX_DATA and (self.batch is None or arr.shape[0] != self.batch):
+                hits = np.argwhere(arr == v)
+                if len(hits) == 1:           # one element of a data array: X[1][0]
+                    return display(k) + "".join(f"[{i}]" for i in hits[0])
         if v.__class__ is ndarray:
             return "a data column"
         return _num(v)
 
     def layer(self, node):
-        """The array a node is an element of (``h2`` for ``h2[3]``), or None."""
+        """The array a node is an element of (``h2`` for ``h2[3]``, a data element ``X[1][0]``), or
+        None (an unlabelled node is no array's element, whatever its expression ends with)."""
+        if node._prev and _label(node) is None and id(node) not in self._override:
+            return None
         return self.split(node)[0] if self.split(node)[1] else None
 
     def split(self, node):
@@ -678,10 +693,11 @@ def _pool_entries(g, quantities):
         elif arr.ndim == 1 and g.batch is not None and arr.shape[0] == g.batch:
             if name not in seen:
                 out.append((("data", k, ()), name, arr))
-        elif arr.ndim == 1 and arr.size <= 64:
-            for j in range(arr.size):
-                if f"{name}[{j}]" not in seen:
-                    out.append((("data", k, (j,)), f"{name}[{j}]", float(arr[j])))
+        elif arr.ndim >= 1 and arr.size <= MAX_DATA:
+            for idx in np.ndindex(arr.shape):
+                element = name + "".join(f"[{i}]" for i in idx)
+                if element not in seen:
+                    out.append((("data", k, idx), element, float(arr[idx])))
     for q in quantities:
         name = display(q.label)
         if name not in seen and np.ndim(_raw(q.values[0])) <= 1:
@@ -1513,8 +1529,8 @@ def words(e):
         s = _samples(e.sizes)
         t, n = s.letter, _num(s.value)
         what = f"a missing 1/{t}" if math.isclose(k, s.value, rel_tol=1e-6) else factor_cause(k, e.sizes)
-        return (f"right for one sample, but the loss takes the mean over the {t} = {n} samples: a per-sample rule "
-                f"summed over them is {_k(k)} × autograd ({what})")
+        return (f"right for one sample, but the loss takes the mean over the {t} = {n} samples: yours is {_k(k)} × "
+                f"autograd ({what})")
     if kind == "element factor":
         parts = []
         for idx, ke in k.items():

@@ -197,8 +197,8 @@ ROWS = [
         loss=net_a("z2"), at=AT_A, hand=hand_a, wrt="w2", string=r"2 (y - z_2) a_1",
         fn=lambda y, z2, a1: 2 * (y - z2) * a1),
     Row("one-sample rule under a mean loss", "one sample",
-        "right for one sample, but the loss takes the mean over the n = 4 samples: a per-sample rule summed over "
-        "them is 4 × autograd (a missing 1/n)",
+        "right for one sample, but the loss takes the mean over the n = 4 samples: yours is 4 × autograd (a missing "
+        "1/n)",
         loss=net_f, at={"w": 0.3, "b": -0.1}, wrt="w", string="2 * (y_hat - y) * x",
         fn=lambda y_hat, y, x: 2 * (y_hat - y) * x),
     Row("one element with its sign flipped", "element factor", "element [1][0]: sign flipped; the other elements agree",
