@@ -715,7 +715,9 @@ def _argument_places(name, run, graphs, envs, shape, keys, label_of, H):
     for arg in run.uses:
         values = [env.get(arg) for env in envs]
         raw = [_raw(v) for v in values] if all(v is not None for v in values) else None
-        occurrences.append(Occurrence(("arg", arg), label_of.get(arg, arg), values=raw))
+        square = raw is not None and np.ndim(raw[0]) == 2 and np.shape(raw[0])[0] == np.shape(raw[0])[1]
+        occurrences.append(Occurrence(("arg", arg), label_of.get(arg, arg), values=raw, transposed=None,
+                                      transposable=square))     # a function's own .T cannot be seen
     traced = _trace(run, graphs, envs, label_of, shape, name, H)
     occurrences += [occ for occ, _ in traced]
     replays = dict((id(occ), replay) for occ, replay in traced)
@@ -727,7 +729,8 @@ def _argument_places(name, run, graphs, envs, shape, keys, label_of, H):
                 yield replay(p)
             return
         for g, env in zip(graphs, envs):
-            value = run(env, g, {occ.key[1]: _plain(env[keys[rep.label]])})
+            own = _plain(env[occ.key[1]])
+            value = run(env, g, {occ.key[1]: np.transpose(own) if rep is TRANSPOSE else _plain(env[keys[rep.label]])})
             yield _fit_shape(name, value, shape, False)[0]
 
     return occurrences, substitute

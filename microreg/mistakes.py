@@ -121,7 +121,8 @@ class Occurrence:
     slip is a minus too many is said to have its sign flipped, not a difference reversed.
     ``values``: its value at each point (to prune by shape and value), or None. ``factor``: it is
     a factor of a product (so dropping it, `ONE`, means something). ``transposed``: it is written
-    with a transpose; ``transposable``: a transpose of it can be tried.
+    with a transpose (None: not known, as in a function's code); ``transposable``: a transpose of it
+    can be tried.
     """
 
     __slots__ = ("key", "label", "kind", "reversed", "values", "factor", "transposed", "transposable")
@@ -385,6 +386,9 @@ class Graph:
     """
 
     def __init__(self, out, wrt, data=None, names=None, base=None):
+        if not hasattr(out, "_prev") or out.data.__class__ is ndarray:
+            raise ValueError("mistakes.Graph: the loss must be one number (a scalar Value); a batch loss is "
+                             "reduced first (.sum() or .mean())")
         self.out = out
         wrt_list = list(np.ravel(np.asarray(wrt, dtype=object))) if isinstance(wrt, (list, tuple, ndarray)) else [wrt]
         self.wrt = wrt_list
@@ -1273,6 +1277,9 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
     wrt_words = wrt if wrt is not None else graphs[0].wrt_words()
     if "∂" not in wrt_words:
         wrt_words = f"{graphs[0].wrt_words().split('/')[0]}/∂{display(wrt_words)}"
+    if not np.isfinite(H).all():          # nan or inf: nothing simple gives that
+        p, e = (int(i) for i in np.argwhere(~np.isfinite(H))[0])
+        return Diagnosis([], None, (p, e, float(A[p, e]), float(H[p, e])), False)
     worst = _worst(A, H, rtol, atol, prefer)
     if _fits(H, A, rtol, atol):
         return Diagnosis([], None, worst, True)
@@ -1506,6 +1513,8 @@ def _substitution_explanation(occ, rep, k, sizes, wrt_words):
                            **common)
     if rep is ONE:
         return Explanation("extra derivative", (name,), detail={"twice": False, "formula": True}, **common)
+    if rep is TRANSPOSE and occ.transposed is None:       # a function's: whether it wrote .T is not known
+        return Explanation("transpose", (name,), substitution=(name, f"{name}ᵀ"), detail={"either": True}, **common)
     if rep is TRANSPOSE:
         written, belongs = (f"{name}ᵀ", name) if occ.transposed else (name, f"{name}ᵀ")
         return Explanation("transpose", (name,), substitution=(written, belongs), **common)
@@ -1544,6 +1553,8 @@ def words(e):
                 f"columns swapped; write it transposed)")
     elif kind == "transpose" and e.substitution is None:
         text = f"autograd's {e.wrt} transposed: rows and columns swapped"
+    elif kind == "transpose" and d.get("either"):
+        text = f"{e.nodes[0]} transposed: a transpose missing or one too many"
     elif kind == "transpose":
         written, belongs = e.substitution
         text = f"{written} where {belongs} belongs ({'a transpose too many' if written.endswith('ᵀ') else 'a transpose missing'})"

@@ -282,6 +282,10 @@ ROWS = [
         wrt="W1", data={"x": XV, "t": TV},
         string=r"((W_2)^T (2(h_2 - t) \odot (1 - h_2^2))) \odot (1 - h_2^2) \, x^T",
         fn=lambda W2, h2, t, x: np.outer((W2.T @ (2 * (h2 - t) * (1 - h2 ** 2))) * (1 - h2 ** 2), x)),
+    Row("a transpose missing in a square layer", "transpose", "W2 where W2ᵀ belongs (a transpose missing)",
+        loss=net_layers, at={"W1": np.array([[0.4, -0.3], [0.8, 0.2]]), "W2": np.array([[-0.6, 0.9], [0.3, 0.5]])},
+        wrt="W1", data={"x": XV, "t": TV}, fronts=("string",),        # a function's .T cannot be seen
+        string=r"(W_2 (2(h_2 - t) \odot (1 - h_2^2))) \odot (1 - h_1^2) \, x^T", fn=None),
     Row("garbled: no single mistake", None, "no single mistake", wrt="w1", **A,
         string="(y_hat - y) * x * x * w1 + a1", fn=lambda y_hat, y, x, w1, a1: (y_hat - y) * x * x * w1 + a1,
         quiz=("z1", "w1", lambda h: 12.345)),
@@ -486,3 +490,38 @@ def test_factor_causes_name_the_sizes():
     assert factor_cause(-1.0) == "the sign is flipped (a difference the wrong way round, or a minus lost)"
     assert factor_cause(1.37) is None
     assert words(Explanation("factor", (), factor=2.0)).startswith("off by a constant factor 2: twice autograd")
+
+
+def test_a_functions_transpose_is_said_without_guessing_which_way():
+    at = {"W1": np.array([[0.4, -0.3], [0.8, 0.2]]), "W2": np.array([[-0.6, 0.9], [0.3, 0.5]])}
+    v = verify(net_layers, {"W1": lambda W2, h2, h1, t, x: np.outer((W2 @ (2 * (h2 - t) * (1 - h2 ** 2))) *
+                                                                 (1 - h1 ** 2), x)}, at=at, data={"x": XV, "t": TV})
+    assert v["W1"].explanation.text == "W2 transposed: a transpose missing or one too many", v["W1"].diagnosis
+
+
+def test_bad_input_is_refused_or_said_plainly():
+    w = Value(0.5, label="w")
+    batch = (w * np.array([1.0, 2.0])) ** 2
+    with pytest.raises(ValueError, match="the loss must be one number"):
+        Graph(batch, w)
+    (graph, _), = _points_a(1)
+    with pytest.raises(ValueError, match="element"):
+        explain([graph], [np.zeros(3)])
+    d = explain([graph], [float("nan")])          # a nan from the learner: no story, the numbers kept
+    assert d.explanations == [] and not d.ok and math.isnan(d.worst[3])
+
+
+def test_a_quiz_step_lists_its_slips_simplest_first():
+    # L = w·x: the step ∂L/∂w += ∂L/∂L · x, right answer x = 2 (by hand): forgetting x gives 1,
+    # the wrong factor gives w = 0.5, x applied twice 4; a bare factor comes after the graph's slips
+    w, x = Value(0.5, label="w"), Value(2.0, label="x")
+    L = w * x
+    L.label = "L"
+    q = Stepper(L).quiz()
+    q.answer(1.0)
+    slips = dict((round(v, 9), h) for v, h in q.slips())
+    assert slips[1.0] == "you left out ∂L/∂w = x (a forgotten local derivative)"
+    assert slips[0.5] == "∂(w·x)/∂w taken as w instead of x (the wrong factor of a product)"
+    assert slips[4.0] == "∂L/∂w = x applied twice (an extra local derivative)"
+    assert slips[-2.0].startswith("off by a constant factor -1: the sign is flipped")
+    assert q.answer(4.0).kind == "extra derivative"          # a slip of the graph before the factor 2
