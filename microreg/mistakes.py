@@ -1274,6 +1274,14 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
         raise ValueError(f"explain: {A.shape[1]} element(s) per point, but wrt has {P}")
     sizes = _as_sizes(sizes if sizes is not None else ([("n", graphs[0].batch)] if graphs[0].batch else ()))
     quantities = list(quantities)
+    for q in quantities:
+        if len(q.values) != len(graphs):
+            raise ValueError(f"explain: quantity {q.label!r} has {len(q.values)} value(s); one per point is "
+                             f"needed ({len(graphs)} points)")
+    for o in occurrences:
+        if o.values is not None and len(o.values) != len(graphs):
+            raise ValueError(f"explain: occurrence {o.label!r} has {len(o.values)} value(s); one per point is "
+                             f"needed ({len(graphs)} points), or None")
     wrt_words = wrt if wrt is not None else graphs[0].wrt_words()
     if "∂" not in wrt_words:
         wrt_words = f"{graphs[0].wrt_words().split('/')[0]}/∂{display(wrt_words)}"

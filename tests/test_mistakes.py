@@ -507,6 +507,8 @@ def test_bad_input_is_refused_or_said_plainly():
     (graph, _), = _points_a(1)
     with pytest.raises(ValueError, match="element"):
         explain([graph], [np.zeros(3)])
+    with pytest.raises(ValueError, match="quantity 'w1' has 2 value"):
+        explain([graph], [0.1], quantities=[Quantity("w1", [0.1, 0.2])])
     d = explain([graph], [float("nan")])          # a nan from the learner: no story, the numbers kept
     assert d.explanations == [] and not d.ok and math.isnan(d.worst[3])
 
