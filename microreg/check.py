@@ -132,6 +132,7 @@ def _nearby_in_domain(loss, point, rng, tries=6):
     return None
 
 
+# --- the report -----------------------------------------------------------------------------------
 
 class Verdict:
     """The verdict for one argument: ``ok``, ``kind``, ``diagnosis`` and the numbers behind it.
@@ -333,7 +334,6 @@ def _label(node):
     if label is None or type(label).__name__ == "Constant":
         return None
     return str(label)
-
 
 
 # --- formulas: strings, functions ----------------------------------------------------------------------
@@ -789,8 +789,7 @@ def _trace(run, graphs, envs, label_of, shape, name, H):
             names[id(x)] = display(label_of.get(arg_of[id(x)], arg_of[id(x)]))
         elif not x._prev:
             v = x.data
-            names[id(x)] = str(int(v)) if isinstance(v, float) and v.is_integer() else f"{v:g}" if isinstance(v, float) \
-                else "a number"
+            names[id(x)] = (str(int(v)) if v.is_integer() else f"{v:g}") if isinstance(v, float) else "a number"
         else:
             names[id(x)] = str(x._rule.expression([names[id(c)] for c in x._prev]))
     out_list = []

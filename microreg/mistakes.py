@@ -1172,6 +1172,7 @@ def _describe(g, f, sizes, wrt):
     e = f.edges[0]
     v, c, pos = e.v, e.c, e.pos
     spec = f.spec[0]
+
     def nm(x):               # a whole-array mistake speaks of h2, not h2[0]
         text = names[id(x)]
         return _split(text)[0] if f.layer and _split(text)[1] else text
@@ -1376,7 +1377,8 @@ def slips(graph, truth, *, edges=None, paths=None, wrt=None):
         out.append((value, _describe(graph, _Found(_KIND_OF[spec[0]], members, [spec], None, False), (), wrt_words)))
     out.sort(key=lambda t: _RANK[t[1].kind])
     if A0[0]:           # a simple factor, after the graph's own slips (one number is some multiple of any other)
-        out += [(float(k * A0[0]), Explanation("factor", (), factor=float(k), wrt=wrt_words)) for k in _nice_factors(())]
+        out += [(float(k * A0[0]), Explanation("factor", (), factor=float(k), wrt=wrt_words))
+                for k in _nice_factors(())]
     unique = []
     for value, e in out:
         if all(not math.isclose(value, v, rel_tol=1e-9, abs_tol=1e-12) for v, _ in unique):
@@ -1565,7 +1567,8 @@ def words(e):
         text = f"{e.nodes[0]} transposed: a transpose missing or one too many"
     elif kind == "transpose":
         written, belongs = e.substitution
-        text = f"{written} where {belongs} belongs ({'a transpose too many' if written.endswith('ᵀ') else 'a transpose missing'})"
+        which = "a transpose too many" if written.endswith("ᵀ") else "a transpose missing"
+        text = f"{written} where {belongs} belongs ({which})"
     elif kind == "reversed difference":
         written, belongs = e.substitution
         text = f"you wrote {written} where {belongs} belongs (the difference the wrong way round)"
@@ -1602,7 +1605,8 @@ def words(e):
     elif kind == "missing path":
         c, v = e.nodes
         users = d.get("users", ())
-        text = f"{c} reaches the loss through {len(users)} nodes ({', '.join(users)}); yours leaves out the path through {v}"
+        text = (f"{c} reaches the loss through {len(users)} nodes ({', '.join(users)}); yours leaves out the path "
+                f"through {v}")
     else:
         raise ValueError(f"words: unknown kind {kind!r}")
     if e.layer:

@@ -363,6 +363,7 @@ def test_a_reversed_difference_never_names_a_node_the_learner_did_not_write():
     for formula in ("-2 * (z2 - y) * a1", lambda y, z2, a1: -(2 * (z2 - y) * a1)):   # a minus too many
         v = verify(net_a("z2"), {"w2": formula}, at=AT_A)["w2"]
         assert [e.kind for e in v.explanations] == ["factor"] and "the sign is flipped" in v.diagnosis, v.diagnosis
+
     # said in the learner's own order: a learner who wrote ŷ − y where y − ŷ belongs hears that
     def loss(w, t):                       # L = ½(t − ŷ)², ŷ = w·x: ∂L/∂t = t − ŷ, ∂L/∂w = (ŷ − t)·x
         return 0.5 * (t - named("ŷ", w * data(X, "x"))) ** 2
@@ -386,7 +387,8 @@ def test_words_show_labels_the_way_the_learner_reads_them(labels):
         return (named(out, affine([w2], [a1], b2)) - y) ** 2
     v = verify(loss, {"w1": "2 * (y_hat - y) * w2 * x"}, at=AT_A)["w1"]
     shown = {"a_1": "a₁", "a1": "a1", "z^{(1)}": "z⁽¹⁾", "z1": "z1"}
-    expected = f"you left out ∂{shown[a]}/∂{shown[z]} = σ({shown[z]})·(1 − σ({shown[z]})) (a forgotten local derivative)"
+    a, z = shown[a], shown[z]
+    expected = f"you left out ∂{a}/∂{z} = σ({z})·(1 − σ({z})) (a forgotten local derivative)"
     assert v.explanation.text == expected, v.diagnosis
     assert "\\" not in v.diagnosis and "_" not in v.diagnosis
 
@@ -494,8 +496,10 @@ def test_factor_causes_name_the_sizes():
 
 def test_a_functions_transpose_is_said_without_guessing_which_way():
     at = {"W1": np.array([[0.4, -0.3], [0.8, 0.2]]), "W2": np.array([[-0.6, 0.9], [0.3, 0.5]])}
-    v = verify(net_layers, {"W1": lambda W2, h2, h1, t, x: np.outer((W2 @ (2 * (h2 - t) * (1 - h2 ** 2))) *
-                                                                 (1 - h1 ** 2), x)}, at=at, data={"x": XV, "t": TV})
+
+    def hand(W2, h2, h1, t, x):           # W2 where W2ᵀ belongs, in numpy code: which way cannot be seen
+        return np.outer((W2 @ (2 * (h2 - t) * (1 - h2 ** 2))) * (1 - h1 ** 2), x)
+    v = verify(net_layers, {"W1": hand}, at=at, data={"x": XV, "t": TV})
     assert v["W1"].explanation.text == "W2 transposed: a transpose missing or one too many", v["W1"].diagnosis
 
 
