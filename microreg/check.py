@@ -414,7 +414,7 @@ def _fit_shape(name, value, target, string):
 # --- the numeric verifier ---------------------------------------------------------------------------
 
 def verify(loss, hand, at=None, data=None, n=None, rtol=1e-6, atol=1e-9, nearby=4, seed=0, timeout=5.0,
-           explain=True, letter=None):
+           explain=True, letter=None, args=(), kwargs=None, pass_params=None):
     """Compare hand-derived partial derivatives with autograd; return a `Report`.
 
     ``loss(**args)`` builds a scalar Value from the parameters; ``hand`` maps each parameter name
@@ -430,11 +430,21 @@ def verify(loss, hand, at=None, data=None, n=None, rtol=1e-6, atol=1e-9, nearby=
 
     If ``loss`` is a sympy expression and ``hand`` maps symbols (or their names) to sympy
     expressions, the symbolic path runs instead: see `verify_symbolic`.
+
+    If ``hand`` is **one function** (a learner's numpy backward pass returning a dict of
+    gradients, ``{"dW1": …, "db1": …}``), ``loss`` is their numpy cost and both are run on
+    the parameters ``at`` the way their code takes them (keywords, one dict, or in place), with
+    ``args``/``kwargs`` passed on: see `microreg.backprop`.
     """
     if _is_sympy(loss):
         return verify_symbolic(loss, hand, at=at, timeout=timeout, seed=seed)
     if at is None:
         raise TypeError("verify: give the point(s) to check at, e.g. at={'w': 0.5}")
+    if callable(hand) and not isinstance(hand, dict):
+        # numpy code: backprop builds on this module's Report, so it is imported here, when used
+        from .backprop import verify_code
+        return verify_code(loss, hand, at, args=args, kwargs=kwargs, pass_params=pass_params, nearby=nearby,
+                           seed=seed, rtol=rtol, atol=atol, explain=explain, letter=letter)
     given = [at] if isinstance(at, dict) else list(at)
     if not given:
         raise ValueError("verify: 'at' holds no point")

@@ -95,7 +95,7 @@ __all__ = ["Graph", "Occurrence", "Quantity", "ONE", "TRANSPOSE", "REVERSED", "E
            "explain", "slips", "words", "name_factor", "factor_cause", "KINDS", "CONFUSIONS", "Size"]
 
 #: Every kind an `Explanation` can have, simplest first (the order explanations are listed in).
-KINDS = ("factor", "reversed difference", "one sample", "element factor", "transpose", "forgotten derivative",
+KINDS = ("shape", "factor", "reversed difference", "one sample", "element factor", "transpose", "forgotten derivative",
          "extra derivative", "wrong node", "wrong derivative", "wrong factor", "wrong quantity", "missing path")
 _RANK = {k: i for i, k in enumerate(KINDS)}
 
@@ -1538,6 +1538,36 @@ def _k(k):
     return f"{k:.6g}"
 
 
+def _axis_text(axis):
+    letter, what, d = axis
+    return f"{letter} = {d} ({what})" if letter else str(d)
+
+
+def _shape_words(e):
+    """A gradient of the wrong shape (numpy code): a lost keepdims, another shape of the same
+    numbers, or a sum over the wrong axis, with its axes named by the problem's sizes."""
+    d = e.detail
+    yours, right = tuple(d["yours"]), tuple(d["right"])
+    head = f"shape {yours} where {e.wrt} has shape {right}"
+    how = d.get("how")
+    if how == "keepdims":
+        text = (f"{head}: a lost keepdims (the sum dropped the axis it summed over; np.sum(…, keepdims=True) "
+                f"keeps it)")
+    elif how == "reshape":
+        text = f"{head}: the same number of elements in another shape (reshape it to {right})"
+    else:
+        extra = [a for a in d.get("axes", ()) if a[2] not in right or (a[1] == "samples")]
+        named = [a for a in extra if a[0]]
+        if named:
+            text = (f"{head}: summed over the wrong axis: yours keeps an axis of {_axis_text(named[0])}, which "
+                    f"{e.wrt} does not have; sum over that axis instead")
+        else:
+            text = f"{head}: summed over the wrong axis (or an axis not summed over)"
+    if d.get("numbers right"):
+        text += "; the numbers are right"
+    return text
+
+
 def words(e):
     """The sentence a teacher would say for explanation ``e``, in the learner's notation."""
     kind, k = e.kind, e.factor
@@ -1557,7 +1587,13 @@ def words(e):
                 f"× {_k(ke)} ({factor_cause(ke, e.sizes) or 'a constant factor'})"
             parts.append(f"element {idx}: {said}")
         return "; ".join(parts) + "; the other elements agree"
-    if kind == "transpose" and d.get("shapes"):
+    if kind == "shape":
+        return _shape_words(e)
+    if kind == "transpose" and d.get("shapes") and d.get("numbers right") is False:
+        yours, right = d["shapes"]
+        text = (f"shape {tuple(yours)} where {e.wrt} has shape {tuple(right)}: the transpose of its shape (a "
+                f"transpose missing, or the factors of a product the wrong way round)")
+    elif kind == "transpose" and d.get("shapes"):
         yours, right = d["shapes"]
         text = (f"shape {tuple(yours)} where {e.wrt} has shape {tuple(right)}: autograd's transpose (rows and "
                 f"columns swapped; write it transposed)")
