@@ -86,6 +86,7 @@ from collections import namedtuple
 import numpy as np
 
 from .engine import _gradients, topological_order
+from .ops import SIGMOID, TANH
 from .formula import Num, Sym, call, has_operator
 from .notation import Batch, display
 
@@ -378,6 +379,89 @@ def _shape_of(x):
     return x.shape if x.__class__ is ndarray else ()
 
 
+class _Written:
+    """A function the learner wrote out with numpy (σ as ``1 / (1 + np.exp(-z))``, tanh as a ratio of
+    exps), seen as the one node of the rule table it computes: its output ``node``, its input, the
+    rule, and the nodes ``inner`` to it (whose own edges are this function's, not the learner's)."""
+
+    __slots__ = ("node", "_prev", "_rule", "data", "label", "inner")
+
+    def __init__(self, node, x, rule, inner):
+        self.node, self._prev, self._rule, self.data, self.label = node, (x,), rule, node.data, node.label
+        self.inner = inner
+
+
+#: What a written-out function computes, checked on the numbers: σ and tanh of its input.
+_WRITTEN = ((SIGMOID, lambda x: 1.0 / (1.0 + np.exp(-x))), (TANH, np.tanh))
+_WRITTEN_DEPTH = 6
+
+
+def _composites(g):
+    """The σ and tanh the learner wrote out in numpy: every div node whose exps all take one input
+    x (or −x), built only from x and numbers, used by nothing else, and equal to σ(x) or tanh(x)."""
+    found = []
+    for v in g.order:
+        if v._rule is None or v._rule.name != "div":
+            continue
+        x = _written_input(v)
+        if x is None:
+            continue
+        inner = _inside(v, x, g)
+        if inner is None:
+            continue
+        xd = np.asarray(x.data, dtype=np.float64)
+        vd = np.asarray(v.data, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            rule = next((r for r, f in _WRITTEN if np.allclose(vd, f(xd), rtol=1e-9, atol=1e-12)), None)
+        if rule is not None:
+            found.append(_Written(v, x, rule, inner))
+    return found
+
+
+def _written_input(v):
+    """The one x that every exp under v (a few steps down) takes, as x or −x; else None."""
+    xs, stack, seen = [], [(v, 0)], set()
+    while stack:
+        n, depth = stack.pop()
+        for c in n._prev:
+            if id(c) in seen or not c._prev:
+                continue
+            seen.add(id(c))
+            if c._rule.name == "exp":
+                a = c._prev[0]
+                xs.append(a._prev[0] if a._rule is not None and a._rule.name == "neg" else a)
+            elif depth < 3:
+                stack.append((c, depth + 1))
+    if not xs or any(x is not xs[0] for x in xs):
+        return None
+    return xs[0]
+
+
+def _inside(v, x, g):
+    """The ids of the nodes between x and v (v included), if v is built only from x and numbers and
+    nothing outside uses them; else None."""
+    inner, stack = {id(v)}, [(v, 0)]
+    nodes = []
+    while stack:
+        n, depth = stack.pop()
+        for c in n._prev:
+            if c is x or id(c) in inner:
+                continue
+            if not c._prev:
+                if _label(c) is not None:          # a parameter or data inside: not a function of x alone
+                    return None
+                continue
+            if depth >= _WRITTEN_DEPTH:
+                return None
+            inner.add(id(c))
+            nodes.append(c)
+            stack.append((c, depth + 1))
+    for n in nodes:
+        if any(id(u) not in inner for u in g.users.get(id(n), ())):
+            return None
+    return inner
+
+
 class Graph:
     """The loss's graph at one point, as the search reads it (see the module docstring).
 
@@ -396,6 +480,7 @@ class Graph:
             self.order, self.index, self.adj, self.data = base.order, base.index, base.adj, base.data
             self._override, self.batch, self.locals, self.users = base._override, base.batch, base.locals, base.users
             self._names, self._pools = base.names(), base._pools
+            self.composites, self.inner, self.virtual = base.composites, base.inner, base.virtual
         else:
             self.order = topological_order(out)
             self.index = {id(n): i for i, n in enumerate(self.order)}
@@ -418,6 +503,15 @@ class Graph:
                     if not any(u is node for u in users):
                         users.append(node)
             self._names, self._pools = None, {}
+            self.composites = _composites(self)
+            self.inner = set()          # ids of the nodes inside a written-out function (their edges are its)
+            self.virtual = {}           # index of the output node → its `_Written` node
+            for w in self.composites:
+                self.inner |= w.inner
+                self.virtual[self.index[id(w.node)]] = w
+                self.locals[id(w)] = w._rule.locals([w._prev[0].data], w.data)
+                if id(w.node) in self.adj:
+                    self.adj[id(w)] = self.adj[id(w.node)]
         self.truth = np.concatenate([np.ravel(np.asarray(self.adj.get(id(n), 0.0), dtype=np.float64))
                                      if n.data.__class__ is ndarray or id(n) in self.adj
                                      else np.zeros(np.size(n.data)) for n in self.wrt])
@@ -506,6 +600,8 @@ class Graph:
                 else:
                     text = _expression(node._rule, [names[id(c)] for c in node._prev])
                     names[id(node)] = text if len(text) <= 28 else f"the {node._rule.name} node"
+            for w in self.composites:
+                names[id(w)] = names[id(w.node)]
             self._names = names
         return self._names
 
@@ -531,6 +627,22 @@ class Graph:
         if v.__class__ is ndarray:
             return "a data column"
         return _num(v)
+
+    def destination(self, node):
+        """The array (or labelled node) a node's value goes on to: its own name's array if it has a
+        label, else that of the node it feeds (``scores`` for a product inside ``hidden.dot(W2)``,
+        ``reg_loss`` for ``W2 * W2``)."""
+        cache = self._pools.setdefault(("destination",), None)
+        if cache is None:
+            cache = {}
+            for n in reversed(self.order):
+                if n._prev and (_label(n) is not None or id(n) in self._override):
+                    cache[id(n)] = self.split(n)[0]
+                else:
+                    users = self.users.get(id(n))
+                    cache[id(n)] = cache.get(id(users[0])) if users else None
+            self._pools[("destination",)] = cache
+        return cache.get(id(getattr(node, "node", node)))
 
     def layer(self, node):
         """The array a node is an element of (``h2`` for ``h2[3]``, a data element ``X[1][0]``), or
@@ -606,6 +718,51 @@ def _group(name):
 
 def _op_key(rule):
     return rule.name, getattr(rule, "const", None)
+
+
+def _residual(g, sizes):
+    """The residual of the loss at an output: (z, a, y, scale) when ∂L/∂z = c·(a − y) element by
+    element, a = σ(z) (the rule table's or written out) and y a data array of the same indices
+    (cross-entropy after σ: ∂J/∂Z2 = (A2 − Y)/m); scale says c (``m`` for 1/m). Else None."""
+    outputs = [(n, n._prev[0]) for n in g.order if n._rule is not None and n._rule.name == "sigmoid"]
+    outputs += [(w, w._prev[0]) for w in g.composites if w._rule is SIGMOID]
+    if not outputs:
+        return None
+    data = {}
+    for n in g.order:
+        if not n._prev and _label(n) is not None and _is_data_leaf(n):
+            base, idx = _split(_label(n))
+            data.setdefault(base, {})[idx] = n
+    arrays = {}
+    for a, z in outputs:
+        base, idx = g.split(a)
+        arrays.setdefault(base, []).append((idx, a, z))
+    for base, items in arrays.items():
+        for ybase, ys in data.items():
+            if not all(idx in ys for idx, _, _ in items):
+                continue
+            diff = np.array([float(np.sum(a.data - ys[idx].data)) for idx, a, _ in items])
+            adj = np.array([float(np.sum(g.adj.get(id(getattr(z, "node", z)), 0.0))) for _, _, z in items])
+            big = np.abs(diff) > 1e-9
+            if not big.any():
+                continue
+            c = float(np.median(adj[big] / diff[big]))
+            if c == 0 or not np.allclose(adj, c * diff, rtol=1e-6, atol=1e-12):
+                continue
+            scale = _num(c)
+            for size in _as_sizes(sizes):
+                if math.isclose(c, 1.0 / size.value, rel_tol=1e-6):
+                    scale = f"1/{size.letter}"
+                elif math.isclose(c, -1.0 / size.value, rel_tol=1e-6):
+                    scale = f"−1/{size.letter}"
+            zname = g.split(items[0][2])[0]
+            return zname, base, display(ybase), scale
+    return None
+
+
+def _is_data_leaf(node):
+    from .engine import is_data
+    return is_data(node)
 
 
 # --- fitting ---------------------------------------------------------------------------------------------
@@ -976,9 +1133,12 @@ def _edges_to_try(g0, edges, paths):
             yield _Edge(g0.index[id(v)], pos, v, v._prev[pos]), (id(v), pos) in on_edge, (id(v), pos) in on_path
         return
     for vi, v in enumerate(g0.order):
-        if v._prev:
+        if v._prev and id(v) not in g0.inner:
             for pos, c in enumerate(v._prev):
                 yield _Edge(vi, pos, v, c), True, True
+        w = g0.virtual.get(vi)
+        if w is not None:               # a function written out in numpy: one edge, as its rule
+            yield _Edge(vi, 0, w, w._prev[0]), True, False
 
 
 def _candidates(g0, A0, quantities, edges, paths):
@@ -1062,8 +1222,8 @@ def _holds(graphs, A, H, spec, members, k, qmap, rtol, atol):
         g = graphs[p]
         total = np.zeros(A.shape[1])
         for e0, s in zip(members, specs if len(specs) == len(members) else specs * len(members)):
-            e = _Edge(e0.vi, e0.pos, g.order[e0.vi], g.order[e0.vi]._prev[e0.pos])
-            if g.tangent_of(e.c) is None or g.locals.get(id(e.v)) is None:
+            e = _edge_at(g, e0.vi, e0.pos, isinstance(e0.v, _Written))
+            if e is None or g.tangent_of(e.c) is None or g.locals.get(id(e.v)) is None:
                 return False
             try:
                 new = _variant_value(g, e, s, p, qmap)
@@ -1091,10 +1251,11 @@ def _extra_search(graphs, A, H, rtol, atol, edges):
     ratio0 = H[0][big] / A[0][big]
     found, seen = [], set()
     layers = {}
-    for vi, v in enumerate(g0.order):
+    for vi, v in [(vi, v) for vi, v in enumerate(g0.order) if id(v) not in g0.inner] + sorted(g0.virtual.items()):
         locs = g0.locals.get(id(v)) if v._prev else None
         if locs is None:
             continue
+        written = isinstance(v, _Written)
         for pos, c in enumerate(v._prev):
             if allowed is not None and (id(v), pos) not in allowed:
                 continue
@@ -1110,23 +1271,24 @@ def _extra_search(graphs, A, H, rtol, atol, edges):
             layer = (g0.layer(v), g0.layer(c))
             if layer[0] is not None and layer[1] is not None:
                 layers.setdefault((layer, pos if v._rule.name != "affine" else _affine_role(v, pos)), []).append(
-                    (vi, pos, l))
+                    (vi, pos, l, written))
             if key in seen or not np.allclose(ratio0, l, rtol=rtol, atol=0):
                 continue
             seen.add(key)
-            if all(_fits(H[p], _local_at(graphs[p], vi, pos) * A[p], rtol, atol) for p in range(1, len(graphs))):
+            if all(_fits(H[p], _local_at(graphs[p], vi, pos, written) * A[p], rtol, atol)
+                   for p in range(1, len(graphs))):
                 found.append(_Found("extra derivative", [_Edge(vi, pos, v, c)], [("extra",)], None, False))
     # an array's local derivatives, one per element of the target (σ'(z1[j]) in ∂L/∂b1[j])
     if A.shape[1] > 1 and allowed is None:
         for (layer, _), members in layers.items():
             if len(members) != A.shape[1]:
                 continue
-            vec = np.array([l for _, _, l in members])
+            vec = np.array([m[2] for m in members])
             if not _fits(H[0], vec * A[0], rtol, atol) or _fits(A[0], vec * A[0], rtol, atol):
                 continue
-            if all(_fits(H[p], np.array([_local_at(graphs[p], vi, pos) for vi, pos, _ in members]) * A[p], rtol, atol)
-                   for p in range(1, len(graphs))):
-                es = [_Edge(vi, pos, g0.order[vi], g0.order[vi]._prev[pos]) for vi, pos, _ in members]
+            if all(_fits(H[p], np.array([_local_at(graphs[p], vi, pos, w) for vi, pos, _, w in members]) * A[p],
+                         rtol, atol) for p in range(1, len(graphs))):
+                es = [_edge_at(g0, vi, pos, w) for vi, pos, _, w in members]
                 found.append(_Found("extra derivative", es, [("extra",)] * len(es), None, True))
     return found
 
@@ -1141,7 +1303,8 @@ def _a_written_number(graphs, f):
     """Whether a mistake is about a number the learner wrote (the ½ of ½(…)², a mean's 1/N): its
     local derivative is the same unnamed number at every point."""
     e = f.edges[0]
-    values = [graphs[p].locals[id(graphs[p].order[e.vi])][e.pos] for p in range(len(graphs))]
+    written = isinstance(e.v, _Written)
+    values = [graphs[p].locals[id(_edge_at(graphs[p], e.vi, e.pos, written).v)][e.pos] for p in range(len(graphs))]
     if any(np.ndim(x) for x in values) and not all(np.all(np.asarray(x) == np.ravel(x)[0]) for x in values):
         return False
     first = np.ravel(values[0])[0]
@@ -1159,8 +1322,17 @@ def _affine_role(v, pos):
     return "w" if pos < n else "x" if pos < 2 * n else "b"
 
 
-def _local_at(g, vi, pos):
-    locs = g.locals.get(id(g.order[vi]))
+def _edge_at(g, vi, pos, written=False):
+    """The edge (vi, pos) of graph g (a written-out function's, for ``written``), or None."""
+    if written:
+        w = g.virtual.get(vi)
+        return None if w is None else _Edge(vi, 0, w, w._prev[0])
+    v = g.order[vi]
+    return _Edge(vi, pos, v, v._prev[pos])
+
+
+def _local_at(g, vi, pos, written=False):
+    locs = g.locals.get(id(g.virtual[vi] if written and vi in g.virtual else g.order[vi]))
     return float(locs[pos]) if locs is not None else math.nan
 
 
@@ -1320,7 +1492,9 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
         if one_sample and is_mean and s is not None and any(math.isclose(k, x, rel_tol=1e-6)
                                                             for x in (s.value, 2 * s.value, s.value / 2, -s.value)):
             special.append(Explanation("one sample", (), factor=k, wrt=wrt_words, sizes=sizes))
-        plain = Explanation("factor", (), factor=k, wrt=wrt_words, sizes=sizes)
+        residual = _residual(graphs[0], sizes) if math.isclose(k, -1.0, rel_tol=1e-6) else None
+        plain = Explanation("factor", (), factor=k, wrt=wrt_words, sizes=sizes,
+                            detail={"residual": residual} if residual else None)
         if special and any(e.kind == "reversed difference" and e.factor is None for e in special):
             return Diagnosis(special[:limit], k, worst, False)
         if special and special[-1].kind == "one sample":
@@ -1572,6 +1746,12 @@ def words(e):
     """The sentence a teacher would say for explanation ``e``, in the learner's notation."""
     kind, k = e.kind, e.factor
     d = e.detail
+    if kind == "factor" and d.get("residual"):
+        z, a, y, scale = d["residual"]
+        value = (f"({a} − {y}){scale[1:]}" if scale.startswith("1/") else f"{a} − {y}" if scale == "1"
+                 else f"{scale}·({a} − {y})")
+        return (f"off by a constant factor {_k(k)}: the sign is flipped: {e.wrt.split('/')[0]}/∂{z} is {value} "
+                f"(σ with cross-entropy), so {y} − {a} is the difference the wrong way round (or a minus lost)")
     if kind == "factor":
         return f"off by a constant factor {_k(k)}: {factor_cause(k, e.sizes) or 'a constant factor'}"
     if kind == "one sample":

@@ -325,7 +325,8 @@ def verdicts(style, file="correct.py"):
 
 
 def _names(text, words):
-    return [w for w in words if re.search(rf"(?<![\w]){re.escape(w)}(?![\w])", text)]
+    """The truth's names a text speaks of (a helper's Z as Z1 or Z2, the layer it is called for)."""
+    return [w for w in words if re.search(rf"(?<![\w']){re.escape(w)}\d*(?![\w'])", text)]
 
 
 def score():
