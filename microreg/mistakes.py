@@ -354,6 +354,8 @@ CONFUSIONS = {
         _c("the minus of ∂(a/b)/∂b lost", lambda a, b, ans: ans / b, lambda a, b: a / b ** 2),
         _c("∂(1/b)/∂b taken as 1/b", lambda a, b, ans: 1.0 / b, lambda a, b: 1 / b)],
     ("pow", 0): [        # a constant exponent k: the rule's ``const``
+        dict(_c("the exponent not brought down (the 2 of a square left out)", lambda a, ans, k: a ** (k - 1),
+                lambda i, o, k: i ** Num(k - 1) if k != 2 else i), arrays=True),
         _c("the power not lowered", lambda a, ans, k: k * ans, lambda i, o, k: Num(k) * i ** Num(k)),
         _c("the function for its derivative", lambda a, ans, k: ans, lambda i, o, k: i ** Num(k))],
 }
@@ -967,20 +969,30 @@ def _variants(g, e, pool, near=None):
     specs, values = [], []
     one_input = len(v._prev) == 1
     scalar_l = l.__class__ is not ndarray
-    if not (scalar_l and l == 1.0):                     # a forgotten local derivative: taken as 1
+    if not (scalar_l and l == 1.0) or rule.name == "relu":     # a forgotten local derivative: taken as 1
+        # (relu's mask is 1 on some elements: they still belong to the array's group, as at another point)
         specs.append(("forgot",))
         values.append(l * 0.0 + 1.0 if not scalar_l else 1.0)
     if not (scalar_l and abs(l) in (0.0, 1.0)):         # applied twice
         specs.append(("twice",))
         values.append(l * l)
-    if len(g.users.get(id(c), ())) >= 2:               # a missing path: one of several contributions left out
+    written = isinstance(v, _Written)
+    if len(g.users.get(id(c), ())) >= 2 and not written:   # a missing path: one of several contributions left out
         specs.append(("path",))
         values.append(l * 0.0)
+    if rule.name == "mul" and pos == 0 and v._prev[0] is v._prev[1]:   # u·u: the 2 of d(u²) = 2u du left out
+        specs.append(("half",))
+        values.append(l * 0.0)
+    if rule.name == "relu":                            # relu's mask taken from the upstream gradient
+        specs.append(("upmask",))
+        values.append(_upmask(g, v))
     other = _other_input(v, pos)
     if other is not None and not any(o is c for j, o in enumerate(v._prev) if j != pos):
         specs.append(("wfactor",))                     # the wrong factor of a product: ∂(u·v)/∂u taken as u
         values.append(c.data)
     for ci, entry in enumerate(CONFUSIONS.get((rule.name, pos), ())):     # what learners confuse
+        if entry.get("arrays") and near is not None:       # said as a factor of one number; tried on arrays
+            continue
         try:
             with np.errstate(all="ignore"):
                 if rule.name == "pow" and one_input:
@@ -997,7 +1009,8 @@ def _variants(g, e, pool, near=None):
         values.append(val)
     vl, cl = g.layer(v), g.layer(c)
     arrays = vl is not None or cl is not None
-    blocks = [(specs, values, [(sp, vl, cl) if arrays else None for sp in specs])] if specs else []
+    dest = g.destination(v)
+    blocks = [(specs, values, [(sp, vl, cl, dest) if arrays else None for sp in specs])] if specs else []
     if one_input:
         shape = _shape_of(c.data)
         try:                                            # the rule at the op's output: σ'(a1) for σ'(z1)
@@ -1030,9 +1043,12 @@ def _variants(g, e, pool, near=None):
             keep = [j for j, sp in enumerate(pspecs) if sp not in skip and
                     (near is None or sp in near[0] or patterns[j] in near[1])]
             if keep:
-                idx = g.split(o)[1]
+                base, idx = g.split(o)
+                flipped = "".join(f"[{i}]" for i in reversed(re.findall(r"\d+", idx)))
                 blocks.append(([("qty", pspecs[j]) for j in keep], pvalues[keep],
-                               [("qty", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else None
+                               [("qty", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else
+                                ("qtyT", base, vl, cl) if arrays and idx and split[j] == (base, flipped)
+                                and flipped != idx else None
                                 for j in keep]))
     return blocks
 
@@ -1047,8 +1063,10 @@ def _variant_value(g, e, spec, point, qmap):
         return l * 0.0 + 1.0 if l.__class__ is ndarray else 1.0
     if kind == "twice":
         return l * l
-    if kind == "path":
+    if kind in ("path", "half"):
         return l * 0.0
+    if kind == "upmask":
+        return _upmask(g, v)
     if kind == "wfactor":
         return c.data
     if kind == "output":
@@ -1067,6 +1085,12 @@ def _variant_value(g, e, spec, point, qmap):
     if kind == "qty":
         return _pool_value(g, spec[1], point, qmap)
     raise AssertionError(spec)
+
+
+def _upmask(g, v):
+    """relu's mask taken from the gradient flowing into its output: [∂L/∂v > 0]."""
+    adj = g.adj.get(id(v), 0.0)
+    return (np.asarray(adj, dtype=np.float64) > 0) * 1.0 if adj.__class__ is ndarray else float(adj > 0)
 
 
 def _delta(g, e, new_values):
@@ -1115,6 +1139,7 @@ class _Found:
 
 
 _KIND_OF = {"forgot": "forgotten derivative", "twice": "extra derivative", "path": "missing path",
+            "half": "wrong derivative", "upmask": "wrong derivative",
             "wfactor": "wrong factor", "output": "wrong node", "node": "wrong node", "conf": "wrong derivative",
             "qty": "wrong quantity", "extra": "extra derivative"}
 
@@ -1170,23 +1195,37 @@ def _candidates(g0, A0, quantities, edges, paths):
                 continue
             with np.errstate(invalid="ignore"):
                 live = np.any(np.abs(D) > scale, axis=1) & np.isfinite(D).all(axis=1)
-            for j in np.flatnonzero(live):
+            finite = np.isfinite(D).all(axis=1)
+            for j in np.flatnonzero(finite if grouping else live):
                 spec, d = specs[j], D[j]
-                candidates.append((spec, [e], d))
-                if grouping:
+                if live[j]:
+                    candidates.append((spec, [e], d))
+                if grouping:        # every element joins its array's group (a slip may change some only)
                     key = keys[j]
                     if key is not None:
-                        grp = groups.get(key)
-                        if grp is None:
-                            groups[key] = [spec, [e], d.copy(), [spec]]
-                        else:
-                            grp[1].append(e)
-                            grp[2] += d
-                            grp[3].append(spec)
-    for key, (spec, members, d, specs) in groups.items():
-        if len(members) >= 2:
+                        _join(groups, key, spec, e, d)
+                        if spec[0] in _OP_LEVEL:        # a helper called once per layer: every layer's op
+                            _join(groups, ("op", spec, _op_key(v._rule)), spec, e, d, layer=key)
+    for key, (spec, members, d, specs, layers) in groups.items():
+        if len(members) >= 2 and (key[0] != "op" or len(layers) >= 2):
             candidates.append((("group", key, tuple(specs)), members, d))
     return candidates
+
+
+#: The mistakes a helper function makes on its op wherever it is called (relu_backward without its
+#: mask, sigmoid_backward with 1 − s²): tried on every element of every array of that op at once.
+_OP_LEVEL = frozenset({"forgot", "twice", "conf", "output", "upmask"})
+
+
+def _join(groups, key, spec, e, d, layer=None):
+    grp = groups.get(key)
+    if grp is None:
+        groups[key] = grp = [spec, [], np.zeros_like(d), [], set()]
+    grp[1].append(e)
+    grp[2] += d
+    grp[3].append(spec)
+    if layer is not None:
+        grp[4].add(layer)
 
 
 def _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exact_only):
@@ -1198,6 +1237,12 @@ def _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exac
         return []
     D = np.stack([d for _, _, d in candidates])
     G0 = A[0] + D
+    for j, (spec, members, _) in enumerate(candidates):
+        if _compounds(spec):
+            try:
+                G0[j] = _mistaken_gradient(graphs[0], _overrides(graphs[0], spec, members, 0, qmap))
+            except Exception:  # noqa: BLE001 - outside a rule's domain: not a candidate
+                G0[j] = A[0]
     changes = ~_rows_fit(A[0], G0, rtol, atol)
     exact = _rows_fit(H[0], G0, rtol, atol) & changes
     ks = np.full(len(candidates), np.nan) if exact_only else _nice_rows(H[0], G0, nice, rtol, atol)
@@ -1209,7 +1254,7 @@ def _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exac
         if _holds(graphs, A, H, spec, members, k, qmap, rtol, atol):
             specs = spec[2] if spec[0] == "group" else [spec] * len(members)
             base = specs[0]
-            layer = spec[0] == "group"
+            layer = spec[1] if spec[0] == "group" else False
             found.append(_Found(_KIND_OF[base[0]], members, specs, k, layer))
     return found
 
@@ -1220,6 +1265,15 @@ def _holds(graphs, A, H, spec, members, k, qmap, rtol, atol):
     changed = False
     for p in range(len(graphs)):
         g = graphs[p]
+        if _compounds(spec):
+            try:
+                G = _mistaken_gradient(g, _overrides(g, spec, members, p, qmap))
+            except Exception:  # noqa: BLE001 - outside a rule's domain at this point: ruled out
+                return False
+            changed |= not _fits(G, A[p], rtol, atol)
+            if not _fits(H[p], G if k is None else k * G, rtol, atol):
+                return False
+            continue
         total = np.zeros(A.shape[1])
         for e0, s in zip(members, specs if len(specs) == len(members) else specs * len(members)):
             e = _edge_at(g, e0.vi, e0.pos, isinstance(e0.v, _Written))
@@ -1236,6 +1290,55 @@ def _holds(graphs, A, H, spec, members, k, qmap, rtol, atol):
         if not _fits(H[p], G if k is None else k * G, rtol, atol):
             return False
     return changed
+
+
+def _compounds(spec):
+    """Whether a candidate changes edges along one path (an op in every layer), so its changes
+    multiply and only a backward pass of its own gives the gradient."""
+    return spec[0] == "group" and spec[1][0] == "op"
+
+
+def _overrides(g, spec, members, p, qmap):
+    """{(id(node), input position): new local derivative} of a candidate at graph g (point p)."""
+    out = {}
+    for e0, s in zip(members, spec[2]):
+        e = _edge_at(g, e0.vi, e0.pos, isinstance(e0.v, _Written))
+        out[(id(e.v), e.pos)] = _UPSTREAM if s[0] == "upmask" else _variant_value(g, e, s, p, qmap)
+    return out
+
+
+#: An override that is relu's mask of the gradient arriving in this (mistaken) pass.
+_UPSTREAM = _Marker("UPSTREAM")
+
+
+def _mistaken_gradient(g, overrides):
+    """The target's gradient by a backward pass of its own, with the local derivatives of some
+    edges replaced (``overrides``); a written-out function's edges are its rule's."""
+    from .engine import _batch_contribution
+    adj = {id(g.out): 1.0}
+    order = g.order
+    for vi in range(len(order) - 1, -1, -1):
+        v = order[vi]
+        a = adj.get(id(v))
+        if a is None or not v._prev:
+            continue
+        w = g.virtual.get(vi)
+        if w is not None:
+            pairs = [(w._prev[0], overrides.get((id(w), 0), g.locals[id(w)][0]))]
+        else:
+            locs = g.locals[id(v)]
+            if locs is None:
+                raise ValueError("a local derivative outside its domain")
+            pairs = [(c, overrides.get((id(v), pos), locs[pos])) for pos, c in enumerate(v._prev)]
+        batch = v.data.__class__ is ndarray
+        for c, l in pairs:
+            if l is _UPSTREAM:
+                l = (np.asarray(a, dtype=np.float64) > 0) * 1.0 if batch else float(a > 0)
+            contribution = _batch_contribution(c, l, a) if batch else l * a
+            old = adj.get(id(c))
+            adj[id(c)] = contribution if old is None else old + contribution
+    return np.concatenate([np.ravel(np.asarray(adj[id(n)], dtype=np.float64)) if id(n) in adj
+                           else np.zeros(np.size(n.data)) for n in g.wrt])
 
 
 def _extra_search(graphs, A, H, rtol, atol, edges):
@@ -1356,14 +1459,29 @@ def _describe(g, f, sizes, wrt):
     partial = (f"∂{_group(vn)}/∂{_group(cn)}" if (_label(v) or id(v) in g._override)
                else f"∂({_expression(rule, kid_names)})/∂{_group(cn)}")
     array = None
-    if f.layer:             # the array the mistake is on: the replaced quantity's, else the op's output's
+    if isinstance(f.layer, tuple) and f.layer[0] == "op":     # every array of one op: A1, A2
+        found = {g.layer(m.v) or g.layer(m.c) for m in f.edges} - {None}
+        array = ", ".join(sorted(found, key=lambda t: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", t)]))
+    elif f.layer:           # the array the mistake is on: the replaced quantity's, else the op's output's
         other = _other_input(v, pos)
         array = next(g.layer(x) for x in ([v._prev[other]] if spec[0] == "qty" else []) + [v, c]
                      if g.layer(x) is not None or x is c)
     common = dict(factor=f.k, layer=array, wrt=wrt, sizes=sizes)
     kind = spec[0]
     if kind == "forgot":
-        return Explanation("forgotten derivative", (vn, cn), derivative=(partial, right), **common)
+        size = _constant_size(g, f, sizes)
+        return Explanation("forgotten derivative", (vn, cn), derivative=(partial, right),
+                           detail={"size": size} if size else None, **common)
+    if kind == "half":
+        return Explanation("wrong derivative", (cn,), substitution=(cn, f"2·{cn}"),
+                           derivative=(f"∂({cn}²)/∂{cn}", f"2·{cn}"),
+                           detail={"note": "the 2 of a square (d(u²) = 2u du) left out", **_term(g, v)}, **common)
+    if kind == "upmask":
+        up = "d" + vn
+        return Explanation("wrong derivative", (vn, cn), substitution=(f"[{up} > 0]", right),
+                           derivative=(partial, right),
+                           detail={"note": f"relu's mask taken from the upstream gradient {up} = ∂L/∂{vn}, not from "
+                                           f"relu's input"}, **common)
     if kind == "twice":
         return Explanation("extra derivative", (vn, cn), derivative=(partial, right), detail={"twice": True},
                            **common)
@@ -1373,7 +1491,10 @@ def _describe(g, f, sizes, wrt):
                            **common)
     if kind == "path":
         users = [nm(x) for x in g.users.get(id(c), ())]
-        return Explanation("missing path", (cn, vn), detail={"users": tuple(users)}, **common)
+        detail = {"users": tuple(users)}
+        if f.layer:
+            detail.update(_term(g, v), through=g.destination(v) or vn)
+        return Explanation("missing path", (cn, vn), detail=detail, **common)
     if kind == "wfactor":
         return Explanation("wrong factor", (vn, cn), substitution=(cn, right),
                            derivative=(f"∂({_expression(rule, kid_names)})/∂{_group(cn)}", right), **common)
@@ -1404,6 +1525,9 @@ def _describe(g, f, sizes, wrt):
             wrong = entry["note"]
         return Explanation("wrong derivative", (vn, cn), substitution=(wrong, right), derivative=(partial, right),
                            detail={"note": entry["note"]}, **common)
+    if kind == "qty" and isinstance(f.layer, tuple) and f.layer[0] == "qtyT":
+        o = nm(v._prev[_other_input(v, pos)])
+        return Explanation("transpose", (o,), substitution=(o, f"{o}ᵀ"), derivative=(partial, right), **common)
     if kind == "qty":
         o = v._prev[_other_input(v, pos)]
         on = _spec_name(g, spec[1])
@@ -1413,6 +1537,59 @@ def _describe(g, f, sizes, wrt):
         return Explanation("wrong quantity", (on, right_name), substitution=(on, right_name),
                            derivative=(partial, right), **common)
     raise AssertionError(kind)
+
+
+def _constant_size(g, f, sizes):
+    """"N = 5" when a forgotten local derivative is the same number 1/N (or N) everywhere: the
+    1/N of a mean, a size of the problem."""
+    e = f.edges[0]
+    local = g.locals.get(id(e.v))
+    if local is None or np.ndim(local[e.pos]) or _label(e.c) is not None and not e.c._prev:
+        return None
+    value = float(local[e.pos])
+    for size in _as_sizes(sizes):
+        if math.isclose(abs(value), 1.0 / size.value, rel_tol=1e-9):
+            return f"1/{size.letter}", f"{size.letter} = {_num(size.value)}", size.what
+    return None
+
+
+def _term(g, v):
+    """{"term": …} when node v feeds a regularisation term (a labelled node built from parameters and
+    numbers only, no data: reg·(Σ W1² + Σ W2²)), with the number's name (reg) if it has one."""
+    dest = None
+    for n in [v] + [u for u in _downstream(g, v, 12)]:
+        if (_label(n) is not None or id(n) in g._override) and n._prev:
+            dest = n
+            break
+    if dest is None:
+        return {}
+    stack, seen, named = [dest], {id(dest)}, []
+    while stack:
+        n = stack.pop()
+        if not n._prev:
+            if _is_data_leaf(n):
+                return {}
+            if _label(n) is None and not re.fullmatch(r"[−\-+]?[\d.]+(e[−\-+]?\d+)?", g.name(n)):
+                named.append(g.name(n))
+            continue
+        if len(seen) > 400:
+            return {}
+        for c in n._prev:
+            if id(c) not in seen:
+                seen.add(id(c))
+                stack.append(c)
+    return {"term": g.name(dest), "regularisation": True, "coefficient": named[0] if named else None}
+
+
+def _downstream(g, v, limit):
+    out, n = [], v
+    for _ in range(limit):
+        users = g.users.get(id(n))
+        if not users:
+            break
+        n = users[0]
+        out.append(n)
+    return out
 
 
 def _worst(A, H, rtol, atol, prefer=None):
@@ -1742,6 +1919,13 @@ def _shape_words(e):
     return text
 
 
+def _term_words(d):
+    if not d.get("regularisation"):
+        return ""
+    coefficient = f", with {d['coefficient']}" if d.get("coefficient") else ""
+    return f" (in {d['term']}, the regularisation term{coefficient})"
+
+
 def words(e):
     """The sentence a teacher would say for explanation ``e``, in the learner's notation."""
     kind, k = e.kind, e.factor
@@ -1788,6 +1972,10 @@ def words(e):
     elif kind == "reversed difference":
         written, belongs = e.substitution
         text = f"you wrote {written} where {belongs} belongs (the difference the wrong way round)"
+    elif kind == "forgotten derivative" and d.get("size"):
+        one_over, size, what = d["size"]
+        text = (f"you left out the {one_over} ({size}, the number of {what}) of {e.derivative[0]} (a forgotten "
+                f"local derivative: a missing {one_over})")
     elif kind == "forgotten derivative":
         partial, right = e.derivative
         text = f"you left out {partial} = {right} (a forgotten local derivative)"
@@ -1811,13 +1999,15 @@ def words(e):
     elif kind == "wrong derivative":
         wrong, right = e.substitution
         partial = e.derivative[0]
-        text = f"{partial} taken as {wrong} instead of {right}: {d['note']}"
+        text = f"{partial} taken as {wrong} instead of {right}: {d['note']}" + _term_words(d)
     elif kind == "wrong factor":
         written, right = e.substitution
         text = f"{e.derivative[0]} taken as {written} instead of {right} (the wrong factor of a product)"
     elif kind == "wrong quantity":
         written, belongs = e.substitution
         text = f"{written} where {belongs} belongs"
+    elif kind == "missing path" and d.get("through"):
+        text = f"yours leaves out the path from {e.nodes[0]} through {d['through']}" + _term_words(d)
     elif kind == "missing path":
         c, v = e.nodes
         users = d.get("users", ())
@@ -1825,7 +2015,10 @@ def words(e):
                 f"through {v}")
     else:
         raise ValueError(f"words: unknown kind {kind!r}")
-    if e.layer:
+    if e.layer and ", " in e.layer:
+        *rest, last = e.layer.split(", ")
+        text += f", on every element of {', '.join(rest)} and {last} (the same slip in every layer)"
+    elif e.layer:
         text += f", on every element of {e.layer}"
     if k is not None:
         text += f", and off by a factor {_k(k)}: {factor_cause(k, e.sizes) or 'a constant factor'}"
