@@ -182,14 +182,15 @@ def _as_array(value, who, name):
 class _Point:
     """The learner's cost traced at one point, and their gradients there."""
 
-    def __init__(self, traced, hand):
+    def __init__(self, traced, hand, numbers=None):
         self.traced, self.hand = traced, hand
+        self.numbers = numbers or {}        # the numbers the code was given by name (reg=0.05), to name them
         self.auto = traced.backward()
         self._base = None
 
     def graph(self, name):
         target = self.traced.params[name]
-        g = Graph(self.traced.loss, target, base=self._base)
+        g = Graph(self.traced.loss, target, data=self.numbers, base=self._base)
         if self._base is None:
             self._base = g
         return g
@@ -296,6 +297,22 @@ def _sizes_of(traced, params, data, letter=None):
     return sizes
 
 
+def _named_numbers(fn, args, kwargs):
+    """{name: number} of the plain numbers ``fn`` is given (``reg=0.05``), so the words can call
+    them by name."""
+    out = {k: float(v) for k, v in kwargs.items() if isinstance(v, (float, np.floating))}
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return out
+    free = [n for n in names if n not in out]
+    for name, value in zip(free[-len(args):] if args else [], args):
+        if isinstance(value, (float, np.floating)):
+            out.setdefault(name, float(value))
+    return out
+
+
 def _run_plain(fn, params, how, dict_name, point, args, kwargs, who):
     try:
         return _run(fn, params, how, dict_name, list(args), dict(kwargs), _plain(point))
@@ -316,6 +333,7 @@ def verify_code(loss, grads, at, args=(), kwargs=None, pass_params=None, nearby=
     how_l, dict_l = _how(loss, at, pass_params)
     how_g, dict_g = _how(grads, at, pass_params)
     who = getattr(grads, "__name__", "grads")
+    loss_fn = loss
     checked = []
     keys = None
     for point in points:
@@ -323,7 +341,7 @@ def verify_code(loss, grads, at, args=(), kwargs=None, pass_params=None, nearby=
         out = _run_plain(grads, at, how_g, dict_g, point, args, kwargs, who)
         hand, keys = _find_grads(out, list(at), who)
         hand = {k: _as_array(v, who, k) for k, v in hand.items()}
-        checked.append(_Point(traced, hand))
+        checked.append(_Point(traced, hand, _named_numbers(loss_fn, args, kwargs)))
     data = list(args) + list(kwargs.values())
     sizes = _sizes_of(checked[0].traced, at, data, letter)
     shapes = {k: np.shape(v) for k, v in at.items()}
@@ -342,6 +360,7 @@ def verify_pair(fn, at, args=(), kwargs=None, pass_params=None, nearby=4, seed=0
     points = _points(at, nearby, seed)
     how, dict_name = _how(fn, at, pass_params)
     who = getattr(fn, "__name__", "fn")
+    loss_fn = fn
     checked, keys = [], None
     for point in points:
         traced = trace_at(fn, at, point, args, kwargs, pass_params=how)
@@ -351,7 +370,7 @@ def verify_pair(fn, at, args=(), kwargs=None, pass_params=None, nearby=4, seed=0
         rest = [o for o in out if not np.isscalar(o) and not (isinstance(o, ndarray) and o.ndim == 0)]
         hand, keys = _find_grads(rest[0] if len(rest) == 1 else tuple(rest), list(at), who)
         hand = {k: _as_array(v, who, k) for k, v in hand.items()}
-        checked.append(_Point(traced, hand))
+        checked.append(_Point(traced, hand, _named_numbers(loss_fn, args, kwargs)))
     data = list(args) + list(kwargs.values())
     sizes = _sizes_of(checked[0].traced, at, data, letter)
     shapes = {k: np.shape(v) for k, v in at.items()}

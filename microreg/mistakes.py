@@ -1040,8 +1040,8 @@ def _variants(g, e, pool, near=None):
         if shape in pool:
             pspecs, patterns, pvalues, split = pool[shape]
             skip = {("node", g.index.get(id(o))), ("node", g.index.get(id(c)))}
-            keep = [j for j, sp in enumerate(pspecs) if sp not in skip and
-                    (near is None or sp in near[0] or patterns[j] in near[1])]
+            keep = [j for j, sp in enumerate(pspecs) if sp not in skip and np.any(pvalues[j] != 0) and
+                    (near is None or sp in near[0] or patterns[j] in near[1])]     # a zero is a left-out path
             if keep:
                 base, idx = g.split(o)
                 flipped = "".join(f"[{i}]" for i in reversed(re.findall(r"\d+", idx)))
@@ -1527,7 +1527,9 @@ def _describe(g, f, sizes, wrt):
                            detail={"note": entry["note"]}, **common)
     if kind == "qty" and isinstance(f.layer, tuple) and f.layer[0] == "qtyT":
         o = nm(v._prev[_other_input(v, pos)])
-        return Explanation("transpose", (o,), substitution=(o, f"{o}ᵀ"), derivative=(partial, right), **common)
+        common["layer"] = None          # the words say the whole array already; the graph cannot tell which way
+        return Explanation("transpose", (o,), substitution=(o, f"{o}ᵀ"), derivative=(partial, right),
+                           detail={"either": True}, **common)
     if kind == "qty":
         o = v._prev[_other_input(v, pos)]
         on = _spec_name(g, spec[1])
@@ -1557,7 +1559,7 @@ def _term(g, v):
     """{"term": …} when node v feeds a regularisation term (a labelled node built from parameters and
     numbers only, no data: reg·(Σ W1² + Σ W2²)), with the number's name (reg) if it has one."""
     dest = None
-    for n in [v] + [u for u in _downstream(g, v, 12)]:
+    for n in [v] + _downstream(g, v, len(g.order)):
         if (_label(n) is not None or id(n) in g._override) and n._prev:
             dest = n
             break
@@ -1744,6 +1746,9 @@ def _order(found):
                                                      _RANK[t[1].kind], t[1].source != "graph",
                                                      t[1].layer is not None, t[0]))
     out, seen, said = [], set(), set()
+    written = {e.nodes[:1] for _, e in ranked if e.kind == "transpose" and e.source == "formula"}
+    ranked = [(i, e) for i, e in ranked if not (e.kind == "transpose" and e.source == "graph" and
+                                                e.detail.get("either") and e.nodes[:1] in written)]
     for _, e in ranked:
         key = e.key()
         text = words(e)
@@ -1922,7 +1927,7 @@ def _shape_words(e):
 def _term_words(d):
     if not d.get("regularisation"):
         return ""
-    coefficient = f", with {d['coefficient']}" if d.get("coefficient") else ""
+    coefficient = f" (coefficient {d['coefficient']})" if d.get("coefficient") else ""
     return f" (in {d['term']}, the regularisation term{coefficient})"
 
 
@@ -2006,8 +2011,12 @@ def words(e):
     elif kind == "wrong quantity":
         written, belongs = e.substitution
         text = f"{written} where {belongs} belongs"
+    elif kind == "missing path" and d.get("regularisation"):
+        coefficient = f" (coefficient {d['coefficient']})" if d.get("coefficient") else ""
+        text = (f"yours leaves out the gradient of the regularisation term {d['term']}{coefficient} (the path from "
+                f"{e.nodes[0]} through it)")
     elif kind == "missing path" and d.get("through"):
-        text = f"yours leaves out the path from {e.nodes[0]} through {d['through']}" + _term_words(d)
+        text = f"yours leaves out the path from {e.nodes[0]} through {d['through']}"
     elif kind == "missing path":
         c, v = e.nodes
         users = d.get("users", ())
