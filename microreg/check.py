@@ -211,13 +211,67 @@ class Report:
         return str(self)
 
     def _repr_html_(self):
-        head = "".join(f"<th>{h}</th>" for h in self.HEAD)
+        """The table for Jupyter: one row per argument, and for a wrong array its elements as a grid,
+        the learner's numbers shaded by how far off they are, the worst one outlined (hover: both)."""
+        head = "".join(f'<th style="text-align:left">{h}</th>' for h in self.HEAD + ("yours, element by element",))
         body = ""
         for r, v in zip(self.rows(), self.verdicts.values()):
             colour = "#e6f4ea" if v.ok else "#fce8e6"
-            body += f'<tr style="background:{colour}">' + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-        return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-                f"<p>checked at {self.points} point(s)</p>")
+            cells = [html.escape(c) for c in r] + ["" if v.ok else _grid(v)]
+            body += (f'<tr style="background:{colour};vertical-align:top">'
+                     + "".join(f'<td style="text-align:left">{c}</td>' for c in cells) + "</tr>")
+        status = "all ok" if self.ok else "some gradients differ"
+        return (f'<table class="microreg-report"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+                f"<p>checked at {self.points} point(s): {status}</p>")
+
+    def show(self):
+        """Show the report: rich HTML in Jupyter (see `_repr_html_`), the text table elsewhere."""
+        try:
+            from IPython import get_ipython
+            from IPython.display import HTML, display
+        except ImportError:
+            get_ipython = None
+        if get_ipython is not None and get_ipython() is not None:
+            display(HTML(self._repr_html_()))
+        else:
+            print(self)
+
+
+MAX_GRID = 100      # a wrong array with more elements than this shows its worst ones only
+
+
+def _grid(v):
+    """A wrong array's elements as an HTML grid: the learner's number in each cell, shaded by its
+    error over the tolerance, the worst element outlined; a tooltip gives autograd's number."""
+    a, h = v.autograd, v.hand
+    if not isinstance(a, ndarray) or not isinstance(h, ndarray) or a.shape != h.shape or a.size < 2:
+        return ""
+    err = np.abs(h - a) / (1e-9 + 1e-6 * np.abs(a))
+    worst = np.unravel_index(int(np.argmax(err)), a.shape)
+    grid = a.reshape(a.shape[0], -1) if a.ndim >= 2 else a.reshape(1, -1)
+    hand, errs = h.reshape(grid.shape), err.reshape(grid.shape)
+    if grid.size > MAX_GRID:
+        keep = np.argsort(errs.max(axis=1))[::-1][:max(1, MAX_GRID // grid.shape[1])]
+        rows = sorted(keep)
+    else:
+        rows = range(grid.shape[0])
+    flat_worst = np.ravel_multi_index(worst, a.shape)
+    out = []
+    for i in rows:
+        tds = []
+        for j in range(grid.shape[1]):
+            bad = errs[i, j] > 1
+            shade = min(1.0, 0.25 + 0.75 * np.log10(errs[i, j]) / 6) if bad else 0.0
+            style = f"background:rgba(217,48,37,{shade:.2f});padding:2px 6px;text-align:right"
+            if i * grid.shape[1] + j == flat_worst:
+                style += ";outline:2px solid #202124;font-weight:bold"
+            idx = np.unravel_index(i * grid.shape[1] + j, a.shape)
+            tip = html.escape(f"{v.name}{''.join(f'[{k}]' for k in idx)}: autograd {grid[i, j]:.6g}, "
+                              f"yours {hand[i, j]:.6g}", quote=True)
+            tds.append(f'<td style="{style}" title="{tip}">{hand[i, j]:.4g}</td>')
+        out.append("<tr>" + "".join(tds) + "</tr>")
+    note = "" if len(rows) == grid.shape[0] else f"<div>the {len(rows)} worst of {grid.shape[0]} rows</div>"
+    return f'<table style="border-collapse:collapse;font-size:85%">{"".join(out)}</table>{note}'
 
 
 # --- one point: the graph and the names a formula can use -------------------------------------------
