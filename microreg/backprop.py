@@ -48,7 +48,8 @@ import numpy as np
 from .check import Report, Verdict, _error_text, _nearby
 from .mistakes import Explanation, Graph, _worst, explain, words
 from .notation import display
-from .trace import TraceError, _how, _run, _data_nodes, trace_at
+from .engine import topological_order
+from .trace import TraceError, _data_nodes, _how, _run, trace_at
 
 ndarray = np.ndarray
 
@@ -62,7 +63,7 @@ def _plain(point):
     return {k: (np.array(v, dtype=np.float64) if np.ndim(v) else float(v)) for k, v in point.items()}
 
 
-def _points(at, nearby, seed):
+def _given(at):
     if not isinstance(at, dict) or not at:
         raise TypeError("verify: 'at' must be a dict of parameter name → number or numpy array, e.g. "
                         "at=parameters")
@@ -74,9 +75,34 @@ def _points(at, nearby, seed):
                             f"{type(value).__name__}") from None
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"verify: at[{name!r}] holds a value that is not finite")
+    return _plain(at)
+
+
+def _structure(loss):
+    """The ops of a traced graph in order: equal at two points when every constant choice (a max,
+    a np.where, the element a stable softmax subtracts) is the same."""
+    return tuple(n._rule.name if n._rule is not None else None for n in topological_order(loss))
+
+
+def _checked_points(at, nearby, seed, check_at, tries=5):
+    """[_Point]: ``check_at(point)`` at the given point and at ``nearby`` random points near it (each
+    number moved by ~10%, seeded), each drawn again closer while its graph makes other constant
+    choices than the given point's (a softmax's max on another element), so that one mistaken
+    backward pass can explain the learner's numbers at all of them."""
+    given = _given(at)
     rng = np.random.default_rng(seed)
-    given = _plain(at)
-    return [given] + [_nearby(given, rng) for _ in range(nearby)]
+    first = check_at(given)
+    shape = _structure(first.traced.loss)
+    out = [first]
+    for _ in range(nearby):
+        scale = 0.1
+        for _ in range(tries):
+            candidate = check_at(_nearby(given, rng, scale))
+            if _structure(candidate.traced.loss) == shape:
+                out.append(candidate)
+                break
+            scale /= 4
+    return out
 
 
 # --- the problem's sizes, named from the code --------------------------------------------------------
@@ -117,7 +143,7 @@ def problem_sizes(params, data, named=None):
                 if other > 1 and other != found["samples"]:
                     found["features"] = other
                 break
-    mats = [np.shape(v) for v in params.values() if np.ndim(v) == 2 and min(np.shape(v)) > 1]
+    mats = [np.shape(v) for v in params.values() if np.ndim(v) == 2]
     shared = set()
     for i, a in enumerate(mats):
         for b in mats[i + 1:]:
@@ -161,7 +187,7 @@ def _find_grads(out, names, who):
                 if key in out:
                     got[name] = out[key]
                     break
-        return got, sorted(map(str, out))
+        return got, [str(k) for k in out]
     arrays = list(out) if isinstance(out, (tuple, list)) else [out]
     arrays = [a for a in arrays if not np.isscalar(a) or isinstance(a, (float, int, np.floating))]
     if len(arrays) < len(names):
@@ -329,19 +355,20 @@ def verify_code(loss, grads, at, args=(), kwargs=None, pass_params=None, nearby=
     if not callable(loss) or not callable(grads):
         raise TypeError("verify: loss and grads must be functions (the learner's cost and backward pass)")
     kwargs = dict(kwargs or {})
-    points = _points(at, nearby, seed)
+    _given(at)
     how_l, dict_l = _how(loss, at, pass_params)
     how_g, dict_g = _how(grads, at, pass_params)
     who = getattr(grads, "__name__", "grads")
-    loss_fn = loss
-    checked = []
+    numbers = _named_numbers(loss, args, kwargs)
     keys = None
-    for point in points:
+
+    def check_at(point):
+        nonlocal keys
         traced = trace_at(loss, at, point, args, kwargs, pass_params=how_l)
         out = _run_plain(grads, at, how_g, dict_g, point, args, kwargs, who)
         hand, keys = _find_grads(out, list(at), who)
-        hand = {k: _as_array(v, who, k) for k, v in hand.items()}
-        checked.append(_Point(traced, hand, _named_numbers(loss_fn, args, kwargs)))
+        return _Point(traced, {k: _as_array(v, who, k) for k, v in hand.items()}, numbers)
+    checked = _checked_points(at, nearby, seed, check_at)
     data = list(args) + list(kwargs.values())
     sizes = _sizes_of(checked[0].traced, at, data, letter)
     shapes = {k: np.shape(v) for k, v in at.items()}
@@ -357,20 +384,22 @@ def verify_pair(fn, at, args=(), kwargs=None, pass_params=None, nearby=4, seed=0
     if not callable(fn):
         raise TypeError(f"verify_pair: fn must be a function returning (loss, grads), got {type(fn).__name__}")
     kwargs = dict(kwargs or {})
-    points = _points(at, nearby, seed)
+    _given(at)
     how, dict_name = _how(fn, at, pass_params)
     who = getattr(fn, "__name__", "fn")
-    loss_fn = fn
-    checked, keys = [], None
-    for point in points:
-        traced = trace_at(fn, at, point, args, kwargs, pass_params=how)
+    numbers = _named_numbers(fn, args, kwargs)
+    keys = None
+
+    def check_at(point):
+        nonlocal keys
         out = _run_plain(fn, at, how, dict_name, point, args, kwargs, who)
         if not isinstance(out, (tuple, list)) or len(out) < 2:
             raise TypeError(f"verify_pair: {who} returned {type(out).__name__}; it must return (loss, grads)")
+        traced = trace_at(fn, at, point, args, kwargs, pass_params=how)
         rest = [o for o in out if not np.isscalar(o) and not (isinstance(o, ndarray) and o.ndim == 0)]
         hand, keys = _find_grads(rest[0] if len(rest) == 1 else tuple(rest), list(at), who)
-        hand = {k: _as_array(v, who, k) for k, v in hand.items()}
-        checked.append(_Point(traced, hand, _named_numbers(loss_fn, args, kwargs)))
+        return _Point(traced, {k: _as_array(v, who, k) for k, v in hand.items()}, numbers)
+    checked = _checked_points(at, nearby, seed, check_at)
     data = list(args) + list(kwargs.values())
     sizes = _sizes_of(checked[0].traced, at, data, letter)
     shapes = {k: np.shape(v) for k, v in at.items()}
@@ -419,12 +448,12 @@ def verify_backward(forward, backward, at, args=(), kwargs=None, backward_args=(
     kwargs = dict(kwargs or {})
     inputs = _input_names(forward, at)
     names = list(inputs)
-    points = _points(inputs, nearby, seed)
+    _given(inputs)
     rng = np.random.default_rng(seed + 1)
     upstream = _first_arg(backward)
     who = getattr(backward, "__name__", "backward")
-    checked = []
-    for point in points:
+
+    def check_at(point):
         plain = _plain(point)
         result = forward(*[plain[n] for n in names], *args, **kwargs)
         out, cache = (result[0], result[1] if len(result) == 2 else result[1:]) \
@@ -442,8 +471,8 @@ def verify_backward(forward, backward, at, args=(), kwargs=None, backward_args=(
         except Exception as exc:
             raise type(exc)(f"{who} failed on plain numbers: {exc}") from exc
         hand, _ = _find_grads(got, names, who)
-        hand = {k: _as_array(v, who, k) for k, v in hand.items()}
-        checked.append(_Point(traced, hand))
+        return _Point(traced, {k: _as_array(v, who, k) for k, v in hand.items()})
+    checked = _checked_points(inputs, nearby, seed, check_at)
     sizes = _sizes_of(checked[0].traced, {}, list(args) + list(kwargs.values()), letter)
     shapes = {k: np.shape(v) for k, v in inputs.items()}
     return _check(checked, names, shapes, sizes, rtol, atol, explain)

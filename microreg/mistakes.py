@@ -601,14 +601,25 @@ class Graph:
                     names[id(node)] = self._constant_name(node)
                 else:
                     text = _expression(node._rule, [names[id(c)] for c in node._prev])
-                    names[id(node)] = text if len(text) <= 28 else f"the {node._rule.name} node"
+                    long = len(text) > 28 or re.search(r"\bthe \w+ node\b", text)
+                    names[id(node)] = self._input_of(node) if long else text
             for w in self.composites:
+                if _label(w.node) is None and id(w.node) not in self._override:    # σ(Z[0][0]), not 1/(1 + …)
+                    names[id(w.node)] = _expression(w._rule, [names[id(w._prev[0])]])
                 names[id(w)] = names[id(w.node)]
             self._names = names
         return self._names
 
     def name(self, node):
         return self.names()[id(node)]
+
+    def _input_of(self, node):
+        """A long unlabelled expression that only feeds a labelled function (the X.dot(W1) + b1 in
+        np.maximum(0, X.dot(W1) + b1)) is "the input of hidden[0][1]"; else "the add node"."""
+        users = self.users.get(id(node), ())
+        if len(users) == 1 and len(users[0]._prev) == 1 and _label(users[0]) is not None:
+            return f"the input of {display(_label(users[0]))}"
+        return f"the {node._rule.name} node"
 
     def _constant_name(self, node):
         v = node.data
@@ -1493,7 +1504,8 @@ def _describe(g, f, sizes, wrt):
         users = [nm(x) for x in g.users.get(id(c), ())]
         detail = {"users": tuple(users)}
         if f.layer:
-            detail.update(_term(g, v), through=g.destination(v) or vn)
+            detail.update(_term(g, v))
+            detail["through"] = g.destination(v) or vn
         return Explanation("missing path", (cn, vn), detail=detail, **common)
     if kind == "wfactor":
         return Explanation("wrong factor", (vn, cn), substitution=(cn, right),
@@ -1556,31 +1568,43 @@ def _constant_size(g, f, sizes):
 
 
 def _term(g, v):
-    """{"term": …} when node v feeds a regularisation term (a labelled node built from parameters and
-    numbers only, no data: reg·(Σ W1² + Σ W2²)), with the number's name (reg) if it has one."""
-    dest = None
-    for n in [v] + _downstream(g, v, len(g.order)):
-        if (_label(n) is not None or id(n) in g._override) and n._prev:
-            dest = n
-            break
-    if dest is None:
+    """{"term": …, "regularisation": True, …} when node v feeds a regularisation term: the largest
+    part of the loss above v built from parameters and numbers only, no data (reg·(Σ W1² + Σ W2²)),
+    called by its label (reg_loss) if it has one, with its number's name (reg) if it has one."""
+    data = _data_cones(g)
+    if data.get(id(v)):
         return {}
-    stack, seen, named = [dest], {id(dest)}, []
+    term = v
+    for n in _downstream(g, v, len(g.order)):
+        if data.get(id(n)):
+            break
+        term = n
+    if term is v or term is g.out:
+        return {}
+    stack, seen, named = [term], {id(term)}, []
     while stack:
         n = stack.pop()
         if not n._prev:
-            if _is_data_leaf(n):
-                return {}
             if _label(n) is None and not re.fullmatch(r"[−\-+]?[\d.]+(e[−\-+]?\d+)?", g.name(n)):
                 named.append(g.name(n))
             continue
-        if len(seen) > 400:
-            return {}
         for c in n._prev:
             if id(c) not in seen:
                 seen.add(id(c))
                 stack.append(c)
-    return {"term": g.name(dest), "regularisation": True, "coefficient": named[0] if named else None}
+    label = g.name(term) if (_label(term) is not None or id(term) in g._override) else None
+    return {"term": label, "regularisation": True, "coefficient": named[0] if named else None}
+
+
+def _data_cones(g):
+    """{id(node): whether data (a sample, a target) reaches it}."""
+    cache = g._pools.get(("data cones",))
+    if cache is None:
+        cache = {}
+        for n in g.order:
+            cache[id(n)] = _is_data_leaf(n) if not n._prev else any(cache.get(id(c), False) for c in n._prev)
+        g._pools[("data cones",)] = cache
+    return cache
 
 
 def _downstream(g, v, limit):
@@ -1747,6 +1771,10 @@ def _order(found):
                                                      t[1].layer is not None, t[0]))
     out, seen, said = [], set(), set()
     written = {e.nodes[:1] for _, e in ranked if e.kind == "transpose" and e.source == "formula"}
+    forgotten = {(e.nodes[0], e.layer, e.factor) for _, e in ranked if e.kind == "forgotten derivative"}
+    ranked = [(i, e) for i, e in ranked if not (     # relu' at a node that is positive everywhere: no mask at all
+        e.kind == "wrong node" and e.derivative and e.derivative[1].startswith("[")
+        and (e.nodes[0], e.layer, e.factor) in forgotten)]
     ranked = [(i, e) for i, e in ranked if not (e.kind == "transpose" and e.source == "graph" and
                                                 e.detail.get("either") and e.nodes[:1] in written)]
     for _, e in ranked:
@@ -1927,8 +1955,9 @@ def _shape_words(e):
 def _term_words(d):
     if not d.get("regularisation"):
         return ""
-    coefficient = f" (coefficient {d['coefficient']})" if d.get("coefficient") else ""
-    return f" (in {d['term']}, the regularisation term{coefficient})"
+    coefficient = f", coefficient {d['coefficient']}" if d.get("coefficient") else ""
+    term = f"{d['term']}, " if d.get("term") else ""
+    return f" (in {term}the regularisation term{coefficient})"
 
 
 def words(e):
@@ -2013,8 +2042,9 @@ def words(e):
         text = f"{written} where {belongs} belongs"
     elif kind == "missing path" and d.get("regularisation"):
         coefficient = f" (coefficient {d['coefficient']})" if d.get("coefficient") else ""
-        text = (f"yours leaves out the gradient of the regularisation term {d['term']}{coefficient} (the path from "
-                f"{e.nodes[0]} through it)")
+        term = f" {d['term']}" if d.get("term") else ""
+        text = (f"yours leaves out the gradient of the regularisation term{term}{coefficient}: the path from "
+                f"{e.nodes[0]} through it")
     elif kind == "missing path" and d.get("through"):
         text = f"yours leaves out the path from {e.nodes[0]} through {d['through']}"
     elif kind == "missing path":
