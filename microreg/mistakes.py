@@ -850,6 +850,45 @@ def _pool(g, quantities):
     return g._pools[key]
 
 
+#: Past this many nodes, only mistakes on every element of an array are tried (see `_candidates`).
+MAX_SINGLES = 2000
+
+#: Past this many names of one shape, an edge tries only the names that can make an array's mistake
+#: (the same element of another array, or its transpose) and those next to it, not every name.
+MAX_POOL = 300
+
+
+def _pool_lookup(g, pool, shape):
+    """For the names of one shape: {index: [j]}, {spec: j}, {pattern: [j]} and which are not zero."""
+    cache = g._pools.setdefault(("lookup",), {})
+    key = (id(pool), shape)
+    if key not in cache:
+        pspecs, patterns, pvalues, split = pool[shape]
+        by_idx, by_pattern = {}, {}
+        for j, (base, idx) in enumerate(split):
+            by_idx.setdefault(idx, []).append(j)
+            by_pattern.setdefault(patterns[j], []).append(j)
+        nonzero = np.any(pvalues.reshape(len(pvalues), -1) != 0, axis=1)
+        cache[key] = (by_idx, {sp: j for j, sp in enumerate(pspecs)}, by_pattern, nonzero)
+    return cache[key]
+
+
+def _choose(g, e, pool, shape, skip, near, indices):
+    """The positions j of the pool's names of ``shape`` an edge tries: every one (a quiz's step: those
+    next to it), or on a large graph the same elements of other arrays (``indices``) and the names
+    next to the edge."""
+    pspecs, patterns, _, _ = pool[shape]
+    by_idx, by_spec, by_pattern, nonzero = _pool_lookup(g, pool, shape)
+    if near is None and len(pspecs) > MAX_POOL:
+        specs, pats = _near(g, e)
+        js = {j for idx in indices if idx for j in by_idx.get(idx, ())}
+        js |= {by_spec[sp] for sp in specs if sp in by_spec}
+        js |= {j for pat in pats for j in by_pattern.get(pat, ())}
+        return [j for j in sorted(js) if pspecs[j] not in skip and nonzero[j]]
+    return [j for j, sp in enumerate(pspecs) if sp not in skip and nonzero[j] and
+            (near is None or sp in near[0] or patterns[j] in near[1])]
+
+
 def _pool_entries(g, quantities):
     out = []
     seen = set()
@@ -1032,11 +1071,10 @@ def _variants(g, e, pool, near=None):
         if shape in pool:                               # the rule at another node of c's shape
             pspecs, patterns, pvalues, split = pool[shape]
             skip = {("node", g.index.get(id(c))), ("node", e.vi)}
-            keep = [j for j, sp in enumerate(pspecs) if sp not in skip and
-                    (near is None or sp in near[0] or patterns[j] in near[1])]
+            idx = g.split(c)[1]
+            keep = _choose(g, e, pool, shape, skip, near, [idx])
             if keep:
                 at = _at_nodes(rule, pvalues[keep])
-                idx = g.split(c)[1]
                 blocks.append(([("node", pspecs[j]) for j in keep], at,
                                [("node", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else None
                                 for j in keep]))
@@ -1051,11 +1089,10 @@ def _variants(g, e, pool, near=None):
         if shape in pool:
             pspecs, patterns, pvalues, split = pool[shape]
             skip = {("node", g.index.get(id(o))), ("node", g.index.get(id(c)))}
-            keep = [j for j, sp in enumerate(pspecs) if sp not in skip and np.any(pvalues[j] != 0) and
-                    (near is None or sp in near[0] or patterns[j] in near[1])]     # a zero is a left-out path
+            base, idx = g.split(o)
+            flipped = "".join(f"[{i}]" for i in reversed(re.findall(r"\d+", idx)))
+            keep = _choose(g, e, pool, shape, skip, near, [idx, flipped])     # (a zero is a left-out path)
             if keep:
-                base, idx = g.split(o)
-                flipped = "".join(f"[{i}]" for i in reversed(re.findall(r"\d+", idx)))
                 blocks.append(([("qty", pspecs[j]) for j in keep], pvalues[keep],
                                [("qty", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else
                                 ("qtyT", base, vl, cl) if arrays and idx and split[j] == (base, flipped)
@@ -1184,6 +1221,9 @@ def _candidates(g0, A0, quantities, edges, paths):
     grouping = edges is None and paths is None
     candidates = []                 # (spec, [edges], delta at point 0)
     groups = {}
+    # on a large graph (numpy code on many samples) one element's slip cannot be all a learner's array
+    # code got wrong: only mistakes on whole arrays are tried
+    singles = not grouping or len(g0.order) <= MAX_SINGLES
     scale = 1e-12 * max(1.0, float(np.abs(A0).max()))
     for e, on_edge, on_path in _edges_to_try(g0, edges, paths):
         v = e.v
@@ -1209,7 +1249,7 @@ def _candidates(g0, A0, quantities, edges, paths):
             finite = np.isfinite(D).all(axis=1)
             for j in np.flatnonzero(finite if grouping else live):
                 spec, d = specs[j], D[j]
-                if live[j]:
+                if live[j] and singles:
                     candidates.append((spec, [e], d))
                 if grouping:        # every element joins its array's group (a slip may change some only)
                     key = keys[j]
