@@ -381,6 +381,36 @@ def _shape_of(x):
     return x.shape if x.__class__ is ndarray else ()
 
 
+class _Names(dict):
+    """A graph's names, id(node) → words; an unlabelled op node's are made when first asked for
+    (inputs first, without recursion: a sum over thousands of elements is a long chain)."""
+
+    def __init__(self, graph, given):
+        super().__init__(given)
+        self.graph = graph
+        self.nodes = {id(n): n for n in graph.order}
+        for w in graph.composites:
+            self.nodes[id(w)] = w
+
+    def __missing__(self, key):
+        g = self.graph
+        node = self.nodes[key]
+        if isinstance(node, _Written):
+            self[key] = value = self[id(node.node)]
+            return value
+        stack = [node]
+        while stack:
+            n = stack[-1]
+            todo = [c for c in n._prev if id(c) not in self] if n._prev else []
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            if id(n) not in self:
+                dict.__setitem__(self, id(n), g._said(n, self) if n._prev else g._constant_name(n))
+        return dict.__getitem__(self, key)
+
+
 class _Written:
     """A function the learner wrote out with numpy (σ as ``1 / (1 + np.exp(-z))``, tanh as a ratio of
     exps), seen as the one node of the rule table it computes: its output ``node``, its input, the
@@ -483,6 +513,7 @@ class Graph:
             self._override, self.batch, self.locals, self.users = base._override, base.batch, base.locals, base.users
             self._names, self._pools = base.names(), base._pools
             self.composites, self.inner, self.virtual = base.composites, base.inner, base.virtual
+            self._written_at = base._written_at
         else:
             self.order = topological_order(out)
             self.index = {id(n): i for i, n in enumerate(self.order)}
@@ -506,6 +537,7 @@ class Graph:
                         users.append(node)
             self._names, self._pools = None, {}
             self.composites = _composites(self)
+            self._written_at = {id(w.node): w for w in self.composites}
             self.inner = set()          # ids of the nodes inside a written-out function (their edges are its)
             self.virtual = {}           # index of the output node → its `_Written` node
             for w in self.composites:
@@ -599,16 +631,17 @@ class Graph:
                     names[id(node)] = display(base if alone else _label(node))
                 elif not node._prev:
                     names[id(node)] = self._constant_name(node)
-                else:
-                    text = _expression(node._rule, [names[id(c)] for c in node._prev])
-                    long = len(text) > 28 or re.search(r"\bthe \w+ node\b", text)
-                    names[id(node)] = self._input_of(node) if long else text
-            for w in self.composites:
-                if _label(w.node) is None and id(w.node) not in self._override:    # σ(Z[0][0]), not 1/(1 + …)
-                    names[id(w.node)] = _expression(w._rule, [names[id(w._prev[0])]])
-                names[id(w)] = names[id(w.node)]
-            self._names = names
+            self._names = _Names(self, names)      # what an unlabelled op made: said when first asked for
         return self._names
+
+    def _said(self, node, names):
+        """The words for an unlabelled op node: its expression from its inputs' names."""
+        w = self._written_at.get(id(node)) if self.composites else None
+        if w is not None:                          # σ(Z[0][0]), not 1/(1 + exp(−Z[0][0]))
+            return _expression(w._rule, [names[id(w._prev[0])]])
+        text = _expression(node._rule, [names[id(c)] for c in node._prev])
+        long = len(text) > 28 or re.search(r"\bthe \w+ node\b", text)
+        return self._input_of(node) if long else text
 
     def name(self, node):
         return self.names()[id(node)]
