@@ -432,8 +432,8 @@ def _first_arg(fn, default="dout"):
     return params[0].name if params else default
 
 
-def verify_backward(forward, backward, at, args=(), kwargs=None, backward_args=(), nearby=4, seed=0, rtol=1e-6,
-                    atol=1e-9, explain=True, letter=None):
+def verify_backward(forward, backward, at, args=(), kwargs=None, backward_args=(), scale=None, nearby=4, seed=0,
+                    rtol=1e-6, atol=1e-9, explain=True, letter=None):
     """Check a backward helper alone, as a vector-Jacobian product: a `Report` with one verdict
     per input of the forward.
 
@@ -442,6 +442,9 @@ def verify_backward(forward, backward, at, args=(), kwargs=None, backward_args=(
     order, or a dict). ``at``: the inputs, a dict by the forward's argument names or a tuple. At
     each point a random ``dout`` (named after the backward's first argument: ``dA``, ``dout``)
     is fed to the backward and the result compared with autograd's gradient of Σ out ⊙ dout.
+    ``scale``: {input: k} for a helper whose gradient is k × the vector-Jacobian product by its
+    course's convention (the course's ``linear_backward`` divides dW and db by m, the cost's 1/m:
+    ``scale={"W": 1 / m, "b": 1 / m}``); the learner's numbers are divided by k before the check.
     """
     if not callable(forward) or not callable(backward):
         raise TypeError("verify_backward: forward and backward must be functions")
@@ -471,8 +474,13 @@ def verify_backward(forward, backward, at, args=(), kwargs=None, backward_args=(
         except Exception as exc:
             raise type(exc)(f"{who} failed on plain numbers: {exc}") from exc
         hand, _ = _find_grads(got, names, who)
-        return _Point(traced, {k: _as_array(v, who, k) for k, v in hand.items()})
+        return _Point(traced, {k: _as_array(v, who, k) / float((scale or {}).get(k, 1.0)) for k, v in hand.items()})
+    unknown = set(scale or {}) - set(names)
+    if unknown:
+        raise KeyError(f"verify_backward: scale names {sorted(unknown)}, which are not inputs ({', '.join(names)})")
     checked = _checked_points(inputs, nearby, seed, check_at)
-    sizes = _sizes_of(checked[0].traced, {}, list(args) + list(kwargs.values()), letter)
+    first, *rest = inputs.values()       # the samples: the axis of the first input no other input has
+    sizes = _sizes_of(checked[0].traced, dict(zip(names[1:], rest)), [np.asarray(first, dtype=np.float64)]
+                      + list(args) + list(kwargs.values()), letter)
     shapes = {k: np.shape(v) for k, v in inputs.items()}
     return _check(checked, names, shapes, sizes, rtol, atol, explain)
