@@ -1282,7 +1282,7 @@ def _candidates(g0, A0, quantities, edges, paths):
             finite = np.isfinite(D).all(axis=1)
             for j in np.flatnonzero(finite if grouping else live):
                 spec, d = specs[j], D[j]
-                if live[j] and singles:
+                if live[j] and singles and not _arrays_only(v, e.pos, spec):
                     candidates.append((spec, [e], d))
                 if grouping:        # every element joins its array's group (a slip may change some only)
                     key = keys[j]
@@ -1299,6 +1299,11 @@ def _candidates(g0, A0, quantities, edges, paths):
 #: The mistakes a helper function makes on its op wherever it is called (relu_backward without its
 #: mask, sigmoid_backward with 1 − s²): tried on every element of every array of that op at once.
 _OP_LEVEL = frozenset({"forgot", "twice", "conf", "output", "upmask"})
+
+
+def _arrays_only(v, pos, spec):
+    """A confusion tried only on whole arrays (on one number it is said as a factor: the 2 of a square)."""
+    return spec[0] == "conf" and CONFUSIONS[(v._rule.name, pos)][spec[1]].get("arrays", False)
 
 
 def _join(groups, key, spec, e, d, layer=None):
