@@ -241,15 +241,17 @@ MAX_GRID = 100      # a wrong array with more elements than this shows its worst
 
 
 def _grid(v):
-    """A wrong array's elements as an HTML grid: the learner's number in each cell, shaded by its
-    error over the tolerance, the worst element outlined; a tooltip gives autograd's number."""
+    """A wrong array's elements as an HTML grid: the learner's number in each cell, shaded by how far
+    it is off (next to the furthest, which is outlined); a tooltip gives autograd's number."""
     a, h = v.autograd, v.hand
     if not isinstance(a, ndarray) or not isinstance(h, ndarray) or a.shape != h.shape or a.size < 2:
         return ""
-    err = np.abs(h - a) / (1e-9 + 1e-6 * np.abs(a))
-    worst = np.unravel_index(int(np.argmax(err)), a.shape)
+    off = np.abs(h - a)
+    err = off / (1e-9 + 1e-6 * np.abs(a))              # > 1: outside the tolerance
+    worst = np.unravel_index(int(np.argmax(off)), a.shape)
+    far = off / max(float(off.max()), 1e-300)          # the shade: how far off, next to the furthest (outlined)
     grid = a.reshape(a.shape[0], -1) if a.ndim >= 2 else a.reshape(1, -1)
-    hand, errs = h.reshape(grid.shape), err.reshape(grid.shape)
+    hand, errs, fars = h.reshape(grid.shape), err.reshape(grid.shape), far.reshape(grid.shape)
     if grid.size > MAX_GRID:
         keep = np.argsort(errs.max(axis=1))[::-1][:max(1, MAX_GRID // grid.shape[1])]
         rows = sorted(keep)
@@ -261,7 +263,7 @@ def _grid(v):
         tds = []
         for j in range(grid.shape[1]):
             bad = errs[i, j] > 1
-            shade = min(1.0, 0.25 + 0.75 * np.log10(errs[i, j]) / 6) if bad else 0.0
+            shade = 0.12 + 0.6 * fars[i, j] if bad else 0.0
             style = f"background:rgba(217,48,37,{shade:.2f});padding:2px 6px;text-align:right"
             if i * grid.shape[1] + j == flat_worst:
                 style += ";outline:2px solid #202124;font-weight:bold"

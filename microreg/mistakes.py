@@ -1849,7 +1849,8 @@ def _order(found):
                                                      t[1].layer is not None, t[0]))
     out, seen, said = [], set(), set()
     written = {e.nodes[:1] for _, e in ranked if e.kind == "transpose" and e.source == "formula"}
-    forgotten = {(e.nodes[0], e.layer, e.factor) for _, e in ranked if e.kind == "forgotten derivative"}
+    forgotten = {(e.nodes[0], e.layer, e.factor) for _, e in ranked if e.kind == "forgotten derivative"
+                 or (e.kind == "wrong derivative" and e.substitution and e.substitution[0].startswith("[d"))}
     ranked = [(i, e) for i, e in ranked if not (     # relu' at a node that is positive everywhere: no mask at all
         e.kind == "wrong node" and e.derivative and e.derivative[1].startswith("[")
         and (e.nodes[0], e.layer, e.factor) in forgotten)]

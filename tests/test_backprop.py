@@ -312,7 +312,9 @@ def test_a_helper_is_checked_against_the_closed_form_vjp():
 HELPER_SLIPS = [
     ("relu without its mask", relu, lambda dA, cache: np.array(dA, copy=True), {"Z"},
      "you left out ∂A/∂Z = [Z > 0] (a forgotten local derivative), on every element of A"),
-    ("relu masked where dA ≤ 0", relu, lambda dA, cache: dA * (dA > 0), {"Z"}, "relu'(dA) where relu'(Z) belongs"),
+    ("relu masked where dA ≤ 0", relu, lambda dA, cache: dA * (dA > 0), {"Z"},
+     "∂A/∂Z taken as [dA > 0] instead of [Z > 0]: relu's mask taken from the upstream gradient dA = ∂L/∂A, not from "
+     "relu's input, on every element of A"),
     ("σ' as 1 − s²", sigmoid, lambda dA, cache: dA * (1 - (1 / (1 + np.exp(-cache))) ** 2), {"Z"},
      "∂A/∂Z taken as 1 − A² instead of σ(Z)·(1 − σ(Z)): tanh's derivative 1 − a² used for σ', on every element of A"),
     ("linear without Wᵀ (a square W)", linear_forward, lambda dZ, c: (np.dot(c[1], dZ), np.dot(dZ, c[0].T),
@@ -381,9 +383,11 @@ def test_the_sizes_are_named_from_the_shapes_and_the_codes_own_names():
 def test_the_report_shows_the_worst_element_in_a_notebook(capsys):
     report = verify(cost_of, grads_of("1 - A"), at=PARAMS, args=(X, Y))
     page = report._repr_html_()
-    assert page.count("outline:2px") == 2                       # the worst element of W1 and of b1
-    worst = report["W1"].worst
-    idx = "".join(f"[{i}]" for i in np.unravel_index(worst[1], (4, 3)))
-    assert f'title="W1{idx}: autograd {report["W1"].autograd[np.unravel_index(worst[1], (4, 3))]:.6g}' in page
+    assert page.count("outline:2px") == 2                       # the furthest-off element of W1 and of b1
+    a, h = report["W1"].autograd, report["W1"].hand
+    worst = np.unravel_index(int(np.argmax(np.abs(h - a))), a.shape)
+    idx = "".join(f"[{i}]" for i in worst)
+    cell = page[page.index(f'title="W1{idx}: autograd {a[worst]:.6g}, yours {h[worst]:.6g}"') - 120:]
+    assert "outline:2px" in cell[:200]
     report.show()                                               # outside Jupyter: the text table
     assert "MISMATCH" in capsys.readouterr().out
