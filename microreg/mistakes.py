@@ -419,8 +419,62 @@ class _Written:
     __slots__ = ("node", "_prev", "_rule", "data", "label", "inner")
 
     def __init__(self, node, x, rule, inner):
-        self.node, self._prev, self._rule, self.data, self.label = node, (x,), rule, node.data, node.label
+        xs = tuple(x) if isinstance(x, (list, tuple)) else (x,)
+        self.node, self._prev, self._rule, self.data, self.label = node, xs, rule, node.data, node.label
         self.inner = inner
+
+
+class _RowRule:
+    """The rule of softmax (``kind="softmax"``: pₖ = exp(sₖ)/Σⱼ exp(sⱼ)) or log-softmax
+    (``"log_softmax"``: log pₖ, the log-likelihood of class k in a cross-entropy) of a row s that
+    the learner wrote out in numpy, for its element k: the local derivatives and the slips learners
+    make in them (`confusions`), as the rule table gives them for its own ops."""
+
+    def __init__(self, kind, k):
+        self.name, self.k, self.const = kind, k, None
+
+    def _p(self, inputs):
+        s = np.array([float(x) for x in inputs])
+        e = np.exp(s - s.max())
+        return e / e.sum(), (np.arange(len(s)) == self.k) * 1.0
+
+    def apply(self, inputs):
+        p, _ = self._p(inputs)
+        return float(p[self.k]) if self.name == "softmax" else float(np.log(p[self.k]))
+
+    def locals(self, inputs, ans):
+        p, onehot = self._p(inputs)
+        return list(onehot - p) if self.name == "log_softmax" else list(p[self.k] * (onehot - p))
+
+    def _row(self, names):
+        bases = {_split(n)[0] for n in names}
+        return bases.pop() if len(bases) == 1 else "s"
+
+    def expression(self, names):
+        row = self._row(names)
+        return f"softmax({row})[{self.k}]" if self.name == "softmax" else f"log softmax({row})[{self.k}]"
+
+    def local_expression(self, i, names):
+        row = self._row(names)
+        if self.name == "log_softmax":
+            return None, f"one-hot − softmax({row})"
+        return None, f"p·(one-hot − p), p = softmax({row})"
+
+    #: what learners get wrong in the cross-entropy's gradient: (note, new locals from p and the one-hot,
+    #: the wrong formula); for log-softmax (∂/∂s = one-hot − p), softmax's is p_k times it
+    confusions = (
+        {"note": "the one-hot of the correct class left out (probs where probs − one-hot belongs)",
+         "value": lambda p, onehot: -p, "text": lambda row: f"−softmax({row})"},
+        {"note": "the one-hot added, not subtracted (probs + one-hot where probs − one-hot belongs)",
+         "value": lambda p, onehot: -onehot - p, "text": lambda row: f"−one-hot − softmax({row})"},
+        {"note": "1 subtracted from every class, not only the correct one",
+         "value": lambda p, onehot: 1.0 - p, "text": lambda row: f"1 − softmax({row})"},
+    )
+
+    def confused(self, ci, inputs):
+        p, onehot = self._p(inputs)
+        value = self.confusions[ci]["value"](p, onehot)
+        return value if self.name == "log_softmax" else p[self.k] * value
 
 
 #: What a written-out function computes, checked on the numbers: σ and tanh of its input.
@@ -447,7 +501,59 @@ def _composites(g):
             rule = next((r for r, f in _WRITTEN if np.allclose(vd, f(xd), rtol=1e-9, atol=1e-12)), None)
         if rule is not None:
             found.append(_Written(v, x, rule, inner))
+    for v in g.order:         # softmax and log-softmax of a row, as a stable softmax writes them
+        if v._rule is None or v._rule.name not in ("div", "sub", "log") or v.data.__class__ is ndarray:
+            continue
+        row = _row_input(v)
+        if row is None:
+            continue
+        inner = _inside(v, row, g, depth=len(row) + _WRITTEN_DEPTH)
+        if inner is None:
+            continue
+        rule = _row_rule(v, row)
+        if rule is not None:
+            found.append(_Written(v, row, rule, inner))
     return found
+
+
+def _row_input(v):
+    """The row s whose exps (exp(sⱼ) or exp(sⱼ − max s)) make up v, in the order found; else None."""
+    row, stack, seen, exps = [], [v], set(), 0
+    while stack and len(seen) < 400:
+        n = stack.pop()
+        for c in n._prev:
+            if id(c) in seen or not c._prev:
+                continue
+            seen.add(id(c))
+            if c._rule.name == "exp":
+                exps += 1
+                a = c._prev[0]
+                x = a._prev[0] if a._rule is not None and a._rule.name == "sub" else a
+                if all(x is not r for r in row):
+                    row.append(x)
+                if a._rule is not None and a._rule.name == "sub" and all(a._prev[1] is not r for r in row):
+                    row.append(a._prev[1])      # the max a stable softmax subtracts: one of the row
+            else:
+                stack.append(c)
+    if exps < 2 or len(row) != exps:
+        return None
+    return sorted(row, key=lambda r: _split(str(r.label))[1] if r.label is not None else "")
+
+
+def _row_rule(v, row):
+    """The `_RowRule` v computes from the row, found on the numbers, or None."""
+    if any(r.data.__class__ is ndarray for r in row):
+        return None
+    s = np.array([float(r.data) for r in row])
+    e = np.exp(s - s.max())
+    p = e / e.sum()
+    with np.errstate(divide="ignore"):
+        for kind, values in (("softmax", p), ("log_softmax", np.log(p))):
+            k = int(np.argmin(np.abs(values - v.data)))
+            if math.isclose(values[k], v.data, rel_tol=1e-9, abs_tol=1e-12) and np.sum(
+                    np.isclose(values, v.data, rtol=1e-9, atol=1e-12)) == 1:
+                return _RowRule(kind, k)
+    return None
 
 
 def _written_input(v):
@@ -469,21 +575,23 @@ def _written_input(v):
     return xs[0]
 
 
-def _inside(v, x, g):
-    """The ids of the nodes between x and v (v included), if v is built only from x and numbers and
-    nothing outside uses them; else None."""
+def _inside(v, x, g, depth=_WRITTEN_DEPTH):
+    """The ids of the nodes between x (a node, or a row of them) and v (v included), if v is built
+    only from x and numbers and nothing outside uses them; else None."""
+    stops = {id(r) for r in x} if isinstance(x, (list, tuple)) else {id(x)}
+    limit = depth
     inner, stack = {id(v)}, [(v, 0)]
     nodes = []
     while stack:
         n, depth = stack.pop()
         for c in n._prev:
-            if c is x or id(c) in inner:
+            if id(c) in stops or id(c) in inner:
                 continue
             if not c._prev:
                 if _label(c) is not None:          # a parameter or data inside: not a function of x alone
                     return None
                 continue
-            if depth >= _WRITTEN_DEPTH:
+            if depth >= limit:
                 return None
             inner.add(id(c))
             nodes.append(c)
@@ -543,7 +651,7 @@ class Graph:
             for w in self.composites:
                 self.inner |= w.inner
                 self.virtual[self.index[id(w.node)]] = w
-                self.locals[id(w)] = w._rule.locals([w._prev[0].data], w.data)
+                self.locals[id(w)] = w._rule.locals([x.data for x in w._prev], w.data)
                 if id(w.node) in self.adj:
                     self.adj[id(w)] = self.adj[id(w.node)]
         self.truth = np.concatenate([np.ravel(np.asarray(self.adj.get(id(n), 0.0), dtype=np.float64))
@@ -638,7 +746,7 @@ class Graph:
         """The words for an unlabelled op node: its expression from its inputs' names."""
         w = self._written_at.get(id(node)) if self.composites else None
         if w is not None:                          # σ(Z[0][0]), not 1/(1 + exp(−Z[0][0]))
-            return _expression(w._rule, [names[id(w._prev[0])]])
+            return _expression(w._rule, [names[id(x)] for x in w._prev])
         text = _expression(node._rule, [names[id(c)] for c in node._prev])
         long = len(text) > 28 or re.search(r"\bthe \w+ node\b", text)
         return self._input_of(node) if long else text
@@ -652,6 +760,9 @@ class Graph:
         users = self.users.get(id(node), ())
         if len(users) == 1 and len(users[0]._prev) == 1 and _label(users[0]) is not None:
             return f"the input of {display(_label(users[0]))}"
+        for w in self.composites:       # the z of a σ written out, 1/(1 + np.exp(−z)), labelled A
+            if len(w._prev) == 1 and w._prev[0] is node and _label(w.node) is not None:
+                return f"the input of {display(_label(w.node))}"
         return f"the {node._rule.name} node"
 
     def _constant_name(self, node):
@@ -1073,6 +1184,11 @@ def _variants(g, e, pool, near=None):
     if other is not None and not any(o is c for j, o in enumerate(v._prev) if j != pos):
         specs.append(("wfactor",))                     # the wrong factor of a product: ∂(u·v)/∂u taken as u
         values.append(c.data)
+    if isinstance(rule, _RowRule):                     # a cross-entropy's slips, on this element of the row
+        inputs = [x.data for x in v._prev]
+        for ci in range(len(rule.confusions)):
+            specs.append(("conf", ci))
+            values.append(float(rule.confused(ci, inputs)[pos]))
     for ci, entry in enumerate(CONFUSIONS.get((rule.name, pos), ())):     # what learners confuse
         if entry.get("arrays") and near is not None:       # said as a factor of one number; tried on arrays
             continue
@@ -1156,6 +1272,8 @@ def _variant_value(g, e, spec, point, qmap):
         where = spec[1]
         x = g.order[where[1]]._prev[0].data if where[0] == "input" else _pool_value(g, where, point, qmap)
         return rule.locals([x], rule.apply([x]))[0]
+    if kind == "conf" and isinstance(rule, _RowRule):
+        return float(rule.confused(spec[1], [x.data for x in v._prev])[pos])
     if kind == "conf":
         entry = CONFUSIONS[(rule.name, pos)][spec[1]]
         if rule.name == "pow":
@@ -1243,8 +1361,9 @@ def _edges_to_try(g0, edges, paths):
             for pos, c in enumerate(v._prev):
                 yield _Edge(vi, pos, v, c), True, True
         w = g0.virtual.get(vi)
-        if w is not None:               # a function written out in numpy: one edge, as its rule
-            yield _Edge(vi, 0, w, w._prev[0]), True, False
+        if w is not None:               # a function written out in numpy: its edges, as its rule's
+            for pos, c in enumerate(w._prev):
+                yield _Edge(vi, pos, w, c), True, False
 
 
 def _candidates(g0, A0, quantities, edges, paths):
@@ -1303,7 +1422,9 @@ _OP_LEVEL = frozenset({"forgot", "twice", "conf", "output", "upmask"})
 
 def _arrays_only(v, pos, spec):
     """A confusion tried only on whole arrays (on one number it is said as a factor: the 2 of a square)."""
-    return spec[0] == "conf" and CONFUSIONS[(v._rule.name, pos)][spec[1]].get("arrays", False)
+    if spec[0] != "conf" or isinstance(v._rule, _RowRule):
+        return False
+    return CONFUSIONS[(v._rule.name, pos)][spec[1]].get("arrays", False)
 
 
 def _join(groups, key, spec, e, d, layer=None):
@@ -1413,7 +1534,7 @@ def _mistaken_gradient(g, overrides):
             continue
         w = g.virtual.get(vi)
         if w is not None:
-            pairs = [(w._prev[0], overrides.get((id(w), 0), g.locals[id(w)][0]))]
+            pairs = [(c, overrides.get((id(w), pos), g.locals[id(w)][pos])) for pos, c in enumerate(w._prev)]
         else:
             locs = g.locals[id(v)]
             if locs is None:
@@ -1518,7 +1639,7 @@ def _edge_at(g, vi, pos, written=False):
     """The edge (vi, pos) of graph g (a written-out function's, for ``written``), or None."""
     if written:
         w = g.virtual.get(vi)
-        return None if w is None else _Edge(vi, 0, w, w._prev[0])
+        return None if w is None or pos >= len(w._prev) else _Edge(vi, pos, w, w._prev[pos])
     v = g.order[vi]
     return _Edge(vi, pos, v, v._prev[pos])
 
@@ -1603,6 +1724,11 @@ def _describe(g, f, sizes, wrt):
                            derivative=(partial, right),
                            detail={"at": "node", "node": vn, "right": cn, "wrong": on, "wrong layer": same_base},
                            **common)
+    if kind == "conf" and isinstance(rule, _RowRule):
+        entry = rule.confusions[spec[1]]
+        row = rule._row(kid_names)
+        return Explanation("wrong derivative", (vn, cn), substitution=(entry["text"](row), right),
+                           derivative=(partial, right), detail={"note": entry["note"]}, **common)
     if kind == "conf":
         entry = CONFUSIONS[(rule.name, pos)][spec[1]]
         if len(v._prev) == 1:

@@ -348,6 +348,38 @@ def test_a_softmax_loss_backward_is_a_pair():
     v = verify_pair(no_mean, at={"x": x}, args=(y,))["x"]
     assert v.diagnosis.startswith("off by a constant factor 5: N = 5 times autograd"), v.diagnosis
 
+    def one_hot(sign):                 # dx = (probs ± one-hot)/N, or probs/N: the cross-entropy's slips
+        def loss_and_dx(x, y):
+            loss, dx = softmax_loss(x, y)
+            N = x.shape[0]
+            dx[np.arange(N), y] += (1 + sign) / N
+            return loss, dx
+        return loss_and_dx
+    said = {1: "∂log_probs/∂x taken as −one-hot − softmax(x) instead of one-hot − softmax(x): the one-hot added, "
+               "not subtracted", 0: "∂log_probs/∂x taken as −softmax(x) instead of one-hot − softmax(x): the "
+                                    "one-hot of the correct class left out"}
+    for sign, text in said.items():
+        v = verify_pair(one_hot(sign), at={"x": x}, args=(y,))["x"]
+        assert v.diagnosis.startswith(text) and "on every element of log_probs" in v.diagnosis, v.diagnosis
+
+
+def test_a_sigmoid_written_out_is_sigmoid_to_the_search():
+    # logistic regression with σ written as 1/(1 + np.exp(−z)) and σ'(z) = A(1 − A) applied on top of A − Y
+    Xl, Yl = X[:, :5], Y[:, :5]
+
+    def cost(w, b):
+        A = 1 / (1 + np.exp(-(np.dot(w.T, Xl) + b)))
+        return -np.sum(Yl * np.log(A) + (1 - Yl) * np.log(1 - A)) / 5
+
+    def grads(w, b):
+        A = 1 / (1 + np.exp(-(np.dot(w.T, Xl) + b)))
+        dZ = (A - Yl) * A * (1 - A)
+        return {"dw": np.dot(Xl, dZ.T) / 5, "db": np.sum(dZ) / 5}
+    report = verify(cost, grads, at={"w": np.array([[0.3], [-0.2], [0.5]]), "b": 0.1})
+    for v in report:
+        assert v.diagnosis == ("∂A/∂(the input of A) = σ(the input of A)·(1 − σ(the input of A)) applied twice (an "
+                               "extra local derivative), on every element of A"), v.diagnosis
+
 
 # --- what cannot be checked is said in one line ----------------------------------------------------------------
 

@@ -350,7 +350,7 @@ def test_microreg_never_flags_a_correct_version(style):
 
 
 #: The score on this corpus: it may rise, never fall (raise these when it rises).
-CAUGHT, NAMED = 30, 24
+CAUGHT, NAMED = 30, 26
 
 
 def test_the_score_on_the_corpus_never_falls():
