@@ -35,13 +35,25 @@ What it returns
     (labels through `microreg.notation.display`: ŷ, a₁, z⁽¹⁾).
 
 The kinds (`KINDS`), each tried alone and times a simple constant factor (±1, ±2, ±½, the
-sizes and their reciprocals): a constant factor (with its usual cause), a per-element factor or
-sign, a forgotten local derivative, an extra local derivative (applied twice, or one that does not
-belong), a local derivative at the wrong node (wrong layer; at the op's output), a wrong local
-derivative (`CONFUSIONS`: σ for σ', tanh' as 1 − a, …), the wrong factor of a product, one quantity
-where another belongs, a missing path, a transpose, a reversed difference, a one-sample rule under a
-mean loss. A mistake made on a whole array (every tanh edge from z1 to h1) is one explanation about
-the array.
+sizes and their reciprocals): a gradient of the wrong shape (numpy code: a lost keepdims, a sum over
+the wrong axis; said by `words`, found by `microreg.backprop`), a constant factor (with its usual
+cause; a flipped sign names the residual, (A2 − Y)/m for σ with cross-entropy), a per-element factor or
+sign, a forgotten local derivative (a missing 1/N named by its size), an extra local derivative
+(applied twice, or one that does not belong), a local derivative at the wrong node (wrong layer; at
+the op's output), a wrong local derivative (`CONFUSIONS`: σ for σ', tanh' as 1 − a, …; relu's mask
+taken from the upstream gradient; the 2 of a square left out, in a regularisation term named as one),
+the wrong factor of a product, one quantity where another belongs (a whole array transposed), a
+missing path (a regularisation term's gradient left out), a transpose, a reversed difference, a
+one-sample rule under a mean loss.
+
+A mistake made on a whole array (every tanh edge from z1 to h1) is one explanation about the array,
+and one made by a helper in every layer (relu_backward without its mask: the relu edges of A1 and
+A2) one about them all; on a graph of more than `MAX_SINGLES` nodes (numpy code on many samples)
+only such whole-array mistakes are tried. Functions the learner wrote out with numpy are seen as the
+rule they compute (`_Written`): σ as ``1 / (1 + np.exp(-z))``, tanh as a ratio of exps, and
+softmax / log-softmax of a row (a stable softmax; the log-likelihood of a cross-entropy), whose
+slips (`_RowRule.confusions`: the one-hot left out, added, or subtracted from every class) are named
+at that level; the edges inside them are not tried one by one.
 
 How it stays fast: backward is linear in each edge's contribution, so changing edge (v → c)'s local
 derivative from l to l' changes the gradient by (l' − l)·∂L/∂v·∂c/∂wrt, with ∂c/∂wrt from one
