@@ -176,6 +176,8 @@ def _keys_for(name):
 def _find_grads(out, names, who):
     """{parameter: array or number} from what the learner's backward returned: a dict keyed by
     name, dname or grad_name (also inside a tuple), or arrays in the parameters' order."""
+    if out is None:
+        raise TypeError(f"{who} returned None: return the gradients (a dict such as {{'dW1': dW1, …}})")
     if isinstance(out, (tuple, list)):
         dicts = [o for o in out if isinstance(o, dict)]
         if dicts:

@@ -398,6 +398,8 @@ def test_bad_calls_are_refused_in_one_line():
         verify(cost_of, grads_of(), at=[1.0, 2.0], args=(X, Y))
     with pytest.raises(TypeError, match=r"returned 1 gradient\(s\) for 3 input\(s\)"):
         verify_backward(linear_forward, lambda dZ, cache: dZ, at=HELPERS[2][2](RNG))
+    with pytest.raises(TypeError, match="<lambda> returned None: return the gradients"):
+        verify(cost_of, lambda X, Y, parameters: None, at=PARAMS, args=(X, Y))
     with pytest.raises(TypeError, match="must return \\(loss, grads\\)"):
         verify_pair(lambda w: np.sum(w ** 2), at={"w": np.ones(3)})
 
