@@ -182,7 +182,7 @@ def cmd_predict(args):
     for row, p in zip(table.rows, predictions):
         writer.writerow([*row, repr(float(p))])
     if args.out:
-        from .nn import atomic_write
+        from .files import atomic_write
         atomic_write(args.out, lines.getvalue())
         print(f"wrote {len(predictions)} predictions of {target} to {args.out} (column {column})", file=sys.stderr)
     else:

@@ -23,7 +23,7 @@ validation epoch and stops after ``patience`` epochs without a better one. The o
 
 ``Module.save`` writes JSON atomically (refusing non-finite parameters); `load_network` rebuilds the
 network, checking every key before anything is allocated; `load_model` gives, for a model.json from
-``microreg train``, a `microreg.train.TrainedModel` that predicts from raw rows in the target's units.
+``microreg train``, a `TrainedModel` that predicts from raw rows in the target's units.
 """
 
 import json
@@ -31,13 +31,14 @@ import math
 import numbers
 import os
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
+from .data import DataError, Preparation, Standardizer, Table, read_table
 from .engine import Data, Value, _affine_node, _new, _unary
+from .files import atomic_write
 from .ops import SIGMOID
 
 ndarray = np.ndarray
@@ -188,52 +189,6 @@ class Module:
         x = list(x)
         self._check_features(len(x))
         return tuple(xi if isinstance(xi, Value) else Value(xi, label=name) for xi, name in zip(x, self._x_names))
-
-
-def atomic_write(path, text):
-    """Write text to path via a temporary file in the same folder, fsync, a rename, fsync of the folder.
-
-    Whatever interrupts it (an error, Ctrl-C), the temporary file is removed and ``path`` keeps
-    its old content; once it returns, the new content is on disk.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    data = text.encode("utf-8")   # an unencodable text fails here, before any file exists
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-        with open(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:      # name the file the user asked for, not our temporary one
-        raise type(exc)(exc.errno, exc.strerror, path) from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (where the system lets a folder be opened: not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _leaf(value, name):
@@ -943,20 +898,105 @@ def load_network(path):
     return model
 
 
+# --- a network with the preparation of its inputs (a model.json from microreg train) ----------------
+
+class TrainedModel:
+    """A trained network and the preparation of its inputs: raw rows in, the target's units out.
+
+    Attributes that are not its own (``parameters``, ``state_dict``, ``w1``, …) are the network's.
+    """
+
+    def __init__(self, network, preparation, extra=None):
+        self.network, self.preparation = network, preparation
+        self.extra = dict(extra or {})
+
+    @classmethod
+    def from_network(cls, network, path):
+        """From a network loaded by `load_network`; an old file (scalers without a preparation) works too."""
+        extra = dict(network.extra)
+        try:
+            if "preparation" in extra:
+                prep = Preparation.from_json(extra.pop("preparation"), source=f"{path}: key 'preparation'")
+            else:   # a model.json from before the preparation was saved: numbers only, scaled by its scalers
+                features, target = extra.pop("features"), extra.pop("target")
+                x, y = Standardizer.from_json(extra.pop("x_scaler")), Standardizer.from_json(extra.pop("y_scaler"), True)
+                columns = [{"name": str(f), "kind": "number", "median": float(m)} for f, m in zip(features, x.mean)]
+                prep = Preparation(str(target), columns, x, y)
+        except DataError as exc:
+            raise ModelFileError(str(exc)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: an old model file without a usable preparation ({exc}); "
+                                 "train it again with microreg train") from None
+        if len(prep.feature_names) != network.n_features:
+            raise ModelFileError(f"{path}: key 'preparation': it makes {len(prep.feature_names)} features, "
+                                 f"the network takes {network.n_features}")
+        return cls(network, prep, extra)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("network", "preparation", "extra"):
+            raise AttributeError(name)
+        return getattr(self.network, name)
+
+    def table(self, rows):
+        """Raw rows as a `Table`: a CSV path, a dict per row, or rows of values in the order of ``inputs``."""
+        if isinstance(rows, (str, os.PathLike)):
+            return read_table(rows)
+        names = self.preparation.inputs
+        if isinstance(rows, (dict, int, float, np.number)):
+            rows = [rows]
+        rows = list(rows.tolist() if isinstance(rows, np.ndarray) else rows)
+        if rows and not isinstance(rows[0], (dict, list, tuple, np.ndarray)):
+            # values: one per row for a one-column model, else one row of values
+            rows = [[v] for v in rows] if len(names) == 1 else [rows]
+        cells = []
+        for n, row in enumerate(rows, start=1):
+            if isinstance(row, dict):
+                missing = [k for k in names if k not in row]
+                if missing:
+                    raise DataError(f"row {n}: no value for {', '.join(map(repr, missing))} "
+                                    f"(the model needs {', '.join(names)})")
+                row = [row[k] for k in names]
+            row = list(row)
+            if len(row) != len(names):
+                raise DataError(f"row {n}: {len(row)} values, the model needs {len(names)} ({', '.join(names)})")
+            cells.append(["" if v is None else repr(float(v)) if isinstance(v, (int, float, np.number))
+                          and not isinstance(v, bool) else str(v).strip() for v in row])
+        return Table("rows", names, cells, lines=range(1, len(cells) + 1))
+
+    def predict(self, rows, strict=False):
+        """(predictions in the target's units, {column: blank cells filled}) for raw rows."""
+        table = rows if isinstance(rows, Table) else self.table(rows)
+        X, blanks = self.preparation.features(table, strict=strict)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = np.atleast_1d(self.network(X).data)
+        return self.preparation.y_scaler.inverse(z), blanks
+
+    def __call__(self, rows):
+        return self.predict(rows)[0]
+
+    def save(self, path, **extra):
+        """One model.json with the network and its preparation (atomic; refuses NaN parameters)."""
+        if "preparation" in extra:
+            raise ValueError("cannot save a trained model: the extra 'preparation' would overwrite the "
+                             "file's own key (its data preparation); give it another name")
+        self.network.save(path, preparation=self.preparation.to_json(), **{**self.extra, **extra})
+        return str(path)
+
+
 def load_model(path):
     """Load a model file: a network saved with ``Module.save``, or a ``microreg train`` model.
 
     A file written by ``microreg train`` holds the data preparation too: for it, this returns a
-    `microreg.train.TrainedModel`, whose call takes raw rows (numbers, a dict per row, or a CSV
+    `TrainedModel`, whose call takes raw rows (numbers, a dict per row, or a CSV
     path) and returns predictions in the target's own units (its network is ``.network``).
     Any other file gives the `Module` itself (as `load_network`).
     """
     network = load_network(path)
     if "preparation" in network.extra or "x_scaler" in network.extra:
-        from .train import TrainedModel
         return TrainedModel.from_network(network, path)
     return network
 
 
 __all__ = ["Module", "LinearRegression", "TwoLayerNet", "MLP", "mse", "half_mse", "squared_error", "rmse",
-           "SGD", "Adam", "fit", "History", "load_model", "load_network", "ModelFileError", "atomic_write"]
+           "SGD", "Adam", "fit", "History", "load_model", "load_network", "ModelFileError",
+           "TrainedModel"]

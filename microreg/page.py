@@ -24,7 +24,8 @@ import json
 import math
 from pathlib import Path
 
-from .viz import LEGEND, PALETTE, format_data
+from .files import atomic_write
+from .viz import LEGEND, NOT_YET, PALETTE, format_data
 
 WEB = Path(__file__).with_name("web")
 
@@ -118,9 +119,6 @@ def layout(order, lines_of, op_of=lambda n: None):
 
 
 # --- steps --------------------------------------------------------------------------------------
-
-NOT_YET = "—"   # a value the forward pass has not computed yet, a grad the backward pass has not reached
-
 
 def _quizzes(stepper):
     """{step k: what the page's quiz needs}: the question (the step with its result as ?), the
@@ -292,6 +290,5 @@ def page_html(stepper, title="microreg: backprop, step by step", sample=None):
 
 def write_page(stepper, path, title="microreg: backprop, step by step", sample=None):
     """Write the standalone page to ``path`` (atomically); returns the path as a string."""
-    from .nn import atomic_write
     atomic_write(path, page_html(stepper, title=title, sample=sample))
     return str(path)

@@ -659,33 +659,54 @@ class Stepper:
         return Quiz(self, phases=phases, rtol=rtol, atol=atol)
 
     # --- pictures ------------------------------------------------------------------------------
-    def _apply_to_nodes(self, k=None):
-        """Put step k's grads on the graph's nodes (for drawing); returns a function that undoes it."""
-        values, grads = self._state_at(self.position if k is None else k)
-        saved = [(n, n.grad) for n in self.order]
-        for n, g in zip(self.order, grads):
-            n.grad = g
+    def moment(self, k=None, phase=None, step=None):
+        """What a picture shows at one step: ``(k, {id(node): (data text, grad text)}, lit)``, a
+        value not yet computed and a grad not yet reached written "—", and ``lit`` the step's
+        nodes and edges. The step is ``k`` (the current one by default), or ``step`` counted from
+        0 within ``phase`` ("forward", "seed", "backward", "layer"; the phase's last step by default)."""
+        if phase is not None:
+            if phase not in PHASES:
+                raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+            start = self.phase_start(phase)
+            if start is None:
+                raise ValueError(f"this stepper has no {phase!r} steps")
+            end = start
+            while end + 1 < len(self) and self.frame(end + 1).phase == phase:
+                end += 1
+            k = end if step is None else start + step
+            if not start <= k <= end:
+                raise ValueError(f"step {step} is out of range: the {phase} phase has steps 0 to {end - start}")
+        elif step is not None:
+            k = step
+        elif k is None:
+            k = self.position
+        if not 0 <= k < len(self):
+            raise ValueError(f"step {k} is out of range: this stepper has steps 0 to {len(self) - 1}")
+        values, grads = self._state_at(k)
+        reached = set()
+        for j in range(k + 1):
+            reached.update(i for i, what, _, _ in self._changes(j) if what == "grad")
+        from .viz import NOT_YET, format_data
 
-        def undo():
-            for n, g in saved:
-                n.grad = g
-        return undo
+        state = {}
+        for i, n in enumerate(self.order):
+            data = NOT_YET if values[i] is None else format_data(values[i], self.fmt)
+            grad = format_data(grads[i], self.fmt) if i in reached else NOT_YET
+            state[id(n)] = (data, grad)
+        return k, state, self.frame(k).lit
 
-    def graph(self, k=None, **options):
-        """The computation graph at step k (current by default), its node and edge highlighted."""
+    def graph(self, k=None, phase=None, step=None, **options):
+        """The computation graph (a `microreg.viz.Graph`) as the page shows it at step k (the
+        current one by default; or ``step`` within ``phase``, as `moment`): the values computed
+        so far, the grads reached so far ("—" for the others), the step's node, op and edge lit.
+        Other keywords go to `microreg.viz.draw_graph`. Moving the stepper or drawing never
+        touches the graph's nodes."""
         from .viz import draw_graph
 
-        if k is not None:
-            self.goto(k)
-        lit = self.frame(self.position).lit
-        undo = self._apply_to_nodes()
-        try:
-            options.setdefault("constants", self.constants)     # fold the constants as this stepper does
-            return draw_graph(self.root, highlight=lit["nodes"][:2] if lit["nodes"] else (),
-                              highlight_edges=lit["edges"], names=self.names, **options)
-        finally:
-            undo()
-
+        k, state, lit = self.moment(k, phase, step)
+        options.setdefault("constants", self.constants)     # fold the constants as this stepper does
+        return draw_graph(self.root, highlight=lit["nodes"][:2] if lit["nodes"] else (),
+                          highlight_edges=lit["edges"], names=self.names, state=state, **options)
 
     def widget(self, title="microreg: backprop, step by step"):
         """A Jupyter widget (anywidget): the standalone page's own view, with Previous / Next /

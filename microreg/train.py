@@ -14,8 +14,8 @@ This is ``microreg train`` and ``microreg predict`` as functions (the command on
   line on the same features and the mean predictor: every result has its baselines.
   ``model="linear"`` trains `LinearRegression` by gradient descent instead, and reports how close
   it came to the closed-form optimum.
-- `load_model(path)` (from `microreg.nn`): a model.json from ``microreg train`` as a `TrainedModel`.
-- `TrainedModel`: a network with its preparation; called with raw rows (numbers in column order,
+- `load_model(path)` and `TrainedModel` (both defined in `microreg.nn`): a model.json from
+  ``microreg train`` as a network with its preparation; called with raw rows (numbers in column order,
   a dict per row, or a CSV path) it returns predictions in the target's units; ``save(path)``
   writes one model.json holding both.
 - `r2_score` (None where R² is undefined), `least_squares`, and the pictures: `plot_losses`,
@@ -23,14 +23,13 @@ This is ``microreg train`` and ``microreg predict`` as functions (the command on
 """
 
 import math
-import os
 import sys
 import time
 
 import numpy as np
 
-from .data import DataError, Preparation, Standardizer, Table, choose_columns, read_table, target_values
-from .nn import SGD, Adam, LinearRegression, ModelFileError, TwoLayerNet, fit, load_model, mse
+from .data import DataError, Preparation, Standardizer, choose_columns, read_table, target_values
+from .nn import SGD, Adam, LinearRegression, TrainedModel, TwoLayerNet, fit, load_model, mse
 
 # Defaults chosen on small real tables (a few hundred rows, ten features); README says why.
 DEFAULTS = {"hidden": 32, "epochs": 2000, "lr": 0.01, "patience": 100, "weight_decay": "auto",
@@ -54,89 +53,6 @@ def least_squares(X, y):
     A = np.c_[X, np.ones(len(X))]
     beta, *_ = np.linalg.lstsq(A, y, rcond=None)
     return beta[:-1], float(beta[-1])
-
-
-class TrainedModel:
-    """A trained network and the preparation of its inputs: raw rows in, the target's units out.
-
-    Attributes that are not its own (``parameters``, ``state_dict``, ``w1``, …) are the network's.
-    """
-
-    def __init__(self, network, preparation, extra=None):
-        self.network, self.preparation = network, preparation
-        self.extra = dict(extra or {})
-
-    @classmethod
-    def from_network(cls, network, path):
-        """From a network loaded by `load_network`; an old file (scalers without a preparation) works too."""
-        extra = dict(network.extra)
-        try:
-            if "preparation" in extra:
-                prep = Preparation.from_json(extra.pop("preparation"), source=f"{path}: key 'preparation'")
-            else:   # a model.json from before the preparation was saved: numbers only, scaled by its scalers
-                features, target = extra.pop("features"), extra.pop("target")
-                x, y = Standardizer.from_json(extra.pop("x_scaler")), Standardizer.from_json(extra.pop("y_scaler"), True)
-                columns = [{"name": str(f), "kind": "number", "median": float(m)} for f, m in zip(features, x.mean)]
-                prep = Preparation(str(target), columns, x, y)
-        except DataError as exc:
-            raise ModelFileError(str(exc)) from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path}: an old model file without a usable preparation ({exc}); "
-                                 "train it again with microreg train") from None
-        if len(prep.feature_names) != network.n_features:
-            raise ModelFileError(f"{path}: key 'preparation': it makes {len(prep.feature_names)} features, "
-                                 f"the network takes {network.n_features}")
-        return cls(network, prep, extra)
-
-    def __getattr__(self, name):
-        if name.startswith("__") or name in ("network", "preparation", "extra"):
-            raise AttributeError(name)
-        return getattr(self.network, name)
-
-    def table(self, rows):
-        """Raw rows as a `Table`: a CSV path, a dict per row, or rows of values in the order of ``inputs``."""
-        if isinstance(rows, (str, os.PathLike)):
-            return read_table(rows)
-        names = self.preparation.inputs
-        if isinstance(rows, (dict, int, float, np.number)):
-            rows = [rows]
-        rows = list(rows.tolist() if isinstance(rows, np.ndarray) else rows)
-        if rows and not isinstance(rows[0], (dict, list, tuple, np.ndarray)):
-            # values: one per row for a one-column model, else one row of values
-            rows = [[v] for v in rows] if len(names) == 1 else [rows]
-        cells = []
-        for n, row in enumerate(rows, start=1):
-            if isinstance(row, dict):
-                missing = [k for k in names if k not in row]
-                if missing:
-                    raise DataError(f"row {n}: no value for {', '.join(map(repr, missing))} "
-                                    f"(the model needs {', '.join(names)})")
-                row = [row[k] for k in names]
-            row = list(row)
-            if len(row) != len(names):
-                raise DataError(f"row {n}: {len(row)} values, the model needs {len(names)} ({', '.join(names)})")
-            cells.append(["" if v is None else repr(float(v)) if isinstance(v, (int, float, np.number))
-                          and not isinstance(v, bool) else str(v).strip() for v in row])
-        return Table("rows", names, cells, lines=range(1, len(cells) + 1))
-
-    def predict(self, rows, strict=False):
-        """(predictions in the target's units, {column: blank cells filled}) for raw rows."""
-        table = rows if isinstance(rows, Table) else self.table(rows)
-        X, blanks = self.preparation.features(table, strict=strict)
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = np.atleast_1d(self.network(X).data)
-        return self.preparation.y_scaler.inverse(z), blanks
-
-    def __call__(self, rows):
-        return self.predict(rows)[0]
-
-    def save(self, path, **extra):
-        """One model.json with the network and its preparation (atomic; refuses NaN parameters)."""
-        if "preparation" in extra:
-            raise ValueError("cannot save a trained model: the extra 'preparation' would overwrite the "
-                             "file's own key (its data preparation); give it another name")
-        self.network.save(path, preparation=self.preparation.to_json(), **{**self.extra, **extra})
-        return str(path)
 
 
 def split_rows(n, fraction, seed, what="test"):

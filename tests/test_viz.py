@@ -163,26 +163,6 @@ def test_newlines_and_non_string_labels(no_dot):
     assert ">42<" in svg and "(&#39;tuple&#39;, 1)" in svg or "('tuple', 1)" in svg
 
 
-def test_draw_one_moment_of_the_stepper():
-    """phase/step draw what the stepper shows then: w·x = 1 computed, tanh not yet; later a grad."""
-    w, x = Value(0.5, label="w"), Value(2.0, label="x")
-    t = w * x
-    t.label = "t"
-    L = t.tanh()
-    L.label = "L"
-    early = draw_graph(L, phase="forward", step=0).dot
-    assert "{ t | data 1 | grad — }" in early and "{ L | data — | grad — }" in early, early
-    assert early.count(viz.HIGHLIGHT) >= 2, "the step's node and op are lit"
-    # backward step 1: ∂L/∂t = 1 − tanh²(1) = 0.419974 (worked by hand); w not reached yet
-    late = draw_graph(L, phase="backward", step=0).dot
-    assert "{ t | data 1 | grad 0.42 }" in late and "{ w | data 0.5 | grad — }" in late, late
-    assert "{ w | data 0.5 | grad 0.8399 }" in draw_graph(L, phase="backward").dot   # (1 − tanh²(1))·2 = 0.839949
-    with pytest.raises(ValueError, match="phase must be one of"):
-        draw_graph(L, phase="sideways")
-    with pytest.raises(ValueError, match="out of range"):
-        draw_graph(L, phase="forward", step=5)
-
-
 def _half_squared_error():
     """L = ½(ŷ − y)² with ŷ = 0.8, y = 0.5: L = 0.045, ∂L/∂ŷ = ŷ − y = 0.3, ∂L/∂y = −0.3 (by hand)."""
     y_hat, y = Value(0.8, label="ŷ"), Value(0.5, label="y")
@@ -225,14 +205,6 @@ def test_op_labels_are_the_pages_symbols():
         dot = draw_graph(node).dot
         assert f'label="{label}"' in dot, (label, dot)
         assert not any(word in dot for word in ('"sub"', '"div"', '"neg"', '"sigmoid"')), dot
-
-
-def test_a_stepper_moment_folds_constants_as_the_page_does():
-    L, _, _ = _half_squared_error()
-    dot = draw_graph(L, phase="forward", step=0).dot
-    assert 'label="×½"' in dot and "data 0.5 | grad —" not in dot.replace("{ y | data 0.5 | grad — }", ""), dot
-    boxed = draw_graph(L, phase="forward", step=0, constants=True).dot
-    assert "{ data 0.5 | grad — }" in boxed and "×½" not in boxed, boxed
 
 
 def test_the_demo_graph_has_no_node_for_its_half(no_dot):
