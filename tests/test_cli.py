@@ -268,8 +268,8 @@ def test_step_html_and_bad_model(tmp_path):
 
 
 def test_a_model_of_the_wrong_kind_is_named(tmp_path):
-    from microreg.nn import MLP
-    MLP(1, [2, 1]).save(tmp_path / "mlp.json")
+    from microreg.nn import DeepNet
+    DeepNet(1, [2, 1]).save(tmp_path / "mlp.json")
     for command in ("step", "graph"):
         done = run(command, "--model", "mlp.json", cwd=tmp_path)
         assert done.returncode == 2 and "mlp.json: key 'model'" in done.stderr and "Traceback" not in done.stderr

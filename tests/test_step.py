@@ -16,7 +16,7 @@ import pytest
 from microreg import Value, ops
 from microreg.derivations import two_layer_forward, two_layer_grads
 from microreg.engine import is_constant, is_data
-from microreg.nn import MLP, TwoLayerNet, half_mse, mse
+from microreg.nn import DeepNet, TwoLayerNet, half_mse, mse
 from microreg.step import Stepper, document_000_example, group
 
 
@@ -145,7 +145,7 @@ def test_sub_and_div_are_one_node_each():
 
 
 def test_nn_data_is_never_stepped_and_deltas_are_named():
-    net = MLP(2, [3, 2, 1], activation="tanh", seed=1)
+    net = DeepNet(2, [3, 2, 1], activation="tanh", seed=1)
     L = mse(net([0.4, -0.7]), 0.3)
     s = Stepper(L)
     data = [n for n in s.order if is_data(n)]
@@ -169,9 +169,9 @@ def test_layer_steps_agree_with_node_steps(build):
     if build == "doc000":
         loss = document_000_example()
     elif build == "mlp-sigmoid":
-        loss = half_mse(MLP(3, [4, 3, 1], activation="sigmoid", seed=2)([0.2, -1.0, 0.5]), 0.7)
+        loss = half_mse(DeepNet(3, [4, 3, 1], activation="sigmoid", seed=2)([0.2, -1.0, 0.5]), 0.7)
     else:
-        loss = mse(MLP(2, [3, 4, 1], activation="tanh", output_activation="relu", seed=5)([1.5, 0.3]), -0.2)
+        loss = mse(DeepNet(2, [3, 4, 1], activation="tanh", output_activation="relu", seed=5)([1.5, 0.3]), -0.2)
     nodes = _node_grads(loss)
     s = Stepper(loss, view="layers")
     layers = [f for f in s.steps if f.phase == "layer"]
