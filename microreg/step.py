@@ -661,7 +661,8 @@ class Stepper:
     # --- pictures ------------------------------------------------------------------------------
     def moment(self, k=None, phase=None, step=None):
         """What a picture shows at one step: ``(k, {id(node): (data text, grad text)}, lit)``, a
-        value not yet computed and a grad not yet reached written "—", and ``lit`` the step's
+        value not yet computed and a grad not yet reached written "—" (the grad None for data the
+        stepper does not step: no grad is drawn for it), and ``lit`` the step's
         nodes and edges. The step is ``k`` (the current one by default), or ``step`` counted from
         0 within ``phase`` ("forward", "seed", "backward", "layer"; the phase's last step by default)."""
         if phase is not None:
@@ -692,7 +693,7 @@ class Stepper:
         for i, n in enumerate(self.order):
             data = NOT_YET if values[i] is None else format_data(values[i], self.fmt)
             grad = format_data(grads[i], self.fmt) if i in reached else NOT_YET
-            state[id(n)] = (data, grad)
+            state[id(n)] = (data, None if id(n) in self.hidden else grad)   # data is not stepped: no grad
         return k, state, self.frame(k).lit
 
     def graph(self, k=None, phase=None, step=None, **options):

@@ -33,6 +33,7 @@ import numpy as np
 
 from .engine import is_constant, is_data, topological_order
 from .files import atomic_write, atomic_write_bytes
+from .nn import LayerName
 from .ops import op_label
 
 ndarray = np.ndarray
@@ -196,26 +197,56 @@ def svg_to_png(svg, scale=2.0):
     return bytes(data)
 
 
+# --- the one rule of every picture (the graph here, the stepper page, the terminal's table) -------
+# A node's kind decides its colour; data has no gradient shown (unless constants=True steps it);
+# the nodes of a column stand in index order (the order of `topological_order`, the stepper's
+# node index); a column is one right of a node's deepest input, a leaf one left of its nearest
+# consumer.
+
 def node_kind(node):
-    """'value' for a computed node, 'param' for a leaf that gets a gradient step, 'data' for the
-    sample and target (x, y) and the numbers the user wrote: the page's words and colours."""
+    """'value' for a computed node; 'data' for the sample and target a model was given (x, y) and
+    the numbers the user wrote (no gradient step); 'param' for every other leaf: a Value the
+    gradient reaches (a parameter, or an input you made a Value). The colours of every picture."""
     if node._rule is not None:
         return "value"
-    if is_data(node) or is_constant(node) or node.label is None:
+    if is_data(node) or is_constant(node):
         return "data"
     return "param"
+
+
+def columns(order, skip=()):
+    """{id(node): column} for the nodes of ``order`` (a topological order), leaving out the ids in
+    ``skip`` (folded constants): a computed node one column right of its deepest input, a leaf one
+    left of its nearest consumer (so w1 sits beside z1, not far left with x)."""
+    col, consumers = {}, {}
+    for n in order:
+        if id(n) in skip:
+            continue
+        inputs = [c for c in n._prev if id(c) not in skip]
+        for c in inputs:
+            consumers.setdefault(id(c), []).append(n)
+        if n._prev:
+            col[id(n)] = 1 + max((col.get(id(c), 0) for c in inputs), default=0)
+    for n in reversed(order):
+        if id(n) not in skip and not n._prev:
+            users = consumers.get(id(n), [])
+            col[id(n)] = max(0, min((col[id(u)] for u in users), default=1) - 1)
+    return col
 
 
 
 
 
 def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),
-               cluster=True, max_nodes=300, names=None, legend=True, constants=False, state=None):
+               cluster=None, max_nodes=300, names=None, legend=True, constants=False, state=None):
     """Draw the computation graph that ends at ``root``; returns a `Graph`.
 
     ``rankdir``: "LR" (left to right) or "TB". ``fmt``: number format. ``show_grad``: show grads.
     ``highlight``: Values to colour; ``highlight_edges``: (input, node) pairs to colour.
-    ``cluster``: group nodes of an nn model by layer (from labels such as w1[0][2], z1[3]).
+    ``cluster``: None (the default) groups the nodes of a `microreg.nn` model by layer (the
+    labels the model gave them: w1[0][2], z1[3]); True groups any labels in the documents'
+    notation by their layer digit too (w1, z2[0]: for a net you built by hand); False never.
+    Free labels such as micrograd's ``x1, w1, x2, w2`` are never grouped unless you ask.
     ``max_nodes``: past this many value nodes, only the ``max_nodes`` nearest the output are
     drawn; the rest are summarised in grey boxes that say what they hold.
     ``names``: optional {id(Value): name} for unlabelled nodes (the stepper passes its names).
@@ -223,8 +254,9 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     ``state``: optional {id(Value): (data text, grad text)} to write instead of the nodes' own
     data and grad: how the stepper draws one of its steps (`microreg.step.Stepper.graph`).
     ``constants``: False (the default) folds the numbers you wrote into their op, as the stepper
-    page does (``½ * (ŷ - y) ** 2`` draws an op ``×½`` and no box for ½); True draws each as a box
-    with its data and grad. Data (x, y) always has its box.
+    page does (``½ * (ŷ - y) ** 2`` draws an op ``×½`` and no box for ½), and data (x, y) shows
+    no grad, as the stepper steps neither; True draws each number as a box and gives both grads.
+    Data (x, y) always has its box.
     Labels may be any object (shown with ``str``); a newline in one starts a new line.
     """
     import graphviz
@@ -244,12 +276,24 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     lit_edges = {(id(a), id(b)) for a, b in highlight_edges}
     names = names or {}
 
-    g = graphviz.Digraph("microreg", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+    g = graphviz.Digraph("microreg", graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "newrank": "true"},
                          node_attr={"fontname": "Helvetica", "fontsize": "11"})
-    groups = {}
+    groups, layer_of_node = {}, {}
     for n in nodes:
-        layer = layer_of(n.label) if cluster else None
+        layer = (n.label.layer if isinstance(n.label, LayerName) else None) if cluster is None else \
+            layer_of(n.label) if cluster else None
         groups.setdefault(layer, []).append(n)
+        layer_of_node[id(n)] = layer
+
+    # index order: each column's boxes (and its ops' ellipses) in one rank, chained in node order;
+    # inside a layer's box the chain is the box's own (graphviz orders a cluster on its own)
+    col = columns(order)
+    ranks = {}
+    for n in nodes:
+        group = layer_of_node[id(n)]
+        ranks.setdefault(group, {}).setdefault(2 * col[id(n)] + 1, []).append(ids[id(n)])
+        if n._rule is not None:
+            ranks[group].setdefault(2 * col[id(n)], []).append(ids[id(n)] + "op")
 
     for layer, members in groups.items():
         target = g if layer is None else graphviz.Digraph(f"cluster_layer{layer}")
@@ -259,17 +303,18 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
             nid = ids[id(n)]
             name = str(n.label) if n.label is not None else str(names.get(id(n), ""))
             fields = [name] if name else []
+            kind = node_kind(n)
             if state is None or id(n) not in state:
-                data_text, grad_text = format_data(n.data, fmt), format_data(n.grad, fmt)
+                data_text = format_data(n.data, fmt)
+                grad_text = None if kind == "data" and not constants else format_data(n.grad, fmt)
             else:
                 data_text, grad_text = state[id(n)]
             fields.append("data " + data_text)
-            if show_grad:
+            if show_grad and grad_text is not None:     # data gets no gradient step: no grad to show
                 fields.append("grad " + grad_text)
             body = " | ".join(escape_record(f) for f in fields)
             # in LR a {…} record lays its fields side by side; in TB a plain one does
             label = "{ " + body + " }" if rankdir == "LR" else body
-            kind = node_kind(n)
             attrs = {"shape": "record", "style": "filled", "fillcolor": PALETTE[kind]}
             if id(n) in lit:
                 attrs.update(fillcolor=HIGHLIGHT)
@@ -280,6 +325,14 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
                             "fillcolor": HIGHLIGHT if id(n) in lit else PALETTE["op"]}
                 target.node(nid + "op", label=graphviz.nohtml(escape_record(sym)), **op_attrs)
                 target.edge(nid + "op", nid, **({"color": HIGHLIGHT, "penwidth": "2.5"} if id(n) in lit else {}))
+        for r, chain in sorted(ranks.get(layer, {}).items()):
+            with target.subgraph(name=f"rank{r}_{layer}") as same:
+                same.attr(rank="same")
+                # dot stacks a flat edge's head above its tail inside a cluster and below it
+                # outside one (in LR): the chain runs so that index order reads top to bottom
+                pairs = zip(chain[1:], chain) if layer is not None else zip(chain, chain[1:])
+                for one, two in pairs:
+                    same.edge(one, two, style="invis")
         if layer is not None:
             g.subgraph(target)
 
@@ -312,6 +365,8 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
                        f"{total - len(nodes)} more are summarised in dashed boxes")
     if legend:
         caption.extend(_legend_lines(root, nodes, names, show_grad, lit or lit_edges))
+    if any(layer is not None for layer in groups):
+        g.attr(mclimit="0.0001")     # with layer boxes, dot's crossing search reorders the chains: keep them
     if caption:
         g.attr(label=escape_record("\n".join(caption)).replace("\\n", "\\l") + "\\l", labelloc="b",
                labeljust="l", fontsize="10")

@@ -180,7 +180,7 @@ def test_constants_are_folded_into_their_op_by_default():
     assert [n.label for n in g.nodes] == ["ŷ", "y", None, None, "L"], [n.label for n in g.nodes]
     assert 'label="×½"' in g.dot and 'label="^2"' in g.dot and 'label="−"' in g.dot, g.dot
     assert "data 0.5 |" not in g.dot.replace("{ y | data 0.5 |", ""), "no node but y holds 0.5"
-    edges = [line for line in g.dot.splitlines() if "->" in line]
+    edges = [line for line in g.dot.splitlines() if "->" in line and "invis" not in line]
     assert len(edges) == 4 + 3, edges       # ŷ, y → −; (ŷ − y) → ^2; (ŷ − y)² → ×½; and op → its node ×3
     assert "{ ŷ | data 0.8 | grad 0.3 }" in g.dot and "{ y | data 0.5 | grad -0.3 }" in g.dot, g.dot
     assert g.total == 5 and not g.collapsed
@@ -219,3 +219,50 @@ def test_the_demo_graph_has_no_node_for_its_half(no_dot):
     page_ops = {r["op_label"] for r in Stepper(loss).node_table() if r["op_label"]}
     drawn = set(re.findall(r'op \[label="([^"]*)"', draw_graph(loss).dot))
     assert drawn == page_ops, (drawn, page_ops)
+
+
+# --- one rule for every picture: index order, data without a grad, colours, layers ------------------
+
+def _heights(svg):
+    """{label: y of its box} from a rendered SVG (graphviz writes each node's label as text)."""
+    import re
+    out = {}
+    for m in re.finditer(r'<text[^>]*y="([-\d.]+)"[^>]*>([^<]+)</text>', svg):
+        out.setdefault(m.group(2), float(m.group(1)))
+    return out
+
+
+@pytest.mark.parametrize("cluster", [None, False])
+def test_a_columns_nodes_stand_in_index_order(cluster, no_dot):
+    from microreg.step import document_000_example
+    loss = document_000_example()
+    loss.backward()
+    y = _heights(draw_graph(loss, cluster=cluster).svg())
+    for names in (["z1[0]", "z1[1]", "z1[2]"], ["a1[0]", "a1[1]", "a1[2]"], ["w2[0]", "w2[1]", "w2[2]", "b2"],
+                  ["w1[0][0]", "b1[0]", "w1[1][0]", "b1[1]", "w1[2][0]", "b1[2]"]):
+        heights = [y[n] for n in names]
+        assert heights == sorted(heights), f"{names} top to bottom: {heights}"
+
+
+def test_data_has_no_grad_and_every_leaf_a_colour_of_its_own():
+    from microreg.step import document_000_example
+    loss = document_000_example()
+    loss.backward()
+    dot = draw_graph(loss).dot
+    assert "{ x | data 0.5 }" in dot and "{ y | data 0.4794 }" in dot, "x and y are data: no grad, as on the page"
+    assert "grad" in draw_graph(loss, constants=True).dot.split("{ x | data 0.5")[1].split("}")[0], \
+        "constants=True steps data, so it shows x's grad"
+    x, w = Value(2.0), Value(-3.0, label="w")        # an unlabelled Value is an input that gets a gradient
+    (x * w).backward()
+    assert viz.node_kind(x) == viz.node_kind(w) == "param"
+
+
+def test_layers_only_for_a_models_graph_or_when_asked():
+    # the micrograd video's neuron: free labels with digits are never boxed as layers
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    o = (x1 * w1 + x2 * w2 + Value(6.88, label="b")).tanh()
+    assert "cluster" not in draw_graph(o).dot
+    assert "cluster_layer1" in draw_graph(o, cluster=True).dot          # asked for: the digits decide
+    net = TwoLayerNet(1, 2, seed=0)
+    assert "cluster_layer1" in draw_graph(net([0.5])).dot              # a model's graph: its layers
