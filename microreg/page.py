@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 
 from .files import atomic_write
-from .viz import LEGEND, NOT_YET, PALETTE, columns, format_data, node_kind
+from .viz import LEGEND, NOT_YET, PALETTE, columns, format_data, node_kind, stacking
 
 WEB = Path(__file__).with_name("web")
 
@@ -54,13 +54,14 @@ def op_width(symbol):
 def layout(order, lines_of, op_of=lambda n: None, skip=()):
     """Positions {id(node): (x, y, w, h)} for the value boxes of ``order`` (a topological order;
     the ids in ``skip`` left out), columns left to right, each box's op pill in the gap on its
-    left. A column's boxes stand top to bottom in index order, the rule of every picture
-    (`microreg.viz.columns`; the static graph keeps the same order)."""
+    left. A column stacks its computed nodes, then its leaves, each in index order: the rule of
+    every picture (`microreg.viz.columns`, `microreg.viz.stacking`; the static graph keeps it)."""
     col = columns(order, skip)
+    place = stacking(order, col)
     shown = [n for n in order if id(n) not in skip]
     ncols = 1 + max(col.values())
     members_of = [[] for _ in range(ncols)]
-    for n in shown:
+    for n in sorted(shown, key=lambda n: place[id(n)]):
         members_of[col[id(n)]].append(n)
     sizes = {}
     for n in shown:
@@ -191,8 +192,11 @@ def page_data(stepper, title="microreg: backprop, step by step", sample=None):
         d = stepper.frame(k).to_dict(mathml=True)
         formula = d["formula"] or {}
         lit = d["lit"]
+        lines = d["text"].split("\n")
         steps.append({
             "phase": d["phase"], "title": d["title"], "text": d["text"],
+            "formula": lines[1] if len(lines) > 1 else "",      # the step's formula as text (the fallback)
+            "detail": "\n".join(line[2:] if line.startswith("  ") else line for line in lines[2:]),   # below it
             "mathml": formula.get("mathml"),
             "lit": [where[i] for i in lit["nodes"] if i in where],
             "op": where.get(lit["op"]) if lit["op"] is not None else None,
@@ -202,7 +206,8 @@ def page_data(stepper, title="microreg: backprop, step by step", sample=None):
             "quiz": quizzes.get(k),
         })
     return {"title": str(title), "sample": sample if sample is not None else _sample(stepper),
-            "root": stepper.names[id(stepper.root)], "legend": LEGEND, "colors": dict(PALETTE), "font": FONT,
+            "root": stepper.names[id(stepper.root)], "root_index": where.get(stepper.index[id(stepper.root)]),
+            "legend": LEGEND, "colors": dict(PALETTE), "font": FONT,
             "nodes": nodes, "edges": edges, "steps": steps}
 
 

@@ -51,7 +51,8 @@ PALETTE = {
 HIGHLIGHT = PALETTE["highlight"]
 NOT_YET = "—"   # a value the forward pass has not computed yet, a grad the backward pass has not reached
 LEGEND = ("data = the node's value · grad = ∂L/∂node, the gradient of the output L · "
-          "blue = parameter · grey = data (x, y) · orange = the current step")
+          "blue = parameter or input · grey = data (x, y: not stepped) · "
+          "orange = the current step")
 _LAYER = re.compile(r"^[a-zA-Z]+?(\d+)\[")
 _LAYER_PLAIN = re.compile(r"^[a-zA-Z]+?(\d+)$")
 
@@ -199,9 +200,9 @@ def svg_to_png(svg, scale=2.0):
 
 # --- the one rule of every picture (the graph here, the stepper page, the terminal's table) -------
 # A node's kind decides its colour; data has no gradient shown (unless constants=True steps it);
-# the nodes of a column stand in index order (the order of `topological_order`, the stepper's
-# node index); a column is one right of a node's deepest input, a leaf one left of its nearest
-# consumer.
+# a column is one right of a node's deepest input, a leaf one left of its nearest consumer; a
+# column stacks its computed nodes, then its leaves, each in index order (the order of
+# `topological_order`, the stepper's node index).
 
 def node_kind(node):
     """'value' for a computed node; 'data' for the sample and target a model was given (x, y) and
@@ -232,6 +233,19 @@ def columns(order, skip=()):
             users = consumers.get(id(n), [])
             col[id(n)] = max(0, min((col[id(u)] for u in users), default=1) - 1)
     return col
+
+
+def stacking(order, col):
+    """{id(node): place within its column}: a column lists its computed nodes, then its leaves,
+    each in index order (z1[0] above z1[1]; a1[0] beside z1[0], the weights w2[j] below them;
+    ŷ above y). Every picture stacks a column this way."""
+    ranked = sorted((n for n in order if id(n) in col), key=lambda n: (col[id(n)], n._rule is None))
+    place, seen = {}, {}
+    for n in ranked:
+        c = col[id(n)]
+        place[id(n)] = seen.get(c, 0)
+        seen[c] = place[id(n)] + 1
+    return place
 
 
 
@@ -288,8 +302,9 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     # index order: each column's boxes (and its ops' ellipses) in one rank, chained in node order;
     # inside a layer's box the chain is the box's own (graphviz orders a cluster on its own)
     col = columns(order)
+    place = stacking(order, col)
     ranks = {}
-    for n in nodes:
+    for n in sorted(nodes, key=lambda n: place[id(n)]):
         group = layer_of_node[id(n)]
         ranks.setdefault(group, {}).setdefault(2 * col[id(n)] + 1, []).append(ids[id(n)])
         if n._rule is not None:
@@ -384,9 +399,9 @@ def _legend_lines(root, nodes, names, show_grad, lit, width=64):
                      else "grad = the gradient of the output with respect to the node")
     kinds = {node_kind(n) for n in nodes}
     if "param" in kinds:
-        parts.append("blue = parameter")
+        parts.append("blue = parameter or input")
     if "data" in kinds:
-        parts.append("grey = data (x, y)")
+        parts.append("grey = data (x, y: not stepped)")
     if lit:
         parts.append("orange = the current step")
     return textwrap.wrap(" · ".join(parts), width=width, break_on_hyphens=False)

@@ -88,7 +88,8 @@ def test_backward_steps_speak_the_documents_numbers():
     assert f"∂L/∂b2 += δ2 = {_n(residual)} × 1 = {_n(g['b2'])}" in texts
     assert "local derivative (rule table): ∂σ(z1[0])/∂z1[0] = σ(z1[0])·(1 − σ(z1[0]))" in texts
     assert "∂L/∂z1[0] += ∂L/∂a1[0] · σ(z1[0])·(1 − σ(z1[0])) = " in texts
-    assert "(ŷ − y) feeds 2 nodes (fan-out): this is contribution 2 of 2" in texts
+    # (ŷ − y)·(ŷ − y): one node reached through two edges
+    assert "(ŷ − y) enters (ŷ − y)² 2 times (fan-out): this is contribution 2 of 2" in texts
     for j in range(3):
         final = s.final[id(next(n for n in s.order if n.label == f"w1[{j}][0]"))]
         assert math.isclose(final, g["w1"][j, 0], rel_tol=1e-12), f"w1[{j}][0]: {final} vs {g['w1'][j, 0]}"
@@ -186,7 +187,7 @@ def test_layer_steps_agree_with_node_steps(build):
     for n in s.order:
         if n._rule is None and not is_data(n) and not is_constant(n):
             assert math.isclose(s.grad(n), nodes[s.names[id(n)]], rel_tol=1e-9, abs_tol=1e-15), s.names[id(n)]
-    assert "δ1 = ((W2)ᵀ δ2) ⊙ σ'(z1)" in s.transcript()
+    assert "δ1 = (W2ᵀ δ2) ⊙ σ'(z1)" in s.transcript()
 
 
 def test_layer_steps_match_document_000_in_numpy():
@@ -584,3 +585,54 @@ def test_the_graph_of_a_step_folds_constants_as_the_page_does():
     assert 'label="×½"' in dot and "data 0.5 | grad —" not in dot.replace("{ y | data 0.5 | grad — }", ""), dot
     boxed = Stepper(L, constants=True).graph(phase="forward", step=0).dot
     assert "{ data 0.5 | grad — }" in boxed and "×½" not in boxed, boxed
+
+
+# --- forward steps read as written; fan-out counted in nodes and edges; one notation per view --------
+
+def test_a_labelled_nodes_forward_step_folds_its_unlabelled_parts():
+    w, x, b = Value(0.5, label="w1[0]"), Value(0.8, label="x"), Value(0.1, label="b1[0]")
+    z = w * x + b
+    z.label = "z1[0]"
+    L = (z - 0.3) ** 2
+    L.label = "L"
+    s = Stepper(L)
+    first = s.frame(0)
+    # 0.5·0.8 + 0.1 = 0.5, worked by hand; t1 = w1[0]·x = 0.4 is inside the step, not a step of its own
+    assert first.formula.text == "z1[0] = w1[0]·x + b1[0] = 0.5·0.8 + 0.1 = 0.5", first.formula.text
+    assert "inside it, unlabelled: t1 = w1[0]·x = 0.4" in first.text
+    assert [f.phase for f in s.steps].count("forward") == 2           # z1[0], then L = (z1[0] − 0.3)²
+    assert s.frame(1).formula.text == "L = (z1[0] − 0.3)² = (0.5 − 0.3)² = 0.04", s.frame(1).formula.text
+    values, _ = s.state(0)
+    assert values[s.index[id(z._prev[0])]] == pytest.approx(0.4), "the folded node's value is set by the step"
+    every = Stepper(L, fold=False)
+    assert [f.phase for f in every.steps].count("forward") == 4         # t1, z1[0], t2 = z1[0] − 0.3, L
+    assert every.frame(0).formula.text == "t1 = w1[0]·x = 0.5·0.8 = 0.4"
+    assert len([f for f in s.steps if f.phase == "backward"]) == len([f for f in every.steps if f.phase == "backward"])
+    # a node used twice is not folded (it is read by two steps); the quiz asks with the step's own inputs
+    q = Stepper(L).quiz()
+    assert "where w1[0] = 0.5, x = 0.8, b1[0] = 0.1" in q.question(), q.question()
+
+
+def test_fan_out_counts_nodes_and_edges():
+    x = Value(3.0, label="x")
+    L = x * x + x
+    L.label = "L"
+    text = Stepper(L).transcript()
+    # x·x + x: x reaches 2 nodes (the product and the sum) through 3 edges
+    assert "x feeds 2 nodes through 3 edges (fan-out): this is contribution 3 of 3" in text, text
+    a = Value(2.0, label="a")
+    M = a * 3.0 + a.tanh()
+    M.label = "M"
+    assert "a feeds 2 nodes (fan-out)" in Stepper(M).transcript()
+
+
+def test_the_layer_view_has_one_notation_and_the_losss_name():
+    s = Stepper(document_000_example(), view="layers")
+    layer = [f for f in s.steps if f.phase == "layer"]
+    for f in layer + [s.frame(0)]:
+        assert "C" not in f.text.replace("C,", ""), f.text           # the loss is L here, not document 001's C
+        assert "^{(" not in f.formula.latex and "(W2)" not in f.text, (f.text, f.formula.latex)
+    last = layer[-1]
+    assert last.formula.text.startswith("δ1 = (W2ᵀ δ2) ⊙ σ'(z1) = "), last.formula.text
+    assert r"\delta_{1} = \left(W_{2}^{T} \delta_{2}\right)" in last.formula.latex
+    assert "∂L/∂W1 = δ1 a0ᵀ = " in last.text and "∂L/∂b1 = δ1 = " in last.text

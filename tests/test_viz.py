@@ -134,7 +134,7 @@ def test_graph_after_backward_shows_gradients_and_a_legend():
     c.backward()
     dot = draw_graph(c).dot
     assert "grad -3" in dot and "grad 2" in dot, dot          # ∂c/∂a = b = -3, ∂c/∂b = a = 2
-    assert "the gradient of the output" in dot and viz.PALETTE["param"] in dot and "blue = parameter" in dot, dot
+    assert "the gradient of the output" in dot and viz.PALETTE["param"] in dot and "blue = parameter or input" in dot, dot
     c.label = "c"
     assert "grad = ∂c/∂node" in draw_graph(c).dot
     assert "orange" not in dot and "grey = data" not in dot, "the legend names only colours the picture has"
