@@ -9,7 +9,8 @@
     microreg check FILE [--json] [--seed S] [--samples M] [--dims f=2,h=3]
                                        every claim of your derivation document (Markdown + LaTeX)
     microreg graph [--out FILE]        the computation graph of document 000's loss, one sample
-    microreg step [--html FILE] [--model FILE]   step through backprop (terminal, or a web page)
+    microreg step [EXPR | FILE.py] [--at w=0.5] [--data x=2] [--html FILE] [--model FILE]
+                                       step through backprop (terminal, or a web page)
     microreg --version
 """
 
@@ -348,6 +349,125 @@ def cmd_graph(args):
     return 0
 
 
+def _numbers(flag, text):
+    """'w=0.5,b=-1' as {"w": 0.5, "b": -1.0}; a bad entry is named with its flag."""
+    out = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier():
+            raise ValueError(f"{flag}: {part.strip()!r} is not NAME=NUMBER (e.g. {flag} w=0.5,b=-1)")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"{flag}: {name}={value.strip()!r} is not a number") from None
+    return out
+
+
+_FUNCTIONS = ("tanh", "exp", "log", "sigmoid", "relu")
+
+
+def loss_from_expression(text, at=None, data=None):
+    """The loss an expression on the command line builds: ``"z = w*x + b; L = (z - y)**2"`` with
+    the names' numbers from ``at`` (leaves that get a gradient) and ``data`` (x, y: data, not
+    stepped). Each ``name = …`` labels its node; the last statement is the output (named L unless
+    it is assigned). Read with Python's ``ast`` and built node by node, never ``eval``: numbers,
+    names, ``+ - * / **``, unary minus, ``tanh exp log sigmoid relu`` as functions or methods."""
+    import ast
+
+    from . import Value
+    from .engine import data as data_leaf
+
+    at, data = dict(at or {}), dict(data or {})
+    both = sorted(set(at) & set(data))
+    if both:
+        raise ValueError(f"{', '.join(both)}: given in both --at and --data (a name is one or the other)")
+    names = {k: Value(v, label=k) for k, v in at.items()}
+    names.update({k: data_leaf(v, k) for k, v in data.items()})
+    try:
+        tree = ast.parse(text.replace("−", "-").replace("·", "*"), mode="exec")
+    except SyntaxError as exc:
+        raise ValueError(f"expression, column {exc.offset}: not a Python expression ({exc.msg}): {text}") from None
+    if not tree.body:
+        raise ValueError("expression: empty (e.g. microreg step \"L = (w*x - y)**2\" --at w=0.5 --data x=2,y=1)")
+    binary = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+              ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
+
+    def build(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in names:
+                raise ValueError(f"expression, column {node.col_offset + 1}: no number for {node.id!r}: give it "
+                                 f"with --at {node.id}=… (a leaf that gets a gradient) or --data {node.id}=…")
+            return names[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in binary:
+            return binary[type(node.op)](build(node.left), build(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = build(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Call) and not node.keywords:
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in _FUNCTIONS and len(node.args) == 1:
+                arg = build(node.args[0])
+            elif isinstance(func, ast.Attribute) and func.attr in _FUNCTIONS and not node.args:
+                arg = build(func.value)
+            else:
+                arg = None
+            if arg is not None:
+                arg = arg if isinstance(arg, Value) else Value(arg)
+                return getattr(arg, func.id if isinstance(func, ast.Name) else func.attr)()
+        what = ast.get_source_segment(text, node) or type(node).__name__
+        raise ValueError(f"expression, column {getattr(node, 'col_offset', 0) + 1}: {what!r} is not something a "
+                         f"loss is built from here (numbers, names, + - * / **, {', '.join(_FUNCTIONS)})")
+
+    out = None
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            out = build(statement.value)
+            out = out if isinstance(out, Value) else Value(out)
+            out.label = statement.targets[0].id
+            names[out.label] = out
+        elif isinstance(statement, ast.Expr):
+            out = build(statement.value)
+            out = out if isinstance(out, Value) else Value(out)
+            if out.label is None:
+                out.label = "L"
+        else:
+            raise ValueError(f"expression, line {statement.lineno}: only NAME = expression or an expression, "
+                             f"separated by ';'")
+    return out
+
+
+def loss_from_file(path, name=None):
+    """The loss a Python file builds: runs it (as ``python FILE`` would, with its own folder on the
+    import path) and takes its top-level Value ``name``, or else the one named ``L`` or ``loss``."""
+    import runpy
+
+    from . import Value
+
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)
+    try:
+        names = runpy.run_path(path, run_name="__microreg_step__")
+    finally:
+        if sys.path and sys.path[0] == folder:
+            sys.path.pop(0)
+    wanted = [name] if name else ["L", "loss"]
+    for key in wanted:
+        if isinstance(names.get(key), Value):
+            loss = names[key]
+            if loss.label is None:
+                loss.label = key
+            return loss
+    values = sorted(k for k, v in names.items() if isinstance(v, Value) and not k.startswith("_"))
+    raise ValueError(f"{path}: no Value named {' or '.join(wanted)} at the top level"
+                     + (f" (its Values: {', '.join(values[:8])}): pick one with --loss NAME" if values else
+                        " (the file builds no Value at the top level)"))
+
+
 def cmd_step(args):
     from .nn import ModelFileError
     from .step import Stepper, document_000_example, run_terminal
@@ -356,10 +476,17 @@ def cmd_step(args):
     if problem:
         return _error(problem)
     try:
-        loss = document_000_example(model_path=args.model)
-    except ModelFileError as exc:
+        if args.what and (args.what.endswith(".py") or os.path.isfile(args.what)):
+            if args.at or args.data:
+                return _error("--at and --data give an expression's numbers; a Python file sets its own")
+            loss = loss_from_file(args.what, args.loss)
+        elif args.what:
+            loss = loss_from_expression(args.what, _numbers("--at", args.at), _numbers("--data", args.data))
+        else:
+            loss = document_000_example(model_path=args.model)
+    except (ModelFileError, ValueError, ArithmeticError) as exc:   # a bad model file or expression, a domain error
         return _error(str(exc))
-    stepper = Stepper(loss)
+    stepper = Stepper(loss, fold=not args.every_node)
     if args.html:
         print(f"wrote {stepper.to_html(args.html)} ({len(stepper)} steps)")
         return 0
@@ -397,7 +524,18 @@ def main(argv=None):
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB"])
     p.set_defaults(func=cmd_graph)
 
-    p = sub.add_parser("step", help="step through backprop of document 000's net on one sample")
+    p = sub.add_parser("step", help="step through backprop: of an expression, a Python file's loss, or "
+                       "document 000's net on one sample", description="Step through the forward and backward "
+                       "pass, one key per step (or --html for a web page). Examples: microreg step; microreg step "
+                       "\"z = w*x + b; L = (z - y)**2\" --at w=0.5,b=0.1 --data x=2,y=1; microreg step loss.py")
+    p.add_argument("what", nargs="?", metavar="EXPR | FILE.py",
+                   help="an expression such as \"L = (w*x - y)**2\" (its numbers from --at/--data), or a Python "
+                        "file that builds a Value named L or loss (default: document 000's net)")
+    p.add_argument("--at", metavar="w=0.5,b=0.1", help="with EXPR: the numbers of the leaves that get a gradient")
+    p.add_argument("--data", metavar="x=2,y=1", help="with EXPR: the numbers of the data (not stepped)")
+    p.add_argument("--loss", metavar="NAME", help="with FILE.py: the top-level Value to step (default L or loss)")
+    p.add_argument("--every-node", action="store_true",
+                   help="a forward step for every node (default: unlabelled nodes folded into the labelled one)")
     p.add_argument("--html", help="write a standalone web page instead of stepping in the terminal")
     p.add_argument("--model", help="a model.json from microreg train (default: a small seeded net)")
     p.set_defaults(func=cmd_step)
