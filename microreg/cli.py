@@ -26,6 +26,13 @@ import numpy as np
 from . import __version__
 
 
+def _documents_line():
+    """What documents 000, 001 and 002 are, said where the command line first names them."""
+    from .derivations import DOCUMENTS
+    return "The source documents: three derivations of backprop, written by hand, that microreg checks:\n" + \
+        "\n".join(f"  {k}  {v}" for k, v in DOCUMENTS.items())
+
+
 def _error(message):
     print(f"microreg: error: {message}", file=sys.stderr)
     return 2
@@ -203,7 +210,8 @@ def _auto_or_number(text):
 def _add_train_commands(sub):
     from .train import DEFAULTS, WEIGHT_DECAYS
 
-    p = sub.add_parser("train", help="train document 000's net on a CSV file, beside linear regression")
+    p = sub.add_parser("train", help="train document 000's net on a CSV file, beside linear regression",
+                       epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", help="CSV file with a header row (comma, semicolon or tab separated)")
     p.add_argument("--target", required=True, help="the column to predict")
     group = p.add_mutually_exclusive_group()
@@ -252,10 +260,11 @@ def cmd_check(args):
     from .check import check_documents, documents_table
 
     results = check_documents()
+    print(_documents_line() + "\n")
     print(documents_table(results))
     bad = sum(1 for _, r in results if not r.ok)
-    print(f"\n{len(results)} formulas checked: {len(results) - bad} agree with autograd, {bad} do not "
-          "(the documents' own versions; each has a corrected one beside it in microreg.derivations)")
+    print(f"\n{len(results)} formulas checked: {len(results) - bad} agree with autograd, {bad} do not: the "
+          "documents' own mistakes, found on purpose (each has a corrected version beside it in microreg.derivations)")
     kinds = {}
     for _, report in results:
         for v in report:
@@ -299,8 +308,9 @@ def cmd_demo(args):
     problem = _check_out_folder(out)
     if problem:
         return _error(problem)
-    print("microreg demo: document 000's two-layer net (sigmoid hidden layer, linear output) "
-          "learns y = sin(x) + noise")
+    print(_documents_line())
+    print("\nmicroreg demo: document 000's two-layer net (sigmoid hidden layer, linear output) learns "
+          "y = sin(x) + noise")
     X, y = noisy_sine(200, seed=0)
     result = train(X, y, hidden=16, epochs=args.epochs, lr=0.02, seed=0, progress=not args.quiet)
     written = [plot_loss(result["history"], os.path.join(out, "loss.png")),
@@ -312,11 +322,14 @@ def cmd_demo(args):
           f"(noise variance 0.01), R² {result['train_r2']:.3f}")
 
     results = check_documents()
-    print("\nThe documents' hand-derived gradients against autograd (microreg check for the full table):")
-    for formula, report in results:
-        verdicts = "; ".join(f"{v.name}: {v.diagnosis}" for v in report if not v.ok) or "matches autograd"
-        print(f"  {formula.document}  {'ok   ' if report.ok else 'WRONG'}  {formula.formula}"
-              + ("" if report.ok else f"\n         → {verdicts}"))
+    mistakes = [(formula, report) for formula, report in results if not report.ok]
+    print(f"\nThe documents' hand-derived gradients against autograd: {len(results)} formulas, "
+          f"{len(results) - len(mistakes)} right, {len(mistakes)} with a mistake.")
+    print("The mistakes are the documents' own, found on purpose (microreg works: each has a corrected "
+          "version beside it that checks out; microreg check shows the full table):")
+    for formula, report in mistakes:
+        first = next(v for v in report if not v.ok)
+        print(f"  {formula.document}  {formula.formula}\n         → {first.name}: {first.diagnosis}")
 
     loss = document_000_example()
     loss.backward()                      # the picture shows every gradient, ∂L/∂node
@@ -493,13 +506,25 @@ def cmd_step(args):
     return run_terminal(stepper)
 
 
+def _quiet_stdout():
+    """Point stdout at the null device, so the flush at exit does not meet the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):   # no real file behind stdout (a test's StringIO): nothing to flush
+        pass
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="microreg", description="A tiny autograd engine for learning, "
+    parser = argparse.ArgumentParser(prog="microreg", epilog=_documents_line(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="A tiny autograd engine for learning, "
                                      "teaching and checking backpropagation.")
     parser.add_argument("--version", action="version", version=f"microreg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="train, check, draw and step on built-in data (the main job)")
+    p = sub.add_parser("demo", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="train, check, draw and step on built-in data (the main job)")
     p.add_argument("--out", default="microreg-demo", help="folder for the pictures (default ./microreg-demo)")
     p.add_argument("--epochs", type=int, default=1500)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -507,7 +532,8 @@ def main(argv=None):
 
     _add_train_commands(sub)
 
-    p = sub.add_parser("check", help="check a derivation document claim by claim (no FILE: the three "
+    p = sub.add_parser("check", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="check a derivation document claim by claim (no FILE: the three "
                        "source documents' formulas)")
     p.add_argument("file", nargs="?", help="a Markdown or text file with LaTeX equations ($…$, $$…$$, \\[…\\], align)")
     p.add_argument("--json", action="store_true", help="with FILE: one JSON object per claim, a line each")
@@ -518,16 +544,19 @@ def main(argv=None):
                    "h hidden units, o outputs, n1=… one layer's units) and check the claims' shapes")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("graph", help="draw document 000's loss graph for one sample")
+    p = sub.add_parser("graph", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="draw document 000's loss graph for one sample")
     p.add_argument("--out", default="graph.svg", help="output file: .svg, .dot or .png (default graph.svg)")
     p.add_argument("--model", help="a model.json from microreg train (default: a small seeded net)")
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB"])
     p.set_defaults(func=cmd_graph)
 
-    p = sub.add_parser("step", help="step through backprop: of an expression, a Python file's loss, or "
+    p = sub.add_parser("step", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="step through backprop: of an expression, a Python file's loss, or "
                        "document 000's net on one sample", description="Step through the forward and backward "
-                       "pass, one key per step (or --html for a web page). Examples: microreg step; microreg step "
-                       "\"z = w*x + b; L = (z - y)**2\" --at w=0.5,b=0.1 --data x=2,y=1; microreg step loss.py")
+                       "pass, one key per step (or --html for a web page).\n\nexamples:\n  microreg step\n"
+                       "  microreg step \"z = w*x + b; L = (z - y)**2\" --at w=0.5,b=0.1 --data x=2,y=1\n"
+                       "  microreg step loss.py            (a file that builds a Value named L or loss)")
     p.add_argument("what", nargs="?", metavar="EXPR | FILE.py",
                    help="an expression such as \"L = (w*x - y)**2\" (its numbers from --at/--data), or a Python "
                         "file that builds a Value named L or loss (default: document 000's net)")
@@ -547,7 +576,12 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()       # a closed pipe shows here, not in the flush at exit
+        return code
+    except BrokenPipeError:  # the reader went away (`microreg check | head -1`): not an error, stop quietly
+        _quiet_stdout()
+        return 0
     except OSError as exc:   # a write that failed after the checks (a full disk, a read-only mount): no traceback
         where = exc.filename or "a file"
         return _error(f"{where}: {exc.strerror or exc}")

@@ -146,3 +146,16 @@ def test_a_real_messy_table_penguins():
     assert result.n_train + result.n_test == 342
     # body mass is well explained by species, sex and size: both models explain most of it
     assert result.linear_test_r2 > 0.8 and result.net_test_r2 > 0.8, (result.linear_test_r2, result.net_test_r2)
+
+
+def test_an_id_like_column_is_named_in_a_note():
+    rng = np.random.default_rng(0)
+    ids = rng.permutation(60) + 1                                   # 1..60 in shuffled order: a row id
+    counts = rng.choice(np.arange(0, 100000, 7), 60, replace=False)  # distinct whole numbers, not an id
+    x = rng.normal(size=60)
+    rows = [[str(i), str(c), f"{v:.4f}", f"{2 * v + 1:.4f}"] for i, c, v in zip(ids, counts, x)]
+    result = train_table(Table("t.csv", ["id", "count", "x", "y"], rows), "y", epochs=3, progress=False,
+                         weight_decay=0.0)
+    notes = [n for n in result.notes if "row id" in n]
+    assert notes == ["column 'id': a different whole number in every row, like a row id: used as a feature "
+                     "(if it only numbers the rows, --drop id leaves it out)"], result.notes
