@@ -52,6 +52,7 @@ def _check_train_flags(args):
               ("--epochs", args.epochs, "a whole number ≥ 1", lambda v: v >= 1),
               ("--lr", args.lr, "a positive number", lambda v: 0 < v < float("inf")),
               ("--patience", args.patience, "a whole number ≥ 1", lambda v: v >= 1),
+              ("--starts", args.starts, "a whole number ≥ 1", lambda v: v >= 1),
               ("--weight-decay", args.weight_decay, "a number ≥ 0 or auto",
                lambda v: v == "auto" or 0 <= v < float("inf")),
               ("--validation-fraction", args.validation_fraction, "between 0 and 1", lambda v: 0 < v < 1)]
@@ -116,7 +117,7 @@ def cmd_train(args):
         result = train_csv(args.data, args.target, test=args.test, model=args.model, hidden=args.hidden,
                            epochs=args.epochs, lr=args.lr, patience=args.patience, weight_decay=args.weight_decay,
                            validation_fraction=args.validation_fraction, test_fraction=args.test_fraction,
-                           seed=args.seed, features=_names(args.features), drop=_names(args.drop),
+                           seed=args.seed, starts=args.starts, features=_names(args.features), drop=_names(args.drop),
                            strict=args.strict, progress=not args.quiet,
                            notify=lambda note: print(f"note: {note}", file=say, flush=True))
     except (DataError, ValueError) as exc:
@@ -231,6 +232,9 @@ def _add_train_commands(sub):
                    help="L2 penalty on the parameters, or auto: try " + ", ".join(f"{d:g}" for d in WEIGHT_DECAYS)
                         + " and keep the most regularised net within 5%% of the best validation RMSE "
                         f"(default {DEFAULTS['weight_decay']})")
+    p.add_argument("--starts", type=int, default=DEFAULTS["starts"],
+                   help="starting points (random initial weights) tried at the chosen weight decay; the best on "
+                        f"the validation rows is kept (default {DEFAULTS['starts']})")
     p.add_argument("--validation-fraction", type=float, default=DEFAULTS["validation_fraction"],
                    help=f"training rows held out to choose the epoch (default {DEFAULTS['validation_fraction']})")
     p.add_argument("--features", help="comma-separated columns to use (default: all but the target)")

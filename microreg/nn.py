@@ -731,10 +731,11 @@ class History(list):
 
 
 class Progress:
-    """A one-line progress bar on stderr (a line every 10% when stderr is not a terminal)."""
+    """A one-line progress bar on stderr (a line every 10% when stderr is not a terminal), the loss
+    under its own name (``mse 0.0123``: on the scale the model is trained on)."""
 
-    def __init__(self, total, enabled=True, stream=None):
-        self.total, self.enabled = total, enabled
+    def __init__(self, total, enabled=True, stream=None, name="loss"):
+        self.total, self.enabled, self.name = total, enabled, name
         self.stream = stream or sys.stderr
         self.tty = getattr(self.stream, "isatty", lambda: False)()
         self.last = -1
@@ -747,13 +748,13 @@ class Progress:
         if self.tty:
             if done == self.total or done % max(1, self.total // 200) == 0:
                 bar = "#" * (done * 30 // self.total)
-                self.stream.write(f"\r[{bar:<30}] epoch {done}/{self.total} loss {loss:.6g}")
+                self.stream.write(f"\r[{bar:<30}] epoch {done}/{self.total} {self.name} {loss:.6g}")
                 if done == self.total:
                     self.stream.write(f"  ({time.perf_counter() - self.start:.1f}s)\n")
                 self.stream.flush()
         elif tenth != self.last:
             self.last = tenth
-            self.stream.write(f"epoch {done}/{self.total} loss {loss:.6g}\n")
+            self.stream.write(f"epoch {done}/{self.total} {self.name} {loss:.6g}\n")
 
 
 def fit(model, X, y, loss=mse, epochs=100, lr=None, optimizer=None, progress=True, callback=None,
@@ -806,7 +807,7 @@ def fit(model, X, y, loss=mse, epochs=100, lr=None, optimizer=None, progress=Tru
                         f"{_short(callback)}")
     optimizer = _fit_optimizer(model, optimizer, lr)
     history = History()
-    bar = Progress(epochs, enabled=progress)
+    bar = Progress(epochs, enabled=progress, name=getattr(loss, "__name__", "loss"))
     with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught below, by name
         return _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback,
                          validation, patience)

@@ -32,7 +32,7 @@ from .data import DataError, Preparation, Standardizer, choose_columns, read_tab
 from .nn import SGD, Adam, LinearRegression, TrainedModel, TwoLayerNet, fit, load_model, mse
 
 # Defaults chosen on small real tables (a few hundred rows, ten features); README says why.
-DEFAULTS = {"hidden": 32, "epochs": 2000, "lr": 0.01, "patience": 100, "weight_decay": "auto",
+DEFAULTS = {"hidden": 32, "epochs": 2000, "lr": 0.01, "patience": 100, "weight_decay": "auto", "starts": 3,
             "validation_fraction": 0.2, "test_fraction": 0.2}
 WEIGHT_DECAYS = (0.0, 0.001, 0.01)   # tried by weight_decay="auto"
 PREFER_SIMPLER = 1.05   # auto keeps the largest decay whose validation RMSE is within 5% of the best one
@@ -99,6 +99,10 @@ class Result(dict):
         validation = f" ({self['n_validation']} of them for validation)" if self["n_validation"] else ""
         lines.append(f"MSE in the target's units ({self['target']})²; {self['n_test']} test rows, "
                      f"{self['n_train']} training rows{validation}")
+        net, line = self["net_test_mse"], self["linear_test_mse"]
+        if self["model_name"].startswith("TwoLayerNet") and net is not None and line is not None and net >= line:
+            lines.append(f"the net does not beat least squares on the test rows (test MSE {net:.6g} against "
+                         f"{line:.6g}): y may be close to linear in these features, or the rows too few for a net")
         return "\n".join(lines)
 
 
@@ -130,7 +134,7 @@ def train_csv(data, target, test=None, **options):
 def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"],
                 lr=DEFAULTS["lr"], patience=DEFAULTS["patience"], weight_decay=DEFAULTS["weight_decay"],
                 validation_fraction=DEFAULTS["validation_fraction"], test_fraction=DEFAULTS["test_fraction"],
-                seed=0, features=None, drop=(), strict=False, progress=True, notify=None):
+                seed=0, features=None, drop=(), strict=False, progress=True, notify=None, starts=DEFAULTS["starts"]):
     """Prepare, split, train, and score a net (or ``model="linear"``) with its baselines; a `Result`.
 
     Every decision taken on the data is a one-line note (``result.notes``); ``notify``, if given, is
@@ -186,29 +190,49 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         n_validation = 0
         model_name = f"LinearRegression({n_features})"
     elif model == "net":
+        if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
+            raise ValueError(f"--starts must be a whole number ≥ 1, got {starts!r}")
         fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
-        tried = []
         decays = WEIGHT_DECAYS if weight_decay == "auto" else (weight_decay,)
-        for decay in decays:
-            if progress and len(decays) > 1:
-                sys.stderr.write(f"weight decay {decay:g}:\n")
-            candidate = TwoLayerNet(n_features, hidden, seed=seed)
-            h = fit(candidate, X_train[fit_rows], z_train[fit_rows], loss=mse, epochs=epochs, progress=progress,
+        report = _Report(len(decays) + max(0, starts - 1), float(sy.std), target, progress)
+        fit_data, validation = (X_train[fit_rows], z_train[fit_rows]), (X_train[val_rows], z_train[val_rows])
+
+        def train_one(decay, k, what):           # k: which starting point (1: the seed's own)
+            candidate = TwoLayerNet(n_features, hidden, seed=seed if k == 1 else [seed, k])
+            report.begin(what, epochs)
+            h = fit(candidate, *fit_data, loss=mse, epochs=epochs, progress=False, callback=report.epoch,
                     optimizer=Adam(candidate.parameters(), lr=lr, weight_decay=decay),
-                    validation=(X_train[val_rows], z_train[val_rows]), patience=patience)
-            score = min(h.validation) if h.validation and h.stopped is None else math.inf
-            tried.append((score, decay, candidate, h))
-            if h.stopped:   # diverged: the other decays would too (same learning rate); report this one
+                    validation=validation, patience=patience)
+            report.end(h)
+            return (min(h.validation) if h.validation and h.stopped is None else math.inf), decay, candidate, h
+
+        tried = []
+        for decay in decays:          # the same starting point for each decay: a fair comparison
+            tried.append(train_one(decay, 1, f"weight decay {decay:g}"))
+            if tried[-1][3].stopped:   # diverged: the other decays would too (same learning rate); report this one
                 break
         if tried[-1][3].stopped:
             score, weight_decay, network, history = tried[-1]
         else:   # the most regularised net that is about as good on validation as the best one
             best = min(t[0] for t in tried)
             score, weight_decay, network, history = [t for t in tried if t[0] <= PREFER_SIMPLER ** 2 * best][-1]
+        scale = float(sy.std)
         if len(tried) > 1:
-            scale = float(sy.std)
             notes.append("weight decay chosen on the validation rows: " + ", ".join(
                 f"{d:g} → RMSE {math.sqrt(v) * scale:.4g}" for v, d, _, _ in tried) + f": {weight_decay:g}")
+        if history.stopped is None and starts > 1:
+            # more starting points at the chosen decay, the best on validation kept: a net that sat on a
+            # plateau until patience ran out (kept an early epoch, no better than a line) is outvoted
+            runs = [(score, weight_decay, network, history)]
+            for k in range(2, starts + 1):
+                runs.append(train_one(weight_decay, k, f"start {k} of {starts}, weight decay {weight_decay:g}"))
+                if runs[-1][3].stopped:
+                    runs.pop()
+                    break
+            pick = min(range(len(runs)), key=lambda i: runs[i][0])
+            score, weight_decay, network, history = runs[pick]
+            notes.append(f"{len(runs)} starting points at weight decay {weight_decay:g}, validation RMSE "
+                         + ", ".join(f"{math.sqrt(r[0]) * scale:.4g}" for r in runs) + f": kept start {pick + 1}")
         n_validation = len(val_rows)
         model_name = f"TwoLayerNet({n_features}, {hidden})"
     else:
@@ -250,6 +274,42 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
     net_mse, lin_mse, mean_mse = result["net_train_mse"], result["linear_train_mse"], result["mean_train_mse"]
     result["far_above_baseline"] = bool(net_mse is None or net_mse > FAR_ABOVE_BASELINE * lin_mse + 0.1 * mean_mse)
     return result
+
+
+class _Report:
+    """Training progress on stderr, on one scale, named: the RMSE in the target's own units. In a
+    terminal, one live line per net (epoch, training RMSE); in a log (a pipe, a file), one line per
+    net when it is done: its epochs, the epoch kept and its validation RMSE."""
+
+    def __init__(self, nets, scale, target, enabled, stream=None):
+        self.nets, self.scale, self.target, self.enabled = nets, scale, target, enabled
+        self.stream = stream or sys.stderr
+        self.tty = enabled and getattr(self.stream, "isatty", lambda: False)()
+        self.n = 0
+
+    def begin(self, what, epochs):
+        self.n, self.what, self.epochs, self.start = self.n + 1, what, epochs, time.perf_counter()
+        self.every = max(1, epochs // 200)
+
+    def _rmse(self, mse):
+        return math.sqrt(mse) * self.scale if math.isfinite(mse) and mse >= 0 else mse
+
+    def epoch(self, epoch, loss):
+        if self.tty and epoch % self.every == 0:
+            self.stream.write(f"\r\x1b[Knet {self.n} of {self.nets} ({self.what}): epoch {epoch}/{self.epochs}, "
+                              f"training RMSE {self._rmse(loss):.4g} {self.target}")
+            self.stream.flush()
+
+    def end(self, history):
+        if not self.enabled:
+            return
+        how = (history.stopped if history.stopped else
+               f"{len(history)} epochs, kept epoch {history.best_epoch}: validation RMSE "
+               f"{self._rmse(min(history.validation)):.4g} {self.target}" if history.validation else
+               f"{len(history)} epochs")
+        line = f"net {self.n} of {self.nets} ({self.what}): {how} ({time.perf_counter() - self.start:.1f}s)"
+        self.stream.write(("\r\x1b[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
 
 
 def train_arrays(X, y, X_test=None, y_test=None, hidden=16, epochs=1000, lr=0.01, seed=0, standardize=True,

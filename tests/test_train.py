@@ -159,3 +159,54 @@ def test_an_id_like_column_is_named_in_a_note():
     notes = [n for n in result.notes if "row id" in n]
     assert notes == ["column 'id': a different whole number in every row, like a row id: used as a feature "
                      "(if it only numbers the rows, --drop id leaves it out)"], result.notes
+
+
+def _sine_table(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-3, 3, n)
+    y = np.sin(x) + 0.1 * rng.normal(size=n)
+    return Table("sine.csv", ["x", "y"], [[f"{a:.5f}", f"{b:.5f}"] for a, b in zip(x, y)])
+
+
+def test_progress_in_a_log_is_one_line_per_net_on_the_targets_scale():
+    import io
+    import sys
+    from microreg.train import split_rows
+    table = _sine_table()
+    stream = io.StringIO()                      # a log: not a terminal
+    old, sys.stderr = sys.stderr, stream
+    try:
+        result = train_table(table, "y", epochs=300, seed=0, starts=2)
+    finally:
+        sys.stderr = old
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == [f"net {k} of 4" for k in range(1, 5)], lines
+    assert not any("epoch 1/" in line for line in lines), "no per-epoch lines in a log"
+    # the kept net's validation RMSE, in y's own units, worked out again from its predictions on the
+    # validation rows (the split is the documented one: seed + 1 on the training rows)
+    keep, _ = split_rows(len(table.rows), 0.2, 0, "test")
+    fit_rows, val_rows = split_rows(len(keep), 0.2, 1, "validation")
+    rows = [table.rows[keep[i]] for i in val_rows]
+    pred = result.model([[float(r[0])] for r in rows])
+    rmse = float(np.sqrt(np.mean((pred - np.array([float(r[1]) for r in rows])) ** 2)))
+    kept = [line for line in lines if f"kept epoch {result.best_epoch}: validation RMSE" in line]
+    shown = [float(line.split("validation RMSE ")[1].split()[0]) for line in kept]
+    assert any(abs(v - rmse) <= 1e-3 * rmse for v in shown), (rmse, lines)
+    assert all(line.split("validation RMSE ")[1].split()[1] == "y" for line in lines if "validation RMSE" in line)
+
+
+def test_the_report_says_when_the_net_does_not_beat_least_squares():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-2, 2, 80)
+    y = 2 * x + 1 + 0.5 * rng.normal(size=80)      # a line plus noise: least squares is the best there is
+    table = Table("line.csv", ["x", "y"], [[f"{a:.5f}", f"{b:.5f}"] for a, b in zip(x, y)])
+    result = train_table(table, "y", epochs=200, seed=0, progress=False, starts=1)
+    assert result.net_test_mse >= result.linear_test_mse, "the data is a line: a net cannot beat the line here"
+    assert "the net does not beat least squares on the test rows" in result.report()
+    curved = train_table(_sine_table(), "y", epochs=600, seed=0, progress=False, starts=1)
+    assert curved.net_test_mse < curved.linear_test_mse and "does not beat" not in curved.report()
+
+
+def test_starts_is_checked():
+    with pytest.raises(ValueError, match="--starts must be a whole number ≥ 1, got 0"):
+        train_table(_sine_table(), "y", epochs=5, progress=False, starts=0)
