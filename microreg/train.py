@@ -32,7 +32,7 @@ from .data import DataError, Preparation, Standardizer, choose_columns, read_tab
 from .nn import SGD, Adam, LinearRegression, TrainedModel, TwoLayerNet, fit, load_model, mse
 
 # Defaults chosen on small real tables (a few hundred rows, ten features); README says why.
-DEFAULTS = {"hidden": 32, "epochs": 2000, "lr": 0.01, "patience": 100, "weight_decay": "auto", "starts": 3,
+DEFAULTS = {"hidden": 32, "epochs": 2000, "lr": 0.01, "patience": 300, "weight_decay": "auto", "starts": 1,
             "validation_fraction": 0.2, "test_fraction": 0.2}
 WEIGHT_DECAYS = (0.0, 0.001, 0.01)   # tried by weight_decay="auto"
 PREFER_SIMPLER = 1.05   # auto keeps the largest decay whose validation RMSE is within 5% of the best one
