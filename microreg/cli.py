@@ -344,6 +344,8 @@ def cmd_demo(args):
     print(f"\nwrote to {os.path.abspath(out)}/:")
     for path in written:
         print(f"  {os.path.basename(path)}")
+    print(f"\nNext: open {os.path.join(out, 'stepper.html')} in a browser to step through backprop (or run "
+          "microreg step here), and read README.md's examples to do the same with your own loss.")
     return 0
 
 

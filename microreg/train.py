@@ -291,12 +291,15 @@ class _Report:
         self.n, self.what, self.epochs, self.start = self.n + 1, what, epochs, time.perf_counter()
         self.every = max(1, epochs // 200)
 
+    def _name(self):
+        return f"net {self.n} of {self.nets} ({self.what})" if self.nets > 1 else self.what
+
     def _rmse(self, mse):
         return math.sqrt(mse) * self.scale if math.isfinite(mse) and mse >= 0 else mse
 
     def epoch(self, epoch, loss):
         if self.tty and epoch % self.every == 0:
-            self.stream.write(f"\r\x1b[Knet {self.n} of {self.nets} ({self.what}): epoch {epoch}/{self.epochs}, "
+            self.stream.write(f"\r\x1b[K{self._name()}: epoch {epoch}/{self.epochs}, "
                               f"training RMSE {self._rmse(loss):.4g} {self.target}")
             self.stream.flush()
 
@@ -306,8 +309,9 @@ class _Report:
         how = (history.stopped if history.stopped else
                f"{len(history)} epochs, kept epoch {history.best_epoch}: validation RMSE "
                f"{self._rmse(min(history.validation)):.4g} {self.target}" if history.validation else
-               f"{len(history)} epochs")
-        line = f"net {self.n} of {self.nets} ({self.what}): {how} ({time.perf_counter() - self.start:.1f}s)"
+               f"{len(history)} epochs: training RMSE {self._rmse(history[-1]):.4g} {self.target}" if history else
+               "no epoch")
+        line = f"{self._name()}: {how} ({time.perf_counter() - self.start:.1f}s)"
         self.stream.write(("\r\x1b[K" if self.tty else "") + line + "\n")
         self.stream.flush()
 
@@ -323,8 +327,11 @@ def train_arrays(X, y, X_test=None, y_test=None, hidden=16, epochs=1000, lr=0.01
     sy = Standardizer.fit(y) if standardize else Standardizer(0.0, 1.0)
     model = TwoLayerNet(X.shape[1], hidden, seed=seed)
     start = time.perf_counter()
-    history = fit(model, sx.transform(X), sy.transform(y), loss=mse, epochs=epochs,
-                  optimizer=Adam(model.parameters(), lr=lr), progress=progress)
+    report = _Report(1, float(sy.std), "y", progress)        # progress in y's own units, as the results
+    report.begin(f"TwoLayerNet({X.shape[1]}, {hidden})", epochs)
+    history = fit(model, sx.transform(X), sy.transform(y), loss=mse, epochs=epochs, callback=report.epoch,
+                  optimizer=Adam(model.parameters(), lr=lr), progress=False)
+    report.end(history)
     seconds = time.perf_counter() - start
 
     def predict(A):
