@@ -25,6 +25,9 @@ What this module lets you do:
   both, and for an unknown name, the names that exist.
 - ``spellings(label) -> (name, ...)``: the names a formula uses for something labelled ``label``
   (``ŷ`` and ``\hat{y}`` → y_hat, ``z₁`` → z1, ``a^{(1)}`` → a1): how `microreg.check` matches labels.
+- ``display(label) -> str``: a label or name the way a learner reads it in words (``\hat{y}`` and
+  ``y_hat`` → ŷ, ``a_1`` → a₁, ``a^{(1)}`` → a⁽¹⁾, ``\beta_1`` → β₁); what is written plainly stays
+  as written (``a1``, ``w1[0][1]``, ``dZ1``).
 
 The Python-like notation
     numbers ``2``, ``0.5``, ``1e-3``, ``½``; names ``y_hat``, ``a1``, ``beta1``, and their unicode
@@ -76,7 +79,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 __all__ = ["parse", "parse_python", "parse_latex", "parse_chain", "Formula", "Node", "FormulaError",
-           "Batch", "FUNCTIONS", "spellings"]
+           "Batch", "FUNCTIONS", "spellings", "display"]
 
 
 class FormulaError(ValueError):
@@ -610,6 +613,88 @@ def parse_chain(text):
             offset += len(p) + 1
         return out
     return _parse_latex(text, "chain")
+
+
+_SUB_CHARS = dict(zip("0123456789aehijklmnoprstuvx+-−()", "₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₊₋₋₍₎"))
+_SUP_CHARS = dict(zip("0123456789+-−()abcdefghijklmnoprstuvwxyzLT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁽⁾ᵃᵇᶜᵈᵉᶠᵍʰⁱʲᵏˡᵐⁿᵒᵖʳˢᵗᵘᵛʷˣʸᶻᴸᵀ"))
+_ACCENTS = {"hat": "\u0302", "widehat": "\u0302", "bar": "\u0304", "overline": "\u0304", "tilde": "\u0303",
+            "widetilde": "\u0303"}
+_LATEX_SYMBOLS = {"top": "ᵀ", "intercal": "ᵀ", "prime": "'", "partial": "∂", "nabla": "∇"}
+_GREEK_WORD = re.compile(r"(?<![A-Za-z\\])(" + "|".join(sorted(set(LATEX_GREEK) | {"sigma"}, key=len, reverse=True)) +
+                         r")(?![A-Za-z])")
+
+
+_MORE_GREEK = {"sigma": "σ", "Sigma": "Σ", "Gamma": "Γ"}     # σ is read as a function, so GREEK lacks it
+
+
+def _greek_char(word):
+    canonical = LATEX_GREEK.get(word, word)
+    return next((ch for ch, name in GREEK.items() if name == canonical), _MORE_GREEK.get(word, word))
+
+
+def _scripted(text, table):
+    return "".join(table[c] for c in text) if text and all(c in table for c in text) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def display(label):
+    r"""A label or a formula name the way a learner reads it in words, in either notation:
+
+        >>> [display(s) for s in (r"\hat{y}", "y_hat", "a_1", "a^{(1)}", r"\delta^{(L-1)}", r"\beta_1")]
+        ['ŷ', 'ŷ', 'a₁', 'a⁽¹⁾', 'δ⁽ᴸ⁻¹⁾', 'β₁']
+        >>> [display(s) for s in ("a1", "w1[0][1]", "z₁", r"A^{[1]}", r"\mathbf{W}_1^T", "epsilon_i", "dZ1")]
+        ['a1', 'w1[0][1]', 'z₁', 'A^[1]', 'W₁ᵀ', 'εᵢ', 'dZ1']
+
+    LaTeX markup goes (``\mathbf``, ``$``, braces), accents become accented letters, Greek names
+    Greek letters, sub- and superscripts Unicode scripts where Unicode has them (else ``_q`` stays);
+    a name written plainly (``a1``, ``w1[0][1]``) stays as written.
+    """
+    s = unicodedata.normalize("NFC", str(label)).strip().strip("$").strip()
+    s = re.sub(r"\\(?:mathbf|boldsymbol|bm|mathrm|mathit|mathsf|vec|operatorname|text)\s*\{([^{}]*)\}", r"\1", s)
+
+    def accent(m):
+        inner = (m.group(2) or m.group(3) or "").strip()
+        inner = _greek_char(inner[1:]) if inner.startswith("\\") else inner
+        return inner + _ACCENTS[m.group(1)]
+    s = re.sub(r"\\(hat|widehat|bar|overline|tilde|widetilde)\s*(?:\{([^{}]*)\}|(\\[A-Za-z]+|[A-Za-z]))", accent, s)
+    s = re.sub(r"\\([A-Za-z]+)", lambda m: _LATEX_SYMBOLS.get(m.group(1), _greek_char(m.group(1))), s)
+    s = re.sub(r"(?<=[^\W\d_])_(hat|bar|tilde)(?![A-Za-z])", lambda m: _ACCENTS[m.group(1)], s)
+    s = _GREEK_WORD.sub(lambda m: _greek_char(m.group(1)), s)
+    out, i = [], 0
+    while i < len(s):
+        ch = s[i]
+        if ch not in "_^" or i == 0:
+            out.append(ch)
+            i += 1
+            continue
+        j = i + 1
+        while j < len(s) and s[j] == " ":
+            j += 1
+        if j < len(s) and s[j] == "{":
+            depth, k = 0, j
+            while k < len(s):
+                depth += {"{": 1, "}": -1}.get(s[k], 0)
+                if depth == 0:
+                    break
+                k += 1
+            inner, end = s[j + 1:k].strip(), k + 1
+        else:
+            m = re.match(r"[A-Za-z0-9]+|.", s[j:]) if ch == "_" else re.match(r".", s[j:])
+            inner, end = (m.group(0), j + len(m.group(0))) if m else ("", j)
+            if ch == "_" and not inner.isdigit() and len(inner) > 2:    # x_train: a word, not a script
+                out.append(ch + inner)
+                i = end
+                continue
+        inner = inner.replace(" ", "")
+        if ch == "^" and inner in ("T", "ᵀ"):
+            out.append("ᵀ")
+        elif ch == "^" and inner in ("'", "′"):
+            out.append("'")
+        else:
+            made = _scripted(inner, _SUB_CHARS if ch == "_" else _SUP_CHARS)
+            out.append(made if made is not None else ch + inner)
+        i = end
+    return unicodedata.normalize("NFC", "".join(out).replace("{", "").replace("}", ""))
 
 
 @functools.lru_cache(maxsize=4096)
