@@ -873,7 +873,7 @@ def _short(value):
 def _read_model_file(path):
     """The JSON document of a model file, its format and model name checked; errors name file and key."""
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:     # a byte-order mark (Windows editors) is not JSON's
             text = f.read()
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read the model file: {exc.strerror}") from None

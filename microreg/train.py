@@ -125,7 +125,30 @@ class TrainedModel:
         X, blanks = self.preparation.features(table, strict=strict)
         with np.errstate(over="ignore", invalid="ignore"):
             z = np.atleast_1d(self.network(X).data)
-        return self.preparation.y_scaler.inverse(z), blanks
+            predictions = self.preparation.y_scaler.inverse(z)
+        bad = ~np.isfinite(predictions)
+        if bad.any():          # never a silent inf or nan in the output: the first such row, and why
+            raise DataError(self._not_finite(table, X, int(np.flatnonzero(bad)[0]), predictions))
+        return predictions, blanks
+
+    def _not_finite(self, table, X, i, predictions):
+        prep = self.preparation
+        where = f"{table.path}: line {table.lines[i]}" if table.lines else f"{table.path}: row {i + 1}"
+        with np.errstate(over="ignore", invalid="ignore"):
+            far = np.abs(X[i])
+        j = int(np.nanargmax(np.where(np.isfinite(far), far, np.inf))) if far.size else None
+        if j is not None and not far[j] < 1e6:
+            name = prep.feature_names[j]
+            column = name.split("=")[0] if prep.columns and name not in prep.inputs else name
+            cell = table.rows[i][table.index(column)] if table.has(column) else "?"
+            return (f"{where}: the prediction is {predictions[i]} (not a finite number): {column} = {cell} is "
+                    f"{float(far[j]):.3g} standard deviations from the training rows' mean, far outside what "
+                    "the model learned from")
+        biggest = max((abs(p.data) for p in self.network.parameters()), default=0.0)
+        return (f"{where}: the prediction is {predictions[i]} (not a finite number) although every input is "
+                f"within {float(np.nanmax(far)) if far.size else 0:.3g} standard deviations of the training "
+                f"mean: the model's numbers overflow (its largest parameter is {biggest:.3g}; a model file "
+                "edited by hand?)")
 
     def __call__(self, rows):
         return self.predict(rows)[0]
@@ -239,6 +262,8 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         keep, held = split_rows(len(rows), test_fraction, seed, "test")
         train_rows, y_train = [rows[i] for i in keep], y_all[keep]
         test_rows, y_test, test_source = [rows[i] for i in held], y_all[held], table
+    if model == "net":     # before the preparation (the slow part of a wide table): too few rows said at once
+        fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
     prep, prep_notes = Preparation.fit(table, target, columns, train_rows, y_train, strict)
     notes += prep_notes
     X_train, blanks = prep.features(table, train_rows, strict)
@@ -270,7 +295,6 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         n_validation = 0
         model_name = f"LinearRegression({n_features})"
     elif model == "net":
-        fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
         tried = []
         decays = WEIGHT_DECAYS if weight_decay == "auto" else (weight_decay,)
         for decay in decays:
