@@ -41,6 +41,7 @@ def noisy_sine(n=200, seed=0, noise=0.1):
 
 # --- reading a CSV file ---------------------------------------------------------------------------
 
+MAX_CSV_BYTES = 512 * 1024 * 1024   # a larger CSV is refused (microreg reads it whole, as text)
 MISSING = frozenset({"", "na", "n/a", "null", "none", "?"})   # cells that mean "no value" (any case)
 MAX_CATEGORIES = 20   # a text column with at most this many distinct values is one-hot encoded
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -91,9 +92,9 @@ def _wide_encoding(raw):
 
 def read_table(path):
     """Read a CSV file with a header row into a `Table` of text cells; errors name file, line, column."""
+    from .nn import read_input    # a FIFO or /dev/zero is refused, the size capped (moves with atomic_write)
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = read_input(path, MAX_CSV_BYTES)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:

@@ -222,6 +222,45 @@ def atomic_write(path, text):
     _fsync_folder(folder)
 
 
+#: The most ``read_input`` reads by default: a model file, a CSV or a document larger than this is
+#: refused, not read until memory runs out.
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+def read_input(path, limit=MAX_INPUT_BYTES):
+    """The bytes of the regular file at ``path``, at most ``limit`` of them, else an OSError saying why.
+
+    A FIFO, a device (``/dev/zero``, ``/dev/stdin``), a socket or a folder is refused before
+    anything is read (a FIFO is opened without waiting for a writer), so no input can block a
+    command forever or feed it without end; a file that grows past ``limit`` while being read is
+    refused too. The OSError's ``strerror`` is one readable phrase, its ``filename`` the path.
+    """
+    import errno
+    import stat
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except IsADirectoryError:
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+        if not stat.S_ISREG(mode):
+            kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+                    if stat.S_ISSOCK(mode) else "not a regular file")
+            raise OSError(errno.EINVAL, f"is {kind}, not a regular file (give a file: microreg reads it whole)",
+                          str(path))
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+        raise OSError(errno.EFBIG, f"is larger than {size}, the most microreg reads", str(path))
+    return data
+
+
 def _fsync_folder(folder):
     """Make the rename itself durable (where the system lets a folder be opened: not on Windows)."""
     try:
@@ -870,11 +909,13 @@ def _short(value):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+MAX_MODEL_BYTES = 64 * 1024 * 1024     # about 2.5 million parameters as JSON
+
+
 def _read_model_file(path):
     """The JSON document of a model file, its format and model name checked; errors name file and key."""
     try:
-        with open(path, encoding="utf-8-sig") as f:     # a byte-order mark (Windows editors) is not JSON's
-            text = f.read()
+        text = read_input(path, MAX_MODEL_BYTES).decode("utf-8-sig")   # a byte-order mark (Windows editors) is not JSON's
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read the model file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -959,4 +1000,4 @@ def load_model(path):
 
 
 __all__ = ["Module", "LinearRegression", "TwoLayerNet", "MLP", "mse", "half_mse", "squared_error", "rmse",
-           "SGD", "Adam", "fit", "History", "load_model", "load_network", "ModelFileError", "atomic_write"]
+           "SGD", "Adam", "fit", "History", "load_model", "load_network", "ModelFileError", "atomic_write", "read_input"]
