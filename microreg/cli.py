@@ -4,7 +4,7 @@
     microreg train DATA.csv --target COL [--test TEST.csv | --test-fraction F] [--model net|linear]
                    [--hidden H] [--epochs E] [--lr LR] [--patience P] [--weight-decay L2]
                    [--features A,B | --drop C] [--strict] [--seed S] [--out DIR] [--json]
-    microreg predict model.json NEW.csv [--out PREDS.csv]   predictions in the target's units
+    microreg predict model.json NEW.csv [--out PREDS.csv | -]   predictions in the target's units
     microreg check                     every formula of the three documents against autograd
     microreg check FILE [--json] [--seed S] [--samples M] [--dims f=2,h=3]
                                        every claim of your derivation document (Markdown + LaTeX)

@@ -155,6 +155,8 @@ def _as_data(data):
         except ValueError as exc:
             raise ValueError(f"a batch must be a flat list of numbers: {exc}") from None
     if isinstance(data, ndarray):
+        if data.__class__ is ndarray and data.dtype is _FLOAT64 and data.ndim == 1 and data.shape[0]:
+            return data                      # a float64 batch (the usual case): nothing to check or convert
         if data.__class__ is not ndarray and isinstance(data, np.ma.MaskedArray):
             masked = int(np.ma.count_masked(data))
             if masked:     # asarray would drop the mask: masked values would count
@@ -954,8 +956,6 @@ def _batch_contribution(child, local, upstream):
     if child.data.__class__ is not ndarray:
         if local.__class__ is ndarray:
             return float(np.dot(local, upstream))
-        if isinstance(local, ndarray):    # hard zeros among the locals (ops.HardZeros): no 0 × ∞ in the sum
-            return float((local * upstream).sum())
         return local * float(upstream.sum())
     if local.__class__ is float and local == 1.0:
         return upstream.copy()

@@ -473,6 +473,8 @@ def _powv_local_base(a, b, ans):
         return HARD_ZERO if b == 0 else _pow_local(a, b)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         out = b * np.power(a, b - 1.0)
+    if np.ndim(a) == 0:      # a scalar base: its contributions are summed over the batch (engine), as plain numbers
+        return np.where(np.asarray(b) == 0.0, 0.0, out)
     return hard_zeros(out, np.asarray(b) == 0.0)       # a^0 is constant: a hard 0 there
 
 
