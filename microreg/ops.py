@@ -109,14 +109,25 @@ class HardZero(float):
     """A local derivative that is 0 because the op is constant around its input: no upstream
     gradient passes it, not even an infinite one (a plain 0 × ∞ is nan). PyTorch selects there
     instead of multiplying (relu's ``threshold_backward``, pow's mask for exponent 0); ChainRules.jl
-    calls it a strong zero. Multiplied by anything it gives a plain 0.0 (zeros for a batch)."""
+    calls it a strong zero. Times a number it is a hard zero again, so it stays one down the walk
+    (relu(√relu(x)) at x = −1: √'s local ∞ meets it, not a plain 0); added to a number it is that
+    number, to a grad still at its start (0.0) itself. Times a batch or a Value: plain zeros."""
 
     __slots__ = ()
 
     def __mul__(self, other):
+        if other.__class__ is float or other.__class__ is HardZero or other.__class__ is Wide:
+            return HARD_ZERO
         return _zeros_like(other)
 
     __rmul__ = __mul__
+
+    def __add__(self, other):
+        if other.__class__ is float and other == 0.0:
+            return self
+        return other + 0.0
+
+    __radd__ = __add__
 
     def __reduce__(self):
         return float, (0.0,)
@@ -177,6 +188,8 @@ class Wide(float):
     def __mul__(self, other):
         if other.__class__ is Wide:
             return wide(self.m * other.m, self.e + other.e)
+        if other.__class__ is HardZero:
+            return other
         if other.__class__ is ndarray:
             m, e = np.frexp(other)
             with np.errstate(over="ignore", invalid="ignore"):
