@@ -181,7 +181,9 @@ class Wide(float):
     """A local derivative too large for a float, kept as ``m·2**e``. As a float it is ±inf (what
     plain arithmetic gives); multiplied, divided or added, it gives the exact result, a plain float
     whenever that fits (see the comment above `HardZero`). It prints its true size (``2.236e+308``).
-    Only scalar locals become Wide: a batch's overflowing local is ±inf, as before."""
+    Only scalar locals become Wide: a batch's overflowing local is ±inf, as before. It is a finite
+    number: times 0 it is 0, as any local is (an upstream gradient that underflowed to 0 has lost
+    its value before it got here, whatever local it meets)."""
 
     __slots__ = ("m", "e")
 
