@@ -244,7 +244,8 @@ def test_bad_flags_are_one_line(tmp_path, capsys, args, words):
 
 @pytest.mark.parametrize("args", [
     ("train", PENGUINS, "--target", "body_mass_g", "--out", "OUT", "--quiet"),
-    ("check", os.path.join(DOCUMENTS, "vector_net.md"), "--samples", "10000", "--dims", "f=40,h=40"),
+    # the largest check the flags allow: a minute or more, so Ctrl-C comes during the work
+    ("check", os.path.join(DOCUMENTS, "vector_net.md"), "--samples", "10000", "--points", "1000", "--dims", "f=64,h=64"),
     ("demo", "--out", "OUT", "--quiet"),
 ])
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, args):
@@ -253,9 +254,16 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, args):
     args = [str(out) if a == "OUT" else a for a in args]
     p = subprocess.Popen([sys.executable, "-m", "microreg", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, cwd=tmp_path)
-    time.sleep(2.5)           # past the imports, into the work
+    if args[0] == "check":
+        time.sleep(3.0)       # past the imports, into the work (it prints nothing before the end)
+    else:
+        p.stdout.readline()   # the first line: the data or the demo is read, the training starts
+        time.sleep(0.3)
     p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
+    try:
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
     assert p.returncode == 130 and "Traceback" not in err, (p.returncode, err)
     assert err.strip().splitlines()[-1] == "microreg: interrupted", err
     if out.exists():
