@@ -45,10 +45,10 @@ import inspect
 
 import numpy as np
 
-from .check import Report, Verdict, _error_text, _nearby
+from .engine import topological_order
 from .mistakes import Explanation, Graph, _worst, explain, words
 from .notation import display
-from .engine import topological_order
+from .report import Report, Verdict, _error_text
 from .trace import TraceError, _data_nodes, _how, _run, trace_at
 
 ndarray = np.ndarray
@@ -76,6 +76,16 @@ def _given(at):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"verify: at[{name!r}] holds a value that is not finite")
     return _plain(at)
+
+
+def _nearby(point, rng, scale=0.1):
+    """A random point near ``point``: each number moved by ~10% of its size (at least 0.1·scale)."""
+    out = {}
+    for k, v in point.items():
+        v = np.asarray(v, dtype=np.float64)
+        moved = v + rng.normal(size=v.shape) * scale * np.maximum(np.abs(v), 1.0)
+        out[k] = moved if moved.ndim else float(moved)
+    return out
 
 
 def _structure(loss):
