@@ -1317,14 +1317,15 @@ def _delta(g, e, new_values):
         L = np.stack([np.broadcast_to(np.asarray(x, dtype=np.float64), l.shape) for x in new_values])
     else:
         L = np.asarray(new_values, dtype=np.float64)         # (C,)
-    coef = (L - l) * adj                                     # (C,) or (C, N)
-    if coef.ndim == 2 and t.ndim == 2:
-        return coef @ t
-    if coef.ndim == 2:
-        return coef.sum(axis=1)[:, None] * t
-    if t.ndim == 2:
-        return coef[:, None] * t.sum(axis=0)
-    return coef[:, None] * t
+    with np.errstate(all="ignore"):          # a graph holding inf: such candidates are not finite, and dropped
+        coef = (L - l) * adj                                 # (C,) or (C, N)
+        if coef.ndim == 2 and t.ndim == 2:
+            return coef @ t
+        if coef.ndim == 2:
+            return coef.sum(axis=1)[:, None] * t
+        if t.ndim == 2:
+            return coef[:, None] * t.sum(axis=0)
+        return coef[:, None] * t
 
 
 def _spec_name(g, where):
