@@ -353,7 +353,8 @@ CONFUSIONS = {
         _c("tanh where tanh' belongs", lambda a, ans: ans, lambda i, o: call("tanh", i)),
         _c("tanh' taken as 1 − a", lambda a, ans: 1.0 - ans, lambda i, o: 1 - o),
         _c("σ's derivative a(1 − a) used for tanh'", lambda a, ans: ans * (1.0 - ans), lambda i, o: o * (1 - o)),
-        _c("1 − a² written with the input for the output", lambda a, ans: 1.0 - a * a, lambda i, o: 1 - i ** 2)],
+        _c("1 − a² written with the input for the output", lambda a, ans: 1.0 - a * a, lambda i, o: 1 - i ** 2),
+        _c("tanh' taken as a² (the 1 − of 1 − a² left out)", lambda a, ans: ans * ans, lambda i, o: o ** 2)],
     ("relu", 0): [
         _c("relu where relu' belongs", lambda a, ans: ans, lambda i, o: call("relu", i))],
     ("log", 0): [
@@ -1752,8 +1753,9 @@ def _describe(g, f, sizes, wrt):
             wrong = str(entry["tree"](*args))
         except Exception:  # noqa: BLE001
             wrong = entry["note"]
+        detail = {"note": entry["note"], **(_term(g, v) if entry.get("arrays") else {})}
         return Explanation("wrong derivative", (vn, cn), substitution=(wrong, right), derivative=(partial, right),
-                           detail={"note": entry["note"]}, **common)
+                           detail=detail, **common)
     if kind == "qty" and isinstance(f.layer, tuple) and f.layer[0] == "qtyT":
         o = nm(v._prev[_other_input(v, pos)])
         common["layer"] = None          # the words say the whole array already; the graph cannot tell which way

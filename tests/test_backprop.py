@@ -57,7 +57,8 @@ def backward_propagation(parameters, cache, X, Y, slip=None):
     dZ2 = A2 - Y if slip != "sign" else Y - A2
     dW2 = np.dot(dZ2, A1.T) / m
     db2 = np.sum(dZ2, axis=1, keepdims=True) / m
-    tanh_prime = {"1 - A": 1 - A1, "A(1 - A)": A1 * (1 - A1), "1 - Z^2": 1 - cache["Z1"] ** 2}.get(slip, 1 - A1 ** 2)
+    tanh_prime = {"1 - A": 1 - A1, "A(1 - A)": A1 * (1 - A1), "1 - Z^2": 1 - cache["Z1"] ** 2,
+                  "A^2": A1 ** 2}.get(slip, 1 - A1 ** 2)
     dZ1 = np.dot(parameters["W2"].T, dZ2) * tanh_prime
     dW1 = np.dot(dZ1, X.T) / m if slip != "1/m" else np.dot(dZ1, X.T)
     db1 = np.sum(dZ1, axis=1, keepdims=slip != "keepdims") / m
@@ -104,6 +105,8 @@ SLIPS = {
                                "used for tanh', on every element of A1"),
     "1 - Z^2": ({"W1", "b1"}, "∂A1/∂Z1 taken as 1 − Z1² instead of 1 − tanh²(Z1): 1 − a² written with the input "
                               "for the output, on every element of A1"),
+    "A^2": ({"W1", "b1"}, "∂A1/∂Z1 taken as A1² instead of 1 − tanh²(Z1): tanh' taken as a² (the 1 − of 1 − a² left "
+                          "out), on every element of A1"),      # seen in a learner's code: dZ1 = (W2' * dZ2) .* A1.^2
     "sign": ({"W1", "b1", "W2", "b2"}, "off by a constant factor -1: the sign is flipped: ∂cost/∂Z2 is (A2 − Y)/m "
                                        "(σ with cross-entropy), so Y − A2 is the difference the wrong way round"),
     "1/m": ({"W1"}, "off by a constant factor 6: m = 6 times autograd: a sum where the loss takes a mean (a missing "
