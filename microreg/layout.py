@@ -239,7 +239,7 @@ def spacing(t):
     t = _unwrap_rule(["hspace", "vspace", "phantom", "hphantom", "vphantom", "kern", "mkern", "mspace"],
                      keep=False)(t)
     return _regex_rule(r"\\(quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace)(?![A-Za-z])|"
-                       r"\\[,;:! >]|(?<!\\)~", " ")(t)
+                       r"(?<!\\)\\[,;:! >]|(?<!\\)~", " ")(t)
 
 
 def sizes_and_styles(t):
@@ -393,6 +393,12 @@ def remarks(t):
                                                           r"it|we|this|that|which|gives|get|have|has)", words, re.I):
             continue                            # a name: \text{MSE}, \text{ReLU}, \mathrm{softmax}
         before = s[:m.start()].rstrip()
+        wrapped = re.search(r"[\[(]\s*$", before) and re.match(r"\s*[\])]", s[close + 1:])
+        if wrapped and before[:-1].strip() and not re.search(r"(=|\\frac|[-+*/(\[{])\s*$", before[:-1]):
+            a = before.rfind(before[-1])
+            b = close + 1 + re.match(r"\s*[\])]", s[close + 1:]).end()
+            edits.append((len(before) - 1, b, " "))
+            continue
         rel = re.search(r"(=|:=|\\coloneqq|\\equiv|\\leftarrow|\\gets|\\rightarrow)\s*$", before)
         if re.match(r"\(.*\)$", words) or (before and not rel and re.match(r"\(?\s*" + _WORDS + r"\b", words, re.I)
                                             is None and not re.search(r"[=<>]", words)):

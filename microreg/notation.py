@@ -1456,11 +1456,15 @@ def show(node):
         return "".join(out)
     if k == "mul":
         out = [_wrap(node.args[0], 3)]
+        prev = node.args[0]
         for op, f in zip(node.value, node.args[1:]):
             if op == "div":
                 out.append("/" + _wrap(f, 3, strict=True))
+            elif op == "juxt" and (prev.kind == "num" or f.kind in ("add",)) and f.kind != "num":
+                out.append(_wrap(f, 3))          # 2m, 2(z − y), (ŷ − y)(1 − a)
             else:
                 out.append(_OP_SHOWN[op] + _wrap(f, 3))
+            prev = f
         return "".join(out)
     if k == "neg":
         return "−" + _wrap(node.args[0], 3)

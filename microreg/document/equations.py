@@ -1,0 +1,618 @@
+r"""A document's equations, sorted into definitions and claims, as a teacher reads them.
+
+`read_document` finds the math (`microreg.mathspans`), splits each display into rows and equations
+(`microreg.layout`), parses each (`microreg.notation`) and keeps where it stands (line, column, cell, section,
+and whether it sat in a table, a list or an HTML comment). `sort_equations` then reads them in order:
+
+- **definitions**: ``z = w x + b``, ``a := \sigma(z)``, ``J(w,b) = \frac{1}{2m}\sum …`` (a function of its
+  arguments), ``g^{[1]}(z) = \tanh(z)``; a chain ``t = \tanh(z) = \frac{e^z - e^{-z}}{e^z + e^{-z}}`` defines t by
+  its first link and claims the rest; a layer-indexed one (``z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}``) holds
+  for every layer; a redefinition under a heading lasts until the next heading of its level;
+- **claims**: a derivative (``\frac{\partial L}{\partial w} = …``, ``dW^{[2]} = …`` in the course's
+  shorthand for ∂J/∂W⁽²⁾, ``\nabla_b L = …``, ``\delta^l = …`` once δ is named as a derivative), every link
+  of a chain after the first, an identity (``\sigma'(z) = \sigma(z)(1 - \sigma(z))``, ``\sigma(z) = …``), an
+  update rule (``w := w - \alpha \frac{\partial J}{\partial w}``, ``w \leftarrow w - \eta\, dw``, Nielsen's
+  ``w_k \rightarrow w_k' = w_k - \eta \frac{\partial C}{\partial w_k}``: the gradient it steps along is claimed);
+- **not checked, with the reason**: a formula that cannot be read (with its column), an inequality or an
+  approximation, a model of the data (``y = w x + b + \epsilon``), a size (``m = 100``), words.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from .. import layout
+from ..mathspans import Lines, find_math
+from ..notation import FormulaError, Node, Symbol, read_row, show, show_symbol
+from .model import DATA, HYPER, SIZES, Definition, Key, Named, key_of
+
+__all__ = ["Row", "Unread", "Claim", "read_document", "sort_equations"]
+
+EQUALS = {"=", ":=", "≡", "←", "→"}
+
+
+@dataclass
+class Row:
+    """One equation of the document and where it stands."""
+    eq: object                 # notation.Equation
+    line: int
+    column: int
+    cell: int | None
+    section: tuple
+    where: str | None          # "table", "comment", "list" or None
+    part: int = 0
+    text: str = ""             # the equation's source, for messages
+    starts: list = field(default_factory=list)     # (line, column) of each member
+
+
+@dataclass
+class Unread:
+    """Something not checked: where, what, why."""
+    line: int
+    column: int
+    cell: int | None
+    text: str
+    why: str
+    kind: str = "equation"     # "equation", "prose", "picture", "code", "note"
+
+
+@dataclass
+class Claim:
+    """A claim to judge: ``kind`` "derivative" (``target`` a derivative: deriv, dname or a Named key),
+    "identity" (``target`` an expression), "update" (``param``, ``rate_sign``: the gradient ``members``
+    steps along); ``members``: [(tree, line, column, text)] each compared with the target."""
+    kind: str
+    target: Node
+    members: list
+    row: Row
+    param: Node | None = None
+    sign: int = -1
+    named: Named | None = None
+    note: str = ""
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+def _headings(text, kind):
+    out = []
+    if kind == "tex":
+        levels = {"part": 0, "chapter": 0, "section": 1, "subsection": 2, "subsubsection": 3, "paragraph": 4}
+        for m in re.finditer(r"\\(part|chapter|section|subsection|subsubsection|paragraph)\*?\s*\{", text):
+            out.append((m.start(), levels[m.group(1)]))
+        return out
+    for m in re.finditer(r"^(#{1,6})\s", text, flags=re.M):
+        out.append((m.start(), len(m.group(1))))
+    return out
+
+
+def _section_of(headings, offset):
+    path = []
+    for pos, level in headings:
+        if pos > offset:
+            break
+        while path and path[-1][0] >= level:
+            path.pop()
+        path.append((level, pos))
+    return tuple(path)
+
+
+def in_scope(def_section, use_section):
+    """A redefinition under a heading holds while the use is inside that heading's section."""
+    return use_section[:len(def_section)] == def_section
+
+
+def read_document(source):
+    """A `microreg.mathspans.Source` → (rows, unread, counts): every equation parsed, with its place."""
+    rows, unread = [], []
+    counts = {"mentions": 0, "prose": 0, "pictures": 0, "comment_math": 0, "code_blocks": 0, "spans": 0,
+              "derivative_marks": 0}
+    for p, part in enumerate(source.parts):
+        text = part.text
+        lines = Lines(text)
+        headings = _headings(text, part.kind)
+        spans = find_math(text, part.kind)
+        counts["spans"] += len(spans)
+        covered = _covered_lines(text, spans, lines)
+        _prose(text, part, covered, lines, unread, counts)
+        for span in spans:
+            if span.where == "comment":
+                counts["comment_math"] += 1
+            inner = layout.Text(text[span.start:span.end], base=span.start)
+            cleaned = layout.clean(inner)
+            for row_text in layout.split_rows(cleaned):
+                for eq_text in layout.split_equations(row_text):
+                    piece = eq_text.strip()
+                    if not piece.s.strip():
+                        continue
+                    start = piece.origin(0)
+                    line, col = lines(start)
+                    source_text = text[piece.origin(0):piece.origin(len(piece.s))].strip() or piece.s
+                    if _DERIVATIVE_MARKS.search(source_text):
+                        counts["derivative_marks"] += 1
+                    if not _RELATION.search(piece.s):
+                        counts["mentions"] += 1
+                        continue
+                    try:
+                        eqs = read_row(piece)
+                    except FormulaError as exc:
+                        off = (exc.column or 1) - 1
+                        l2, c2 = lines(off)
+                        why = _why(exc).replace(f"column {exc.column}", f"column {c2}")
+                        unread.append(Unread(l2, c2, part.cell, source_text, why, "equation"))
+                        continue
+                    for eq in eqs:
+                        if len(eq.members) < 2 and not eq.continues:
+                            counts["mentions"] += 1
+                            continue
+                        first = eq.spans[0][0] if eq.spans and eq.spans[0][0] is not None else start
+                        l1, c1 = lines(first)
+                        starts = [lines(s)[0:2] if s is not None else (l1, c1) for s, _ in eq.spans]
+                        rows.append(Row(eq, l1, c1, part.cell, _section_of(headings, first), span.where, p,
+                                        source_text, starts))
+    return rows, unread, counts
+
+
+_RELATION = re.compile(r"(?<![<>!])=|:=|\\coloneqq|\\equiv|\\triangleq|≔|≡|←|\\leftarrow|\\gets|\\rightarrow|"
+                       r"\\to(?![A-Za-z])|→|\\approx|≈|\\leq?|\\geq?|[<>≤≥]")
+_DERIVATIVE_MARKS = re.compile(r"\\partial|∂|\\nabla|∇|\\frac\s*\{\s*d|\bd[A-Za-z](\^|_|\b)|[:]=|\\leftarrow|"
+                               r"\\gets|'\s*\(|\\prime")
+
+
+def _why(exc):
+    text = str(exc).split("\n")[0]
+    return text.replace("cannot read the formula at column", "cannot read this equation at column")
+
+
+def _covered_lines(text, spans, lines):
+    covered = set()
+    for s in spans:
+        a, b = lines(max(0, s.start - 1))[0], lines(s.end)[0]
+        covered.update(range(a, b + 1))
+    return covered
+
+
+def _prose(text, part, covered, lines, unread, counts):
+    """Paragraphs of prose, pictures and code blocks: counted and listed as not checked."""
+    in_code = False
+    in_comment = False
+    paragraph_open = False
+    for i, ln in enumerate(text.split("\n"), start=1):
+        s = ln.strip()
+        if re.match(r"^[ \t>]*(`{3,}|~{3,})", ln):
+            if not in_code:
+                counts["code_blocks"] += 1
+                unread.append(Unread(i, 1, part.cell, "a code block", "code: not math (a fenced block is not "
+                                     "read)", "code"))
+            in_code = not in_code
+            paragraph_open = False
+            continue
+        if in_code:
+            continue
+        if "<!--" in s:
+            in_comment = "-->" not in s.split("<!--", 1)[1]
+            continue
+        if in_comment:
+            if "-->" in s:
+                in_comment = False
+            continue
+        for m in re.finditer(r"!\[[^\]]*\]\([^)]*\)|<img\b[^>]*>|\\includegraphics", ln):
+            counts["pictures"] += 1
+            unread.append(Unread(i, m.start() + 1, part.cell, "a picture", "a picture: what it shows cannot be "
+                                 "checked", "picture"))
+        if not s or i in covered or s.startswith(("#", "![", "|", "%", "\\begin", "\\end", "\\section",
+                                                  "\\documentclass", "\\usepackage")) \
+                or re.fullmatch(r"(---+|\*\*\*+|[-*]\s*)", s):
+            paragraph_open = False
+            continue
+        if not paragraph_open:
+            counts["prose"] += 1
+            paragraph_open = True
+            if re.search(r"(?<![\\$])\b(d[A-Z]\w*|d[a-z]\d?)\s*=\s*[^=]", s) or re.search(r"∂\w+\s*/\s*∂", s):
+                unread.append(Unread(i, 1, part.cell, _short(s, 60), "an equation outside math delimiters ($…$): "
+                                     "not read", "prose-equation"))
+
+
+def _short(text, width=64):
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+# --- sorting equations into definitions and claims ---------------------------------------------------------
+
+def has_derivative(node, named=()):
+    """Does a tree hold a derivative (∂, d/d, ∇, the course's dW, a name for a derivative)?"""
+    for n in node.walk():
+        if n.kind in ("deriv", "dname", "dop", "nabla", "partial"):
+            return True
+        if n.kind == "sym" and key_of(n.value)[0] in named:
+            return True
+        if n.kind == "sym" and n.value.primes and n.value.base not in ("w", "b", "theta", "W"):
+            return True
+        if n.kind == "func" and str(n.value).endswith("'"):
+            return True
+    return False
+
+
+def desugar(node, defined_d=False):
+    """Rewrite what a teacher reads differently from what is written: the course's ``dW^{[1]}`` (d times
+    W⁽¹⁾, as parsed) is ∂J/∂W⁽¹⁾, written ``dname``; ``W1`` glued digits are handled by the key."""
+    if node.kind == "mul":
+        args, ops = list(node.args), list(node.value)
+        out_args, out_ops = [], []
+        k = 0
+        changed = False
+        while k < len(args):
+            f = args[k]
+            if not defined_d and f.kind == "sym" and f.value == Symbol("d") and k + 1 < len(args) \
+                    and ops[k] == "juxt" and args[k + 1].kind in ("sym",) and _glued(f, args[k + 1]):
+                target = args[k + 1]
+                f = Node("dname", (target,), None, f.column)
+                if out_args:
+                    out_ops.append(ops[k - 1])
+                out_args.append(f)
+                k += 2
+                changed = True
+                continue
+            if out_args:
+                out_ops.append(ops[k - 1])
+            out_args.append(desugar(f, defined_d))
+            k += 1
+        if changed or out_args != list(node.args):
+            if len(out_args) == 1:
+                return out_args[0]
+            return Node("mul", out_args, tuple(out_ops), node.column)
+        return node
+    if node.args:
+        new = [desugar(a, defined_d) for a in node.args]
+        if any(a is not b for a, b in zip(new, node.args)):
+            return Node(node.kind, new, node.value, node.column)
+    return node
+
+
+def _glued(d, target):
+    """``dW`` written together (no space between d and the name)."""
+    return d.column is not None and target.column is not None and target.column == d.column + 1
+
+
+def layered_superscripts(rows):
+    """The bases a document writes with layer superscripts (``a^l``, ``w^{l+1}``, ``\\delta^L``): their
+    numeric superscripts are layers too (``a^2`` is layer 2's a), as in Nielsen's notation."""
+    bases = set()
+    for row in rows:
+        for m in row.eq.members:
+            for n in m.walk():
+                if n.kind == "sym" and n.value.bracket == "^" and n.value.layer is not None:
+                    bases.add(n.value.base)
+    return bases
+
+
+def relayer(node, bases):
+    """``a^2`` → layer 2 of a, for a base written with layer superscripts."""
+    if node.kind == "pow" and node.args[0].kind == "sym" and node.args[0].value.base in bases \
+            and node.args[0].value.layer is None and node.args[1].kind == "num" \
+            and float(node.args[1].value).is_integer() and 0 <= node.args[1].value <= 9:
+        sym = node.args[0].value.with_(layer=str(int(node.args[1].value)), bracket="^")
+        return Node("sym", (), sym, node.args[0].column)
+    if node.args:
+        new = [relayer(a, bases) for a in node.args]
+        if any(a is not b for a, b in zip(new, node.args)):
+            return Node(node.kind, new, node.value, node.column)
+    return node
+
+
+def unwrap_named_derivative(node):
+    r"""``\delta^l_j`` named as ``\equiv \frac{\partial C}{\partial z^l_j}``: the left side is a name."""
+    return node
+
+
+class Sorter:
+    """Reads equations in order into definitions, function definitions, named derivatives and claims."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.definitions = []            # Definition, in order
+        self.functions = {}              # Key → Definition
+        self.named = {}                  # Key → Named
+        self.claims = []
+        self.unread = []
+        self.notes = []
+        self.defined_d = False
+        self.bases = layered_superscripts(rows)
+        self.previous = None
+
+    def run(self):
+        for row in self.rows:
+            eq = row.eq
+            eq.members = [relayer(desugar(m, self.defined_d), self.bases) for m in eq.members]
+            try:
+                self.sort(row)
+            except (FormulaError, ValueError) as exc:
+                self.skip(row, str(exc))
+        return self
+
+    def skip(self, row, why, column=None):
+        self.unread.append(Unread(row.line, column or row.column, row.cell, _short(self.text_of(row), 64), why))
+
+    def text_of(self, row, members=None):
+        eq = row.eq
+        parts = []
+        ms = eq.members if members is None else [eq.members[i] for i in members]
+        rels = eq.rels
+        for k, m in enumerate(ms):
+            if k:
+                rel = rels[k - 1] if k - 1 < len(rels) else "="
+                parts.append(f" {rel} ")
+            parts.append(show(m))
+        return "".join(parts)
+
+    def defined_keys(self, row):
+        keys = set()
+        for d in self.definitions:
+            if d.line <= row.line or d.first:
+                keys.add(d.key)
+        return keys
+
+    def is_defined(self, key):
+        return any(d.key == key or (d.key.name == key.name and d.key.symbolic()) for d in self.definitions) \
+            or key in self.functions
+
+    def sort(self, row):
+        eq = row.eq
+        members = eq.members
+        rels = eq.rels
+        if eq.continues:
+            prev = self.previous
+            if prev is None or prev[0] not in ("claim", "definition", "update"):
+                self.skip(row, "an equation that starts with '=' and follows no equation")
+                return
+            kind, claim = prev
+            if kind == "update":
+                # w = w − α ∂L/∂w \\ = w − α (ŷ − y) x: each further link steps along a gradient too
+                for i, m in enumerate(members):
+                    self.update_rule([claim.param, m], ["="], row, [row.starts[0], row.starts[i]], keep_previous=True)
+                return
+            if kind == "claim":
+                new = Claim(claim.kind, claim.target, [(m, *row.starts[i], show(m)) for i, m in enumerate(members)],
+                            row, claim.param, claim.sign, claim.named)
+                self.claims.append(new)
+                return
+            # continuing a definition: the new links are identities about the defined expression
+            d = claim
+            self.claims.append(Claim("identity", d.tree, [(m, *row.starts[i], show(m)) for i, m in enumerate(members)],
+                                     row))
+            return
+        bad = [r for r in rels if r not in EQUALS]
+        if bad:
+            what = {"≈": "an approximation", "∝": "a proportionality", "∈": "a set membership", "~": "a "
+                    "distribution"}.get(bad[0], "an inequality")
+            if bad[0] in ("<", ">", "≤", "≥", "≠"):
+                self.previous = None
+                return                       # a condition or a range: not an equation to check
+            self.skip(row, f"{what} ({bad[0]}), not a claim of equality")
+            self.previous = None
+            return
+        lhs = members[0]
+        # words: L = \text{mean squared error} …
+        if lhs.kind == "text":
+            self.skip(row, f"a statement in words ({lhs.value}): no formula to check")
+            return
+        keep = [i for i, m in enumerate(members) if m.kind != "text"]
+        if len(keep) < 2:
+            self.skip(row, "nothing but words on one side")
+            return
+        members = [members[i] for i in keep]
+        starts = [row.starts[i] if i < len(row.starts) else (row.line, row.column) for i in keep]
+        rels = [rels[i - 1] if 0 < i <= len(rels) else "=" for i in keep[1:]]
+        upd = self.update_rule(members, rels, row, starts)
+        if upd:
+            return
+        if lhs.kind == "sym":
+            self.sort_name(row, members, rels, starts)
+            return
+        if lhs.kind == "apply" and lhs.args[0].kind == "sym" and not lhs.args[0].value.primes \
+                and all(a.kind == "sym" for a in lhs.args[1:]) and not any(has_derivative(m, self.named)
+                                                                         for m in members[1:]):
+            self.define_function(row, lhs, members, starts)
+            return
+        if lhs.kind == "deriv" and lhs.args[1].kind == "all":
+            # ∇U = [∂U/∂β₀; ∂U/∂β₁]: a gradient vector, its rows in the order of the parameters' names
+            claim = Claim("gradient", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+            self.claims.append(claim)
+            self.previous = ("claim", claim)
+            return
+        if lhs.kind in ("deriv", "dname") or (lhs.kind == "sym" and key_of(lhs.value)[0] in self.named):
+            self.claim_derivative(row, lhs, members, starts)
+            return
+        # an identity: σ'(z) = σ(z)(1 − σ(z)), σ(z) = 1/(1 + e^{−z}), tanh'(u) = 1 − tanh²(u)
+        claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i],
+                      row)
+        self.claims.append(claim)
+        self.previous = ("claim", claim)
+
+    def sort_name(self, row, members, rels, starts):
+        lhs = members[0]
+        sym = lhs.value
+        key, letters, sample = key_of(sym)
+        named = self.named.get(key) or next((n for k, n in self.named.items() if k.name == key.name
+                                             and k.symbolic()), None)
+        if named is not None and not self.fresh_definition(members):
+            self.claim_named(row, named, members, starts)
+            return
+        derivative_at = next((i for i, m in enumerate(members) if i and has_derivative(m, self.named)), None)
+        if derivative_at is not None and not self.is_defined(key):
+            first = members[derivative_at]
+            if first.kind in ("deriv", "dname"):
+                # δ := ∂C/∂z = …: the first derivative names it; the rest are claims about it
+                n = Named(key, first.args[0] if first.kind == "deriv" else None,
+                          first.args[1] if first.kind == "deriv" else first.args[0], row.line, row.section,
+                          symbol=sym)
+                if first.kind == "dname":
+                    n.of, n.wrt = None, first.args[0]
+                self.named[key] = n
+                rest = members[derivative_at + 1:]
+                if derivative_at > 1:
+                    rest = [m for m in members[1:derivative_at]] + rest
+                if rest:
+                    claim = Claim("derivative", first, [(m, *starts[members.index(m)], show(m)) for m in rest], row,
+                                  named=n)
+                    self.claims.append(claim)
+                    self.previous = ("claim", claim)
+                return
+            if key.name in ("delta", "Delta", "d"):
+                claim = Claim("derivative", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+                self.claims.append(claim)
+                self.previous = ("claim", claim)
+                return
+        if key.name in DATA and not sym.accent:
+            self.skip(row, f"a model of the data {show_symbol(sym)} ({show_symbol(sym)} is data here), not a "
+                      "definition the checks use")
+            return
+        if key.name in SIZES and not key.slot and members[1].kind == "num":
+            return                                   # m = 100: a size
+        if len(key.name) == 1 and key.name in "ijk" and not key.slot:
+            return                                   # i = 1: an index's range
+        if derivative_at is not None:
+            # a defined name equal to a derivative: an identity (ŷ − y = ∂L/∂ŷ)
+            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+            self.claims.append(claim)
+            self.previous = ("claim", claim)
+            return
+        # a definition: the first link defines; a chain of names (L = MSE = …) defines each name
+        k = 1
+        names = [lhs]
+        while k < len(members) - 1 and members[k].kind == "sym" and not self.is_defined(key_of(members[k].value)[0]):
+            names.append(members[k])
+            k += 1
+        body = members[k]
+        first = not self.is_defined(key)
+        for n in names:
+            nk = key_of(n.value)[0]
+            d = Definition(nk, body, row.line, row.section, not self.is_defined(nk), (), self.text_of(row),
+                           n.value, row, row.column)
+            self.definitions.append(d)
+        if key == Key("d"):
+            self.defined_d = True
+        rest = members[k + 1:]
+        if rest:
+            claim = Claim("identity", body, [(m, *starts[k + 1 + i], show(m)) for i, m in enumerate(rest)], row)
+            self.claims.append(claim)
+            self.previous = ("claim", claim)
+        else:
+            self.previous = ("definition", self.definitions[-1])
+        if not first:
+            self.definitions[-1].first = False
+
+    def fresh_definition(self, members):
+        return False
+
+    def define_function(self, row, lhs, members, starts):
+        head, *params = lhs.args
+        sym = head.value
+        key = key_of(sym)[0]
+        from ..notation import FUNCTION_ALIASES
+        if key.name in FUNCTION_ALIASES and not key.slot:
+            # σ(z) = 1/(1 + e^{−z}): a built-in function: the equation is a claim about it
+            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+            self.claims.append(claim)
+            self.previous = ("claim", claim)
+            return
+        pkeys = tuple(key_of(p.value)[0] for p in params)
+        body = members[1]
+        d = Definition(key, body, row.line, row.section, key not in self.functions, pkeys, self.text_of(row), sym,
+                       row, row.column)
+        self.functions[key] = d
+        self.definitions.append(d)
+        rest = members[2:]
+        if rest:
+            claim = Claim("identity", body, [(m, *starts[2 + i], show(m)) for i, m in enumerate(rest)], row)
+            self.claims.append(claim)
+            self.previous = ("claim", claim)
+        else:
+            self.previous = ("definition", d)
+
+    def claim_derivative(self, row, lhs, members, starts):
+        claim = Claim("derivative", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+        self.claims.append(claim)
+        self.previous = ("claim", claim)
+
+    def claim_named(self, row, named, members, starts):
+        claim = Claim("derivative", members[0], [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
+                      named=named)
+        self.claims.append(claim)
+        self.previous = ("claim", claim)
+
+    def update_rule(self, members, rels, row, starts, keep_previous=False):
+        r"""``w := w - \alpha G`` (also ``w \leftarrow``, Nielsen's ``w \rightarrow w' = w - \eta G``,
+        ``w^{(t+1)} = w^{(t)} - \eta G``): a claim that G is the loss's gradient with respect to w."""
+        lhs = members[0]
+        if lhs.kind != "sym" or len(members) < 2:
+            return False
+        target_key = _param_key(lhs.value)
+        last = members[-1]
+        if last.kind != "add" or len(last.args) < 2:
+            return False
+        first = last.args[0]
+        if first.kind != "sym" or _param_key(first.value) != target_key or last.value[0] != "+":
+            return False
+        if any(m.kind != "sym" or _param_key(m.value) != target_key for m in members[1:-1]):
+            return False
+        if not (rels[0] in (":=", "←", "→") or lhs.value.primes or lhs.value.layer != first.value.layer
+                or _iteration(lhs.value) or _iteration(first.value) or rels[0] == "="):
+            return False
+        if len(last.args) != 2:
+            return False
+        sign = -1 if last.value[1] == "-" else 1
+        step = last.args[1]
+        rate, gradient = _split_rate(step)
+        if rate is None:
+            return False
+        claim = Claim("update", gradient, [(gradient, *starts[-1], show(gradient))], row,
+                      param=Node("sym", (), _strip_iteration(lhs.value), lhs.column), sign=sign)
+        claim.note = show(rate)
+        self.claims.append(claim)
+        self.previous = ("update", claim)
+        return True
+
+
+def _iteration(sym):
+    return sym.layer is not None and sym.bracket == "(" and re.fullmatch(r"[tτk](?:[+-]\d+)?", sym.layer or "")
+
+
+def _strip_iteration(sym):
+    if _iteration(sym):
+        sym = sym.with_(layer=None, bracket="")
+    return sym.with_(primes=0)
+
+
+def _param_key(sym):
+    return key_of(_strip_iteration(sym))[0]
+
+
+_RATES = {"alpha", "eta", "lambda", "epsilon", "gamma", "mu"}
+
+
+def _split_rate(step):
+    """``\\alpha \\frac{\\partial J}{\\partial w}`` → (α, the gradient); ``\\frac{\\alpha}{m}\\sum …`` → (α/m·…)."""
+    if step.kind == "mul":
+        factors, ops = list(step.args), list(step.value)
+        for k, f in enumerate(factors):
+            if f.kind == "sym" and (f.value.base in _RATES or f.value.base in ("lr",)) and not f.value.sub:
+                if k and ops[k - 1] == "div":
+                    return None, None
+                rest = factors[:k] + factors[k + 1:]
+                rest_ops = ops[:k - 1] + ops[k:] if k else ops[1:]
+                if not rest:
+                    return None, None
+                g = rest[0] if len(rest) == 1 else Node("mul", rest, tuple(rest_ops), rest[0].column)
+                return f, g
+            if f.kind == "mul" and f.value == ("div",) and f.args[0].kind == "sym" and f.args[0].value.base in _RATES:
+                # \frac{\alpha}{m} Σ …: α over m times the rest
+                rest = [Node("mul", (Node("num", (), 1.0, f.column), f.args[1]), ("div",), f.column)] + \
+                    factors[:k] + factors[k + 1:]
+                rest_ops = ["juxt"] + (ops[:k - 1] + ops[k:] if k else ops[1:])
+                g = Node("mul", rest, tuple(rest_ops[:len(rest) - 1]), rest[0].column)
+                return f.args[0], g
+    return None, None
+
+
+def sort_equations(rows):
+    return Sorter(rows).run()

@@ -1,0 +1,727 @@
+r"""Judging a document's claims: each against autograd, at seeded random points of the model.
+
+For every claim (`microreg.document.equations.Claim`) and every link of it, `Judge` builds the model in
+force at its line (`microreg.document.model`), evaluates the claim's side and the truth at a few points
+(each with its own random parameters and data), and gives a verdict:
+
+- **ok**: equal at every point (a per-sample formula is summed over the samples first, and says so; the
+  course's ``dZ = A - Y``, each sample's ∂ℒ/∂z without the 1/m, is read as the course means it);
+- **factor**: a constant times the truth, named when a derivation makes it (a missing 1/m, a ½, the 2 of a
+  square, a flipped sign), and a formula written for one sample under a loss that takes the mean over the
+  samples is said to be exactly that;
+- **wrong**: with the simplest explanation that holds at every point (one name where another belongs, a
+  function where its derivative belongs, an extra or a forgotten local derivative, a reversed difference,
+  a transpose), or "no single mistake explains it" with both numbers;
+- **unchecked**: with the reason (a name never defined, a derivative of a vector, a value outside a domain at
+  every point tried).
+"""
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..engine import MathDomainError
+from ..notation import Node, Symbol, show, show_symbol
+from . import values as V
+from .equations import in_scope
+from .model import (LOSS_NAMES, SIZES, Ctx, Evaluator, Key, Model, Point, ReadError, Reading, Unresolved,
+                    key_of)
+from .values import Arr, ShapeError
+
+__all__ = ["ClaimResult", "Judge", "factor_words"]
+
+RTOL, ATOL = 1e-6, 1e-9
+_EVAL_ERRORS = (ReadError, ShapeError, MathDomainError, ZeroDivisionError, OverflowError, FloatingPointError,
+                KeyError, IndexError)
+
+
+@dataclass
+class ClaimResult:
+    """One row of the report: where, what, and the verdict.
+
+    ``verdict`` is "ok", "factor", "wrong" or "unchecked"; ``factor`` is k for a "factor" verdict (your value
+    = k × autograd); ``wrt`` names the variable of the derivative (None if there is none); ``cell`` is the
+    notebook cell (None for other documents); ``kind`` says what was checked ("derivative", "identity",
+    "update", "equation", "prose", "picture", "code")."""
+
+    line: int
+    column: int
+    claim: str
+    wrt: str | None
+    verdict: str
+    explanation: str
+    factor: float | None = None
+    cell: int | None = None
+    kind: str = "derivative"
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def factor_words(k, m, letter="m"):
+    """What a constant factor k (yours = k × autograd) usually means, with m samples; None if nothing."""
+    cases = [(m, f"the 1/{letter} is missing (a sum where the loss takes the mean)"),
+             (2 * m, f"the 1/{letter} and a ½ are missing"),
+             (m / 2, f"the 1/{letter} and the 2 of a square are missing"),
+             (1 / m, f"a spurious 1/{letter}"),
+             (2.0, "a dropped ½, or a term counted twice"),
+             (0.5, "the 2 of a square (d(u²) = 2u du) left out, or a spurious ½"),
+             (-1.0, "the sign is flipped"),
+             (-2.0, "the sign is flipped and a ½ dropped"),
+             (-0.5, "the sign is flipped and the 2 of a square left out"),
+             (-float(m), f"the sign is flipped and the 1/{letter} is missing")]
+    for i, (value, text) in enumerate(cases):
+        if m == 1 and (i < 4 or i == len(cases) - 1):
+            continue
+        if math.isclose(k, value, rel_tol=1e-6):
+            return text
+    return None
+
+
+def _agree(h, t):
+    h, t = np.asarray(h, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    if h.shape != t.shape:
+        return False
+    return bool(np.all(np.abs(h - t) <= ATOL + RTOL * np.abs(t)))
+
+
+def _factor(H, T):
+    """k with H = k·T at every point and element (k ≠ 1), or None."""
+    H = np.concatenate([np.atleast_1d(np.asarray(h, dtype=np.float64)).ravel() for h in H])
+    T = np.concatenate([np.atleast_1d(np.asarray(t, dtype=np.float64)).ravel() for t in T])
+    if H.shape != T.shape or not T.size:
+        return None
+    big = np.abs(T) > 1e-8 * max(1.0, float(np.abs(T).max()))
+    if not big.any():
+        return None
+    k = float(np.median(H[big] / T[big]))
+    if abs(k) < 1e-12 or not np.isfinite(k) or not np.all(np.abs(H - k * T) <= ATOL + RTOL * np.abs(k * T)):
+        return None
+    if math.isclose(k, 1.0, rel_tol=1e-9):
+        return None
+    return k
+
+
+class Judge:
+    """Judges every claim of a sorted document under one `Reading`."""
+
+    def __init__(self, sorter, reading, seed=0, points=4, prose=""):
+        self.s, self.reading, self.seed, self.n_points = sorter, reading, seed, points
+        self.prose = prose
+        self.conventions = {}            # Key → "per sample": the course's dZ read as each sample's ∂ℒ/∂Z
+        self._models = {}
+
+    # --- the model at a row ---------------------------------------------------------------------------
+    def model_at(self, row, reading=None):
+        reading = reading or self.reading
+        cache_key = (row.line if row else None, row.section if row else None, reading)
+        if cache_key in self._models:
+            return self._models[cache_key]
+        defs, funcs, named = {}, {}, {}
+        for d in self.s.definitions:
+            if row is not None and not d.first and (d.line > row.line or not in_scope(d.section, row.section)):
+                continue
+            if d.params or d.key in self.s.functions and self.s.functions[d.key] is d:
+                funcs[d.key] = d
+                defs.pop(d.key, None)           # a later definition of a name replaces the earlier one
+            else:
+                defs[d.key] = d
+                funcs.pop(d.key, None)
+        for k, n in self.s.named.items():
+            if row is None or n.line <= row.line or True:
+                named[k] = n
+                if k in self.conventions:
+                    n.convention = self.conventions[k]
+        losses = self.losses(defs, funcs)
+        model = Model(dict(defs), funcs, named, reading, losses, activations=self.activations(),
+                      sample_letters=self.sample_letters(), one_hot=self.one_hot(), binary=self.binary())
+        self._models[cache_key] = model
+        return model
+
+    def losses(self, defs, funcs):
+        """The loss candidates, most likely first: (Key, per_sample)."""
+        out = []
+        for key, d in list(defs.items()) + list(funcs.items()):
+            if key.name in LOSS_NAMES or key.name.lower() in ("loss", "cost"):
+                per_sample = not any(n.kind in ("sum",) for n in d.tree.walk()) and not any(
+                    n.kind == "apply" and n.args[0].kind == "func" and n.args[0].value in ("np.sum", "np.mean",
+                                                                                             "sum", "mean")
+                    for n in d.tree.walk())
+                out.append((d.line, key, per_sample))
+        out.sort(key=lambda t: (-t[0]))
+        return [(k, p) for _, k, p in out]
+
+    def activations(self):
+        """An activation written as g (or φ) but never defined, read from the prose when it names one."""
+        words = self.prose.lower()
+        found = [name for name, pats in (("sigmoid", ("sigmoid", "logistic")), ("tanh", ("tanh",)),
+                                         ("relu", ("relu", "rectified")))
+                 if any(p in words for p in pats)]
+        out = {}
+        if len(found) == 1:
+            for letter in ("g", "phi", "f"):
+                out[Key(letter)] = found[0]
+        return out
+
+    def sample_letters(self):
+        letters = {"i"}
+        for row in self.s.rows:
+            for m in row.eq.members:
+                for n in m.walk():
+                    if n.kind == "sum" and n.value[2] in SIZES and SIZES.get(n.value[2]) == "samples" and n.value[0]:
+                        letters.add(n.value[0])
+                    if n.kind == "sym" and n.value.sample:
+                        letters.add(n.value.sample)
+        return letters
+
+    def one_hot(self):
+        for row in self.s.rows:
+            for m in row.eq.members:
+                for n in m.walk():
+                    if n.kind == "func" and n.value == "softmax":
+                        return True
+                    if n.kind == "sym" and n.value.base in ("p",) and n.value.sub:
+                        pass
+        return any("softmax" in (d.text or "") for d in self.s.definitions)
+
+    def binary(self):
+        for d in self.s.definitions:
+            t = d.tree
+            if any(n.kind == "apply" and n.args[0].kind == "func" and n.args[0].value == "log" for n in t.walk()) \
+                    and any(n.kind == "add" and len(n.args) == 2 and n.args[0].kind == "num" and n.args[0].value == 1
+                            for n in t.walk()):
+                return True
+        return False
+
+    def make_points(self, model, row, salt=0, count=None):
+        count = count or self.n_points
+        out = []
+        for k in range(count):
+            rng = np.random.default_rng([self.seed, row.line if row else 0, salt, k])
+            out.append(Point(model, rng))
+        return out
+
+    # --- judging a claim --------------------------------------------------------------------------------
+    def judge(self, claim):
+        """[ClaimResult] for every link of ``claim`` (for a gradient vector, every row)."""
+        out = []
+        if claim.kind == "gradient":
+            for member in claim.members:
+                out.extend(self.judge_gradient(claim, member))
+            return out
+        for member in claim.members:
+            tree, line, col, text = member
+            shown = self.claim_text(claim, member)
+            wrt = self.wrt_text(claim)
+            try:
+                verdict, factor, words = self.judge_member(claim, tree)
+            except Unresolved as exc:
+                verdict, factor, words = "unchecked", None, str(exc)
+            except ReadError as exc:
+                verdict, factor, words = "unchecked", None, str(exc)
+            except ShapeError as exc:
+                verdict, factor, words = "wrong", None, str(exc)
+            except MathDomainError as exc:
+                verdict, factor, words = "unchecked", None, f"outside the domain at every point tried: {exc}"
+            except RecursionError:
+                verdict, factor, words = "unchecked", None, "nested too deeply to evaluate"
+            out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell, claim.kind))
+        return out
+
+    def judge_gradient(self, claim, member):
+        """∇U = [row; row; …]: each row against the derivative by the parameter of that rank (parameters in the
+        order of their names: β₀ before β₁, w₁ before w₂)."""
+        tree, line, col, text = member
+        of = claim.target.args[0]
+        row = claim.row
+        model = self.model_at(row)
+        try:
+            pt = Point(model, np.random.default_rng([self.seed, row.line, 5]))
+            Evaluator(pt, Ctx()).run(of)
+            params = sorted(pt.params, key=lambda k: _natural(str(k)))
+            value = Evaluator(pt, Ctx()).run(tree)
+        except (*_EVAL_ERRORS, Unresolved) as exc:
+            return [ClaimResult(line, col, f"∇{show(of)} = {show(tree)}", None, "unchecked", str(exc), None,
+                                row.cell, "gradient")]
+        rows = value.shape[value.axes.index("row")] if "row" in value.axes else 1
+        if rows != len(params):
+            names = ", ".join(show_symbol(_symbol_of(k)) for k in params)
+            return [ClaimResult(line, col, f"∇{show(of)} = {show(tree)}", None, "unchecked",
+                                f"a column of {rows} where {show(of)} has {len(params)} parameter(s) ({names})", None,
+                                row.cell, "gradient")]
+        out = []
+        for k, p in enumerate(params):
+            part = _Row(tree, k)
+            sym = _symbol_of(p)
+            target = Node("deriv", (of, Node("sym", (), sym, None)), 1, claim.target.column)
+            sub = type(claim)("derivative", target, [(part, line, col, text)], row)
+            try:
+                verdict, factor, words = self.judge_member(sub, part)
+            except (*_EVAL_ERRORS, Unresolved) as exc:
+                verdict, factor, words = ("wrong" if isinstance(exc, ShapeError) else "unchecked"), None, str(exc)
+            shown = f"∂{show(of)}/∂{show_symbol(sym)} = row {k + 1} of {show(tree)}"
+            out.append(ClaimResult(line, col, shown, show_symbol(sym), verdict, words, factor, row.cell, "derivative"))
+        return out
+
+    def claim_text(self, claim, member):
+        tree = member[0]
+        if claim.kind == "update":
+            p = show(claim.param)
+            sign = "−" if claim.sign < 0 else "+"
+            return f"{p} ← {p} {sign} {claim.note}·({show(tree)})" if tree.kind in ("add",) else \
+                f"{p} ← {p} {sign} {claim.note} {show(tree)}"
+        return f"{show(claim.target)} = {show(tree)}"
+
+    def wrt_text(self, claim):
+        t = claim.target
+        if claim.kind == "update":
+            return show(claim.param)
+        if t.kind == "deriv":
+            return show(t.args[1])
+        if t.kind == "dname":
+            return show(t.args[0])
+        if claim.named is not None:
+            return show(claim.named.wrt) if claim.named.wrt is not None else None
+        return None
+
+    def readings(self, claim, tree, model, points):
+        """(H, T, summed, alt) at every point: yours and the truth, in the same shape; ``alt`` the truth in the
+        course's per-sample convention for a dZ-like target, or None."""
+        H, T, ALT = [], [], []
+        summed = False
+        for pt in points:
+            h, t, alt, s = self.values_at(claim, tree, pt)
+            H.append(h)
+            T.append(t)
+            ALT.append(alt)
+            summed |= s
+        return H, T, summed, (ALT if all(a is not None for a in ALT) else None)
+
+    def values_at(self, claim, tree, pt):
+        ev = Evaluator(pt, Ctx())
+        t, alt = self.truth(claim, ev, pt)
+        ev2 = Evaluator(pt, Ctx())
+        h = ev2.run(tree).numbers()
+        if claim.kind == "update":
+            h = V.product(h, Arr(float(-claim.sign)))
+        h, t, summed = fit(h, t, claim)
+        if alt is not None:
+            _, alt, _ = fit(h, alt, claim)
+        return h.v, t.v, (alt.v if alt is not None else None), summed
+
+    def truth(self, claim, ev, pt):
+        """The truth of a claim at a point (numbers), and the per-sample alternative for a course dZ."""
+        t = claim.target
+        model = pt.model
+        if claim.kind == "identity":
+            return ev.run(t).numbers(), None
+        if claim.kind == "update":
+            loss = model.the_loss()
+            if loss is None:
+                raise ReadError("an update rule, but no loss is defined (J, L, C, …)")
+            return self.gradient_of(ev, loss, claim.param), None
+        if claim.named is not None and t.kind == "sym":
+            n = claim.named
+            if n.of is None:
+                return self.dname_truth(ev, n.wrt, pt, claim)
+            value = ev.derivative(n.of, _rescript(n.wrt, t.value, n))
+            return value, None
+        if t.kind == "deriv":
+            return ev.derivative(t.args[0], t.args[1]), None
+        if t.kind == "dname":
+            return self.dname_truth(ev, t.args[0], pt, claim)
+        if t.kind == "sym" and key_of(t.value)[0].name in ("delta", "Delta"):
+            # Nielsen's δ^l = ∂C/∂z^l, a convention stated in words
+            loss = model.the_loss()
+            if loss is None:
+                raise ReadError(f"{show(t)}: no loss is defined, so ∂loss/∂z is unknown")
+            z = Node("sym", (), t.value.with_(base="z", accent=""), t.column)
+            return ev.derivative(Node("sym", (), Symbol(loss.name) if not loss.slot else Symbol(loss.name),
+                                      t.column), z), None
+        return ev.run(t).numbers(), None
+
+    def dname_truth(self, ev, wrt, pt, claim):
+        """The course's dX: ∂J/∂X for the cost J; for a quantity that varies by sample (dZ, dA), also each
+        sample's ∂ℒ/∂X (m × ∂J/∂X when J is the mean), the course's convention."""
+        model = pt.model
+        loss = model.the_loss(per_sample_ok=False) or model.the_loss()
+        if loss is None:
+            raise ReadError(f"d{show(wrt)}: no loss is defined (J, L, C, …), so ∂loss/∂{show(wrt)} is unknown")
+        value = self.gradient_of(ev, loss, wrt)
+        if "S" in value.axes or "s" in value.axes:
+            return value, V.product(value, Arr(float(self.reading.samples)))
+        return value, None
+
+    def gradient_of(self, ev, loss_key, wrt):
+        of = Node("sym", (), _symbol_of(loss_key), None)
+        return ev.derivative(of, wrt)
+
+    def judge_member(self, claim, tree):
+        row = claim.row
+        model = self.model_at(row)
+        points, H, T, summed, ALT = self.sample(claim, tree, model, row)
+        if all(not np.any(t) for t in T) and not (tree.kind == "num" and tree.value == 0):
+            if all(not np.any(h) for h in H):
+                raise ReadError(f"both sides are 0 at every point tried: does {_of_words(claim)} depend on "
+                                f"{self.wrt_text(claim) or 'its variable'} in the model read?")
+        m = self.reading.samples
+        letter = self.letter(model)
+        what = "the gradient this rule steps along" if claim.kind == "update" else "yours"
+        if all(_agree(h, t) for h, t in zip(H, T)):
+            return "ok", None, "matches autograd" + (" (read per sample, summed over the samples)" if summed else "")
+        if ALT is not None and all(_agree(h, t) for h, t in zip(H, ALT)):
+            self.note_convention(claim, "per sample")
+            return "ok", None, ("matches autograd, read as the course reads it: each sample's ∂ℒ/∂"
+                                f"{self.wrt_text(claim)} (one column per sample, without the 1/{letter}: it enters "
+                                "at dW and db)")
+        k = _factor(H, T)
+        if k is not None:
+            words = factor_words(k, m, letter)
+            one = self.right_for_one_sample(claim, tree, row) if m > 1 else None
+            if one and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, -m)):
+                mean = self.mean_note(model)
+                what_missing = (f"its 1/{letter} is missing" if math.isclose(k, m, rel_tol=1e-6)
+                                else (words or "a constant factor"))
+                return "factor", k, (f"right for one sample; over {letter} = {m} samples {what} is {V.nice(k)} × "
+                                     f"autograd: written per sample, but {mean}, and {what_missing}")
+            if claim.kind == "update" and math.isclose(k, -1.0, rel_tol=1e-6):
+                return "factor", k, ("the rule climbs the gradient: it adds the step along ∂/∂" + show(claim.param) +
+                                     " where gradient descent subtracts it")
+            if math.isclose(k, -1.0, rel_tol=1e-6):
+                flipped = reversed_difference(tree)
+                if flipped:
+                    return "factor", k, f"{what} = −1 × autograd: {flipped}"
+            return "factor", k, f"{what} = {V.nice(k)} × autograd" + (f": {words}" if words else "")
+        explanation = self.explain(claim, tree, model, points, H, T, letter)
+        if explanation:
+            return "wrong", None, explanation
+        worst = int(np.argmax([float(np.max(np.abs(np.asarray(h) - np.asarray(t)))) for h, t in zip(H, T)]))
+        hs, ts = np.ravel(H[worst]), np.ravel(T[worst])
+        at = int(np.argmax(np.abs(hs - ts))) if hs.shape == ts.shape else 0
+        one = self.right_for_one_sample(claim, tree, row) if m > 1 else None
+        extra = " (right for one sample, though)" if one else ""
+        return "wrong", None, (f"autograd gives {ts[at]:.6g}, {what} {hs[at]:.6g} at a random point, and no single "
+                               f"mistake explains it{extra}")
+
+    def sample(self, claim, tree, model, row, reading=None):
+        """Points where the claim and its truth can both be evaluated (a point outside a domain is replaced)."""
+        points, H, T, ALT = [], [], [], []
+        summed = False
+        last = None
+        tries = 0
+        salt = 0
+        while len(points) < self.n_points and tries < 4 * self.n_points:
+            rng_points = self.make_points(model, row, salt=salt, count=1) if False else None
+            rng = np.random.default_rng([self.seed, row.line, salt, tries])
+            pt = Point(model, rng)
+            tries += 1
+            try:
+                h, t, alt, s = self.values_at(claim, tree, pt)
+            except (MathDomainError, ZeroDivisionError, OverflowError, FloatingPointError) as exc:
+                last = exc
+                continue
+            if not (np.all(np.isfinite(h)) and np.all(np.isfinite(t))):
+                last = MathDomainError("a value that is not finite")
+                continue
+            points.append(pt)
+            H.append(h)
+            T.append(t)
+            ALT.append(alt)
+            summed |= s
+        if not points:
+            raise last if last is not None else ReadError("no point where the claim can be evaluated")
+        return points, H, T, summed, (ALT if all(a is not None for a in ALT) else None)
+
+    def right_for_one_sample(self, claim, tree, row):
+        if self.reading.samples == 1 or self.reading.data != "batch":
+            return None
+        from dataclasses import replace
+        one = replace(self.reading, samples=1)
+        model = self.model_at(row, one)
+        saved = self.reading
+        try:
+            self.reading = one
+            _, H, T, _, _ = self.sample(claim, tree, model, row)
+        except _EVAL_ERRORS:
+            return None
+        finally:
+            self.reading = saved
+        return all(_agree(h, t) for h, t in zip(H, T))
+
+    def note_convention(self, claim, convention):
+        t = claim.target
+        if t.kind == "dname":
+            key = key_of(t.args[0].value)[0] if t.args[0].kind == "sym" else None
+            if key is not None:
+                for k, n in self.s.named.items():
+                    pass
+        if claim.named is not None:
+            claim.named.convention = convention
+            self.conventions[claim.named.key] = convention
+
+    def letter(self, model):
+        for d in model.definitions.values():
+            for n in d.tree.walk():
+                if n.kind == "sym" and n.value.base in ("m", "n", "N") and not n.value.sub:
+                    return n.value.base
+        return "m"
+
+    def mean_note(self, model):
+        loss = model.the_loss()
+        d = model.definitions.get(loss) if loss else None
+        if d is None:
+            return f"the loss takes the mean over the {self.letter(model)} samples"
+        return f"{show_symbol(d.symbol) if d.symbol else loss.name} (line {d.line}) is a mean over the samples"
+
+    # --- explanations ----------------------------------------------------------------------------------
+    def explain(self, claim, tree, model, points, H, T, letter):
+        """The simplest single change to your formula that makes it right at every point (or right up to a
+        factor a derivation makes), in your notation; None when nothing simple fits."""
+        m = self.reading.samples
+        found = []
+        for what, new_tree in candidates(tree, model, self.s):
+            try:
+                R = [self.values_at(claim, new_tree, pt)[:2] for pt in points[:1]]
+                if not _agree(R[0][0], R[0][1]) and _factor([R[0][0]], [R[0][1]]) is None:
+                    continue
+                R = [self.values_at(claim, new_tree, pt)[:2] for pt in points]
+            except _EVAL_ERRORS:
+                continue
+            except Exception:  # noqa: BLE001 - a candidate that cannot be evaluated explains nothing
+                continue
+            Hn, Tn = [r[0] for r in R], [r[1] for r in R]
+            if all(_agree(h, t) for h, t in zip(Hn, Tn)):
+                return what
+            k = _factor(Hn, Tn)
+            if k is not None and factor_words(k, m, letter) is not None:
+                found.append((what, k))
+        if found:
+            what, k = found[0]
+            about_m = m > 1 and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, 1 / m, -m))
+            return (f"{what}; and {factor_words(k, m, letter)} ({V.nice(k)} × autograd"
+                    + (f" with {letter} = {m})" if about_m else ")"))
+        return None
+
+
+class _Row(Node):
+    """Row ``k`` of a written column (a gradient vector's entry), evaluated through the whole column."""
+
+    __slots__ = ()
+
+    def __init__(self, tree, k):
+        super().__init__("row", (tree,), k, tree.column)
+
+
+def _natural(text):
+    import re
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def _of_words(claim):
+    t = claim.target
+    if t.kind == "deriv":
+        return show(t.args[0])
+    return "the loss"
+
+
+def _rescript(wrt, named_sym, n):
+    """The variable of a named derivative at the layer the claim names: δ⁽ᴸ⁻¹⁾ := ∂C/∂z⁽ᴸ⁻¹⁾ under δ^{(l)}."""
+    if wrt.kind != "sym" or n.symbol is None:
+        return wrt
+    src = n.symbol
+    if src.layer is not None and named_sym.layer is not None and wrt.value.layer == src.layer:
+        return Node("sym", (), wrt.value.with_(layer=named_sym.layer), wrt.column)
+    return wrt
+
+
+def _symbol_of(key):
+    """A `Symbol` for a key (a loss's, a parameter's): a digit slot reads as a subscript (β₀), a layer as ⁽ˡ⁾."""
+    name, accent = key.name, ""
+    if name.endswith(("_hat", "_bar", "_tilde")):
+        name, accent = name.rsplit("_", 1)
+    if key.slot and key.slot.isdigit():
+        return Symbol(name, accent, sub=(key.slot,))
+    if key.slot:
+        return Symbol(name, accent, layer=key.slot, bracket="(")
+    return Symbol(name, accent)
+
+
+def fit(h, t, claim):
+    """Your value in the truth's shape: a per-sample value summed over the samples (``summed``), size-1 axes
+    dropped, axes matched by name (index letters reorder: ``a_k δ_j`` is the (j, k) element). Shapes that do
+    not fit are a `ShapeError` in words."""
+    summed = False
+    if "s" in h.axes and "s" not in t.axes and "S" not in t.axes:
+        h = V.reduce_sum(h, "s")
+        summed = True
+    if "S" in h.axes and "S" not in t.axes and "s" not in t.axes:
+        h = V.reduce_sum(h, "S")
+        summed = True
+    if "s" in t.axes and "s" not in h.axes and "S" not in h.axes:
+        h = Arr(np.broadcast_to(V._expand(h, t.axes), t.shape).copy() if h.axes else
+                np.broadcast_to(np.asarray(h.v, dtype=np.float64), t.shape).copy(), t.axes)
+    hd, td = h.drop_ones(), t.drop_ones()
+    if hd.axes == td.axes:
+        return Arr(np.asarray(hd.v, dtype=np.float64).reshape(td.shape), td.axes), td, summed
+    if not hd.axes:
+        return Arr(np.broadcast_to(np.asarray(hd.v, dtype=np.float64), td.shape).copy(), td.axes), td, summed
+    if sorted(hd.axes) == sorted(td.axes):
+        letters_h = [x for x in hd.letters]
+        letters_t = [x for x in td.letters]
+        if any(x is not None for x in letters_h) and (any(x is not None for x in letters_t) or True):
+            moved = hd.move_to(td.axes)
+            return Arr(np.asarray(moved.v, dtype=np.float64), td.axes), td, summed
+        raise ShapeError(f"{V.shape_words(hd)} where {_target_words(claim)} is {V.shape_words(td)}: the transpose "
+                         "of the right shape (rows and columns swapped)")
+    raise ShapeError(f"{V.shape_words(hd)} where {_target_words(claim)} is {V.shape_words(td)}")
+
+
+def _target_words(claim):
+    t = claim.target
+    if claim.kind == "update":
+        return f"the gradient of {show(claim.param)}"
+    if t.kind in ("deriv", "dname", "sym"):
+        return show(t)
+    return "the left side"
+
+
+def reversed_difference(tree):
+    """"you wrote y − ŷ where ŷ − y belongs": the first two-term difference of a formula, said the right way
+    round (only a difference the learner wrote)."""
+    for n in tree.walk():
+        if n.kind == "add" and len(n.args) == 2 and n.value == ("+", "-"):
+            a, b = show(n.args[0]), show(n.args[1])
+            return f"you wrote {a} − {b} where {b} − {a} belongs (a reversed difference: the sign is flipped)"
+    return None
+
+
+# --- candidate changes to a formula -----------------------------------------------------------------------------
+
+def _occurrences(tree):
+    """Every name of a formula (outside derivatives), with a path to it."""
+    out = []
+
+    def walk(node, path):
+        if node.kind == "sym":
+            out.append((path, node))
+            return
+        if node.kind in ("deriv", "dname", "num", "func"):
+            return
+        for i, a in enumerate(node.args):
+            if node.kind == "apply" and i == 0 and (a.kind != "sym" or a.value.primes):
+                continue                      # a function's name is not a quantity (β₁(…) is a product: kept)
+            walk(a, path + (i,))
+    walk(tree, ())
+    return out
+
+
+def _functions(tree):
+    out = []
+
+    def walk(node, path):
+        if node.kind == "apply" and node.args[0].kind in ("func", "sym"):
+            out.append((path, node))
+        for i, a in enumerate(node.args):
+            walk(a, path + (i,))
+    walk(tree, ())
+    return out
+
+
+def _replace(tree, path, new):
+    if not path:
+        return new
+    i = path[0]
+    args = list(tree.args)
+    args[i] = _replace(args[i], path[1:], new)
+    return Node(tree.kind, args, tree.value, tree.column)
+
+
+_DERIVATIVE_OF = {"sigmoid": "sigmoid'", "tanh": "tanh'", "relu": "relu'", "leaky_relu": "leaky_relu'"}
+_FUNCTION_OF = {v: k for k, v in _DERIVATIVE_OF.items()}
+_FUNC_WORDS = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "LeakyReLU"}
+
+
+def candidates(tree, model, sorter):
+    """(words, changed tree): one change at a time, simplest first: a name where another belongs (the same
+    name at another layer first), a function where its derivative belongs (or the reverse), an extra factor
+    (a name taken out), a transpose."""
+    occ = _occurrences(tree)
+    if len(occ) > 24:
+        return
+    keys = _model_names(model, sorter)
+    for path, node in occ:
+        sym = node.value
+        key = key_of(sym)[0]
+        same_base = [s for s in keys if s.base == sym.base and key_of(s)[0] != key]
+        others = [s for s in keys if s.base != sym.base and key_of(s)[0] != key]
+        for other in same_base + others:
+            letters = tuple(i for i in sym.sub if len(i) == 1 and i.isalpha())
+            new_sym = Symbol(other.base, other.accent, other.sub + letters, other.layer,
+                             sym.sample if other.sample is None else other.sample, 0, other.bracket)
+            if key_of(new_sym)[0] == key:
+                continue
+            words = f"{show_symbol(sym)} where {show_symbol(new_sym)} belongs"
+            if other.base == sym.base and other.layer != sym.layer:
+                words += ": the wrong layer"
+            yield words, _replace(tree, path, Node("sym", (), new_sym, node.column))
+    # a function where its derivative belongs, and the reverse
+    for path, node in _functions(tree):
+        head = node.args[0]
+        name = head.value if head.kind == "func" else None
+        if head.kind == "sym" and head.value.base == "sigma":
+            name = "sigmoid" + "'" * head.value.primes
+        if name is None:
+            continue
+        if name in _DERIVATIVE_OF:
+            new = Node("apply", (Node("func", (), _DERIVATIVE_OF[name], head.column), *node.args[1:]), None, node.column)
+            arg = show(node.args[1]) if len(node.args) > 1 else "z"
+            f = _FUNC_WORDS[name]
+            yield (f"{f}({arg}) where {f}'({arg}) belongs (the function where its derivative belongs)",
+                   _replace(tree, path, new))
+        elif name in _FUNCTION_OF:
+            base = _FUNCTION_OF[name]
+            new = Node("apply", (Node("func", (), base, head.column), *node.args[1:]), None, node.column)
+            arg = show(node.args[1]) if len(node.args) > 1 else "z"
+            f = _FUNC_WORDS[base]
+            yield (f"{f}'({arg}) where {f}({arg}) belongs (the derivative where the function belongs)",
+                   _replace(tree, path, new))
+    # an extra factor: a name (or a function's value) that does not belong
+    for path, node in occ:
+        yield (f"an extra factor {show_symbol(node.value)}: without it your formula holds",
+               _replace(tree, path, Node("num", (), 1.0, node.column)))
+    for path, node in _functions(tree):
+        yield (f"an extra factor {show(node)}: without it your formula holds",
+               _replace(tree, path, Node("num", (), 1.0, node.column)))
+    # a transpose missing or extra
+    for path, node in occ:
+        yield (f"a transpose of {show_symbol(node.value)} missing or extra",
+               _replace(tree, path, Node("transpose", (node,), None, node.column)))
+
+
+def _model_names(model, sorter):
+    """The quantities a formula could have meant: every name written in the model's definitions."""
+    seen, out = set(), []
+    for d in list(model.definitions.values()) + list(model.templates.values()):
+        syms = [d.symbol] if d.symbol is not None else []
+        syms += [n.value for n in d.tree.walk() if n.kind == "sym"]
+        for s in syms:
+            if s is None:
+                continue
+            s = s.with_(primes=0)
+            if s.base in ("m", "n", "N", "e") and not s.sub:
+                continue
+            k = key_of(s)[0]
+            if k.symbolic():
+                for layer in range(0, model.reading.layers + 1):
+                    concrete = s.with_(layer=str(layer)) if s.layer is not None else s
+                    kk = key_of(concrete)[0]
+                    if kk not in seen:
+                        seen.add(kk)
+                        out.append(concrete.with_(sub=tuple(i for i in concrete.sub if not i.isalpha()),
+                                                  sample=None))
+                continue
+            if k not in seen:
+                seen.add(k)
+                out.append(s.with_(sub=tuple(i for i in s.sub if not (len(i) == 1 and i.isalpha())), sample=None))
+    return out
