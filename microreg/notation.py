@@ -480,6 +480,11 @@ class _Builder:
     def b_pow(self, t):
         kids = self.kids(t)
         base, script = kids[0], kids[-1]
+        moved = self.scripted(base, t, lambda g: self.superscript(g, script, t) if not (
+            isinstance(t.children[1], Token) and t.children[1].type == "PYPOW") else Node("pow", (g, self.build(script)),
+                                                                                      None, self.col(t)))
+        if moved is not None:
+            return moved
         if isinstance(script, Token) and script.type in ("POW", "PYPOW"):
             script = kids[-1]
         b = self.build(base)
@@ -573,6 +578,9 @@ class _Builder:
         raise self.error("a prime on something that is not a function or a name", t)
 
     def b_transpose(self, t):
+        moved = self.scripted(self.kids(t)[0], t, lambda g: Node("transpose", (g,), None, self.col(t)))
+        if moved is not None:
+            return moved
         return Node("transpose", (self.build(self.kids(t)[0]),), None, self.col(t))
 
     def b_apply(self, t):
@@ -580,7 +588,21 @@ class _Builder:
         h = self.build(head)
         arguments = [self.build(a) for a in args.children] if isinstance(args, Tree) and args.data == "args" \
             else [self.build(args)]
+        if not _may_be_function(h) and len(arguments) == 1 and arguments[0].kind != "kwarg":
+            return Node("mul", (h, arguments[0]), ("juxt",), self.col(t))      # 2(a − b), ½(ŷ − y): a product
         return Node("apply", (h, *arguments), None, self.col(t))
+
+    def scripted(self, base_tree, t, make):
+        """A superscript, transpose or prime on ``x(…)``: ``\frac{1}{2}(ŷ − y)^2`` is ½·(ŷ − y)², not (½(ŷ − y))²;
+        on a possible function (``g(z)^2``) the whole application."""
+        if isinstance(base_tree, Tree) and base_tree.data == "apply":
+            head, args = base_tree.children[0], base_tree.children[-1]
+            h = self.build(head)
+            if not _may_be_function(h) and not (isinstance(args, Tree) and args.data == "args"
+                                                and len(args.children) > 1):
+                group = self.build(args if not (isinstance(args, Tree) and args.data == "args") else args.children[0])
+                return Node("mul", (h, make(group)), ("juxt",), self.col(base_tree))
+        return None
 
     def b_kwarg(self, t):
         key, value = t.children[0], t.children[-1]
@@ -756,6 +778,18 @@ def _relation(text):
              "\\rightarrow": "→", "\\to": "→", "\\longrightarrow": "→", "\\Rightarrow": "⇒", "\\implies": "⇒",
              "\\mapsto": "→", "\\in": "∈", "\\notin": "∉", "\\sim": "~"}
     return table.get(text, text)
+
+
+def _may_be_function(node):
+    """Can ``node(…)`` be a function's application? Names can (σ, g, J, f_{w,b}); numbers, fractions, groups and
+    products cannot."""
+    if node.kind in ("sym", "func", "cal", "deriv", "dop", "indicator"):
+        return True
+    if node.kind == "pow" and node.args[0].kind in ("func", "sym"):
+        return True
+    if node.kind == "index":
+        return True
+    return False
 
 
 def _word(word, col):

@@ -17,6 +17,7 @@ force at its line (`microreg.document.model`), evaluates the claim's side and th
 """
 
 import math
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -299,9 +300,9 @@ class Judge:
         return H, T, summed, (ALT if all(a is not None for a in ALT) else None)
 
     def values_at(self, claim, tree, pt):
-        ev = Evaluator(pt, Ctx())
+        ev = Evaluator(pt, Ctx(), strict=True)
         t, alt = self.truth(claim, ev, pt)
-        ev2 = Evaluator(pt, Ctx())
+        ev2 = Evaluator(pt, Ctx(), strict=True)
         h = ev2.run(tree).numbers()
         if claim.kind == "update":
             h = V.product(h, Arr(float(-claim.sign)))
@@ -561,7 +562,7 @@ def fit(h, t, claim):
     if "s" in t.axes and "s" not in h.axes and "S" not in h.axes:
         h = Arr(np.broadcast_to(V._expand(h, t.axes), t.shape).copy() if h.axes else
                 np.broadcast_to(np.asarray(h.v, dtype=np.float64), t.shape).copy(), t.axes)
-    hd, td = h.drop_ones(), t.drop_ones()
+    hd, td = _samples_first(h.drop_ones()), _samples_first(t.drop_ones())
     if hd.axes == td.axes:
         return Arr(np.asarray(hd.v, dtype=np.float64).reshape(td.shape), td.axes), td, summed
     if not hd.axes:
@@ -575,6 +576,15 @@ def fit(h, t, claim):
         raise ShapeError(f"{V.shape_words(hd)} where {_target_words(claim)} is {V.shape_words(td)}: the transpose "
                          "of the right shape (rows and columns swapped)")
     raise ShapeError(f"{V.shape_words(hd)} where {_target_words(claim)} is {V.shape_words(td)}")
+
+
+def _samples_first(a):
+    """The same value with its sample axis first (the samples are not part of a shape's order)."""
+    for axis in ("s",):
+        if axis in a.axes and a.axes[0] != axis:
+            order = [axis] + [x for x in a.axes if x != axis]
+            return a.move_to(order)
+    return a
 
 
 def _target_words(claim):
@@ -650,10 +660,26 @@ def candidates(tree, model, sorter):
     if len(occ) > 24:
         return
     keys = _model_names(model, sorter)
+    layers = model.reading.layers
     for path, node in occ:
         sym = node.value
         key = key_of(sym)[0]
-        same_base = [s for s in keys if s.base == sym.base and key_of(s)[0] != key]
+        if key.symbolic():
+            # w^{(l)} written where w^{(l+1)} belongs: the other layers, said as the document says layers
+            m = re.match(r"^\s*([lL])\s*(?:([+-])\s*(\d+))?", sym.layer or "")
+            if m:
+                letter = m.group(1)
+                here = (layers if letter == "L" else layers - 1) + (int(m.group(3)) * (1 if m.group(2) == "+" else -1)
+                                                                     if m.group(2) else 0)
+                for n in range(0, layers + 1):
+                    if n == here:
+                        continue
+                    off = n - here + (int(m.group(3)) * (1 if m.group(2) == "+" else -1) if m.group(2) else 0)
+                    new_layer = letter + (f"{off:+d}" if off else "")
+                    new_sym = sym.with_(layer=new_layer)
+                    yield (f"{show_symbol(sym)} where {show_symbol(new_sym)} belongs: the wrong layer",
+                           _replace(tree, path, Node("sym", (), new_sym, node.column)))
+        same_base = [s for s in keys if s.base == sym.base and key_of(s)[0] != key and not key.symbolic()]
         others = [s for s in keys if s.base != sym.base and key_of(s)[0] != key]
         for other in same_base + others:
             letters = tuple(i for i in sym.sub if len(i) == 1 and i.isalpha())
@@ -686,6 +712,14 @@ def candidates(tree, model, sorter):
             f = _FUNC_WORDS[base]
             yield (f"{f}'({arg}) where {f}({arg}) belongs (the derivative where the function belongs)",
                    _replace(tree, path, new))
+    # a forgotten local derivative, or one too many: your formula times (or over) ∂a/∂b of a definition
+    for a, b in _edges(model):
+        d = Node("deriv", (Node("sym", (), a, None), Node("sym", (), b, None)), 1, None)
+        words = f"∂{show_symbol(a)}/∂{show_symbol(b)}"
+        yield (f"{words} left out (a forgotten local derivative): your formula times it matches autograd",
+               Node("mul", (tree, d), ("dot",), tree.column))
+        yield (f"an extra local derivative {words}: your formula over it matches autograd (applied twice, or one "
+               "that does not belong)", Node("mul", (tree, d), ("div",), tree.column))
     # an extra factor: a name (or a function's value) that does not belong
     for path, node in occ:
         yield (f"an extra factor {show_symbol(node.value)}: without it your formula holds",
@@ -697,6 +731,24 @@ def candidates(tree, model, sorter):
     for path, node in occ:
         yield (f"a transpose of {show_symbol(node.value)} missing or extra",
                _replace(tree, path, Node("transpose", (node,), None, node.column)))
+
+
+def _edges(model):
+    """(a, b): each definition a = f(…, b, …) of the model, a and b as written (templates at their own layer)."""
+    out, seen = [], set()
+    for d in list(model.definitions.values()) + list(model.templates.values()):
+        if d.symbol is None:
+            continue
+        a = d.symbol.with_(sub=tuple(i for i in d.symbol.sub if not (len(i) == 1 and i.isalpha())), sample=None)
+        for n in d.tree.walk():
+            if n.kind != "sym" or n.value.base in ("m", "n", "N", "e"):
+                continue
+            b = n.value.with_(sub=tuple(i for i in n.value.sub if not (len(i) == 1 and i.isalpha())), sample=None,
+                              primes=0)
+            if (a, b) not in seen and key_of(a)[0] != key_of(b)[0]:
+                seen.add((a, b))
+                out.append((a, b))
+    return out[:30]
 
 
 def _model_names(model, sorter):

@@ -225,6 +225,17 @@ class Model:
         self.sample_letters = set(sample_letters) | {"i"}
         self.layered_superscripts = layered_superscripts
         self.one_hot, self.binary = one_hot, binary
+        self.mentioned = set()                # every key a definition names: what a claim may use
+        for d in list(definitions.values()) + list(self.templates.values()) + list(functions.values()):
+            self.mentioned.add(d.key)
+            self.mentioned.update(d.params)
+            for n in d.tree.walk():
+                if n.kind == "sym":
+                    self.mentioned.add(key_of(n.value)[0])
+        for k in list(self.mentioned):
+            if k.symbolic():
+                for layer in range(0, reading.layers + 2):
+                    self.mentioned.add(Key(k.name, bind_slot(k.slot, {"l": layer, "L": layer})))
 
     def source(self, key):
         """(Definition, layer binding) that defines ``key``, or None."""
@@ -548,9 +559,10 @@ def _label(arr, label):
 class Evaluator:
     """A formula's value at a `Point`: an `Arr` (Values where the model's quantities are Values)."""
 
-    def __init__(self, point, ctx=None):
+    def __init__(self, point, ctx=None, strict=False):
         self.point, self.model, self.ctx = point, point.model, ctx or Ctx()
         self.r = point.r
+        self.strict = strict          # a claim: a name the model never mentions is an error, not a new parameter
 
     def run(self, node):
         return self.ev(node)
@@ -612,6 +624,10 @@ class Evaluator:
             raise ReadError(f"{show_symbol(sym)} is a function: apply it, e.g. {show_symbol(sym)}(z)", node.column)
         if (key.name in ACTIVATION_LETTERS or key.name in ("sigma",)) and Key(key.name) in model.functions:
             raise ReadError(f"{show_symbol(sym)} is a function: apply it", node.column)
+        if self.strict and key not in model.mentioned and not point.is_data(key) and key.name not in SIZES \
+                and key.name not in ("e", "pi") and key not in point.nodes:
+            raise Unresolved(sym, f"{show_symbol(sym)} is never defined (the model read from the document has no "
+                             f"{show_symbol(sym)})", node.column)
         return point.quantity(key, sym, self.ctx)
 
     def bind(self, value, letters, sample, sym, node):
@@ -687,14 +703,32 @@ class Evaluator:
             raise ReadError("a power whose exponent is not one number", node.column)
         if base.kind == "sym" and base.value.base == "e" and not self.model.knows(Key("e")):
             return V.apply("exp", e) if not e.axes else V.apply("exp", e)
+        if base.kind == "apply" and len(base.args) == 2 and base.args[0].kind == "sym" and not self.is_function(
+                base.args[0]):
+            # w(1 − w)²: the square belongs to the bracket, not to the product
+            return V.product(self.ev(base.args[0]), V.power(self.ev(base.args[1]), e), "juxt")
         b = self.ev(base)
         return V.power(b, e)
+
+    def is_function(self, head):
+        sym = head.value
+        key = key_of(sym.with_(primes=0))[0]
+        if sym.primes:
+            return True
+        try:
+            return self.function_of(key, sym) is not None
+        except ReadError:
+            return True
 
     def e_neg(self, node):
         return V.negate(self.ev(node.args[0]))
 
     def e_transpose(self, node):
-        return self.ev(node.args[0]).transpose()
+        base = node.args[0]
+        if base.kind == "apply" and len(base.args) == 2 and base.args[0].kind == "sym" and not self.is_function(
+                base.args[0]):
+            return V.product(self.ev(base.args[0]), self.ev(base.args[1]).transpose(), "juxt")
+        return self.ev(base).transpose()
 
     def e_indexed(self, node):
         inner = self.ev(node.args[0])
