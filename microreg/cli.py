@@ -269,13 +269,11 @@ def cmd_check(args):
 
 def cmd_check_file(args):
     """``microreg check FILE``: a table of the document's claims (or ``--json``, one object a line)."""
-    from .document import DimsError, DocumentError, check_file, format_results, to_json
+    from .document import DimsError, DocumentError, check_file, exit_status, format_results, to_json
 
-    if args.samples < 1 or args.points < 1:
-        return _error("--samples and --points must be at least 1")
     try:
         report = check_file(args.file, seed=args.seed, points=args.points, samples=args.samples, dims=args.dims)
-    except (DocumentError, DimsError) as exc:
+    except (DocumentError, DimsError, ValueError) as exc:
         return _error(str(exc))
     if args.json:
         if report.results:
@@ -283,7 +281,7 @@ def cmd_check_file(args):
     else:
         import shutil
         print(format_results(report, width=shutil.get_terminal_size().columns if sys.stdout.isatty() else None))
-    return 1 if any(r.verdict in ("factor", "wrong") for r in report.results) else 0
+    return exit_status(report)
 
 
 # --- demo -----------------------------------------------------------------------------------------
@@ -382,7 +380,9 @@ def main(argv=None):
 
     p = sub.add_parser("check", help="check a derivation document claim by claim (no FILE: the three "
                        "source documents' formulas)")
-    p.add_argument("file", nargs="?", help="a Markdown or text file with LaTeX equations ($…$, $$…$$, \\[…\\], align)")
+    p.add_argument("file", nargs="?", help="a derivation: Markdown (.md), a notebook (.ipynb), LaTeX (.tex), or - "
+                   "for standard input. Exit status: 0 every claim read and right, 1 a claim wrong or off by a "
+                   "factor, 3 claims that could not be read")
     p.add_argument("--json", action="store_true", help="with FILE: one JSON object per claim, a line each")
     p.add_argument("--seed", type=int, default=0, help="with FILE: seed of the random points (default 0)")
     p.add_argument("--samples", type=int, default=5, help="with FILE: random data samples per point (default 5)")

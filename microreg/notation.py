@@ -606,7 +606,12 @@ class _Builder:
 
     def b_kwarg(self, t):
         key, value = t.children[0], t.children[-1]
-        return Node("kwarg", (self.build(value),), str(key).split("=")[0].strip(), self.col(t))
+        word = re.sub(r"\s", "", "".join(_flat_text(value)))
+        if word in ("True", "False", "None"):
+            built = Node("text", (), word, self.col(value))
+        else:
+            built = self.build(value)
+        return Node("kwarg", (built,), str(key).split("=")[0].strip(), self.col(t))
 
     def b_comparison(self, t):
         a, rel, b = t.children
@@ -1515,6 +1520,9 @@ def show(node):
         return _FUNC_SHOWN.get(name.rstrip("'"), name.rstrip("'").replace("np.", "np.")) + "'" * primes
     if k == "apply":
         head, *args = node.args
+        if head.kind == "func" and head.value in ("norm", "abs") and len(args) == 1:
+            bar = "‖" if head.value == "norm" else "|"
+            return bar + show(args[0]) + bar
         return _wrap(head, 8) + "(" + ", ".join(show(a) for a in args) + ")"
     if k == "kwarg":
         return f"{node.value}={show(node.args[0])}"
@@ -1523,6 +1531,8 @@ def show(node):
         order = "" if node.value == 1 else str(node.value).translate(_SUP)
         top = _wrap(of, 9, strict=True)
         return f"∂{order}{top}/∂{_wrap(wrt, 9, strict=True)}{order}"
+    if k == "dname":
+        return "d" + _wrap(node.args[0], 9)
     if k == "dop":
         return f"∂/∂{_wrap(node.args[0], 9)}"
     if k in ("sum", "prod"):

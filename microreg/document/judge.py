@@ -136,7 +136,9 @@ class Judge:
                     n.convention = self.conventions[k]
         losses = self.losses(defs, funcs)
         model = Model(dict(defs), funcs, named, reading, losses, activations=self.activations(),
-                      sample_letters=self.sample_letters(), one_hot=self.one_hot(), binary=self.binary())
+                      sample_letters=self.sample_letters(), one_hot=self.one_hot(), binary=self.binary(),
+                      indexed=self.indexed_leaves())
+        model.conventions = self.conventions
         self._models[cache_key] = model
         return model
 
@@ -166,7 +168,7 @@ class Judge:
         return out
 
     def sample_letters(self):
-        letters = {"i"}
+        letters = set()
         for row in self.s.rows:
             for m in row.eq.members:
                 for n in m.walk():
@@ -176,14 +178,33 @@ class Judge:
                         letters.add(n.value.sample)
         return letters
 
+    def indexed_leaves(self):
+        """Names written with an element index (z_i, w_{jk}) that no definition gives: vectors, not numbers."""
+        out = {}
+        samples = self.sample_letters()
+        for row in self.s.rows:
+            for m in row.eq.members:
+                for n in m.walk():
+                    if n.kind == "sym":
+                        key, letters, sample = key_of(n.value)
+                        letters = [x for x in letters if x not in samples or x == "i"]
+                        if letters:
+                            out[key] = max(out.get(key, 0), len(letters))
+        return out
+
     def one_hot(self):
         for row in self.s.rows:
             for m in row.eq.members:
                 for n in m.walk():
                     if n.kind == "func" and n.value == "softmax":
                         return True
-                    if n.kind == "sym" and n.value.base in ("p",) and n.value.sub:
-                        pass
+                    if n.kind == "sum" and n.value[0] and n.value[2] not in ("m", "n", "N"):
+                        body = list(n.args[0].walk())
+                        has_log = any(b.kind == "func" and b.value == "log" for b in body)
+                        has_y = any(b.kind == "sym" and b.value.base in ("y", "t") and n.value[0] in b.value.sub
+                                    for b in body)
+                        if has_log and has_y:
+                            return True               # −Σ_k y_k log p_k: a one-hot (categorical) target
         return any("softmax" in (d.text or "") for d in self.s.definitions)
 
     def binary(self):
@@ -227,6 +248,9 @@ class Judge:
                 verdict, factor, words = "unchecked", None, f"outside the domain at every point tried: {exc}"
             except RecursionError:
                 verdict, factor, words = "unchecked", None, "nested too deeply to evaluate"
+            except Exception as exc:  # noqa: BLE001 - a document never crashes the checker: say what failed
+                verdict, factor, words = "unchecked", None, (f"could not check this equation "
+                                                             f"({type(exc).__name__}: {exc})")
             out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell, claim.kind))
         return out
 
@@ -329,7 +353,7 @@ class Judge:
             value = ev.derivative(n.of, _rescript(n.wrt, t.value, n))
             return value, None
         if t.kind == "deriv":
-            return ev.derivative(t.args[0], t.args[1]), None
+            return ev.derivative(t.args[0], t.args[1]).numbers(), None
         if t.kind == "dname":
             return self.dname_truth(ev, t.args[0], pt, claim)
         if t.kind == "sym" and key_of(t.value)[0].name in ("delta", "Delta"):
@@ -370,12 +394,16 @@ class Judge:
         letter = self.letter(model)
         what = "the gradient this rule steps along" if claim.kind == "update" else "yours"
         if all(_agree(h, t) for h, t in zip(H, T)):
+            if claim.kind in ("derivative",) and claim.target.kind == "dname" and ALT is not None:
+                self.note_convention(claim, "mean")
             return "ok", None, "matches autograd" + (" (read per sample, summed over the samples)" if summed else "")
         if ALT is not None and all(_agree(h, t) for h, t in zip(H, ALT)):
             self.note_convention(claim, "per sample")
             return "ok", None, ("matches autograd, read as the course reads it: each sample's ∂ℒ/∂"
                                 f"{self.wrt_text(claim)} (one column per sample, without the 1/{letter}: it enters "
                                 "at dW and db)")
+        if ALT is not None:
+            T = ALT                  # the course's dZ: judged against each sample's ∂ℒ/∂Z, its own convention
         k = _factor(H, T)
         if k is not None:
             words = factor_words(k, m, letter)
@@ -452,11 +480,8 @@ class Judge:
 
     def note_convention(self, claim, convention):
         t = claim.target
-        if t.kind == "dname":
-            key = key_of(t.args[0].value)[0] if t.args[0].kind == "sym" else None
-            if key is not None:
-                for k, n in self.s.named.items():
-                    pass
+        if t.kind == "dname" and t.args[0].kind == "sym":
+            self.conventions[key_of(t.args[0].value)[0]] = convention
         if claim.named is not None:
             claim.named.convention = convention
             self.conventions[claim.named.key] = convention
@@ -567,6 +592,9 @@ def fit(h, t, claim):
         return Arr(np.asarray(hd.v, dtype=np.float64).reshape(td.shape), td.axes), td, summed
     if not hd.axes:
         return Arr(np.broadcast_to(np.asarray(hd.v, dtype=np.float64), td.shape).copy(), td.axes), td, summed
+    by_letters = _by_letters(hd, td)
+    if by_letters is not None:
+        return by_letters, td, summed
     if sorted(hd.axes) == sorted(td.axes):
         letters_h = [x for x in hd.letters]
         letters_t = [x for x in td.letters]
@@ -576,6 +604,21 @@ def fit(h, t, claim):
         raise ShapeError(f"{V.shape_words(hd)} where {_target_words(claim)} is {V.shape_words(td)}: the transpose "
                          "of the right shape (rows and columns swapped)")
     raise ShapeError(f"{V.shape_words(hd)} where {_target_words(claim)} is {V.shape_words(td)}")
+
+
+def _by_letters(h, t):
+    """Your value arranged as the truth's by index letters (``∂C/∂w_{jk} = a_k δ_j``), or None."""
+    tl = [(x, l) for x, l in zip(t.axes, t.letters) if x != "s"]
+    hl = [(x, l) for x, l in zip(h.axes, h.letters) if x != "s"]
+    if not tl or any(l is None for _, l in tl) or any(l is None for _, l in hl):
+        return None
+    if sorted(l for _, l in tl) != sorted(l for _, l in hl) or len(set(l for _, l in hl)) != len(hl):
+        return None
+    order = (["s"] if "s" in h.axes else []) + [next(x for x, l in hl if l == letter) for _, letter in tl]
+    moved = h.move_to(order)
+    if moved is None or moved.shape != t.shape:
+        return None
+    return Arr(np.asarray(moved.v, dtype=np.float64), t.axes, t.letters)
 
 
 def _samples_first(a):
@@ -712,6 +755,17 @@ def candidates(tree, model, sorter):
             f = _FUNC_WORDS[base]
             yield (f"{f}'({arg}) where {f}({arg}) belongs (the derivative where the function belongs)",
                    _replace(tree, path, new))
+    # a wrong local derivative: an expression of an activation's output where its derivative belongs
+    for path, node, a_sym, f, z in _activation_slots(tree, model):
+        right = _DERIVATIVE_FORMS[f](show_symbol(a_sym), show(z))
+        fname = _FUNC_WORDS.get(f, f)
+        new = Node("apply", (Node("func", (), f + "'", node.column), z), None, node.column)
+        what = (f"{show(node)} where {fname}'({show(z)}) = {right} belongs" if node.kind != "sym" else
+                f"{show(node)} where {fname}'({show(z)}) = {right} belongs (the function's value where its "
+                "derivative belongs)")
+        if node.kind != "sym":
+            what += f" (the wrong local derivative of {fname})"
+        yield what, _replace(tree, path, new)
     # a forgotten local derivative, or one too many: your formula times (or over) ∂a/∂b of a definition
     for a, b in _edges(model):
         d = Node("deriv", (Node("sym", (), a, None), Node("sym", (), b, None)), 1, None)
@@ -731,6 +785,74 @@ def candidates(tree, model, sorter):
     for path, node in occ:
         yield (f"a transpose of {show_symbol(node.value)} missing or extra",
                _replace(tree, path, Node("transpose", (node,), None, node.column)))
+
+
+_DERIVATIVE_FORMS = {
+    "sigmoid": lambda a, z: f"{a}(1 − {a})",
+    "tanh": lambda a, z: f"1 − {a}²",
+    "relu": lambda a, z: f"1 where {z} > 0, else 0",
+    "leaky_relu": lambda a, z: f"1 where {z} > 0, else the slope",
+}
+
+
+def activation_of(tree):
+    """(function, argument) when a definition's right side is an activation: σ(z), tanh(z), ReLU(z),
+    1/(1 + e^{−z}), max(0, z); else None."""
+    if tree.kind == "apply" and tree.args[0].kind == "func" and tree.args[0].value in _DERIVATIVE_FORMS \
+            and len(tree.args) == 2:
+        return tree.args[0].value, tree.args[1]
+    if tree.kind == "apply" and tree.args[0].kind == "sym" and tree.args[0].value.base == "sigma" \
+            and not tree.args[0].value.primes and len(tree.args) == 2:
+        return "sigmoid", tree.args[1]
+    if tree.kind == "apply" and tree.args[0].kind == "func" and tree.args[0].value == "max" and len(tree.args) == 3 \
+            and tree.args[1].kind == "num" and tree.args[1].value == 0:
+        return "relu", tree.args[2]
+    if tree.kind == "mul" and tree.value == ("div",) and tree.args[0].kind == "num" and tree.args[0].value == 1:
+        den = tree.args[1]
+        if den.kind == "add" and len(den.args) == 2 and den.args[0].kind == "num" and den.args[0].value == 1 \
+                and den.value == ("+", "+"):
+            e = den.args[1]
+            if e.kind == "pow" and e.args[0].kind == "sym" and e.args[0].value == Symbol("e") \
+                    and e.args[1].kind == "neg":
+                return "sigmoid", e.args[1].args[0]
+            if e.kind == "apply" and e.args[0].kind == "func" and e.args[0].value == "exp" and e.args[1].kind == "neg":
+                return "sigmoid", e.args[1].args[0]
+    return None
+
+
+def _activation_slots(tree, model):
+    """(path, sub-expression, a, function, z): parts of a formula made only of one activation's output a
+    (a = f(z) in the model), where f'(z) might have been meant."""
+    acts = {}
+    for d in list(model.definitions.values()) + list(model.templates.values()):
+        found = activation_of(d.tree)
+        if found and d.symbol is not None:
+            acts[key_of(d.symbol)[0]] = (d.symbol, found[0], found[1])
+    if not acts:
+        return []
+    out = []
+
+    def keys_in(node):
+        ks = set()
+        for n in node.walk():
+            if n.kind == "sym":
+                ks.add(key_of(n.value.with_(primes=0))[0])
+            elif n.kind in ("deriv", "dname", "apply") and n.kind != "apply":
+                return None
+        return ks
+
+    def walk(node, path):
+        ks = keys_in(node)
+        if ks is not None and len(ks) == 1:
+            (k,) = ks
+            if k in acts:
+                a_sym, f, z = acts[k]
+                out.append((path, node, a_sym, f, z))
+                return
+        for i, a in enumerate(node.args):
+            walk(a, path + (i,))
+    walk(tree, ())
+    return out[:8]
 
 
 def _edges(model):

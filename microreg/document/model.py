@@ -210,7 +210,7 @@ class Model:
     """The definitions, functions and named derivatives in force at one place of the document."""
 
     def __init__(self, definitions, functions, named, reading, losses, activations=None, data_kinds=None,
-                 sample_letters=(), layered_superscripts=False, one_hot=False, binary=False):
+                 sample_letters=(), layered_superscripts=False, one_hot=False, binary=False, indexed=None):
         self.definitions = definitions        # Key → Definition (concrete keys)
         self.templates = {}                   # name → Definition with a symbolic layer
         for k, d in list(definitions.items()):
@@ -222,9 +222,11 @@ class Model:
         self.reading = reading
         self.losses = losses                  # [(Key, per_sample: bool)]: the loss, last first
         self.activations = activations or {}  # Key → builtin name, read from the prose
-        self.sample_letters = set(sample_letters) | {"i"}
+        self.sample_letters = set(sample_letters)       # letters declared to run over the samples
         self.layered_superscripts = layered_superscripts
         self.one_hot, self.binary = one_hot, binary
+        self.indexed = indexed or {}          # Key → how many element indices a leaf is written with
+        self.conventions = {}                 # Key → "per sample" or "mean": how the document's dZ reads
         self.mentioned = set()                # every key a definition names: what a claim may use
         for d in list(definitions.values()) + list(self.templates.values()) + list(functions.values()):
             self.mentioned.add(d.key)
@@ -391,6 +393,13 @@ class Point:
         (or, in a vector reading with one layer, the weights of the input features)."""
         r = self.r
         role = weight_or_bias(key)
+        if r.vector and role is None and self.model.indexed.get(key):
+            # z_i, w_{jk}: a leaf written with element indices is a vector (a matrix) of the output's units
+            L = r.layers
+            if self.model.indexed[key] >= 2:
+                return Arr(self._values(self.rng.normal(size=(r.units(L), r.units(L - 1))), label), (f"u{L}",
+                                                                                                      f"u{L - 1}"))
+            return Arr(self._values(self.rng.normal(size=r.units(L)), label), (f"u{L}",))
         if not r.vector or role is None:
             if key.name in HYPER:
                 return Arr(self._values(self.rng.uniform(0.05, 0.5), label))
@@ -497,6 +506,16 @@ class Point:
     def _diagonal(self, of, wrt_arr):
         """∂a/∂z for a map that acts element by element (a = σ(z), z = W a + b by b): the Jacobian's diagonal,
         when it has no other entry; else None."""
+        if "s" in of.axes and "s" not in wrt_arr.axes and sorted(a for a in of.axes if a != "s") == sorted(
+                wrt_arr.axes):
+            k = of.axes.index("s")
+            rows = []
+            for i in range(of.shape[k]):
+                one = self._diagonal(Arr(np.take(of.v, i, axis=k), of.axes[:k] + of.axes[k + 1:]), wrt_arr)
+                if one is None:
+                    return None
+                rows.append(one.v)
+            return Arr(np.stack(rows), ("s",) + wrt_arr.axes)
         if sorted(of.axes) != sorted(wrt_arr.axes):
             return None
         of = of.move_to(wrt_arr.axes)
@@ -646,7 +665,7 @@ class Evaluator:
         unit_axes = [i for i, a in enumerate(axes) if a not in ("s", "S", "1")]
         for letter in todo:
             if (letter in self.ctx.sample_letters or letter in self.model.sample_letters) and sample_axis \
-                    and letter not in marks and (not unit_axes or letter in self.ctx.sample_letters):
+                    and letter not in marks:
                 marks[axes.index(sample_axis)] = letter
                 continue
             free = [i for i in unit_axes if marks[i] is None]
@@ -699,10 +718,10 @@ class Evaluator:
     def e_pow(self, node):
         base, exp = node.args
         e = self.ev(exp)
+        if base.kind == "sym" and base.value == Symbol("e") and not self.model.knows(Key("e")):
+            return V.apply("exp", e)                          # e^{z_i}: element by element
         if e.la_axes() or "s" in e.axes:
             raise ReadError("a power whose exponent is not one number", node.column)
-        if base.kind == "sym" and base.value.base == "e" and not self.model.knows(Key("e")):
-            return V.apply("exp", e) if not e.axes else V.apply("exp", e)
         if base.kind == "apply" and len(base.args) == 2 and base.args[0].kind == "sym" and not self.is_function(
                 base.args[0]):
             # w(1 − w)²: the square belongs to the bracket, not to the product
@@ -745,7 +764,8 @@ class Evaluator:
     def e_sum(self, node):
         letter, lower, upper = node.value
         samples = letter in self.model.sample_letters or (upper in SIZES and SIZES.get(upper) == "samples") \
-            or letter in ("x",)
+            or letter in ("x",) or (lower is not None and upper is not None and str(upper).replace(" ", "") in
+                                    ("m-1", "n-1", "N-1"))
         ctx = self.ctx
         if letter and samples:
             self.ctx = Ctx(ctx.layers, ctx.locals, ctx.sample_letters | {letter})
@@ -758,7 +778,7 @@ class Evaluator:
             if axis in ("s", "S") or not samples or True:
                 return V.reduce_sum(body, axis).with_letters(
                     [x for a, x in zip(body.axes, body.letters) if a != axis])
-        if samples or upper in ("m", "n", "N") or letter in ("i",):
+        if samples or upper in ("m", "n", "N"):
             for axis in ("s", "S"):
                 if axis in body.axes:
                     return V.reduce_sum(body, axis)
@@ -840,8 +860,20 @@ class Evaluator:
         return self.derivative(of, wrt)
 
     def e_dname(self, node):
-        n = node.value
-        return self.point.named_value(n, self.ctx.layers) if isinstance(n, Named) else self.derivative(*node.args)
+        """The course's ``dZ^{[2]}`` inside a formula: ∂J/∂Z⁽²⁾ for the cost J; for a quantity that varies by
+        sample, each sample's ∂ℒ/∂z (m × ∂J/∂Z: the course's convention, unless the document's own dZ claim
+        said ∂J/∂Z)."""
+        wrt = node.args[0]
+        loss = self.model.the_loss(per_sample_ok=False) or self.model.the_loss()
+        if loss is None:
+            raise ReadError(f"d{show(wrt)}: no loss is defined (J, L, C, …)", node.column)
+        from ..notation import Symbol as _Sym
+        of = Node("sym", (), _Sym(loss.name, "", (loss.slot,) if loss.slot.isdigit() else ()), node.column)
+        value = self.derivative(of, wrt)
+        key = key_of(wrt.value)[0] if wrt.kind == "sym" else None
+        if ("s" in value.axes or "S" in value.axes) and self.model.conventions.get(key, "per sample") == "per sample":
+            value = V.product(value, Arr(float(self.r.samples)))
+        return value
 
     def e_func(self, node):
         raise ReadError(f"{show(node)} needs an argument, e.g. {show(node)}(z)", node.column)
@@ -1040,6 +1072,17 @@ class Evaluator:
         if key.symbolic():
             key = Key(key.name, bind_slot(key.slot, {**{"L": self.r.layers, "l": self.r.layers - 1},
                                                      **self.ctx.layers}))
+        if of.kind == "sym" and not of.value.sub and of.value.layer is None:
+            of_key = key_of(of.value)[0]
+            if not self.model.knows(of_key) or of_key in self.model.functions:
+                try:
+                    fn = self.function_of(of_key, of.value)
+                except ReadError:
+                    fn = None
+                if fn is not None and (fn[0] == "builtin" or (len(fn[1].params) == 1 and not self.model.knows(
+                        self.concrete(fn[1].params[0])) and not self.point.is_data(fn[1].params[0]))):
+                    # dσ/dz, dg/dz: the function's derivative at z
+                    return self.call(Node("sym", (), of.value.with_(primes=1), of.column), [wrt], wrt).numbers()
         target = self.lookup(key, sym, sample, wrt)
         if self.model.named_of(key) is not None:
             raise ReadError(f"a derivative with respect to {show_symbol(sym)}, itself a derivative", wrt.column)
@@ -1048,6 +1091,13 @@ class Evaluator:
         d = point.differentiate(of_value.unbound(), target.unbound(), show_symbol(sym))
         # one sample's derivative: the variable is one sample's (x^{(i)}, z^{(i)}) and so is the result
         return self.bind(d, letters, sample, sym, wrt)
+
+    def concrete(self, key):
+        """A key with its layer symbols bound (l, L) as this evaluation binds them."""
+        if key.symbolic():
+            return Key(key.name, bind_slot(key.slot, {**{"L": self.r.layers, "l": self.r.layers - 1},
+                                                      **self.ctx.layers}))
+        return key
 
     def e_row(self, node):
         value = self.ev(node.args[0])

@@ -177,6 +177,7 @@ def align(a, b, what="+"):
     axes are a part of the other's broadcasts (a bias b₁ over the samples); the same axes in another order
     are a `ShapeError` (a transpose), unless index letters bind them (index notation)."""
     a, b = _ones(a, b)
+    b = _distinct_letters(a, b)
     if a.axes == b.axes:
         return a.v, b.v, a.axes, _merge_letters(a, b)
     sa, sb = set(a.axes), set(b.axes)
@@ -193,6 +194,23 @@ def align(a, b, what="+"):
         if x in sb and letters[i] is None:
             letters[i] = b.letters[b.axes.index(x)]
     return _expand(a, axes), _expand(b, axes), tuple(axes), tuple(letters)
+
+
+def _distinct_letters(a, b):
+    """Index notation: ``a_k δ_j`` with a and δ of the same units is still a matrix (j, k): the same axis under
+    two letters is two axes."""
+    if not any(a.letters) or not any(b.letters):
+        return b
+    axes = list(b.axes)
+    changed = False
+    for i, (x, l) in enumerate(zip(b.axes, b.letters)):
+        if l is None or x not in a.axes:
+            continue
+        la = a.letters[a.axes.index(x)]
+        if la is not None and la != l:
+            axes[i] = f"{x}#{l}"
+            changed = True
+    return Arr(b.v, axes, b.letters) if changed else b
 
 
 def _merge_letters(a, b):
