@@ -19,7 +19,8 @@ What this module lets you do:
 - `Text`: ``.s`` (the text now), ``.pos`` (original offset of each character, one more at the end),
   ``.origin(i)`` (the original offset of position ``i``).
 
-Markers the grammar (``notation.lark``) reads: ``\x01 … \x02`` a pair of bars ``|x|``, ``\x03 … \x04``
+Markers the grammar (``notation.lark``) reads: ``\x10`` a ``\quad`` (spacing, or a separator between two
+equations: `split_equations` decides), ``\x01 … \x02`` a pair of bars ``|x|``, ``\x03 … \x04``
 a norm ``‖x‖``, ``\x05 … \x06`` a ``cases`` environment with rows split by ``\x07``, ``\x0e … \x0f`` a
 matrix (rows ``\x07``, columns ``&``).
 """
@@ -238,7 +239,8 @@ def spacing(t):
     ``\quad`` separates them: `split_equations` reads it first)."""
     t = _unwrap_rule(["hspace", "vspace", "phantom", "hphantom", "vphantom", "kern", "mkern", "mspace"],
                      keep=False)(t)
-    return _regex_rule(r"\\(quad|qquad|enspace|thinspace|medspace|thickspace|negthinspace)(?![A-Za-z])|"
+    t = _regex_rule(r"\\(quad|qquad)(?![A-Za-z])", " \x10 ")(t)    # maybe between equations: split_equations decides
+    return _regex_rule(r"\\(enspace|thinspace|medspace|thickspace|negthinspace)(?![A-Za-z])|"
                        r"(?<!\\)\\[,;:! >]|(?<!\\)~", " ")(t)
 
 
@@ -626,6 +628,10 @@ def split_equations(t):
             if m and m.group(1) and depth == 0:
                 cuts.append((i, i + m.end()))
             i += m.end() if m else 2
+            continue
+        if ch == "\x10" and depth == 0:
+            cuts.append((i, i + 1))
+            i += 1
             continue
         if ch in "([{\x01\x03\x05\x0e":
             depth += 1

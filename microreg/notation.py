@@ -658,7 +658,7 @@ class _Builder:
     def b_text(self, t):
         text = str(t.children[0])
         words = re.sub(r"^\\[A-Za-z]+\s*\{|\}$", "", text).strip()
-        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", words):
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", words) and words.lower() not in _STOP_WORDS:
             return _word(words, self.col(t))
         return Node("text", (), words, self.col(t))
 
@@ -681,6 +681,9 @@ class _Builder:
         inner = self.build(t.children[-1])
         if accent == "vec":
             return inner
+        if accent == "dot" and inner.kind == "sym" and (inner.value.base in FUNCTION_ALIASES or
+                                                        inner.value.base in ("g", "f", "phi", "varphi", "h")):
+            return _add_primes(inner, 1)                 # \dot\sigma: Nielsen's σ'-by-another-name
         if inner.kind == "sym":
             return Node("sym", (), inner.value.with_(accent=accent), inner.column)
         if inner.kind == "func" and accent == "dot":
@@ -783,6 +786,11 @@ def _relation(text):
              "\\rightarrow": "→", "\\to": "→", "\\longrightarrow": "→", "\\Rightarrow": "⇒", "\\implies": "⇒",
              "\\mapsto": "→", "\\in": "∈", "\\notin": "∉", "\\sim": "~"}
     return table.get(text, text)
+
+
+_STOP_WORDS = {"if", "for", "when", "where", "with", "and", "or", "otherwise", "else", "then", "since", "as", "so",
+               "is", "are", "the", "of", "in", "at", "to", "on", "all", "each", "every", "some", "any", "by", "using",
+               "thus", "hence", "because", "let", "we", "get", "have", "has", "be", "a", "an", "it", "this", "that"}
 
 
 def _may_be_function(node):

@@ -402,7 +402,8 @@ class Judge:
             return "ok", None, ("matches autograd, read as the course reads it: each sample's ∂ℒ/∂"
                                 f"{self.wrt_text(claim)} (one column per sample, without the 1/{letter}: it enters "
                                 "at dW and db)")
-        if ALT is not None:
+        use_alt = ALT is not None
+        if use_alt:
             T = ALT                  # the course's dZ: judged against each sample's ∂ℒ/∂Z, its own convention
         k = _factor(H, T)
         if k is not None:
@@ -422,7 +423,7 @@ class Judge:
                 if flipped:
                     return "factor", k, f"{what} = −1 × autograd: {flipped}"
             return "factor", k, f"{what} = {V.nice(k)} × autograd" + (f": {words}" if words else "")
-        explanation = self.explain(claim, tree, model, points, H, T, letter)
+        explanation = self.explain(claim, tree, model, points, H, T, letter, use_alt)
         if explanation:
             return "wrong", None, explanation
         worst = int(np.argmax([float(np.max(np.abs(np.asarray(h) - np.asarray(t)))) for h, t in zip(H, T)]))
@@ -501,17 +502,18 @@ class Judge:
         return f"{show_symbol(d.symbol) if d.symbol else loss.name} (line {d.line}) is a mean over the samples"
 
     # --- explanations ----------------------------------------------------------------------------------
-    def explain(self, claim, tree, model, points, H, T, letter):
+    def explain(self, claim, tree, model, points, H, T, letter, use_alt=False):
         """The simplest single change to your formula that makes it right at every point (or right up to a
         factor a derivation makes), in your notation; None when nothing simple fits."""
         m = self.reading.samples
         found = []
         for what, new_tree in candidates(tree, model, self.s):
             try:
-                R = [self.values_at(claim, new_tree, pt)[:2] for pt in points[:1]]
+                pick = (lambda r: (r[0], r[2])) if use_alt else (lambda r: r[:2])
+                R = [pick(self.values_at(claim, new_tree, pt)) for pt in points[:1]]
                 if not _agree(R[0][0], R[0][1]) and _factor([R[0][0]], [R[0][1]]) is None:
                     continue
-                R = [self.values_at(claim, new_tree, pt)[:2] for pt in points]
+                R = [pick(self.values_at(claim, new_tree, pt)) for pt in points]
             except _EVAL_ERRORS:
                 continue
             except Exception:  # noqa: BLE001 - a candidate that cannot be evaluated explains nothing

@@ -329,7 +329,7 @@ class Point:
         if name == "pi" and not key.slot:
             return Arr(math.pi)
         rng = self.rng
-        label = show_symbol(sym) if sym is not None else str(key)
+        label = _concrete_label(key, sym)
         if name in HYPER or (name == "epsilon" and not self.model.knows(key)) and False:
             out = Arr(float(rng.uniform(0.05, 0.5)))
             self.nodes[key] = out
@@ -437,8 +437,7 @@ class Point:
                 out = Evaluator(self, Ctx(layers=bind)).run(d.tree)
             finally:
                 self._building.discard(key)
-            out = _label(out, show_symbol(sym) if sym is not None else (show_symbol(d.symbol) if d.symbol
-                                                                          else str(key)))
+            out = _label(out, _concrete_label(key, sym if sym is not None else d.symbol))
             self.nodes[key] = out.unbound()
             return self.nodes[key]
         named = model.named_of(key)
@@ -559,6 +558,20 @@ def weight_or_bias(key):
     if not key.slot:
         return kind, None
     return None
+
+
+def _concrete_label(key, sym):
+    """A node's label: the name as written, at the layer it stands for (w⁽²⁾, not w⁽ᴸ⁻¹⁾), without indices."""
+    if sym is None:
+        return str(key)
+    clean = sym.with_(sub=tuple(i for i in sym.sub if not (len(i) == 1 and i.isalpha())), sample=None, primes=0)
+    if key.slot and (sym.layer is not None or key.slot.split(",")[0].isdigit() and not clean.sub):
+        layer = key.slot.split(",")[0]
+        if sym.layer is not None:
+            clean = clean.with_(layer=layer)
+        elif not any(i.isdigit() for i in clean.sub):
+            clean = clean.with_(sub=(layer,))
+    return show_symbol(clean)
 
 
 def _label(arr, label):
