@@ -24,7 +24,6 @@ read and says so.
 """
 
 import bisect
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -85,12 +84,10 @@ class Lines:
 
 
 def read_source(source, kind=None, name=None):
-    """A path (or, with ``kind``, the text itself) → a `Source`. Kinds: ``md`` (also ``.markdown``,
+    """A path → a `Source`; with ``kind`` (``md``, ``ipynb``, ``tex``), ``source`` is the text itself. Kinds: ``md`` (also ``.markdown``,
     ``.txt`` read as Markdown), ``ipynb``, ``tex``. A file that is not a regular file, too large, not
     UTF-8, or a notebook that is not JSON is a `SourceError` naming it."""
-    if kind is not None and name is None and isinstance(source, str) and "\n" in source:
-        text, name = source, "<text>"
-    elif kind is not None and not _looks_like_path(source):
+    if kind is not None:
         text, name = source, name or "<text>"
     else:
         path = str(source)
@@ -107,10 +104,6 @@ def read_source(source, kind=None, name=None):
     if text.startswith("\ufeff"):
         text = text[1:]
     return Source([Part(text, kind)], kind, name)
-
-
-def _looks_like_path(source):
-    return isinstance(source, str) and "\n" not in source and len(source) < 4096 and not source.startswith("$")
 
 
 def _read_file(path):
@@ -316,12 +309,13 @@ def _find_tex(text):
     m = re.search(r"\\begin\{document\}", text)
     if m:
         body_start = m.end()
-    blanked = _blank_tex_comments(text)
+    blanked = blank_tex_comments(text)
     spans = [s for s in _find_markdown_tex(blanked) if s.start >= body_start]
     return spans
 
 
-def _blank_tex_comments(text):
+def blank_tex_comments(text):
+    """A LaTeX file's ``%`` comments blanked (same length: every column stays)."""
     out = []
     for line in text.split("\n"):
         m = re.search(r"(?<!\\)%", line)

@@ -152,6 +152,7 @@ def check_source(source, seed=0, points=4, samples=5, dims=None):
     sizes = parse_dims(dims) if dims is not None else None
     rows, unread, counts = read_document(source)
     sorter = sort_equations(rows)
+    sorter.failed = counts["failed"]
     prose = " ".join(p.text for p in source.parts)
     reading = choose_reading(sorter, samples, sizes, prose, seed)
     judge = Judge(sorter, reading, seed=seed, points=points, prose=_prose_words(prose))
@@ -210,9 +211,11 @@ def validate(judge, sorter):
             failed.append((d, f"cannot evaluate this definition: {exc}"))
         except RecursionError:
             failed.append((d, "cannot use this definition: nested too deeply"))
-    for d, _ in failed:
+    for d, why in failed:
         if d in sorter.definitions:
             sorter.definitions.remove(d)
+        sorter.dropped[d.key] = (d.line, why.replace("cannot use this definition: ", "").replace(
+            "cannot evaluate this definition: ", ""))
     return failed
 
 
@@ -270,7 +273,7 @@ def choose_reading(sorter, samples, sizes, prose, seed):
     """The reading under which the most definitions build (ties: the first of the document's style)."""
     layers = layers_of(sorter)
     classes = any(n.kind == "func" and n.value == "softmax" for row in sorter.rows for m in row.eq.members
-                  for n in m.walk()) or "softmax" in prose.lower()
+                  for n in m.walk()) or "softmax" in prose.lower() or Judge(sorter, Reading()).one_hot()
     scalar = Reading(False, samples=samples, layers=layers)
     if sizes is None and not vector_signals(sorter):
         return scalar
@@ -291,10 +294,13 @@ def choose_reading(sorter, samples, sizes, prose, seed):
                                               frozenset(cols), layers, layer_sizes))
     best = None
     for r in candidates:
-        failures = _failures(sorter, r, seed, prose)
-        if best is None or failures < best[0]:
-            best = (failures, r)
-        if failures == 0:
+        # first every definition built, then the data as the document writes it (X as a matrix before a batch
+        # of rows), then the claims whose shapes fit (w₂ as a column or a row)
+        built = _failures(sorter, r, seed, prose, claims=False)
+        score = (built, data_modes.index(r.data), _failures(sorter, r, seed, prose) - built)
+        if best is None or score < best[0]:
+            best = (score, r)
+        if score[0] == 0 and score[2] == 0:
             break
     if sizes is None:
         # the scalar reading fits anything: it wins only when the vectors break more definitions
@@ -349,8 +355,8 @@ def _failures(sorter, reading, seed, prose, claims=True):
         for tree, *_ in claim.members[:2]:
             try:
                 judge.values_at(claim, tree, pt)
-            except V.ShapeError:
+            except (MathDomainError, ZeroDivisionError, OverflowError):
+                pass                          # a point outside a domain says nothing about the reading
+            except Exception:  # noqa: BLE001 - a claim that does not fit counts a little against a reading
                 failures += 0.25
-            except Exception:  # noqa: BLE001 - other failures are the claim's, not the reading's
-                pass
     return failures

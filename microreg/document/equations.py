@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from .. import layout
-from ..mathspans import Lines, find_math
+from ..mathspans import Lines, blank_tex_comments, find_math
 from ..notation import FormulaError, Node, Symbol, read_row, show, show_symbol
 from .model import DATA, HYPER, SIZES, Definition, Key, Named, key_of
 
@@ -42,6 +42,7 @@ class Row:
     part: int = 0
     text: str = ""             # the equation's source, for messages
     starts: list = field(default_factory=list)     # (line, column) of each member
+    lines: object = None       # offset → (line, column) in the row's part (for the column of a name)
 
 
 @dataclass
@@ -104,9 +105,9 @@ def read_document(source):
     """A `microreg.mathspans.Source` → (rows, unread, counts): every equation parsed, with its place."""
     rows, unread = [], []
     counts = {"mentions": 0, "prose": 0, "pictures": 0, "comment_math": 0, "code_blocks": 0, "spans": 0,
-              "derivative_marks": 0}
+              "derivative_marks": 0, "failed": {}}
     for p, part in enumerate(source.parts):
-        text = part.text
+        text = part.text if part.kind != "tex" else blank_tex_comments(part.text)     # same length: columns stay
         lines = Lines(text)
         headings = _headings(text, part.kind)
         spans = find_math(text, part.kind)
@@ -138,6 +139,9 @@ def read_document(source):
                         l2, c2 = lines(off)
                         why = _why(exc).replace(f"column {exc.column}", f"column {c2}")
                         unread.append(Unread(l2, c2, part.cell, source_text, why, "equation"))
+                        name = _defined_name(piece)
+                        if name is not None:
+                            counts["failed"].setdefault(name, lines(start)[0])
                         continue
                     for eq in eqs:
                         if len(eq.members) < 2 and not eq.continues:
@@ -147,7 +151,7 @@ def read_document(source):
                         l1, c1 = lines(first)
                         starts = [lines(s)[0:2] if s is not None else (l1, c1) for s, _ in eq.spans]
                         rows.append(Row(eq, l1, c1, part.cell, _section_of(headings, first), span.where, p,
-                                        source_text, starts))
+                                        source_text, starts, lines))
     return rows, unread, counts
 
 
@@ -155,6 +159,20 @@ _RELATION = re.compile(r"(?<![<>!])=|:=|\\coloneqq|\\equiv|\\triangleq|≔|≡|�
                        r"\\to(?![A-Za-z])|→|\\approx|≈|\\leq?|\\geq?|[<>≤≥]")
 _DERIVATIVE_MARKS = re.compile(r"\\partial|∂|\\nabla|∇|\\frac\s*\{\s*d|\bd[A-Za-z](\^|_|\b)|[:]=|\\leftarrow|"
                                r"\\gets|'\s*\(|\\prime")
+
+
+def _defined_name(piece):
+    """The name an equation that cannot be read would define (``z`` of ``z = w (x + b``), or None."""
+    m = re.match(r"\s*(.*?)\s*(?::=|\\coloneqq|=)", piece.s)
+    if not m or not m.group(1):
+        return None
+    try:
+        eqs = read_row(m.group(1))
+    except FormulaError:
+        return None
+    if len(eqs) == 1 and len(eqs[0].members) == 1 and eqs[0].members[0].kind == "sym":
+        return key_of(eqs[0].members[0].value)[0]
+    return None
 
 
 def _why(exc):
@@ -316,6 +334,8 @@ class Sorter:
         self.unread = []
         self.notes = []
         self.defined_d = False
+        self.dropped = {}                # Key → (line, why): a definition that could not be built
+        self.failed = {}                 # Key → line: a definition that could not be read
         self.bases = layered_superscripts(rows)
         self.previous = None
 
@@ -462,7 +482,7 @@ class Sorter:
                 self.claims.append(claim)
                 self.previous = ("claim", claim)
                 return
-        if key.name in DATA and not sym.accent:
+        if key.name in ("x", "X", "y", "Y") and not sym.accent and self.models_the_data(members):
             self.skip(row, f"a model of the data {show_symbol(sym)} ({show_symbol(sym)} is data here), not a "
                       "definition the checks use")
             return
@@ -475,6 +495,10 @@ class Sorter:
             claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
             self.claims.append(claim)
             self.previous = ("claim", claim)
+            return
+        if any(n.kind == "sym" and key_of(n.value.with_(primes=0))[0] == key for m in members[1:] for n in m.walk()):
+            self.skip(row, f"{show_symbol(sym)} on both sides: an update or a recurrence whose step cannot be read "
+                      "(write w := w − α ∂J/∂w)")
             return
         # a definition: the first link defines; a chain of names (L = MSE = …) defines each name
         k = 1
@@ -503,6 +527,20 @@ class Sorter:
 
     def fresh_definition(self, members):
         return False
+
+    def models_the_data(self, members):
+        """Is ``y = w x + b + ε`` a model of the data (y is the target), rather than the net's output y? The
+        data when it has a noise term, or when no other name is the target (t, y_true)."""
+        body = members[-1]
+        if any(n.kind == "sym" and n.value.base in ("epsilon", "varepsilon", "eta", "xi") for n in body.walk()):
+            return True
+        for row in self.rows:
+            for m in row.eq.members:
+                for n in m.walk():
+                    if n.kind == "sym" and (n.value.base in ("t", "T") or "true" in n.value.sub
+                                            or n.value.base in ("target",)):
+                        return False
+        return True
 
     def define_function(self, row, lhs, members, starts):
         head, *params = lhs.args
@@ -592,6 +630,13 @@ _RATES = {"alpha", "eta", "lambda", "epsilon", "gamma", "mu"}
 
 def _split_rate(step):
     """``\\alpha \\frac{\\partial J}{\\partial w}`` → (α, the gradient); ``\\frac{\\alpha}{m}\\sum …`` → (α/m·…)."""
+    if step.kind == "apply" and len(step.args) == 2 and step.args[0].kind == "sym" and step.args[0].value.base in \
+            _RATES and not step.args[0].value.primes:
+        return step.args[0], step.args[1]            # η(…): the rate times a bracket
+    if step.kind == "mul" and step.args and step.args[0].kind == "apply":
+        rate, first = _split_rate(step.args[0])
+        if rate is not None:
+            return rate, Node("mul", (first, *step.args[1:]), step.value, step.column)
     if step.kind == "mul":
         factors, ops = list(step.args), list(step.value)
         for k, f in enumerate(factors):

@@ -139,6 +139,8 @@ class Judge:
                       sample_letters=self.sample_letters(), one_hot=self.one_hot(), binary=self.binary(),
                       indexed=self.indexed_leaves())
         model.conventions = self.conventions
+        model.failed = self.s.failed
+        model.dropped = self.s.dropped
         self._models[cache_key] = model
         return model
 
@@ -240,6 +242,8 @@ class Judge:
                 verdict, factor, words = self.judge_member(claim, tree)
             except Unresolved as exc:
                 verdict, factor, words = "unchecked", None, str(exc)
+                if exc.column is not None and claim.row.lines is not None:
+                    line, col = claim.row.lines(exc.column)      # the name that is never defined
             except ReadError as exc:
                 verdict, factor, words = "unchecked", None, str(exc)
             except ShapeError as exc:
@@ -324,9 +328,10 @@ class Judge:
         return H, T, summed, (ALT if all(a is not None for a in ALT) else None)
 
     def values_at(self, claim, tree, pt):
-        ev = Evaluator(pt, Ctx(), strict=True)
+        strict = claim.kind != "identity"        # σ'(z) = σ(z)(1 − σ(z)): z may be any number
+        ev = Evaluator(pt, Ctx(), strict=strict)
         t, alt = self.truth(claim, ev, pt)
-        ev2 = Evaluator(pt, Ctx(), strict=True)
+        ev2 = Evaluator(pt, Ctx(), strict=strict)
         h = ev2.run(tree).numbers()
         if claim.kind == "update":
             h = V.product(h, Arr(float(-claim.sign)))

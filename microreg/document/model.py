@@ -227,6 +227,8 @@ class Model:
         self.one_hot, self.binary = one_hot, binary
         self.indexed = indexed or {}          # Key → how many element indices a leaf is written with
         self.conventions = {}                 # Key → "per sample" or "mean": how the document's dZ reads
+        self.failed = {}                      # Key → line: a definition that could not be read
+        self.dropped = {}                     # Key → (line, why): a definition that could not be built
         self.mentioned = set()                # every key a definition names: what a claim may use
         for d in list(definitions.values()) + list(self.templates.values()) + list(functions.values()):
             self.mentioned.add(d.key)
@@ -328,6 +330,9 @@ class Point:
             return Arr(math.e)
         if name == "pi" and not key.slot:
             return Arr(math.pi)
+        if key in self.model.failed:
+            what = show_symbol(sym) if sym is not None else str(key)
+            raise Unresolved(sym, f"{what} is defined on line {self.model.failed[key]}, which could not be read")
         rng = self.rng
         label = _concrete_label(key, sym)
         if name in HYPER or (name == "epsilon" and not self.model.knows(key)) and False:
@@ -656,6 +661,9 @@ class Evaluator:
             raise ReadError(f"{show_symbol(sym)} is a function: apply it, e.g. {show_symbol(sym)}(z)", node.column)
         if (key.name in ACTIVATION_LETTERS or key.name in ("sigma",)) and Key(key.name) in model.functions:
             raise ReadError(f"{show_symbol(sym)} is a function: apply it", node.column)
+        if self.strict and key in model.dropped and not model.knows(key):
+            line, why = model.dropped[key]
+            raise Unresolved(sym, f"{show_symbol(sym)} (line {line}) could not be built: {why}", node.column)
         if self.strict and key not in model.mentioned and not point.is_data(key) and key.name not in SIZES \
                 and key.name not in ("e", "pi") and key not in point.nodes:
             raise Unresolved(sym, f"{show_symbol(sym)} is never defined (the model read from the document has no "
@@ -677,9 +685,9 @@ class Evaluator:
                 marks[axes.index(sample_axis)] = sample
         unit_axes = [i for i, a in enumerate(axes) if a not in ("s", "S", "1")]
         for letter in todo:
-            if (letter in self.ctx.sample_letters or letter in self.model.sample_letters) and sample_axis \
-                    and letter not in marks:
-                marks[axes.index(sample_axis)] = letter
+            declared = letter in self.ctx.sample_letters or letter in self.model.sample_letters
+            if sample_axis and letter not in marks and (declared or (sample_axis == "S" and letter in ("i", "n"))):
+                marks[axes.index(sample_axis)] = letter        # X_i: a row (a column) of the samples
                 continue
             free = [i for i in unit_axes if marks[i] is None]
             if free:
@@ -989,7 +997,11 @@ class Evaluator:
                 return V.divide(total, Arr(float(max(1, x.v.size))))
             return total
         if name == "norm":
-            return V.apply("sqrt", V.reduce_all(V.hadamard(x, x)))
+            squares = V.hadamard(x, x)
+            for axis in [a for a, l in zip(squares.axes, squares.letters) if a not in ("s",) and not (
+                    a == "S" and l is not None)]:
+                squares = V.reduce_sum(squares, axis)     # ‖Sᵢ − Yᵢ‖: over the units, one per sample
+            return V.apply("sqrt", squares)
         if name == "indicator":
             return x
         if name == "transpose":
@@ -1096,10 +1108,10 @@ class Evaluator:
                         self.concrete(fn[1].params[0])) and not self.point.is_data(fn[1].params[0]))):
                     # dσ/dz, dg/dz: the function's derivative at z
                     return self.call(Node("sym", (), of.value.with_(primes=1), of.column), [wrt], wrt).numbers()
+        of_value = self.ev(of)
         target = self.lookup(key, sym, sample, wrt)
         if self.model.named_of(key) is not None:
             raise ReadError(f"a derivative with respect to {show_symbol(sym)}, itself a derivative", wrt.column)
-        of_value = self.ev(of)
         # letters on the variable pick elements of the gradient: ∂C/∂w_{jk}
         d = point.differentiate(of_value.unbound(), target.unbound(), show_symbol(sym))
         # one sample's derivative: the variable is one sample's (x^{(i)}, z^{(i)}) and so is the result

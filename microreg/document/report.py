@@ -152,6 +152,9 @@ def _reason(text):
     """The kind of a reason, for counting: "cannot read this equation at column 5: unexpected …" → "cannot
     read this equation"."""
     text = re.sub(r" at column \d+.*", "", text)
+    text = re.sub(r"^\S+ is never defined.*", "a name that is never defined", text)
+    text = re.sub(r"^\S+ is defined on line \d+, which could not be read.*", "a name whose definition could not be "
+                  "read", text)
     text = re.sub(r"\(.*?\)", "", text)
     text = re.split(r"[:;]", text)[0].strip()
     return text[:70]

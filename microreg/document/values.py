@@ -319,7 +319,7 @@ def product(a, b, op="dot"):
         return elementwise(lambda x, y: x * y, a, b, "⊗")         # two columns of different units: outer
     if a.drop_ones().axes != a.axes or b.drop_ones().axes != b.axes:
         return product(a.drop_ones(), b.drop_ones(), op)
-    hint = " (a transpose?)" if len(la_a) == 2 and (la_a[0] == la_b[0] or la_a[-1] == la_b[-1]) else ""
+    hint = " (a transpose?)" if (la_a[-1] in la_b or la_b[0] in la_a) else ""
     raise ShapeError(f"{shape_words(a)} times {shape_words(b)}: the inner sizes do not match{hint}")
 
 
