@@ -568,9 +568,14 @@ RULES = [
 ]
 
 
+_NOTHING_TO_DO = re.compile(r"[\\$&|‖~\x00-\x1f\x7f\u00a0-\uffff]")
+
+
 def clean(text, python=False, base=0, keep_spacing=False):
     """Every rule of `RULES`, in order: a `Text` whose ``pos`` maps back into ``text`` (offset by ``base``)."""
     t = text if isinstance(text, Text) else Text(text, base=base)
+    if not _NOTHING_TO_DO.search(t.s):
+        return t                          # plain ASCII with no command, bar or alignment: nothing to remove
     for name, rule, for_python in RULES:
         if python and not for_python:
             continue

@@ -1504,9 +1504,12 @@ def show(node):
     if k == "mul":
         out = [_wrap(node.args[0], 3)]
         prev = node.args[0]
-        for op, f in zip(node.value, node.args[1:]):
+        last = len(node.args) - 2
+        for k, (op, f) in enumerate(zip(node.value, node.args[1:])):
             if op == "div":
                 out.append("/" + _wrap(f, 3, strict=True))
+            elif k == last and f.kind in ("sum", "prod") and op != "odot":
+                out.append(" " + show(f))        # 1/m Σᵢ …: a sum that ends a product needs no brackets
             elif op == "juxt" and (prev.kind == "num" or f.kind in ("add",)) and f.kind != "num":
                 out.append(_wrap(f, 3))          # 2m, 2(z − y), (ŷ − y)(1 − a)
             else:

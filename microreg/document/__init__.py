@@ -172,6 +172,11 @@ def check_source(source, seed=0, points=4, samples=5, dims=None):
     notes = list(source.notes)
     if counts["comment_math"]:
         notes.append(f"{counts['comment_math']} math span(s) read inside HTML comments (<!-- … -->)")
+    if counts["beyond"]:
+        from .equations import MAX_EQUATIONS
+        results.append(ClaimResult(results[-1].line if results else 1, 1, "the rest of the document", None,
+                                   "unchecked", f"{counts['beyond']:,} more math span(s) not read: microreg reads the "
+                                   f"first {MAX_EQUATIONS:,} equations of a document", None, None, "equation"))
     report = Report(results, definitions, counts["mentions"], counts["prose"], reading.samples,
                     reading.words(), notes, counts["derivative_marks"], source.name)
     return report

@@ -28,6 +28,8 @@ from .model import DATA, HYPER, SIZES, Definition, Key, Named, key_of
 __all__ = ["Row", "Unread", "Claim", "read_document", "sort_equations"]
 
 EQUALS = {"=", ":=", "≡", "←", "→"}
+#: a document with more equations is read up to here, and says so (a derivation has tens or hundreds)
+MAX_EQUATIONS = 5000
 
 
 @dataclass
@@ -105,7 +107,7 @@ def read_document(source):
     """A `microreg.mathspans.Source` → (rows, unread, counts): every equation parsed, with its place."""
     rows, unread = [], []
     counts = {"mentions": 0, "prose": 0, "pictures": 0, "comment_math": 0, "code_blocks": 0, "spans": 0,
-              "derivative_marks": 0, "failed": {}}
+              "derivative_marks": 0, "failed": {}, "equations": 0, "beyond": 0}
     for p, part in enumerate(source.parts):
         text = part.text if part.kind != "tex" else blank_tex_comments(part.text)     # same length: columns stay
         lines = Lines(text)
@@ -117,6 +119,11 @@ def read_document(source):
         for span in spans:
             if span.where == "comment":
                 counts["comment_math"] += 1
+            if not text[span.start:span.end].strip():
+                continue
+            if counts["equations"] >= MAX_EQUATIONS:
+                counts["beyond"] += 1
+                continue
             inner = layout.Text(text[span.start:span.end], base=span.start)
             cleaned = layout.clean(inner)
             for row_text in layout.split_rows(cleaned):
@@ -132,6 +139,7 @@ def read_document(source):
                     if not _RELATION.search(piece.s):
                         counts["mentions"] += 1
                         continue
+                    counts["equations"] += 1
                     try:
                         eqs = read_row(piece)
                     except FormulaError as exc:
@@ -334,6 +342,8 @@ class Sorter:
         self.unread = []
         self.notes = []
         self.defined_d = False
+        self.defined = set()             # keys defined so far
+        self.template_names = set()      # names defined with a symbolic layer (z^{[l]})
         self.dropped = {}                # Key → (line, why): a definition that could not be built
         self.failed = {}                 # Key → line: a definition that could not be read
         self.bases = layered_superscripts(rows)
@@ -372,8 +382,7 @@ class Sorter:
         return keys
 
     def is_defined(self, key):
-        return any(d.key == key or (d.key.name == key.name and d.key.symbolic()) for d in self.definitions) \
-            or key in self.functions
+        return key in self.defined or key.name in self.template_names or key in self.functions
 
     def sort(self, row):
         eq = row.eq
@@ -512,7 +521,7 @@ class Sorter:
             nk = key_of(n.value)[0]
             d = Definition(nk, body, row.line, row.section, not self.is_defined(nk), (), self.text_of(row),
                            n.value, row, row.column)
-            self.definitions.append(d)
+            self.add_definition(d)
         if key == Key("d"):
             self.defined_d = True
         rest = members[k + 1:]
@@ -524,6 +533,12 @@ class Sorter:
             self.previous = ("definition", self.definitions[-1])
         if not first:
             self.definitions[-1].first = False
+
+    def add_definition(self, d):
+        self.definitions.append(d)
+        self.defined.add(d.key)
+        if d.key.symbolic():
+            self.template_names.add(d.key.name)
 
     def fresh_definition(self, members):
         return False
@@ -558,7 +573,7 @@ class Sorter:
         d = Definition(key, body, row.line, row.section, key not in self.functions, pkeys, self.text_of(row), sym,
                        row, row.column)
         self.functions[key] = d
-        self.definitions.append(d)
+        self.add_definition(d)
         rest = members[2:]
         if rest:
             claim = Claim("identity", body, [(m, *starts[2 + i], show(m)) for i, m in enumerate(rest)], row)
