@@ -1,0 +1,543 @@
+"""Ground truth for the real-style derivation corpus (issue 18 §5), worked out with sympy, never with microreg.
+
+``DOCS[file]`` is a `Doc`: the style its notation follows, the model it derives (a sympy model from
+``models.py``), every claim it makes, and the lines whose equations hold no claim (``defs``).
+
+Where a claim sits
+- ``line``: the 1-based line of the file where the claim's right-hand side starts. In a notebook ``cell`` is
+  the cell's 1-based position among all the notebook's cells (markdown and code, as a person counts them:
+  ``nb.cells[cell - 1]``) and ``line`` the 1-based line inside that cell's source.
+- ``n``: the claim's position among the claims of that line, left to right, from 0. Definitions are not
+  claims and take no number: in ``z = w x + b, \\quad \\frac{\\partial z}{\\partial w} = x`` the claim is n = 0.
+  A chain ``a = b = c`` whose first link defines gives a claim per later link; a chain whose first link is
+  itself a claim gives a claim per link. Every link of a chain is compared with the chain's first left side.
+- ``text``: what the line shows of the claim (the test checks it is there, whitespace aside).
+- ``defs``: lines (``(cell, line)`` in a notebook) with equations but no claim: definitions, assumptions
+  (``\\sum_k y_k = 1``), a known function's defining formula (``\\sigma(z) = \\frac{1}{1+e^{-z}}``: reading it as
+  a definition or as a true identity are both right). A row judged wrong there is a false alarm.
+
+Verdicts
+- "ok": the written right side equals the true value; "factor": it is ``factor`` times the true value
+  (``"m"``, ``"-1"``, ``"1/2"``, ``"2"``); "wrong": neither; "unchecked": a careful reader cannot check it
+  (``why`` says what is missing: a Jacobian, a schema over any parameter, prose).
+- ``truth(M)`` and ``written(M)`` build the two sides in sympy from the model ``M`` (its leaves and node
+  placeholders, ``M.d(target, wrt)`` for an exact derivative). A name the document defined earlier means its
+  definition, never the document's own formula for it, so each claim is judged alone.
+- ``kind`` names the planted mistake from ``MISTAKES``; ``mistake`` says it as a teacher would; ``explain``
+  lists words a right explanation names (the symbol that should be there, the one that is).
+- ``note`` records a convention the verdict depends on (course ``dZ`` is m·∂J/∂Z, one-hot targets, SGD's
+  one-sample loss, a kink's value at 0).
+"""
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load_models():
+    spec = importlib.util.spec_from_file_location("real_styles_models", HERE / "models.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+models = _load_models()
+ew, had, rowsum, colsum, bcol, brow, stack = (models.ew, models.had, models.rowsum, models.colsum, models.bcol,
+                                              models.brow, models.stack)
+sigmoid, dsigmoid, tanh, dtanh, relu, drelu, leaky, dleaky = (
+    models.sigmoid, models.dsigmoid, models.tanh, models.dtanh, models.relu, models.drelu, models.leaky,
+    models.dleaky)
+Matrix, Rational, log, exp = sp.Matrix, sp.Rational, sp.log, sp.exp
+
+# The planted mistakes, in a teacher's words.
+MISTAKES = {
+    "missing 1/m": "the 1/m of a mean loss is missing",
+    "sign": "the sign is flipped (y − ŷ where ŷ − y belongs, or an update that climbs)",
+    "wrong layer": "a quantity of the wrong layer (a^{[2]} where a^{[1]} belongs, a^l where a^{l-1} belongs)",
+    "sigma for sigma'": "σ where σ' belongs",
+    "sigma' twice": "σ' applied twice (p(1 − p)(p − y) for a logistic output with log loss)",
+    "tanh' as 1 - a": "tanh' written as 1 − a instead of 1 − a²",
+    "one-sample rule": "one sample's gradient stated as the gradient of a mean loss",
+    "wrong identity": "a wrong identity (σ'(z) = σ(z)(1 + σ(z)))",
+    "missing transpose": "a missing or misplaced transpose in a vectorised form whose sizes differ",
+    "forgotten local derivative": "a local derivative of the chain is left out",
+    "extra factor": "a factor that does not belong (2/m under a 1/(2m) loss)",
+    "wrong factor": "the wrong factor of a product (w where x belongs)",
+    "missing 2": "the 2 of a square is missing under a loss without ½",
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    line: int
+    n: int
+    text: str
+    verdict: str
+    truth: object = None
+    written: object = None
+    factor: str = None
+    kind: str = None
+    mistake: str = None
+    explain: tuple = ()
+    note: str = None
+    why: str = None
+    cell: int = None
+    model: str = None
+
+    @property
+    def where(self):
+        return (self.cell, self.line) if self.cell is not None else self.line
+
+
+@dataclass
+class Doc:
+    style: str
+    model: str
+    models: dict
+    claims: list
+    defs: list = field(default_factory=list)
+    sources: tuple = ()
+
+
+def C(line, n, text, verdict, truth=None, written=None, **kw):
+    return Claim(line, n, text, verdict, truth, written, **kw)
+
+
+DOCS = {}
+
+
+# --- course_shallow_tanh.md ------------------------------------------------------------------------------
+
+def _dz(M, Z):
+    """The course's dZ: every example's ∂L/∂z, i.e. m · ∂J/∂Z for the mean loss J."""
+    return M.m * M.d("J", Z)
+
+
+DOCS["course_shallow_tanh.md"] = Doc(
+    style="course notebook text (deeplearning.ai week 3), vectorised, samples as columns",
+    model="one tanh hidden layer, sigmoid output, mean log loss; X is n_x × m",
+    models={"net": lambda: models.course_net(m=3, nx=2, nh=4, hidden="tanh", out="sigmoid")},
+    sources=("github.com/abdulrahman-1212/Planar_data_classification_with_one_hidden_layer (README.md)",
+             "community.deeplearning.ai/t/dz-1-derivation/59528"),
+    defs=[11, 12, 13, 14, 16, 17, 21],
+    claims=[
+        C(27, 0, r"= \frac{1}{m} (a^{[2](i)} - y^{(i)})", "ok",
+          lambda M: M.d("J", "Z2"), lambda M: (M.A2 - M.Y) / M.m,
+          note="∂J/∂z₂⁽ⁱ⁾ of the mean cost, one entry per example"),
+        C(29, 0, r"= \sum_i \frac{\partial \mathcal{J} }{ \partial z_{2}^{(i)} } a^{[1] (i) T}", "ok",
+          lambda M: M.d("J", "W2"),
+          lambda M: sum((M.d("J", "Z2")[0, i] * M.A1[:, i].T for i in range(M.m)), sp.zeros(1, 4))),
+        C(31, 0, r"W_2^T \frac{\partial \mathcal{J} }{ \partial z_{2}^{(i)} } * ( 1 - (a^{[1] (i)})^2)", "ok",
+          lambda M: M.d("J", "Z1"),
+          lambda M: Matrix.hstack(*[had(M.W2.T * M.d("J", "Z2")[0, i], ew(lambda a: 1 - a ** 2, M.A1[:, i]))
+                                    for i in range(M.m)])),
+        C(33, 0, r"= \sum_i \frac{\partial \mathcal{J} }{ \partial z_{1}^{(i)} }  x^{(i) T}", "ok",
+          lambda M: M.d("J", "W1"),
+          lambda M: sum((M.d("J", "Z1")[:, i] * M.X[:, i].T for i in range(M.m)), sp.zeros(4, 2))),
+        C(42, 0, r"dZ^{[2]} = A^{[2]} - Y", "ok",
+          lambda M: _dz(M, "Z2"), lambda M: M.A2 - M.Y,
+          note="course convention: dZ holds each example's ∂L/∂z (m·∂J/∂Z); the 1/m enters at dW and db"),
+        C(44, 0, r"dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T}", "ok",
+          lambda M: M.d("J", "W2"), lambda M: _dz(M, "Z2") * M.A1.T / M.m,
+          note="course convention: dW is ∂J/∂W"),
+        C(46, 0, r"db^{[2]} = \frac{1}{m} np.sum(dZ^{[2]}, axis = 1, keepdims = True)", "ok",
+          lambda M: M.d("J", "b2"), lambda M: rowsum(_dz(M, "Z2")) / M.m,
+          note="np.sum(…, axis = 1, keepdims = True) is the sum over the examples (columns)"),
+        C(48, 0, r"g^{[1]'}(Z^{[1]}) = 1 - (A^{[1]})^2", "ok",
+          lambda M: M.local("A1", "Z1"), lambda M: ew(lambda a: 1 - a ** 2, M.A1)),
+        C(50, 0, r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - A^{[1]})", "wrong",
+          lambda M: _dz(M, "Z1"), lambda M: had(M.W2.T * _dz(M, "Z2"), ew(lambda a: 1 - a, M.A1)),
+          kind="tanh' as 1 - a", mistake="tanh'(z) is 1 − a², not 1 − a", explain=("tanh", "1 - a^2")),
+        C(52, 0, r"dW^{[1]} = dZ^{[1]} X^T", "factor", lambda M: M.d("J", "W1"),
+          lambda M: _dz(M, "Z1") * M.X.T, factor="m",
+          kind="missing 1/m", mistake="dW^{[1]} needs the 1/m of the mean cost", explain=("1/m",)),
+        C(54, 0, r"db^{[1]} = \frac{1}{m} np.sum(dZ^{[1]}, axis = 1, keepdims = True)", "ok",
+          lambda M: M.d("J", "b1"), lambda M: rowsum(_dz(M, "Z1")) / M.m),
+        C(56, 0, r"\theta = \theta - \alpha \frac{\partial J }{ \partial \theta }", "unchecked",
+          why="θ stands for any parameter: a schema, not an equation of this model"),
+    ])
+
+
+# --- course_deep_relu.ipynb ------------------------------------------------------------------------------
+
+def _layers(M, f):
+    """A formula stated for every layer l = 1 … L, as one column of all its entries."""
+    return stack([f(l) for l in range(1, M.L + 1)])
+
+
+def _g_prime(M, l):
+    Z = M.mat(f"Z{l}")
+    return ew(dsigmoid if l == M.L else drelu, Z)
+
+
+DOCS["course_deep_relu.ipynb"] = Doc(
+    style="course notebook (deeplearning.ai week 4), L layers, vectorised, samples as columns",
+    model="[LINEAR -> RELU] x 2 -> LINEAR -> SIGMOID, sizes 2-4-5-1, mean log loss; A[0] = X is n0 × m",
+    models={"net": lambda: models.deep_course_net(m=3, sizes=(2, 4, 5, 1), hidden="relu"),
+            "z": lambda: models.scalars("z")},
+    sources=("deeplearning.ai 'Building your Deep Neural Network: Step by Step' (equations (7)-(17))",
+             "github.com/zgwl/deep-learning (README.md)"),
+    defs=[(1, 6), (1, 8), (2, 5), (4, 3), (6, 8)],
+    claims=[
+        C(6, 0, r"= \frac{1}{m} dZ^{[l]} A^{[l-1] T}", "ok", cell=4,
+          truth=lambda M: _layers(M, lambda l: M.d("J", f"W{l}")),
+          written=lambda M: _layers(M, lambda l: _dz(M, f"Z{l}") * M.mat(f"A{l - 1}").T / M.m),
+          note="course convention: dZ is m·∂J/∂Z (one column per example), dW is ∂J/∂W; checked for l = 1, 2, 3"),
+        C(7, 0, r"= \frac{1}{m} \sum_{i = 1}^{m} dZ^{[l](i)}", "ok", cell=4,
+          truth=lambda M: _layers(M, lambda l: M.d("J", f"b{l}")),
+          written=lambda M: _layers(M, lambda l: rowsum(_dz(M, f"Z{l}")) / M.m)),
+        C(8, 0, r"= W^{[l]} dZ^{[l]}", "wrong", cell=4,
+          truth=lambda M: _layers(M, lambda l: M.m * M.d("J", f"A{l - 1}")),
+          written=lambda M: _layers(M, lambda l: M.mat(f"W{l}") * _dz(M, f"Z{l}")),
+          kind="missing transpose", mistake="dA^{[l-1]} needs W^{[l]T}: W^{[l]} dZ^{[l]} does not even have a size",
+          explain=("transpose", "W^{[l]T}"), note="course convention: dA is m·∂J/∂A"),
+        C(5, 0, r"dZ^{[l]} = dA^{[l]} * g'(Z^{[l]})", "ok", cell=5,
+          truth=lambda M: _layers(M, lambda l: _dz(M, f"Z{l}")),
+          written=lambda M: _layers(M, lambda l: had(M.m * M.d("J", f"A{l}"), _g_prime(M, l)))),
+        C(9, 0, r"\text{ReLU}'(z) = \begin{cases} 1 & \text{if } z > 0 \\ 0 & \text{if } z \le 0 \end{cases}", "ok",
+          cell=5, model="z",
+          truth=lambda M: sp.diff(relu(M.z), M.z), written=lambda M: sp.Piecewise((1, M.z > 0), (0, True)),
+          note="the value at z = 0 is a convention (ReLU has no derivative there); checked away from 0"),
+        C(5, 0, r"dA^{[L]} = - \left(\frac{Y}{A^{[L]}} - \frac{1-Y}{1-A^{[L]}}\right)", "ok", cell=6,
+          truth=lambda M: M.m * M.d("J", "A3"),
+          written=lambda M: -(M.Y.applyfunc(lambda v: v) .multiply_elementwise(ew(lambda a: 1 / a, M.A3))
+                              - ew(lambda v: 1 - v, M.Y).multiply_elementwise(ew(lambda a: 1 / (1 - a), M.A3))),
+          note="course convention: dA^{[L]} is each example's ∂L/∂a"),
+        C(7, 0, r"dZ^{[L]} = A^{[L]} - Y", "ok", cell=6,
+          truth=lambda M: _dz(M, "Z3"), written=lambda M: M.A3 - M.Y),
+        C(10, 0, r"dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[2]T}", "wrong", cell=6,
+          truth=lambda M: M.d("J", "W2"), written=lambda M: _dz(M, "Z2") * M.A2.T / M.m,
+          kind="wrong layer", mistake="dW^{[2]} takes A^{[1]T}, the layer's input, not A^{[2]T}",
+          explain=("A^{[1]}", "A^{[2]}")),
+        C(12, 0, r"db^{[3]} = \frac{1}{m} \sum_{i=1}^{m} dZ^{[3](i)}", "ok", cell=6,
+          truth=lambda M: M.d("J", "b3"), written=lambda M: rowsum(_dz(M, "Z3")) / M.m),
+        C(14, 0, r"dZ^{[1]} = W^{[2]T} dZ^{[2]} * \mathbb{1}\{Z^{[1]} > 0\}", "ok", cell=6,
+          truth=lambda M: _dz(M, "Z1"), written=lambda M: had(M.W2.T * _dz(M, "Z2"), ew(drelu, M.Z1))),
+        C(3, 0, r"W^{[l]} = W^{[l]} - \alpha \text{ } dW^{[l]}", "ok", cell=8,
+          truth=lambda M: _layers(M, lambda l: M.d("J", f"W{l}")),
+          written=lambda M: _layers(M, lambda l: M.d("J", f"W{l}")),
+          note="an update is a claim about the gradient it uses: dW^{[l]}, the course's name for ∂J/∂W^{[l]}"),
+        C(4, 0, r"b^{[l]} = b^{[l]} - \alpha \text{ } db^{[l]}", "ok", cell=8,
+          truth=lambda M: _layers(M, lambda l: M.d("J", f"b{l}")),
+          written=lambda M: _layers(M, lambda l: M.d("J", f"b{l}")),
+          note="an update is a claim about the gradient it uses: db^{[l]}, the course's ∂J/∂b^{[l]}"),
+    ])
+
+
+# --- helpers for written sides that differentiate or name symbols -----------------------------------------
+
+def sym(M, name):
+    """A leaf's or node's sympy symbols (a scalar when 1 × 1), for a written side that differentiates."""
+    s = M.symbols(name)
+    return s[0, 0] if s.shape == (1, 1) else s
+
+
+def at(M, expr):
+    """A symbolic written side taken at the current point."""
+    return expr.xreplace(M._pt)
+
+
+def per_sample(M, f):
+    """A formula stated for example i, for every i, as one column."""
+    return stack([f(i) for i in range(M.m)])
+
+
+# --- ng_linreg_univariate.md -------------------------------------------------------------------------------
+
+def _ng_grad(M):
+    """(∂J/∂θ0, ∂J/∂θ1) with θ0 the intercept b and θ1 the slope w."""
+    return stack([M.d("J", "b"), M.d("J", "w")])
+
+
+DOCS["ng_linreg_univariate.md"] = Doc(
+    style="course lecture notes (Andrew Ng's Machine Learning, week 1), h_theta and J(theta_0, theta_1)",
+    model="h_θ(x) = θ0 + θ1 x, J = 1/(2m) Σ (h − y)² (θ0 is models' b, θ1 is w); a worked example at fixed numbers",
+    models={"lin": lambda: models.linear_1d(m=3, loss="2m"),
+            "example": lambda: models.linear_1d(m=3, loss="2m", fixed=(("x", (1, 2, 3)), ("y", (2, 4, 5)),
+                                                                        ("w", 1), ("b", 0)))},
+    sources=("qinuu.com/2019/03/25/2-linear-regression-with-one-variable (notes of the course)",
+             "it.newban.cn/archives/30015 (gradient descent for linear regression, cs229 notes)"),
+    defs=[6, 10, 44],
+    claims=[
+        C(18, 0, r"\theta_j := \theta_j - \alpha \frac{\partial}{\partial \theta_j} J(\theta_0, \theta_1)", "ok",
+          _ng_grad, _ng_grad,
+          note="an update is a claim about the gradient it uses; here the derivative itself, for j = 0 and 1"),
+        C(24, 0, r"= \frac{\partial}{\partial \theta_j} \frac{1}{2m} \sum_{i=1}^{m} \left( \theta_0 + \theta_1 x^{(i)} - y^{(i)} \right)^2",
+          "ok", _ng_grad,
+          lambda M: stack([at(M, sp.diff(Rational(1, 2 * M.m) * sum((sym(M, "b") + sym(M, "w") * M.x[i] - M.y[i]) ** 2
+                                                                     for i in range(M.m)), v))
+                           for v in (sym(M, "b"), sym(M, "w"))])),
+        C(26, 0, r"= \frac{1}{m} \sum_{i=1}^{m} \left( h_\theta(x^{(i)}) - y^{(i)} \right)", "ok",
+          lambda M: M.d("J", "b"), lambda M: sum(M.yhat[i] - M.y[i] for i in range(M.m)) / M.m),
+        C(28, 0, r"= \frac{1}{m} \sum_{i=1}^{m} \left( h_\theta(x^{(i)}) - y^{(i)} \right) \cdot x^{(i)}", "ok",
+          lambda M: M.d("J", "w"), lambda M: sum((M.yhat[i] - M.y[i]) * M.x[i] for i in range(M.m)) / M.m),
+        C(34, 0, r"\theta_0 := \theta_0 - \alpha \frac{1}{m} \sum_{i=1}^{m} \left( h_\theta(x^{(i)}) - y^{(i)} \right)", "ok",
+          lambda M: M.d("J", "b"), lambda M: sum(M.yhat[i] - M.y[i] for i in range(M.m)) / M.m,
+          note="an update is a claim about the gradient it uses"),
+        C(36, 0, r"\theta_1 := \theta_1 - \alpha \frac{1}{m} \sum_{i=1}^{m} \left( h_\theta(x^{(i)}) - y^{(i)} \right)", "wrong",
+          lambda M: M.d("J", "w"), lambda M: sum(M.yhat[i] - M.y[i] for i in range(M.m)) / M.m,
+          kind="forgotten local derivative", mistake="θ1's update lost the factor x^{(i)} (∂h_θ/∂θ1)",
+          explain=("x^{(i)}",)),
+        C(46, 0, r"= \frac{1}{3}\left( (1 - 2) \cdot 1 + (2 - 4) \cdot 2 + (3 - 5) \cdot 3 \right)", "ok",
+          lambda M: M.d("J", "w"), lambda M: Rational(1, 3) * ((1 - 2) * 1 + (2 - 4) * 2 + (3 - 5) * 3),
+          model="example", note="a value at the stated point (θ0, θ1) = (0, 1) and the stated data"),
+        C(46, 1, r"= -\frac{11}{3}", "ok", lambda M: M.d("J", "w"), lambda M: Rational(-11, 3), model="example"),
+    ])
+
+
+# --- ml_spec_linreg_lab.md ---------------------------------------------------------------------------------
+
+DOCS["ml_spec_linreg_lab.md"] = Doc(
+    style="course lab notebook text (Coursera ML Specialization C1 W1), f_{w,b}(x^{(i)}), J(w,b), \\tag, \\lbrace",
+    model="f_{w,b}(x) = w x + b, J(w,b) = 1/(2m) Σ (f − y)²",
+    models={"lin": lambda: models.linear_1d(m=3, loss="2m")},
+    sources=("github.com/karikarshivani/supervised-machine-learning (Glossary.md)",
+             "ML Specialization lab text 'C1_W1_Lab04_Gradient_Descent' as quoted in public notes"),
+    defs=[18, 20],
+    claims=[
+        C(25, 0, r"w &= w -  \alpha \frac{\partial J(w,b)}{\partial w}", "ok",
+          lambda M: M.d("J", "w"), lambda M: M.d("J", "w"), note="an update is a claim about the gradient it uses"),
+        C(26, 0, r"b &= b -  \alpha \frac{\partial J(w,b)}{\partial b}", "ok",
+          lambda M: M.d("J", "b"), lambda M: M.d("J", "b"), note="an update is a claim about the gradient it uses"),
+        C(33, 0, r"&= \frac{1}{m} \sum\limits_{i = 0}^{m-1} (f_{w,b}(x^{(i)}) - y^{(i)})x^{(i)}", "ok",
+          lambda M: M.d("J", "w"), lambda M: sum((M.yhat[i] - M.y[i]) * M.x[i] for i in range(M.m)) / M.m),
+        C(34, 0, r"&= \frac{2}{m} \sum\limits_{i = 0}^{m-1} (f_{w,b}(x^{(i)}) - y^{(i)})", "factor",
+          lambda M: M.d("J", "b"), lambda M: 2 * sum(M.yhat[i] - M.y[i] for i in range(M.m)) / M.m, factor="2",
+          kind="extra factor", mistake="under the 1/(2m) cost the 2 cancels: ∂J/∂b is 1/m Σ (f − y), not 2/m",
+          explain=("1/m", "2")),
+        C(40, 0, r"= 2\left(f_{w,b}(x^{(i)}) - y^{(i)}\right) x^{(i)}", "ok",
+          lambda M: per_sample(M, lambda i: M.d(f"sq{i}", "w")),
+          lambda M: per_sample(M, lambda i: 2 * (M.yhat[i] - M.y[i]) * M.x[i])),
+        C(42, 0, r"= 2\left(f_{w,b}(x^{(i)}) - y^{(i)}\right)", "ok",
+          lambda M: per_sample(M, lambda i: M.d(f"sq{i}", "b")),
+          lambda M: per_sample(M, lambda i: 2 * (M.yhat[i] - M.y[i]))),
+    ])
+
+
+# --- ml_spec_logistic_lab.md -------------------------------------------------------------------------------
+
+DOCS["ml_spec_logistic_lab.md"] = Doc(
+    style="course lab notebook text (Coursera ML Specialization C1 W3), \\mathbf vectors, f_{\\mathbf{w},b}, g(z), regularized",
+    model="f = g(w·x + b), mean log loss + λ/(2m) Σ w_j²; X holds the examples as columns in the model (rows in the text)",
+    models={"reg": lambda: models.logistic(m=3, nx=2, reg=True),
+            "noreg": lambda: models.logistic(m=3, nx=2),
+            "z": lambda: models.scalars("z")},
+    sources=("ML Specialization lab text 'C1_W3_Lab09_Regularization' (equations (1)-(5)) as quoted in public notes",
+             "stats.stackexchange.com/questions/258709 (logistic regression gradient of weights)"),
+    defs=[6, 8, 10, 14],
+    claims=[
+        C(19, 0, r"&= \frac{1}{m} \sum\limits_{i = 0}^{m-1} (f_{\mathbf{w},b}(\mathbf{x}^{(i)}) - y^{(i)})x_{j}^{(i)} + \frac{\lambda}{m} w_j",
+          "ok", lambda M: M.d("J", "w"),
+          lambda M: sum(((M.A[0, i] - M.Y[0, i]) * M.X[:, i] for i in range(M.m)), sp.zeros(2, 1)) / M.m
+          + M.lam / M.m * M.w),
+        C(20, 0, r"&= \frac{1}{m} \sum\limits_{i = 0}^{m-1} (y^{(i)} - f_{\mathbf{w},b}(\mathbf{x}^{(i)}))", "factor",
+          lambda M: M.d("J", "b"), lambda M: sum(M.Y[0, i] - M.A[0, i] for i in range(M.m)) / M.m, factor="-1",
+          kind="sign", mistake="∂J/∂b is the mean of f − y, not of y − f", explain=("f - y", "sign")),
+        C(23, 0, r"g'(z) = g(z)(1 - g(z))", "ok", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z)), model="z"),
+        C(26, 0, r"= f_{\mathbf{w},b}(\mathbf{x}^{(i)}) - y^{(i)}", "ok",
+          lambda M: Matrix([[M.d(f"L{i}", "Z")[0, i] for i in range(M.m)]]), lambda M: M.A - M.Y,
+          note="∂loss/∂z of each example's own loss"),
+        C(28, 0, r"\frac{\partial J}{\partial w_j} = \frac{1}{m}\sum_{i=0}^{m-1}(f_{\mathbf{w},b}(\mathbf{x}^{(i)}) - y^{(i)}) x_j^{(i)}",
+          "ok", lambda M: M.d("J", "w"),
+          lambda M: sum(((M.A[0, i] - M.Y[0, i]) * M.X[:, i] for i in range(M.m)), sp.zeros(2, 1)) / M.m,
+          model="noreg"),
+        C(32, 0, r"\nabla_{\mathbf{w}} J = \frac{1}{m} \mathbf{X}^T (\mathbf{f} - \mathbf{y}) + \frac{\lambda}{m} \mathbf{w}", "ok",
+          lambda M: M.d("J", "w"), lambda M: M.X * (M.A - M.Y).T / M.m + M.lam / M.m * M.w,
+          note="the text's X has the examples as rows: it is the model's X transposed"),
+    ])
+
+
+def ind(A, test=lambda v: v > 0):
+    """The indicator 1(A > 0) entry by entry: 1 where the test holds, 0 elsewhere (0 at 0)."""
+    return ew(lambda v: sp.Integer(1) if bool(test(v)) else sp.Integer(0), A)
+
+
+# --- nielsen_bp_equations.md -------------------------------------------------------------------------------
+
+def _bp4(M, l, prev=None):
+    """The matrix [a^{prev}_k δ^l_j]_{jk} with δ^l = ∂C/∂z^l (prev = l − 1 unless stated)."""
+    delta = M.d("C", f"z{l}")
+    a = M.mat(f"a{l - 1 if prev is None else prev}")
+    w = M.mat(f"w{l}")
+    return Matrix(w.shape[0], w.shape[1], lambda j, k: a[k] * delta[j])
+
+
+DOCS["nielsen_bp_equations.md"] = Doc(
+    style="textbook chapter notes (Nielsen, Neural Networks and Deep Learning ch. 2), BP1-BP4 with \\tag, \\equiv, \\nabla_a C",
+    model="a 2-4-3 sigmoid network for one input x (layers 1, 2, 3 = L), quadratic cost C = ½‖y − a^L‖²",
+    models={"net": lambda: models.nielsen_net(sizes=(2, 4, 3))},
+    sources=("neuralnetworksanddeeplearning.com/chap2.html (as quoted in public notes)",
+             "github.com/ezalos/NotYetSelfAware (maths.md)"),
+    defs=[7, 9, 10, 16],
+    claims=[
+        C(12, 0, r"= \frac{1}{2} \sum_j (y_j - a^L_j)^2", "ok",
+          lambda M: M.C, lambda M: Rational(1, 2) * sum((M.y[j] - M.a3[j]) ** 2 for j in range(3)),
+          note="a chain whose first link defines C: the second link is an identity (the norm written out)"),
+        C(20, 0, r"\delta^L_j = \frac{\partial C}{\partial a^L_j} \sigma'(z^L_j)", "ok",
+          lambda M: M.d("C", "z3"), lambda M: had(M.d("C", "a3"), ew(dsigmoid, M.z3))),
+        C(24, 0, r"\delta^L = \nabla_a C \odot \sigma'(z^L)", "ok",
+          lambda M: M.d("C", "z3"), lambda M: had(M.d("C", "a3"), ew(dsigmoid, M.z3))),
+        C(26, 0, r"\nabla_a C = (a^L - y)", "ok", lambda M: M.d("C", "a3"), lambda M: M.a3 - M.y),
+        C(26, 1, r"\delta^L = (a^L - y) \odot \sigma'(z^L)", "ok",
+          lambda M: M.d("C", "z3"), lambda M: had(M.a3 - M.y, ew(dsigmoid, M.z3))),
+        C(30, 0, r"\delta^l = ((w^{l+1})^T \delta^{l+1}) \odot \sigma'(z^l)", "ok",
+          lambda M: M.d("C", "z2"), lambda M: had(M.w3.T * M.d("C", "z3"), ew(dsigmoid, M.z2)),
+          note="checked for l = 2, the one layer below L"),
+        C(34, 0, r"\frac{\partial C}{\partial b^l_j} = \delta^l_j", "ok",
+          lambda M: stack([M.d("C", "b2"), M.d("C", "b3")]), lambda M: stack([M.d("C", "z2"), M.d("C", "z3")])),
+        C(38, 0, r"\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j", "ok",
+          lambda M: stack([M.d("C", "w2"), M.d("C", "w3")]), lambda M: stack([_bp4(M, 2), _bp4(M, 3)])),
+        C(40, 0, r"\frac{\partial C}{\partial w} = a_{\rm in} \delta_{\rm out}", "unchecked",
+          why="a mnemonic: w, a_in and δ_out name no particular weight, activation or error of the network"),
+        C(43, 0, r"\frac{\partial C}{\partial w^L_{jk}} = a^{L-1}_k \delta^L_j", "ok",
+          lambda M: M.d("C", "w3"), lambda M: _bp4(M, 3)),
+        C(44, 0, r"\frac{\partial C}{\partial w^l} = \delta^l (a^{l-1})^T", "ok",
+          lambda M: stack([M.d("C", "w2"), M.d("C", "w3")]),
+          lambda M: stack([M.d("C", "z2") * M.a1.T, M.d("C", "z3") * M.a2.T])),
+    ])
+
+
+# --- nielsen_student_mistakes.md ---------------------------------------------------------------------------
+
+DOCS["nielsen_student_mistakes.md"] = Doc(
+    style="personal study notes on a textbook chapter (Nielsen ch. 2-3, cross-entropy cost), layers as ^{(l)}, \\partial_b, \\nabla_b",
+    model="a 2-4-3 sigmoid network for one input (layers 1, 2, 3 = L), cross-entropy cost; the quadratic cost for item 5",
+    models={"xent": lambda: models.nielsen_net(sizes=(2, 4, 3), cost="xent"),
+            "quad": lambda: models.nielsen_net(sizes=(2, 4, 3)),
+            "z": lambda: models.scalars("z")},
+    sources=("neuralnetworksanddeeplearning.com/chap3.html (the cross-entropy cost, as quoted in public notes)",
+             "compphysics.github.io/MachineLearning/doc/pub/week42 (backpropagation with superscript layers)"),
+    defs=[4, 5, 7, 17],
+    claims=[
+        C(10, 0, r"= \frac{a^{(L)}_j - y_j}{a^{(L)}_j (1 - a^{(L)}_j)}", "ok",
+          lambda M: M.d("C", "a3"), lambda M: Matrix(3, 1, lambda j, _: (M.a3[j] - M.y[j]) / (M.a3[j] * (1 - M.a3[j])))),
+        C(10, 1, r"\delta^{(L)} = a^{(L)} - y", "ok", lambda M: M.d("C", "z3"), lambda M: M.a3 - M.y,
+          note="σ output with cross-entropy cost: σ' cancels"),
+        C(12, 0, r"\delta^{(l)} = \left( (W^{(l+1)})^T \delta^{(l+1)} \right) \odot \sigma(z^{(l)})", "wrong",
+          lambda M: M.d("C", "z2"), lambda M: had(M.w3.T * M.d("C", "z3"), ew(sigmoid, M.z2)),
+          kind="sigma for sigma'", mistake="the local derivative is σ'(z^{(l)}), not σ(z^{(l)})",
+          explain=("σ'", "σ")),
+        C(13, 0, r"\partial_{b^{(l)}} C = \delta^{(l)}", "ok",
+          lambda M: stack([M.d("C", "b2"), M.d("C", "b3")]), lambda M: stack([M.d("C", "z2"), M.d("C", "z3")])),
+        C(13, 1, r"\nabla_{b^{(l)}} C = \delta^{(l)}", "ok",
+          lambda M: stack([M.d("C", "b2"), M.d("C", "b3")]), lambda M: stack([M.d("C", "z2"), M.d("C", "z3")])),
+        C(15, 0, r"= \delta^{(l)}_j \, a^{(l)}_k", "wrong",
+          lambda M: M.d("C", "w2"), lambda M: _bp4(M, 2, prev=2),
+          kind="wrong layer", mistake="the weight's input is a^{(l-1)}_k, not a^{(l)}_k",
+          explain=("a^{(l-1)}", "a^{(l)}"),
+          note="checked at l = 2; at l = 3 a^{(3)}_k does not even exist for every k"),
+        C(16, 0, r"\sigma'(z) = \sigma(z)(1 - \sigma(z))", "ok", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z)), model="z"),
+        C(18, 0, r"\delta^{(L)}_{\text{quad}} = (a^{(L)} - y) \odot \sigma'(z^{(L)})", "ok",
+          lambda M: M.d("C", "z3"), lambda M: had(M.a3 - M.y, ew(dsigmoid, M.z3)), model="quad"),
+    ])
+
+
+# --- cs231n_twolayer_softmax.md ----------------------------------------------------------------------------
+
+DOCS["cs231n_twolayer_softmax.md"] = Doc(
+    style="course notes (Stanford CS231n, neural networks case study), samples as rows, H = max(0, XW_1 + b_1), L2",
+    model="X N × D = 5 × 2, ReLU hidden 4, C = 3 classes, softmax with mean cross-entropy + ½λ Σ W² over W_1 and W_2",
+    models={"net": lambda: models.rows_net(N=5, D=2, H=4, C=3, hidden="relu", out="softmax", reg="half")},
+    sources=("cs231n.github.io/neural-networks-case-study (as quoted on stackoverflow.com/questions/32258773)",
+             "github.com/g-eoj/cs231n (two-layer backprop notebook)"),
+    defs=[6, 11, 15],
+    claims=[
+        C(19, 0, r"\frac{\partial L_i }{ \partial f_k } = p_k - \mathbb{1}(y_i = k)", "ok",
+          lambda M: M.N * M.d("Ldata", "S"), lambda M: M.P - M.Y,
+          note="one example's loss L_i (so N·∂L_data/∂f); the labels as one-hot rows Y"),
+        C(24, 0, r"\frac{\partial L}{\partial f} = \frac{1}{N}(P - Y)", "ok",
+          lambda M: M.d("L", "S"), lambda M: (M.P - M.Y) / M.N),
+        C(28, 0, r"\frac{\partial L}{\partial W_2} = H^T \frac{\partial L}{\partial f} + \lambda W_2", "ok",
+          lambda M: M.d("L", "W2"), lambda M: M.H.T * M.d("L", "S") + M.lam * M.W2),
+        C(28, 1, r"\frac{\partial L}{\partial b_2} = \sum_i \left(\frac{\partial L}{\partial f}\right)_{i,:}", "ok",
+          lambda M: M.d("L", "b2"), lambda M: colsum(M.d("L", "S"))),
+        C(30, 0, r"\frac{\partial L}{\partial H} = \frac{\partial L}{\partial f} W_2^T", "ok",
+          lambda M: M.d("L", "H"), lambda M: M.d("L", "S") * M.W2.T),
+        C(34, 0, r"= \frac{\partial L}{\partial H} \odot \mathbb{1}(H > 0)", "ok",
+          lambda M: M.d("L", "Z1"), lambda M: had(M.d("L", "H"), ind(M.H)),
+          note="∂L/∂(XW_1 + b_1) names the hidden layer's input by its formula"),
+        C(36, 0, r"\frac{\partial L}{\partial W_1} = X \frac{\partial L}{\partial (XW_1 + b_1)} + \lambda W_1", "wrong",
+          lambda M: M.d("L", "W1"), lambda M: M.X * M.d("L", "Z1") + M.lam * M.W1,
+          kind="missing transpose", mistake="with examples as rows the weight gradient is X^T times the upstream gradient",
+          explain=("X^T", "transpose")),
+        C(36, 1, r"\frac{\partial L}{\partial b_1} = \sum_i \left(\frac{\partial L}{\partial (XW_1 + b_1)}\right)_{i,:}", "ok",
+          lambda M: M.d("L", "b1"), lambda M: colsum(M.d("L", "Z1"))),
+        C(40, 0, r"= \frac{1}{2} \lambda W_2", "factor", lambda M: M.d("R", "W2"), lambda M: M.lam * M.W2 / 2,
+          factor="1/2", kind="missing 2", mistake="the derivative of ½λW² is λW: the 2 of the square cancels the ½",
+          explain=("λW_2", "2")),
+    ])
+
+
+# --- softmax_ce_blog.md ------------------------------------------------------------------------------------
+
+def _dlog_p(M):
+    """∂L/∂o_i written as −Σ_k y_k (1/p_k) ∂p_k/∂o_i, the Jacobian of the softmax put in."""
+    jac = M.jac("p", "o")
+    return Matrix(3, 1, lambda i, _: -sum(M.y[k] * jac[k, i] / M.p[k] for k in range(3)))
+
+
+DOCS["softmax_ce_blog.md"] = Doc(
+    style="blog post / Q&A answer (math.stackexchange-like), softmax + cross-entropy for one example, aligned chain, \\color, \\large",
+    model="scores o (3 classes), p = softmax(o), one-hot y, L = −Σ_j y_j log p_j",
+    models={"one": lambda: models.softmax_one(C=3)},
+    sources=("bootmath.com/derivative-of-softmax-loss-function.html", "sunhaozhe.github.io/blogs/2019/10/03/matrix-calculus"),
+    defs=[6, 8, 10],
+    claims=[
+        C(12, 0, r"\frac{\partial p_j}{\partial o_i} = p_i(1 - p_i), \quad i = j", "ok",
+          lambda M: Matrix([M.jac("p", "o")[i, i] for i in range(3)]),
+          lambda M: Matrix([M.p[i] * (1 - M.p[i]) for i in range(3)]),
+          note="one entry of the softmax's Jacobian, under the condition i = j (a condition, not an equation)"),
+        C(14, 0, r"\frac{\partial p_j}{\partial o_i} = -p_i p_j, \quad i \neq j", "ok",
+          lambda M: Matrix([M.jac("p", "o")[j, i] for i in range(3) for j in range(3) if i != j]),
+          lambda M: Matrix([-M.p[i] * M.p[j] for i in range(3) for j in range(3) if i != j])),
+        C(19, 0, r"= -\sum_k y_k \frac{\partial \log p_k}{\partial o_i}", "ok", lambda M: M.d("L", "o"), _dlog_p),
+        C(19, 1, r"= -\sum_k y_k \frac{1}{p_k} \frac{\partial p_k}{\partial o_i}", "ok", lambda M: M.d("L", "o"), _dlog_p),
+        C(20, 0, r"&= -y_i(1 - p_i) - \sum_{k \neq i} y_k \frac{1}{p_k}\left({\color{red}{-p_k p_i}}\right)", "ok",
+          lambda M: M.d("L", "o"),
+          lambda M: Matrix(3, 1, lambda i, _: -M.y[i] * (1 - M.p[i])
+                           - sum(M.y[k] / M.p[k] * (-M.p[k] * M.p[i]) for k in range(3) if k != i))),
+        C(21, 0, r"&= -y_i + y_i p_i + \sum_{k \neq i} y_k p_i", "ok", lambda M: M.d("L", "o"),
+          lambda M: Matrix(3, 1, lambda i, _: -M.y[i] + M.y[i] * M.p[i] + sum(M.y[k] * M.p[i] for k in range(3) if k != i))),
+        C(22, 0, r"&= p_i \left( \sum_k y_k \right) - y_i", "ok", lambda M: M.d("L", "o"),
+          lambda M: Matrix(3, 1, lambda i, _: M.p[i] * sum(M.y) - M.y[i])),
+        C(23, 0, r"&= y_i - p_i", "factor", lambda M: M.d("L", "o"), lambda M: M.y - M.p, factor="-1",
+          kind="sign", mistake="p_i Σ y_k − y_i is p_i − y_i (one-hot y), not y_i − p_i", explain=("p_i - y_i",),
+          note="uses the one-hot assumption Σ_k y_k = 1"),
+        C(26, 0, r"\nabla_o L = y - p", "factor", lambda M: M.d("L", "o"), lambda M: M.y - M.p, factor="-1",
+          kind="sign", mistake="the gradient on the scores is p − y", explain=("p - y",)),
+    ])
+
+
+# --- logreg_blog_unicode.md --------------------------------------------------------------------------------
+
+DOCS["logreg_blog_unicode.md"] = Doc(
+    style="blog post (Medium-like) with plain Unicode math (σ, ŷ, ∂, ·, −, ²) inside $...$, one example",
+    model="z = w_1 x_1 + w_2 x_2 + b, ŷ = σ(z), log loss L(y, ŷ)",
+    models={"one": lambda: models.logistic_one(nx=2), "z": lambda: models.scalars("z")},
+    sources=("ronny.rest/blog/post_2017_08_12_logistic_regression_derivative",
+             "github.com/odys-z/hello (acsl-pydev/numpy/np1.py: Unicode ∂L / ∂ŷ notes)"),
+    defs=[6],
+    claims=[
+        C(10, 0, r"∂L/∂ŷ = −y/ŷ + (1 − y)/(1 − ŷ)", "ok", lambda M: M.d("L", "a"),
+          lambda M: -M.y / M.a + (1 - M.y) / (1 - M.a)),
+        C(12, 0, r"∂ŷ/∂z = σ(z)(1 − σ(z))", "ok", lambda M: M.local("a", "z"),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z))),
+        C(12, 1, r"= ŷ(1 − ŷ)", "ok", lambda M: M.local("a", "z"), lambda M: M.a * (1 - M.a)),
+        C(16, 0, r"∂L/∂z = ∂L/∂ŷ · ∂ŷ/∂z", "ok", lambda M: M.d("L", "z"),
+          lambda M: M.d("L", "a") * M.local("a", "z")),
+        C(16, 1, r"= ŷ(1 − ŷ)(ŷ − y)", "wrong", lambda M: M.d("L", "z"), lambda M: M.a * (1 - M.a) * (M.a - M.y),
+          kind="sigma' twice", mistake="∂L/∂ŷ · ŷ(1 − ŷ) is ŷ − y: σ' was applied on top of a result that already has it",
+          explain=("ŷ - y", "σ'")),
+        C(20, 0, r"∂L/∂w_1 = (ŷ − y) · x_1", "ok", lambda M: M.d("L", "w")[0], lambda M: (M.a - M.y) * M.x[0]),
+        C(22, 0, r"∂L/∂w_2 = (ŷ − y) · w_2", "wrong", lambda M: M.d("L", "w")[1], lambda M: (M.a - M.y) * M.w[1],
+          kind="wrong factor", mistake="∂z/∂w_2 is x_2, not w_2", explain=("x_2", "w_2")),
+        C(24, 0, r"∂L/∂b = ŷ − y", "ok", lambda M: M.d("L", "b"), lambda M: M.a - M.y),
+        C(26, 0, r"tanh'(z) = 1 − tanh²(z)", "ok", lambda M: sp.diff(tanh(M.z), M.z), lambda M: 1 - tanh(M.z) ** 2,
+          model="z"),
+    ])
