@@ -430,19 +430,22 @@ def course_net(m=3, nx=2, nh=4, ny=1, hidden="tanh", out="sigmoid"):
     A2 = σ(Z2) with the mean log loss (out="sigmoid") or A2 = Z2 with the mean ½-squared error ("linear")."""
     M = Model(m=m, nx=nx, nh=nh, ny=ny)
     g = ACTS[hidden][0]
-    W1, b1 = M.leaf("W1", nh, nx), M.leaf("b1", nh, 1)
-    W2, b2 = M.leaf("W2", ny, nh), M.leaf("b2", ny, 1)
-    X = M.leaf("X", nx, m)
-    Y = M.leaf("Y", ny, m, kind="binary" if out == "sigmoid" else "real")
-    Z1 = M.node("Z1", W1 * X + bcol(b1, m))
-    A1 = M.node("A1", ew(g, Z1))
-    Z2 = M.node("Z2", W2 * A1 + bcol(b2, m))
+    for name, r, c in (("W1", nh, nx), ("b1", nh, 1), ("W2", ny, nh), ("b2", ny, 1), ("X", nx, m)):
+        M.leaf(name, r, c)
+    M.leaf("Y", ny, m, kind="binary" if out == "sigmoid" else "real")
+    S = M.symbols
+    M.node("Z1", S("W1") * S("X") + bcol(S("b1"), m))
+    M.node("A1", ew(g, S("Z1")))
+    M.node("Z2", S("W2") * S("A1") + bcol(S("b2"), m))
+    Y = S("Y")
     if out == "sigmoid":
-        A2 = M.node("A2", ew(sigmoid, Z2))
+        M.node("A2", ew(sigmoid, S("Z2")))
+        A2 = S("A2")
         M.node("J", -sp.Rational(1, m) * sum(Y[k, i] * sp.log(A2[k, i]) + (1 - Y[k, i]) * sp.log(1 - A2[k, i])
                                              for k in range(ny) for i in range(m)))
     else:
-        A2 = M.node("A2", Z2)
+        M.node("A2", S("Z2"))
+        A2 = S("A2")
         M.node("J", sp.Rational(1, 2 * m) * sum((A2[k, i] - Y[k, i]) ** 2 for k in range(ny) for i in range(m)))
     return M
 
@@ -454,12 +457,16 @@ def deep_course_net(m=3, sizes=(2, 4, 3, 1), hidden="relu"):
     L = len(sizes) - 1
     M = Model(m=m, L=L)
     g = ACTS[hidden][0]
-    A = M.leaf("A0", sizes[0], m)
+    M.leaf("A0", sizes[0], m)
+    A = M.symbols("A0")
     for l in range(1, L + 1):
-        W, b = M.leaf(f"W{l}", sizes[l], sizes[l - 1]), M.leaf(f"b{l}", sizes[l], 1)
-        Z = M.node(f"Z{l}", W * A + bcol(b, m))
-        A = M.node(f"A{l}", ew(sigmoid if l == L else g, Z))
-    Y = M.leaf("Y", sizes[L], m, kind="binary")
+        M.leaf(f"W{l}", sizes[l], sizes[l - 1])
+        M.leaf(f"b{l}", sizes[l], 1)
+        M.node(f"Z{l}", M.symbols(f"W{l}") * A + bcol(M.symbols(f"b{l}"), m))
+        M.node(f"A{l}", ew(sigmoid if l == L else g, M.symbols(f"Z{l}")))
+        A = M.symbols(f"A{l}")
+    M.leaf("Y", sizes[L], m, kind="binary")
+    Y = M.symbols("Y")
     M.node("J", -sp.Rational(1, m) * sum(Y[k, i] * sp.log(A[k, i]) + (1 - Y[k, i]) * sp.log(1 - A[k, i])
                                          for k in range(sizes[L]) for i in range(m)))
     return M

@@ -541,3 +541,202 @@ DOCS["logreg_blog_unicode.md"] = Doc(
         C(26, 0, r"tanh'(z) = 1 − tanh²(z)", "ok", lambda M: sp.diff(tanh(M.z), M.z), lambda M: 1 - tanh(M.z) ** 2,
           model="z"),
     ])
+
+
+# --- logreg_vectorised.ipynb -------------------------------------------------------------------------------
+
+def _own(M, prefix, node):
+    """Each example's own loss differentiated in its own column of a node: [∂L^{(i)}/∂node_{·,i}]."""
+    return Matrix([[M.d(f"{prefix}{i}", node)[0, i] for i in range(M.m)]])
+
+
+DOCS["logreg_vectorised.ipynb"] = Doc(
+    style="course notebook (deeplearning.ai week 2, logistic regression with a neural network mindset), samples as columns",
+    model="A = σ(wᵀX + b), X is n_x × m = 2 × 3, mean log loss J; per-example losses L^{(i)}",
+    models={"lr": lambda: models.logistic(m=3, nx=2)},
+    sources=("deeplearning.ai 'Logistic Regression with a Neural Network mindset' (equations (1)-(8))",
+             "github.com/nitishp/ml_notes (deep_learning/neural_network_basics/Week2.md)"),
+    defs=[(2, 4), (2, 5), (2, 6), (2, 9), (5, 1)],
+    claims=[
+        C(3, 0, r"= (a^{(1)}, a^{(2)}, ..., a^{(m-1)}, a^{(m)})", "ok", cell=4,
+          truth=lambda M: ew(sigmoid, M.w.T * M.X + M.b * sp.ones(1, M.m)), written=lambda M: M.A,
+          note="a chain whose first link defines A: the row of the a^{(i)}, elided in the obvious pattern"),
+        C(7, 0, r"\frac{\partial J}{\partial w} = \frac{1}{m}X(A-Y)", "wrong", cell=4,
+          truth=lambda M: M.d("J", "w"), written=lambda M: M.X * (M.A - M.Y) / M.m,
+          kind="missing transpose", mistake="X is n_x × m and A − Y is 1 × m: the product needs (A − Y)^T",
+          explain=("(A-Y)^T", "transpose")),
+        C(8, 0, r"\frac{\partial J}{\partial b} = \frac{1}{m} \sum_{i=1}^m (a^{(i)}-y^{(i)})", "ok", cell=4,
+          truth=lambda M: M.d("J", "b"), written=lambda M: sum(M.A - M.Y) / M.m),
+        C(3, 0, r"\frac{\partial \mathcal{L}}{\partial a} = -\frac{y}{a} + \frac{1-y}{1-a}", "ok", cell=5,
+          truth=lambda M: _own(M, "L", "A"),
+          written=lambda M: Matrix([[-M.Y[i] / M.A[i] + (1 - M.Y[i]) / (1 - M.A[i]) for i in range(M.m)]]),
+          note="one example's loss, for each example"),
+        C(3, 1, r"\frac{da}{dz} = a(1-a)", "ok", cell=5,
+          truth=lambda M: M.local("A", "Z"), written=lambda M: had(M.A, ew(lambda a: 1 - a, M.A))),
+        C(3, 2, r"\frac{\partial \mathcal{L}}{\partial z} = a - y", "ok", cell=5,
+          truth=lambda M: _own(M, "L", "Z"), written=lambda M: M.A - M.Y),
+        C(5, 0, r"\frac{\partial \mathcal{L}}{\partial w} = x^{(i)}(a^{(i)} - y^{(i)})", "ok", cell=5,
+          truth=lambda M: per_sample(M, lambda i: M.d(f"L{i}", "w")),
+          written=lambda M: per_sample(M, lambda i: M.X[:, i] * (M.A[i] - M.Y[i])),
+          note="what one example's loss contributes, for each example"),
+        C(6, 0, r"\frac{\partial \mathcal{L}}{\partial b} = a^{(i)} - y^{(i)}", "ok", cell=5,
+          truth=lambda M: per_sample(M, lambda i: M.d(f"L{i}", "b")),
+          written=lambda M: per_sample(M, lambda i: M.A[i] - M.Y[i])),
+        C(3, 0, r"\theta = \theta - \alpha \text{ } d\theta", "unchecked", cell=7,
+          why="θ stands for any parameter: a schema, not an equation of this model"),
+    ])
+
+
+# --- mse_three_factors.md ----------------------------------------------------------------------------------
+
+def _res_sum(M, weight=lambda M, i: 1):
+    return sum((M.yhat[i] - M.y[i]) * weight(M, i) for i in range(M.m))
+
+
+DOCS["mse_three_factors.md"] = Doc(
+    style="blog post (data-science interview prep) on MSE, ½MSE and SSE; the slope is called m, n data points",
+    model="ŷ_i = m x_i + b (the models' w is the slope m) on n = 4 points; MSE = 1/n Σ r², J = 1/(2n) Σ r², SSE = Σ r²",
+    models={"mse": lambda: models.linear_1d(m=4, loss="n"), "half": lambda: models.linear_1d(m=4, loss="2m"),
+            "sse": lambda: models.linear_1d(m=4, loss="sum")},
+    sources=("github.com/fishitmo/Data-Science-Interview-Preparation (MSE gradients)",
+             "math.techqa.club/how-to-calculate-gradient-for-this-multivariable-function-2580076"),
+    defs=[4, 10],
+    claims=[
+        C(13, 0, r"= -\;\frac{2}{n}\sum_{i=1}^{n}x_i\,(y_i - \hat y_i)", "ok",
+          lambda M: M.d("J", "w"), lambda M: -2 * sum(M.x[i] * (M.y[i] - M.yhat[i]) for i in range(M.m)) / M.m,
+          note="m is the slope here, not a number of samples"),
+        C(13, 1, r"= \frac{2}{n}\sum_{i=1}^{n}(\hat y_i - y_i)\,x_i", "ok",
+          lambda M: M.d("J", "w"), lambda M: 2 * _res_sum(M, lambda M, i: M.x[i]) / M.m),
+        C(15, 0, r"\frac{\partial\,\mathrm{MSE}}{\partial b} = 2\sum_{i=1}^{n}(\hat y_i - y_i)", "factor",
+          lambda M: M.d("J", "b"), lambda M: 2 * _res_sum(M), factor="n",
+          kind="missing 1/m", mistake="the MSE's 1/n is missing from ∂MSE/∂b", explain=("1/n",)),
+        C(17, 0, r"= -2x_i(y_i - \hat y_i)", "ok",
+          lambda M: per_sample(M, lambda i: M.d(f"sq{i}", "w")),
+          lambda M: per_sample(M, lambda i: -2 * M.x[i] * (M.y[i] - M.yhat[i]))),
+        C(21, 0, r"\frac{\partial J}{\partial m} = \frac{1}{n}\sum_{i=1}^{n}(\hat y_i - y_i)\,x_i", "ok",
+          lambda M: M.d("J", "w"), lambda M: _res_sum(M, lambda M, i: M.x[i]) / M.m, model="half"),
+        C(21, 1, r"\frac{\partial J}{\partial b} = \frac{1}{n}\sum_{i=1}^{n}(\hat y_i - y_i)", "ok",
+          lambda M: M.d("J", "b"), lambda M: _res_sum(M) / M.m, model="half"),
+        C(25, 0, r"\frac{\partial\,\mathrm{SSE}}{\partial m} = \sum_{i=1}^{n}(\hat y_i - y_i)\,x_i", "factor",
+          lambda M: M.d("J", "w"), lambda M: _res_sum(M, lambda M, i: M.x[i]), factor="1/2", model="sse",
+          kind="missing 2", mistake="without a ½ in the loss the 2 of the square stays: 2 Σ (ŷ − y) x",
+          explain=("2",)),
+        C(25, 1, r"\frac{\partial\,\mathrm{SSE}}{\partial b} = 2\sum_{i=1}^{n}(\hat y_i - y_i)", "ok",
+          lambda M: M.d("J", "b"), lambda M: 2 * _res_sum(M), model="sse"),
+    ])
+
+
+# --- poly_regression.tex -----------------------------------------------------------------------------------
+
+def _poly_res(M, i):
+    return M.h[i] - M.y[i]
+
+
+DOCS["poly_regression.tex"] = Doc(
+    style="lecture notes turned LaTeX article, polynomial regression, equation and align with \\label and \\eqref",
+    model="h_w(x) = w_1 + w_2 x + w_3 x², J(w) = 1/(2n) Σ (h − y)² on n = 3 observations",
+    models={"poly": lambda: models.poly2(m=3)},
+    sources=("forgejo.lguegan.com/loic/machine-learning (linear_regression/polynomial.org)",
+             "community.deeplearning.ai/t/cost-function-for-polynomial-regression/158463"),
+    defs=[12, 16, 31],
+    claims=[
+        C(22, 0, r"= \frac{1}{n} \sum_{i=1}^{n} \left(h_w(x^{(i)}) - y^{(i)}\right) \frac{\partial h_w(x^{(i)})}{\partial w_k}", "ok",
+          lambda M: stack([M.d("J", f"w{k}") for k in (1, 2, 3)]),
+          lambda M: stack([sum(_poly_res(M, i) * M.jac("h", f"w{k}")[i, 0] for i in range(M.m)) / M.m for k in (1, 2, 3)])),
+        C(24, 0, r"\frac{\partial h_w(x)}{\partial w_1} = 1", "ok", lambda M: M.jac("h", "w1"),
+          lambda M: per_sample(M, lambda i: 1), note="for every x^{(i)}"),
+        C(24, 1, r"\frac{\partial h_w(x)}{\partial w_2} = x", "ok", lambda M: M.jac("h", "w2"),
+          lambda M: per_sample(M, lambda i: M.x[i])),
+        C(24, 2, r"\frac{\partial h_w(x)}{\partial w_3} = x^2", "ok", lambda M: M.jac("h", "w3"),
+          lambda M: per_sample(M, lambda i: M.x[i] ** 2)),
+        C(26, 0, r"&= \frac{1}{n} \sum_{i=1}^{n} \left(h_w(x^{(i)}) - y^{(i)}\right)", "ok",
+          lambda M: M.d("J", "w1"), lambda M: sum(_poly_res(M, i) for i in range(M.m)) / M.m),
+        C(27, 0, r"&= \frac{1}{n} \sum_{i=1}^{n} \left(h_w(x^{(i)}) - y^{(i)}\right) x^{(i)}", "ok",
+          lambda M: M.d("J", "w2"), lambda M: sum(_poly_res(M, i) * M.x[i] for i in range(M.m)) / M.m),
+        C(28, 0, r"&= \frac{1}{n} \sum_{i=1}^{n} \left(h_w(x^{(i)}) - y^{(i)}\right) x^{(i)}", "wrong",
+          lambda M: M.d("J", "w3"), lambda M: sum(_poly_res(M, i) * M.x[i] for i in range(M.m)) / M.m,
+          kind="wrong factor", mistake="∂h_w/∂w_3 is (x^{(i)})², not x^{(i)}", explain=("(x^{(i)})^2", "x^2")),
+        C(32, 0, r"\nabla_w J = \frac{1}{n}\Phi^\top(\Phi w - y)", "ok",
+          lambda M: stack([M.d("J", f"w{k}") for k in (1, 2, 3)]),
+          lambda M: (lambda Phi: Phi.T * (Phi * Matrix([M.w1, M.w2, M.w3]) - M.y) / M.m)(
+              Matrix(M.m, 3, lambda i, k: M.x[i] ** k))),
+        C(36, 0, r"w_3 \leftarrow w_3 - \frac{\eta}{n} \sum_{i=1}^{n} \left(h_w(x^{(i)}) - y^{(i)}\right) \left(x^{(i)}\right)^2", "ok",
+          lambda M: M.d("J", "w3"), lambda M: sum(_poly_res(M, i) * M.x[i] ** 2 for i in range(M.m)) / M.m,
+          note="an update is a claim about the gradient it uses (η/n = η · 1/n)"),
+    ])
+
+
+# --- backprop_lecture.tex ----------------------------------------------------------------------------------
+
+DOCS["backprop_lecture.tex"] = Doc(
+    style="lecture notes turned LaTeX (CS229-like notes on backpropagation), [\\ell] layers, \\coloneqq, \\triangleq, \\bm, align",
+    model="one example x ∈ R², ReLU layers of widths 4 and 5, a sigmoid output, cross-entropy loss (N = 3 layers)",
+    models={"net": lambda: models.deep_course_net(m=1, sizes=(2, 4, 5, 1), hidden="relu"),
+            "z": lambda: models.scalars("z")},
+    sources=("CS229 'Additional Notes on Backpropagation' (z^{[l]} = W^{[l]} a^{[l-1]} + b^{[l]}, g^{[N]})",
+             "github.com/PedroNJorge/numpy-mlp-from-scratch (docs/index.md)"),
+    defs=[7, 9, 10, 12, 15, 23, 30],
+    claims=[
+        C(19, 0, r"\sigma'(z) = \sigma(z)\bigl(1 + \sigma(z)\bigr)", "wrong", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 + sigmoid(M.z)), model="z",
+          kind="wrong identity", mistake="σ'(z) = σ(z)(1 − σ(z)), with a minus", explain=("1 - σ(z)",)),
+        C(19, 1, r"g'(z) = \mathbb{1}\{z > 0\}", "ok", lambda M: sp.diff(relu(M.z), M.z),
+          lambda M: sp.Piecewise((1, M.z > 0), (0, True)), model="z",
+          note="the value at the kink z = 0 is the stated convention; checked away from 0"),
+        C(20, 0, r"\nabla_{\hat{y}} \mathcal{L} = \frac{\hat{y} - y}{\hat{y}(1 - \hat{y})}", "ok",
+          lambda M: M.d("J", "A3"), lambda M: (M.A3 - M.Y) / (M.A3 * (1 - M.A3))),
+        C(25, 0, r"&= \nabla_{\hat{y}} \mathcal{L} \odot \sigma'(z^{[N]})", "ok",
+          lambda M: M.d("J", "Z3"), lambda M: M.d("J", "A3") * dsigmoid(M.Z3)),
+        C(25, 1, r"= \hat{y} - y", "ok", lambda M: M.d("J", "Z3"), lambda M: M.A3 - M.Y),
+        C(26, 0, r"&= \left( W^{[\ell+1]\top} \delta^{[\ell+1]} \right) \odot g^{[\ell]}(z^{[\ell]})", "wrong",
+          lambda M: stack([M.d("J", "Z1"), M.d("J", "Z2")]),
+          lambda M: stack([had(M.W2.T * M.d("J", "Z2"), ew(relu, M.Z1)), had(M.W3.T * M.d("J", "Z3"), ew(relu, M.Z2))]),
+          kind="sigma for sigma'", mistake="the recursion multiplies by g^{[ℓ]}'(z^{[ℓ]}), the derivative, not g^{[ℓ]}(z^{[ℓ]})",
+          explain=("g'", "derivative")),
+        C(27, 0, r"&= \delta^{[\ell]} \, a^{[\ell-1]\top}", "ok",
+          lambda M: stack([M.d("J", f"W{l}") for l in (1, 2, 3)]),
+          lambda M: stack([M.d("J", f"Z{l}") * M.mat(f"A{l - 1}").T for l in (1, 2, 3)]),
+          note="checked for ℓ = 1, 2, 3"),
+        C(28, 0, r"&= \delta^{[\ell]}", "ok", lambda M: stack([M.d("J", f"b{l}") for l in (1, 2, 3)]),
+          lambda M: stack([M.d("J", f"Z{l}") for l in (1, 2, 3)])),
+    ])
+
+
+# --- regression_net_gather.tex -----------------------------------------------------------------------------
+
+def _rg_res(M, i):
+    return M.S[i, 0] - M.Y[i, 0]
+
+
+DOCS["regression_net_gather.tex"] = Doc(
+    style="textbook-like LaTeX handout, one tanh hidden layer for regression written unit by unit, gather, equation*, \\[ \\]",
+    model="n = 3 samples as rows, 2 inputs, 4 tanh units, linear output, J = 1/n Σ (ŷ − y)²; w^{(1)}_{jk} is W1[k, j]",
+    models={"net": lambda: models.rows_net(N=3, D=2, H=4, C=1, hidden="tanh", out="mse"),
+            "u": lambda: models.scalars("u")},
+    sources=("the three seeds' two-layer regression derivation style (per-unit sums)",
+             "compphysics.github.io/MachineLearning/doc/pub/week42 (δ with per-unit sums)"),
+    defs=[9, 10, 14],
+    claims=[
+        C(19, 0, r"\frac{\partial J}{\partial b^{(2)}} = \frac{2}{n} \sum_{i=1}^{n} (\hat{y}_i - y_i)", "ok",
+          lambda M: M.d("L", "b2"), lambda M: 2 * sum(_rg_res(M, i) for i in range(M.N)) / M.N),
+        C(20, 0, r"\frac{\partial J}{\partial w^{(2)}_j} = 2 \sum_{i=1}^{n} (\hat{y}_i - y_i)\, h_{ij}", "factor",
+          lambda M: M.d("L", "W2"),
+          lambda M: Matrix(4, 1, lambda j, _: 2 * sum(_rg_res(M, i) * M.H[i, j] for i in range(M.N))), factor="n",
+          kind="missing 1/m", mistake="the mean's 1/n is missing: 2/n Σ (ŷ_i − y_i) h_{ij}", explain=("1/n", "2/n")),
+        C(21, 0, r"\tanh'(u) = 1 - \tanh^2(u)", "ok", lambda M: sp.diff(tanh(M.u), M.u),
+          lambda M: 1 - tanh(M.u) ** 2, model="u"),
+        C(21, 1, r"\frac{d}{du}\tanh(u) = \operatorname{sech}^2(u)", "ok", lambda M: sp.diff(tanh(M.u), M.u),
+          lambda M: sp.sech(M.u) ** 2, model="u"),
+        C(23, 0, r"= \frac{2}{n} (\hat{y}_i - y_i)\, w^{(2)}_j", "ok", lambda M: M.d("L", "H"),
+          lambda M: Matrix(M.N, 4, lambda i, j: 2 * _rg_res(M, i) * M.W2[j, 0] / M.N)),
+        C(26, 0, r"= \frac{2}{n} \sum_{i=1}^{n} (\hat{y}_i - y_i)\, w^{(2)}_j \left(1 - h_{ij}^2\right)", "ok",
+          lambda M: M.d("L", "b1").T,
+          lambda M: Matrix(4, 1, lambda j, _: 2 * sum(_rg_res(M, i) * M.W2[j, 0] * (1 - M.H[i, j] ** 2)
+                                                      for i in range(M.N)) / M.N)),
+        C(27, 0, r"= \frac{2}{n} \sum_{i=1}^{n} (\hat{y}_i - y_i)\, w^{(2)}_j \left(1 - h_{ij}\right) x_{ik}", "wrong",
+          lambda M: M.d("L", "W1").T,
+          lambda M: Matrix(4, 2, lambda j, k: 2 * sum(_rg_res(M, i) * M.W2[j, 0] * (1 - M.H[i, j]) * M.X[i, k]
+                                                      for i in range(M.N)) / M.N),
+          kind="tanh' as 1 - a", mistake="tanh' is 1 − h², as in the line above: 1 − h_{ij} drops the square",
+          explain=("1 - h_{ij}^2",)),
+    ])
