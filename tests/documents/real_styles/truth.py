@@ -740,3 +740,196 @@ DOCS["regression_net_gather.tex"] = Doc(
           kind="tanh' as 1 - a", mistake="tanh' is 1 − h², as in the line above: 1 − h_{ij} drops the square",
           explain=("1 - h_{ij}^2",)),
     ])
+
+
+# --- from_scratch_mlp_readme.md ----------------------------------------------------------------------------
+
+DOCS["from_scratch_mlp_readme.md"] = Doc(
+    style="GitHub README of a from-scratch numpy MLP: a Markdown table with $$ in its cells, bullets, bare sigmoid(z), fenced code",
+    model="X N × D = 4 × 2 (rows), 3 sigmoid hidden units, 1 sigmoid output, L = ½ Σ (Ŷ − Y)² over samples (no mean)",
+    models={"net": lambda: models.rows_net(N=4, D=2, H=3, C=1, hidden="sigmoid", out="sigmoid_half"),
+            "z": lambda: models.scalars("z")},
+    sources=("github.com/AbdalrhmanFouadOsama2004/CNSASS2 (README.md)", "github.com/kingster121/nnfs (README.md)"),
+    defs=[9, 20],
+    claims=[
+        C(13, 0, r"\delta_2 = (\hat{Y} - Y) \odot \hat{Y} \odot (1 - \hat{Y})", "ok",
+          lambda M: M.d("L", "S"), lambda M: had(had(M.Yhat - M.Y, M.Yhat), ew(lambda v: 1 - v, M.Yhat)),
+          note="δ_k is defined on the line above as ∂L/∂Z_k; Z_2 is the models' S"),
+        C(14, 0, r"\frac{\partial L}{\partial W_2} = A_1^T \delta_2", "ok",
+          lambda M: M.d("L", "W2"), lambda M: M.H.T * M.d("L", "S")),
+        C(15, 0, r"\delta_1 = \delta_2 W_2^T", "wrong", lambda M: M.d("L", "Z1"), lambda M: M.d("L", "S") * M.W2.T,
+          kind="forgotten local derivative", mistake="δ_1 needs ⊙ A_1 ⊙ (1 − A_1), the sigmoid's derivative at Z_1",
+          explain=("sigmoid'", "A_1(1 - A_1)")),
+        C(16, 0, r"\frac{\partial L}{\partial W_1} = X^T \delta_1", "ok",
+          lambda M: M.d("L", "W1"), lambda M: M.X.T * M.d("L", "Z1")),
+        C(21, 0, r"\frac{\partial L}{\partial \hat{Y}} = 2(\hat{Y} - Y)", "factor",
+          lambda M: M.d("L", "Yhat"), lambda M: 2 * (M.Yhat - M.Y), factor="2",
+          kind="extra factor", mistake="the ½ of the loss cancels the 2 of the square: ∂L/∂Ŷ = Ŷ − Y", explain=("½", "2")),
+        C(22, 0, r"\frac{d}{dz} sigmoid(z) = sigmoid(z)(1 - sigmoid(z))", "ok", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z)), model="z"),
+        C(23, 0, r"\frac{\partial L}{\partial b_2} = \mathbf{1}^T \delta_2", "ok",
+          lambda M: M.d("L", "b2"), lambda M: colsum(M.d("L", "S"))),
+        C(23, 1, r"\frac{\partial L}{\partial b_1} = \mathbf{1}^T \delta_1", "ok",
+          lambda M: M.d("L", "b1"), lambda M: colsum(M.d("L", "Z1"))),
+        C(24, 0, r"W \leftarrow W - \eta \frac{\partial L}{\partial W}", "unchecked",
+          why="W stands for every weight matrix: a schema, not an equation of this model"),
+    ])
+
+
+# --- dl_course_logreg_single.md ----------------------------------------------------------------------------
+
+DOCS["dl_course_logreg_single.md"] = Doc(
+    style="course lecture notes (deeplearning.ai week 2 computation graph): da, dz, dw_1 shorthand, one example then m",
+    model="one example: z = w_1 x_1 + w_2 x_2 + b, a = σ(z), log loss; then m = 3 examples with the mean J",
+    models={"one": lambda: models.logistic_one(nx=2), "m": lambda: models.logistic(m=3, nx=2)},
+    sources=("community.deeplearning.ai/t/could-someone-help-explain-about-this-to-me/336971",
+             "github.com/nitishp/ml_notes (Week2.md: the loop over m examples)"),
+    defs=[5, 25],
+    claims=[
+        C(9, 0, r"= -\frac{y}{a} + \frac{1-y}{1-a}", "ok", lambda M: M.d("L", "a"),
+          lambda M: -M.y / M.a + (1 - M.y) / (1 - M.a), note="da is the course's name for dL/da"),
+        C(11, 0, r"\frac{da}{dz} = a(1 - a)", "ok", lambda M: M.local("a", "z"), lambda M: M.a * (1 - M.a)),
+        C(13, 0, r"= \frac{d\mathcal{L}}{da}\cdot\frac{da}{dz}", "ok", lambda M: M.d("L", "z"),
+          lambda M: M.d("L", "a") * M.local("a", "z")),
+        C(13, 1, r"= a - y", "ok", lambda M: M.d("L", "z"), lambda M: M.a - M.y),
+        C(15, 0, r"= x_1 \cdot dz", "ok", lambda M: M.d("L", "w")[0], lambda M: M.x[0] * M.d("L", "z")),
+        C(17, 0, r"dw_2 = x_1 \cdot dz", "wrong", lambda M: M.d("L", "w")[1], lambda M: M.x[0] * M.d("L", "z"),
+          kind="wrong factor", mistake="dw_2 = x_2 · dz: w_2 multiplies x_2, not x_1", explain=("x_2", "x_1")),
+        C(19, 0, r"db = dz", "ok", lambda M: M.d("L", "b"), lambda M: M.d("L", "z")),
+        C(27, 0, r"= \frac{1}{m}\sum_{i=1}^{m} \frac{\partial}{\partial w_1}\mathcal{L}(a^{(i)}, y^{(i)})", "ok",
+          lambda M: M.d("J", "w")[0], lambda M: sum(M.d(f"L{i}", "w")[0] for i in range(M.m)) / M.m, model="m"),
+        C(29, 0, r"dw_1 = \frac{1}{m}\sum_{i=1}^{m} x_1^{(i)} dz^{(i)}", "ok",
+          lambda M: M.d("J", "w")[0], lambda M: sum(M.X[0, i] * (M.A[i] - M.Y[i]) for i in range(M.m)) / M.m,
+          model="m", note="on m examples dw_1 is ∂J/∂w_1 and dz^{(i)} = a^{(i)} − y^{(i)} is one example's dL/dz"),
+        C(42, 0, r"\frac{\partial J}{\partial b} = a^{(i)} - y^{(i)}", "wrong",
+          lambda M: M.d("J", "b"), lambda M: M.A[0] - M.Y[0], model="m",
+          kind="one-sample rule", mistake="J is a mean over the examples: ∂J/∂b = 1/m Σ_i (a^{(i)} − y^{(i)})",
+          explain=("1/m", "sum")),
+        C(44, 0, r"dZ = A - Y", "ok", lambda M: M.m * M.d("J", "Z"), lambda M: M.A - M.Y, model="m",
+          note="course convention: dZ is m·∂J/∂Z"),
+        C(44, 1, r"dw = \frac{1}{m} X\, dZ^T", "ok", lambda M: M.d("J", "w"),
+          lambda M: M.X * (M.m * M.d("J", "Z")).T / M.m, model="m"),
+        C(44, 2, r"db = \frac{1}{m}\,\text{np.sum}(dZ)", "ok", lambda M: M.d("J", "b"),
+          lambda M: sum(M.m * M.d("J", "Z")) / M.m, model="m"),
+    ])
+
+
+# --- activations_cheatsheet.md -----------------------------------------------------------------------------
+
+DOCS["activations_cheatsheet.md"] = Doc(
+    style="personal cheat sheet / blog on activations: \\operatorname{ReLU}, \\mathrm{LeakyReLU}, cases, \\dot\\sigma, \\frac{d}{dz}",
+    model="identities in z; then one example through 3 leaky-ReLU units (slope 0.01) and a linear output, L = ½(ŷ − y)²",
+    models={"z": lambda: models.scalars("z"),
+            "net": lambda: models.course_net(m=1, nx=2, nh=3, ny=1, hidden="leaky", out="linear")},
+    sources=("stats.stackexchange.com/questions/275521 (derivative of leaky ReLU)",
+             "gmse.de/math-test (activation units and derivatives)"),
+    defs=[20, 26, 36, 37],
+    claims=[
+        C(6, 0, r"= \frac{1}{1 + e^{-z}}", "ok", lambda M: sigmoid(M.z), lambda M: 1 / (1 + sp.exp(-M.z)),
+          note="a chain whose first link defines a: σ(z) = 1/(1 + e^{−z}) is then an identity"),
+        C(8, 0, r"\frac{d}{dz}\sigma(z) = \sigma(z)\,(1 - \sigma(z))", "ok", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z))),
+        C(8, 1, r"= a(1 - a)", "ok", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z)), note="a = σ(z) from line 6"),
+        C(10, 0, r"\dot\sigma = \sigma(1 - \sigma)", "ok", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z)), note="functions without their argument"),
+        C(14, 0, r"= \frac{e^z - e^{-z}}{e^z + e^{-z}}", "ok", lambda M: tanh(M.z),
+          lambda M: (sp.exp(M.z) - sp.exp(-M.z)) / (sp.exp(M.z) + sp.exp(-M.z))),
+        C(16, 0, r"\tanh'(z) = 1 + \tanh^2(z)", "wrong", lambda M: sp.diff(tanh(M.z), M.z),
+          lambda M: 1 + tanh(M.z) ** 2,
+          kind="wrong identity", mistake="tanh'(z) = 1 − tanh²(z), with a minus", explain=("1 - \\tanh^2",)),
+        C(22, 0, r"\operatorname{ReLU}'(z) = \begin{cases} 1, & \text{if } z > 0 \\ 0, & \text{otherwise} \end{cases}", "ok",
+          lambda M: sp.diff(relu(M.z), M.z), lambda M: sp.Piecewise((1, M.z > 0), (0, True)),
+          note="the value at z = 0 is a convention; checked away from 0"),
+        C(28, 0, r"\mathrm{LeakyReLU}'(z) = \begin{cases} 1, & z > 0 \\ 0.01, & z \le 0 \end{cases}", "ok",
+          lambda M: sp.diff(leaky(M.z), M.z), lambda M: sp.Piecewise((1, M.z > 0), (Rational(1, 100), True)),
+          note="the value at z = 0 is a convention; checked away from 0"),
+        C(32, 0, r"\frac{d}{dz}\ln(1 + e^{z}) = \sigma(z)", "ok", lambda M: sp.diff(sp.log(1 + sp.exp(M.z)), M.z),
+          lambda M: sigmoid(M.z)),
+        C(39, 0, r"\frac{\partial L}{\partial v} = (\hat y - y)\, h", "ok", lambda M: M.d("J", "W2").T,
+          lambda M: (M.A2 - M.Y) * M.A1, model="net", note="v is a column, vᵀ = W2"),
+        C(39, 1, r"\frac{\partial L}{\partial W} = \left( (\hat y - y)\, v \odot g'(Wx + b) \right) x^T", "ok",
+          lambda M: M.d("J", "W1"), lambda M: had((M.A2 - M.Y) * M.W2.T, ew(dleaky, M.Z1)) * M.X.T, model="net"),
+        C(41, 0, r"\frac{\partial L}{\partial b} = (\hat y - y)\, v \odot g(Wx + b)", "wrong",
+          lambda M: M.d("J", "b1"), lambda M: had((M.A2 - M.Y) * M.W2.T, ew(leaky, M.Z1)), model="net",
+          kind="sigma for sigma'", mistake="the bias gradient takes g'(Wx + b), the derivative, as the line above does",
+          explain=("g'", "derivative")),
+    ])
+
+
+# --- two_hidden_relu_course.md -----------------------------------------------------------------------------
+
+def _cols(M, f):
+    """Σ_i f(i) over the examples."""
+    return sum((f(i) for i in range(1, M.m)), f(0))
+
+
+DOCS["two_hidden_relu_course.md"] = Doc(
+    style="course-style lecture notes (deeplearning.ai notation) written per example with a^{[l](i)}, dz^{[l](i)}",
+    model="2-4-5-1 net, ReLU, ReLU, sigmoid, mean log loss over m = 3 examples (columns)",
+    models={"net": lambda: models.deep_course_net(m=3, sizes=(2, 4, 5, 1), hidden="relu"),
+            "z": lambda: models.scalars("z")},
+    sources=("math.techqa.club/understanding-the-equations-of-backpropagation-2827437",
+             "community.deeplearning.ai/t/derivation-of-dz-1/24551"),
+    defs=[5, 7, 9, 11],
+    claims=[
+        C(15, 0, r"dz^{[3](i)} = a^{[3](i)} - y^{(i)}", "ok", lambda M: _dz(M, "Z3"), lambda M: M.A3 - M.Y,
+          note="course convention: dz^{[l](i)} is example i's ∂L/∂z, the i-th column of m·∂J/∂Z"),
+        C(17, 0, r"dz^{[2](i)} = W^{[3]T} dz^{[3](i)} \odot g^{[2]'}(z^{[2](i)})", "ok", lambda M: _dz(M, "Z2"),
+          lambda M: Matrix.hstack(*[had(M.W3.T * _dz(M, "Z3")[:, i], ew(drelu, M.Z2[:, i])) for i in range(M.m)])),
+        C(19, 0, r"dz^{[1](i)} = W^{[2]T} dz^{[2](i)} \odot g^{[1]'}(z^{[1](i)})", "ok", lambda M: _dz(M, "Z1"),
+          lambda M: Matrix.hstack(*[had(M.W2.T * _dz(M, "Z2")[:, i], ew(drelu, M.Z1[:, i])) for i in range(M.m)])),
+        C(21, 0, r"g^{[l]'}(z) = \mathbb{1}(z > 0)", "ok", lambda M: sp.diff(relu(M.z), M.z),
+          lambda M: sp.Piecewise((1, M.z > 0), (0, True)), model="z", note="ReLU's derivative, 0 taken at the kink"),
+        C(23, 0, r"dW^{[3]} = \frac{1}{m}\sum_{i=1}^{m} dz^{[3](i)} a^{[2](i)T}", "ok", lambda M: M.d("J", "W3"),
+          lambda M: _cols(M, lambda i: _dz(M, "Z3")[:, i] * M.A2[:, i].T) / M.m),
+        C(23, 1, r"db^{[3]} = \frac{1}{m}\sum_{i=1}^{m} dz^{[3](i)}", "ok", lambda M: M.d("J", "b3"),
+          lambda M: _cols(M, lambda i: _dz(M, "Z3")[:, i]) / M.m),
+        C(25, 0, r"dW^{[2]} = \frac{1}{m}\sum_{i=1}^{m} dz^{[2](i)} a^{[2](i)T}", "wrong", lambda M: M.d("J", "W2"),
+          lambda M: _cols(M, lambda i: _dz(M, "Z2")[:, i] * M.A2[:, i].T) / M.m,
+          kind="wrong layer", mistake="dW^{[2]} takes the layer's input a^{[1](i)}, not a^{[2](i)}",
+          explain=("a^{[1](i)}", "a^{[2](i)}")),
+        C(27, 0, r"dW^{[1]} = \frac{1}{m}\sum_{i=1}^{m} dz^{[1](i)} x^{(i)T}", "ok", lambda M: M.d("J", "W1"),
+          lambda M: _cols(M, lambda i: _dz(M, "Z1")[:, i] * M.A0[:, i].T) / M.m),
+        C(27, 1, r"db^{[1]} = \sum_{i=1}^{m} dz^{[1](i)}", "factor", lambda M: M.d("J", "b1"),
+          lambda M: _cols(M, lambda i: _dz(M, "Z1")[:, i]), factor="m",
+          kind="missing 1/m", mistake="db^{[1]} averages like db^{[3]}: 1/m Σ_i dz^{[1](i)}", explain=("1/m",)),
+    ])
+
+
+# --- ng_multivariate_vectorised.md -------------------------------------------------------------------------
+
+def _ng_res(M, i):
+    return M.h[i] - M.y[i]
+
+
+DOCS["ng_multivariate_vectorised.md"] = Doc(
+    style="course lecture notes (Andrew Ng's Machine Learning, week 2), x_0 = 1, an elided sum with \\cdots, \\vec{y}, vectorised",
+    model="h_θ(x) = θᵀx with x_0 = 1 and n = 2 features; m = 4 examples as the rows of X (4 × 3); J = 1/(2m) Σ r²",
+    models={"lin": lambda: models.linear_theta(m=4, n=2)},
+    sources=("laugh12321.cn/2019/03/09/Gradient_Descent (θ_j updates with x_j^{(i)})",
+             "lioninawhat.com/blog/gradient-descent.html"),
+    defs=[4, 8, 14, 33],
+    claims=[
+        C(6, 0, r"= \theta^T x", "ok", lambda M: M.X * M.theta, lambda M: per_sample(M, lambda i: (M.theta.T * M.X[i, :].T)[0]),
+          note="the elided sum θ_0 x_0 + ⋯ + θ_n x_n defines h; checked for every example with n = 2"),
+        C(12, 0, r"\theta_j := \theta_j - \alpha \frac{1}{m}\sum_{i=1}^{m}\left(h_\theta(x^{(i)}) - y^{(i)}\right) x_j^{(i)}", "ok",
+          lambda M: M.d("J", "theta"),
+          lambda M: Matrix(3, 1, lambda j, _: sum(_ng_res(M, i) * M.X[i, j] for i in range(M.m)) / M.m),
+          note="an update is a claim about the gradient it uses; checked for j = 0, 1, 2"),
+        C(16, 0, r"\theta_0 := \theta_0 - \alpha \frac{1}{m}\sum_{i=1}^{m}\left(h_\theta(x^{(i)}) - y^{(i)}\right) x_0^{(i)}", "ok",
+          lambda M: M.d("J", "theta")[0], lambda M: sum(_ng_res(M, i) * M.X[i, 0] for i in range(M.m)) / M.m),
+        C(18, 0, r"\theta_1 := \theta_1 - \alpha \frac{1}{m}\sum_{i=1}^{m}\left(h_\theta(x^{(i)}) - y^{(i)}\right) x_1^{(i)}", "ok",
+          lambda M: M.d("J", "theta")[1], lambda M: sum(_ng_res(M, i) * M.X[i, 1] for i in range(M.m)) / M.m),
+        C(24, 0, r"J(\theta) = \frac{1}{2m}(X\theta - \vec{y})^T(X\theta - \vec{y})", "ok",
+          lambda M: M.J, lambda M: ((M.X * M.theta - M.y).T * (M.X * M.theta - M.y))[0] / (2 * M.m),
+          note="J is defined above; restating it in matrix form is a claim that the two agree"),
+        C(26, 0, r"\nabla J(\theta) = \frac{1}{m} X^T (X\theta - \vec{y})", "ok",
+          lambda M: M.d("J", "theta"), lambda M: M.X.T * (M.X * M.theta - M.y) / M.m),
+        C(30, 0, r"\theta := \theta - \frac{\alpha}{m} X (X\theta - \vec{y})", "wrong",
+          lambda M: M.d("J", "theta"), lambda M: M.X * (M.X * M.theta - M.y) / M.m,
+          kind="missing transpose", mistake="X is m × (n+1): the update needs X^T (Xθ − y), as in ∇J above",
+          explain=("X^T", "transpose")),
+        C(32, 0, r"\theta = (X^T X)^{-1} X^T \vec{y}", "unchecked",
+          why="the normal equation names the minimiser; it is not an identity at a random θ"),
+    ])
