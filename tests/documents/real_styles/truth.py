@@ -933,3 +933,173 @@ DOCS["ng_multivariate_vectorised.md"] = Doc(
         C(32, 0, r"\theta = (X^T X)^{-1} X^T \vec{y}", "unchecked",
           why="the normal equation names the minimiser; it is not an identity at a random θ"),
     ])
+
+
+# --- softmax_regression.ipynb ------------------------------------------------------------------------------
+
+def _softmax_blocks(M):
+    """Each example's C × C Jacobian ∂ŷ^{(i)}/∂z^{(i)}, stacked."""
+    expr, Z = M._nodes["P"][1], M.symbols("Z")
+    blocks = [Matrix(M.C, M.C, lambda k, j: sp.diff(expr[k, i], Z[j, i])).xreplace(M._pt) for i in range(M.m)]
+    return stack(blocks)
+
+
+DOCS["softmax_regression.ipynb"] = Doc(
+    style="course-style notebook (softmax regression, deeplearning.ai course 2 notation), \\mathrm{softmax}, \\sum_k over classes",
+    model="Z = WX + b, Ŷ = softmax over each column, 3 classes, X is 2 × 4, one-hot Y, mean cross-entropy J",
+    models={"soft": lambda: models.softmax_regression(m=4, nx=2, C=3)},
+    sources=("community.deeplearning.ai (course 2 week 3: dZ^{[L]} = Ŷ − Y for softmax)",
+             "zakariapz.github.io/posts/2025-03-19-derivative-of-the-cross-entropy-loss-with-softmax"),
+    defs=[(1, 4), (2, 3), (2, 7)],
+    claims=[
+        C(3, 0, r"\frac{\partial \mathcal{L}^{(i)}}{\partial \hat{y}_k^{(i)}} = -\frac{y_k^{(i)}}{\hat{y}_k^{(i)}}", "ok", cell=4,
+          truth=lambda M: M.m * M.d("J", "P"), written=lambda M: Matrix(3, M.m, lambda k, i: -M.Y[k, i] / M.P[k, i]),
+          note="one example's loss; m·∂J/∂ŷ since J is the mean"),
+        C(5, 0, r"\frac{\partial \mathcal{L}^{(i)}}{\partial z_k^{(i)}} = \hat{y}_k^{(i)} - y_k^{(i)}", "ok", cell=4,
+          truth=lambda M: M.m * M.d("J", "Z"), written=lambda M: M.P - M.Y, note="needs the one-hot y (Σ_k y_k = 1)"),
+        C(5, 1, r"dZ = \hat{Y} - Y", "ok", cell=4, truth=lambda M: M.m * M.d("J", "Z"), written=lambda M: M.P - M.Y,
+          note="course convention: dZ is m·∂J/∂Z"),
+        C(7, 0, r"\frac{\partial J}{\partial W} = \frac{1}{m} (\hat{Y} - Y) X^T", "ok", cell=4,
+          truth=lambda M: M.d("J", "W"), written=lambda M: (M.P - M.Y) * M.X.T / M.m),
+        C(9, 0, r"\frac{\partial J}{\partial b} = \frac{1}{m} \sum_{i=1}^{m} (\hat{y}^{(i)} - y^{(i)})", "ok", cell=4,
+          truth=lambda M: M.d("J", "b"), written=lambda M: rowsum(M.P - M.Y) / M.m),
+        C(11, 0, r"\frac{\partial J}{\partial W} = (\hat{y}^{(i)} - y^{(i)})\, x^{(i)T}", "wrong", cell=4,
+          truth=lambda M: M.d("J", "W"), written=lambda M: (M.P[:, 0] - M.Y[:, 0]) * M.X[:, 0].T,
+          kind="one-sample rule", mistake="that is one example's gradient; ∂J/∂W of the mean cost averages all m of them",
+          explain=("1/m", "sum")),
+        C(3, 0, r"= \mathrm{diag}(\hat{y}^{(i)}) - \hat{y}^{(i)} \hat{y}^{(i)T}", "ok", cell=5,
+          truth=_softmax_blocks,
+          written=lambda M: stack([sp.diag(*M.P[:, i]) - M.P[:, i] * M.P[:, i].T for i in range(M.m)])),
+        C(4, 0, r"\frac{\partial Z}{\partial W} = X^T", "unchecked", cell=5,
+          why="a Jacobian of a matrix by a matrix written as a matrix: no layout makes it an equation"),
+    ])
+
+
+# --- bce_vs_mse_blog.md ------------------------------------------------------------------------------------
+
+DOCS["bce_vs_mse_blog.md"] = Doc(
+    style="blog post comparing ½(a − y)² and binary cross-entropy for a sigmoid output, \\mathcal{L}_{\\text{…}}, \\ln, \\bm, a table",
+    model="one example: z = wᵀx + b, a = σ(z); L_MSE = ½(a − y)² and L_BCE = −[y ln a + (1 − y) ln(1 − a)]",
+    models={"mse": lambda: models.logistic_one(nx=2, loss="mse"), "bce": lambda: models.logistic_one(nx=2)},
+    sources=("neuralnetworksanddeeplearning.com/chap3.html (why the cross-entropy avoids a learning slowdown)",
+             "github.com/MarkusThill/MarkusThill.github.io (_posts/2025-08-02-neural-nets-and-backprop.md)"),
+    defs=[4, 8, 20],
+    claims=[
+        C(12, 0, r"= \frac{\partial \mathcal{L}_{\text{MSE}}}{\partial a}\,\frac{\partial a}{\partial z}", "ok",
+          lambda M: M.d("L", "z"), lambda M: M.d("L", "a") * M.local("a", "z")),
+        C(12, 1, r"= (a - y)\,a(1 - a)", "ok", lambda M: M.d("L", "z"), lambda M: (M.a - M.y) * M.a * (1 - M.a)),
+        C(16, 0, r"= (a - y)\,a(1 - a)\,\bm{x}", "ok", lambda M: M.d("L", "w"), lambda M: (M.a - M.y) * M.a * (1 - M.a) * M.x),
+        C(22, 0, r"= \frac{a - y}{a(1 - a)}", "ok", lambda M: M.d("L", "a"), lambda M: (M.a - M.y) / (M.a * (1 - M.a)),
+          model="bce"),
+        C(26, 0, r"\frac{\partial \mathcal{L}_{\text{BCE}}}{\partial z} = a - y", "ok",
+          lambda M: M.d("L", "z"), lambda M: M.a - M.y, model="bce"),
+        C(28, 0, r"\frac{\partial \mathcal{L}_{\text{BCE}}}{\partial \bm{w}} = (a - y)\,a(1 - a)\,\bm{x}", "wrong",
+          lambda M: M.d("L", "w"), lambda M: (M.a - M.y) * M.a * (1 - M.a) * M.x, model="bce",
+          kind="sigma' twice", mistake="with cross-entropy ∂L/∂z is already a − y: the a(1 − a) was cancelled, not kept",
+          explain=("a - y", "a(1 - a)")),
+        C(30, 0, r"\frac{\partial \mathcal{L}_{\text{BCE}}}{\partial b} = a - y", "ok",
+          lambda M: M.d("L", "b"), lambda M: M.a - M.y, model="bce"),
+        C(36, 0, r"\frac{\partial \mathcal{L}_{\text{MSE}}}{\partial z} = a - y", "wrong",
+          lambda M: M.d("L", "z"), lambda M: M.a - M.y,
+          kind="forgotten local derivative", mistake="under the squared error the sigmoid's a(1 − a) stays: (a − y) a(1 − a)",
+          explain=("a(1 - a)", "σ'")),
+        C(37, 0, r"\frac{\partial \mathcal{L}_{\text{BCE}}}{\partial z} = a - y", "ok",
+          lambda M: M.d("L", "z"), lambda M: M.a - M.y, model="bce"),
+    ])
+
+
+# --- numpy_mlp_rows.md -------------------------------------------------------------------------------------
+
+DOCS["numpy_mlp_rows.md"] = Doc(
+    style="blog post deriving a numpy MLP's backward pass by hand, samples as rows, \\boldsymbol, \\operatorname{ReLU}, ^\\top",
+    model="X N × D = 5 × 2 (rows), 4 ReLU units, one linear output, L = 1/N Σ (ŷ_i − y_i)²",
+    models={"net": lambda: models.rows_net(N=5, D=2, H=4, C=1, hidden="relu", out="mse")},
+    sources=("torchedup.dev/problems/backprop-mlp (z1 = x@W1 + b1 in rows)",
+             "docs.google.com lecture 'Neural Networks and Backpropagation' (numpy two-layer MLP, cs231n-based)"),
+    defs=[7, 9],
+    claims=[
+        C(13, 0, r"= \frac{2}{N}(\hat{\boldsymbol{y}} - \boldsymbol{y})", "ok",
+          lambda M: M.d("L", "S"), lambda M: 2 * (M.S - M.Y) / M.N),
+        C(15, 0, r"\frac{\partial L}{\partial \boldsymbol{W}_2} = \boldsymbol{H}^\top \frac{\partial L}{\partial \hat{\boldsymbol{y}}}", "ok",
+          lambda M: M.d("L", "W2"), lambda M: M.H.T * M.d("L", "S")),
+        C(15, 1, r"\frac{\partial L}{\partial b_2} = \sum_{i=1}^{N} \frac{\partial L}{\partial \hat{y}_i}", "ok",
+          lambda M: M.d("L", "b2"), lambda M: sum(M.d("L", "S"))),
+        C(17, 0, r"= \frac{\partial L}{\partial \hat{\boldsymbol{y}}}\, \boldsymbol{W}_2^\top", "ok",
+          lambda M: M.d("L", "H"), lambda M: M.d("L", "S") * M.W2.T),
+        C(19, 0, r"= \frac{\partial L}{\partial \boldsymbol{H}} \odot \mathbb{1}[\boldsymbol{Z} > 0]", "ok",
+          lambda M: M.d("L", "Z1"), lambda M: had(M.d("L", "H"), ind(M.Z1))),
+        C(21, 0, r"\frac{\partial L}{\partial \boldsymbol{W}_1} = \boldsymbol{X}^\top \frac{\partial L}{\partial \boldsymbol{Z}}", "ok",
+          lambda M: M.d("L", "W1"), lambda M: M.X.T * M.d("L", "Z1")),
+        C(21, 1, r"\frac{\partial L}{\partial \boldsymbol{b}_1} = \boldsymbol{1}^\top \frac{\partial L}{\partial \boldsymbol{Z}}", "ok",
+          lambda M: M.d("L", "b1"), lambda M: colsum(M.d("L", "Z1"))),
+    ])
+
+
+# --- update_rules_cheatsheet.md ----------------------------------------------------------------------------
+
+DOCS["update_rules_cheatsheet.md"] = Doc(
+    style="cheat sheet / Q&A answer: gradient-descent update rules as bullet lists, batch and stochastic, \\mathbf vectors",
+    model="linear regression (J = 1/(2m) Σ r²), logistic regression (mean log loss), softmax regression (one-hot, mean CE)",
+    models={"lin": lambda: models.linear_1d(m=3, loss="2m"), "log": lambda: models.logistic(m=3, nx=2),
+            "soft": lambda: models.softmax_regression(m=4, nx=2, C=3)},
+    sources=("CS229 lecture notes (the LMS rule θ_j := θ_j + α(y^{(i)} − h_θ(x^{(i)}))x_j^{(i)})",
+             "github.com/steevmi1/cdl-ai (nndl/Notes/Week02.md)"),
+    defs=[6, 13],
+    claims=[
+        C(8, 0, r"w := w - \alpha \frac{1}{m}\sum_{i=1}^{m}(\hat y^{(i)} - y^{(i)})\,x^{(i)}", "ok",
+          lambda M: M.d("J", "w"), lambda M: sum((M.yhat[i] - M.y[i]) * M.x[i] for i in range(M.m)) / M.m,
+          note="an update is a claim about the gradient it uses"),
+        C(9, 0, r"b := b + \alpha \frac{1}{m}\sum_{i=1}^{m}(\hat y^{(i)} - y^{(i)})", "factor",
+          lambda M: M.d("J", "b"), lambda M: -sum(M.yhat[i] - M.y[i] for i in range(M.m)) / M.m, factor="-1",
+          kind="sign", mistake="b := b + α·(gradient) climbs the cost: the update subtracts", explain=("-", "sign")),
+        C(10, 0, r"w := w + \alpha\,(y^{(i)} - \hat y^{(i)})\,x^{(i)}", "ok",
+          lambda M: per_sample(M, lambda i: M.d(f"sq{i}", "w") / 2),
+          lambda M: per_sample(M, lambda i: -(M.y[i] - M.yhat[i]) * M.x[i]),
+          note="stochastic: the gradient of example i's own loss ½(ŷ − y)², so the one-example form is right here"),
+        C(11, 0, r"w := w - \alpha\,(\hat y^{(i)} - y^{(i)})\,x^{(i)}", "wrong",
+          lambda M: M.d("J", "w"), lambda M: (M.yhat[0] - M.y[0]) * M.x[0],
+          kind="one-sample rule", mistake="the batch update averages over the m examples: 1/m Σ_i (ŷ − y) x",
+          explain=("1/m", "sum")),
+        C(15, 0, r"\mathbf{w} := \mathbf{w} - \alpha \frac{1}{m}\sum_{i=1}^{m}(\hat y^{(i)} - y^{(i)})\,\mathbf{x}^{(i)}", "ok",
+          lambda M: M.d("J", "w"),
+          lambda M: sum(((M.A[i] - M.Y[i]) * M.X[:, i] for i in range(M.m)), sp.zeros(2, 1)) / M.m, model="log"),
+        C(16, 0, r"b := b - \alpha \frac{1}{m}\sum_{i=1}^{m}(\hat y^{(i)} - y^{(i)})", "ok",
+          lambda M: M.d("J", "b"), lambda M: sum(M.A[i] - M.Y[i] for i in range(M.m)) / M.m, model="log"),
+        C(21, 0, r"\mathbf{W} := \mathbf{W} - \alpha \frac{1}{m}\sum_{i=1}^{m}(\hat{\mathbf{y}}^{(i)} - \mathbf{y}^{(i)})\,\mathbf{x}^{(i)\top}", "ok",
+          lambda M: M.d("J", "W"),
+          lambda M: sum(((M.P[:, i] - M.Y[:, i]) * M.X[:, i].T for i in range(M.m)), sp.zeros(3, 2)) / M.m, model="soft"),
+    ])
+
+
+# --- tanh_regression.ipynb ---------------------------------------------------------------------------------
+
+DOCS["tanh_regression.ipynb"] = Doc(
+    style="student homework notebook, course layer notation with ∂J symbols (not dW), tanh hidden layer, regression, columns",
+    model="4 tanh units, linear output Ŷ = W2 A1 + b2, J = 1/(2m) Σ (ŷ − y)², X is 2 × 3; and one example (m = 1)",
+    models={"net": lambda: models.course_net(m=3, nx=2, nh=4, ny=1, hidden="tanh", out="linear"),
+            "one": lambda: models.course_net(m=1, nx=2, nh=4, ny=1, hidden="tanh", out="linear")},
+    sources=("github.com/abdulrahman-1212/Planar_data_classification_with_one_hidden_layer (tanh backward, 1 − a²)",
+             "community.deeplearning.ai/t/missing-intution-on-tanh-in-back-prop-programming-assignment-2/581594"),
+    defs=[(2, 3), (2, 5)],
+    claims=[
+        C(3, 0, r"\frac{\partial J}{\partial \hat{Y}} = \frac{1}{m}(\hat{Y} - Y)", "ok", cell=4,
+          truth=lambda M: M.d("J", "A2"), written=lambda M: (M.A2 - M.Y) / M.m),
+        C(5, 0, r"\frac{\partial J}{\partial W^{[2]}} = \frac{1}{m} \frac{\partial J}{\partial \hat{Y}} A^{[1]T}", "factor", cell=4,
+          truth=lambda M: M.d("J", "W2"), written=lambda M: M.d("J", "A2") * M.A1.T / M.m, factor="1/m",
+          kind="extra factor", mistake="∂J/∂Ŷ already carries the 1/m; a second 1/m divides by m twice",
+          explain=("1/m", "twice")),
+        C(7, 0, r"\frac{\partial J}{\partial b^{[2]}} = \sum_{i=1}^{m} \frac{\partial J}{\partial \hat{y}^{(i)}}", "ok", cell=4,
+          truth=lambda M: M.d("J", "b2"), written=lambda M: rowsum(M.d("J", "A2"))),
+        C(9, 0, r"\tanh'(Z^{[1]}) = 1 - \tanh^2(Z^{[1]})", "ok", cell=4,
+          truth=lambda M: M.local("A1", "Z1"), written=lambda M: ew(lambda z: 1 - tanh(z) ** 2, M.Z1)),
+        C(9, 1, r"= 1 - (A^{[1]})^2", "ok", cell=4,
+          truth=lambda M: M.local("A1", "Z1"), written=lambda M: ew(lambda a: 1 - a ** 2, M.A1)),
+        C(11, 0, r"\frac{\partial J}{\partial Z^{[1]}} = W^{[2]T} \frac{\partial J}{\partial \hat{Y}} \odot \tanh'(Z^{[1]})", "ok", cell=4,
+          truth=lambda M: M.d("J", "Z1"), written=lambda M: had(M.W2.T * M.d("J", "A2"), ew(dtanh, M.Z1))),
+        C(13, 0, r"\frac{\partial J}{\partial W^{[1]}} = \frac{\partial J}{\partial Z^{[1]}} X^T", "ok", cell=4,
+          truth=lambda M: M.d("J", "W1"), written=lambda M: M.d("J", "Z1") * M.X.T),
+        C(13, 1, r"\frac{\partial J}{\partial b^{[1]}} = \sum_{i} \frac{\partial J}{\partial z^{[1](i)}}", "ok", cell=4,
+          truth=lambda M: M.d("J", "b1"), written=lambda M: rowsum(M.d("J", "Z1"))),
+        C(1, 0, r"\frac{\partial J}{\partial \hat{y}} = \hat{y} - y", "ok", cell=6, model="one",
+          truth=lambda M: M.d("J", "A2"), written=lambda M: M.A2 - M.Y, note="with m = 1 the 1/(2m) is ½"),
+    ])
