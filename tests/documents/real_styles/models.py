@@ -207,6 +207,11 @@ class Model:
             sub.update(zip(ph, expr.xreplace(sub)))
         return self.symbols(target).xreplace(sub)
 
+    def d2(self, target, u, v):
+        """∂²target/∂u∂v for two scalar leaves, at the current point: sympy on the loss written in the leaves."""
+        whole = self.expanded(target)[0, 0]
+        return sp.diff(whole, self.symbols(u)[0, 0], self.symbols(v)[0, 0]).xreplace(self._pt)
+
     def _locals(self):
         """For every node entry, sympy's derivative of its definition in each symbol the definition uses."""
         if self._loc is None:
@@ -352,6 +357,49 @@ def linear_theta(m=4, n=2):
 
 
 @functools.lru_cache(maxsize=None)
+def linear_vec(m=4, d=2, loss="n"):
+    """ŷ = Xw + b with X m × d (rows); nodes sq_i = r_i², half_i = ½ r_i²; J = 1/n Σ r² ("n"), 1/n Σ ½ r²
+    ("half_mean") or ½ Σ r² with no bias ("half_sum", least squares ½‖Xw − y‖²)."""
+    M = Model(m=m, d=d)
+    X, w = M.leaf("X", m, d), M.leaf("w", d, 1)
+    y = M.leaf("y", m, 1)
+    if loss == "half_sum":
+        yhat = M.node("yhat", X * w)
+    else:
+        b = M.leaf("b")
+        yhat = M.node("yhat", X * w + sp.ones(m, 1) * b)
+    sq = [M.node(f"sq{i}", (yhat[i] - y[i]) ** 2) for i in range(m)]
+    half = [M.node(f"half{i}", sp.Rational(1, 2) * (yhat[i] - y[i]) ** 2) for i in range(m)]
+    J = {"n": sp.Rational(1, m) * sum(sq), "half_mean": sp.Rational(1, m) * sum(half), "half_sum": sum(half)}[loss]
+    M.node("J", J)
+    return M
+
+
+@functools.lru_cache(maxsize=None)
+def add_mul(fixed=None):
+    """cs231n's first circuit: q = x + y, f = q z."""
+    M = Model()
+    x, y, z = M.leaf("x"), M.leaf("y"), M.leaf("z")
+    q = M.node("q", x + y)
+    M.node("f", q * z)
+    for name, values in fixed or ():
+        M.fix(name, values)
+    return M
+
+
+@functools.lru_cache(maxsize=None)
+def sigmoid_neuron(fixed=None):
+    """A 2-input sigmoid neuron: t = w_0 x_0 + w_1 x_1 + w_2, f = σ(t)."""
+    M = Model()
+    w, x = M.leaf("w", 3, 1), M.leaf("x", 2, 1)
+    t = M.node("t", w[0] * x[0] + w[1] * x[1] + w[2])
+    M.node("f", sigmoid(t))
+    for name, values in fixed or ():
+        M.fix(name, values)
+    return M
+
+
+@functools.lru_cache(maxsize=None)
 def poly2(m=3, scale="2n"):
     """h_w(x) = w_1 + w_2 x + w_3 x²; J = 1/(2n) Σ (h - y)²."""
     M = Model(m=m)
@@ -364,10 +412,12 @@ def poly2(m=3, scale="2n"):
 
 
 @functools.lru_cache(maxsize=None)
-def logistic(m=3, nx=2, cols=True, reg=False):
-    """ŷ = σ(wᵀx + b) for m samples (columns of X, nx × m), J = mean log loss (+ λ/(2m) Σ w² with reg)."""
+def logistic(m=3, nx=2, reg=False, mean=True, bias=True):
+    """ŷ = σ(wᵀx + b) for m samples (columns of X, nx × m), J = mean log loss (+ λ/(2m) Σ w² with reg);
+    mean=False sums the losses instead, bias=False drops b."""
     M = Model(m=m, nx=nx)
-    w, b = M.leaf("w", nx, 1), M.leaf("b")
+    w = M.leaf("w", nx, 1)
+    b = M.leaf("b") if bias else 0
     X = M.leaf("X", nx, m)
     Y = M.leaf("Y", 1, m, kind="binary")
     Z = M.node("Z", w.T * X + b * sp.ones(1, m))
@@ -376,7 +426,7 @@ def logistic(m=3, nx=2, cols=True, reg=False):
     for i in range(m):
         a, y = A[0, i], Y[0, i]
         losses.append(M.node(f"L{i}", -(y * sp.log(a) + (1 - y) * sp.log(1 - a))))
-    J = sp.Rational(1, m) * sum(losses)
+    J = (sp.Rational(1, m) if mean else 1) * sum(losses)
     if reg:
         lam = M.leaf("lam", kind="positive")
         J += lam / (2 * m) * sum(v ** 2 for v in w)

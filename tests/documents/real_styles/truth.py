@@ -442,7 +442,7 @@ DOCS["nielsen_student_mistakes.md"] = Doc(
 
 DOCS["cs231n_twolayer_softmax.md"] = Doc(
     style="course notes (Stanford CS231n, neural networks case study), samples as rows, H = max(0, XW_1 + b_1), L2",
-    model="X N × D = 5 × 2, ReLU hidden 4, C = 3 classes, softmax with mean cross-entropy + ½λ Σ W² over W_1 and W_2",
+    model="X N × D = 5 × 2 (samples as rows), ReLU hidden 4, C = 3 classes, one-hot labels, softmax with mean cross-entropy + ½λ Σ W² over W_1 and W_2",
     models={"net": lambda: models.rows_net(N=5, D=2, H=4, C=3, hidden="relu", out="softmax", reg="half")},
     sources=("cs231n.github.io/neural-networks-case-study (as quoted on stackoverflow.com/questions/32258773)",
              "github.com/g-eoj/cs231n (two-layer backprop notebook)"),
@@ -487,7 +487,7 @@ DOCS["softmax_ce_blog.md"] = Doc(
     model="scores o (3 classes), p = softmax(o), one-hot y, L = −Σ_j y_j log p_j",
     models={"one": lambda: models.softmax_one(C=3)},
     sources=("bootmath.com/derivative-of-softmax-loss-function.html", "sunhaozhe.github.io/blogs/2019/10/03/matrix-calculus"),
-    defs=[6, 8, 10],
+    defs=[6, 8, 10, 27],
     claims=[
         C(12, 0, r"\frac{\partial p_j}{\partial o_i} = p_i(1 - p_i), \quad i = j", "ok",
           lambda M: Matrix([M.jac("p", "o")[i, i] for i in range(3)]),
@@ -584,6 +584,10 @@ DOCS["logreg_vectorised.ipynb"] = Doc(
           written=lambda M: per_sample(M, lambda i: M.A[i] - M.Y[i])),
         C(3, 0, r"\theta = \theta - \alpha \text{ } d\theta", "unchecked", cell=7,
           why="θ stands for any parameter: a schema, not an equation of this model"),
+        C(4, 0, r"= \sum_{i=1}^m (a^{(i)}-y^{(i)})", "factor", cell=7,
+          truth=lambda M: M.d("J", "b"), written=lambda M: sum(M.A - M.Y), factor="m",
+          kind="missing 1/m", mistake="db is ∂J/∂b of the mean cost: 1/m Σ (a^{(i)} − y^{(i)}), as in (8)",
+          explain=("1/m",), note="db = ∂J/∂b: the first link defines the shorthand"),
     ])
 
 
@@ -750,7 +754,7 @@ DOCS["from_scratch_mlp_readme.md"] = Doc(
     models={"net": lambda: models.rows_net(N=4, D=2, H=3, C=1, hidden="sigmoid", out="sigmoid_half"),
             "z": lambda: models.scalars("z")},
     sources=("github.com/AbdalrhmanFouadOsama2004/CNSASS2 (README.md)", "github.com/kingster121/nnfs (README.md)"),
-    defs=[9, 20],
+    defs=[9, 20, 25],
     claims=[
         C(13, 0, r"\delta_2 = (\hat{Y} - Y) \odot \hat{Y} \odot (1 - \hat{Y})", "ok",
           lambda M: M.d("L", "S"), lambda M: had(had(M.Yhat - M.Y, M.Yhat), ew(lambda v: 1 - v, M.Yhat)),
@@ -909,7 +913,7 @@ DOCS["ng_multivariate_vectorised.md"] = Doc(
     models={"lin": lambda: models.linear_theta(m=4, n=2)},
     sources=("laugh12321.cn/2019/03/09/Gradient_Descent (θ_j updates with x_j^{(i)})",
              "lioninawhat.com/blog/gradient-descent.html"),
-    defs=[4, 8, 14, 33],
+    defs=[4, 8, 14, 36],
     claims=[
         C(6, 0, r"= \theta^T x", "ok", lambda M: M.X * M.theta, lambda M: per_sample(M, lambda i: (M.theta.T * M.X[i, :].T)[0]),
           note="the elided sum θ_0 x_0 + ⋯ + θ_n x_n defines h; checked for every example with n = 2"),
@@ -921,16 +925,20 @@ DOCS["ng_multivariate_vectorised.md"] = Doc(
           lambda M: M.d("J", "theta")[0], lambda M: sum(_ng_res(M, i) * M.X[i, 0] for i in range(M.m)) / M.m),
         C(18, 0, r"\theta_1 := \theta_1 - \alpha \frac{1}{m}\sum_{i=1}^{m}\left(h_\theta(x^{(i)}) - y^{(i)}\right) x_1^{(i)}", "ok",
           lambda M: M.d("J", "theta")[1], lambda M: sum(_ng_res(M, i) * M.X[i, 1] for i in range(M.m)) / M.m),
-        C(24, 0, r"J(\theta) = \frac{1}{2m}(X\theta - \vec{y})^T(X\theta - \vec{y})", "ok",
+        C(21, 0, r"\frac{\partial J(\theta)}{\partial \theta_j} = \left(h_\theta(x^{(i)}) - y^{(i)}\right) x_j^{(i)}", "wrong",
+          lambda M: M.d("J", "theta"), lambda M: Matrix(3, 1, lambda j, _: _ng_res(M, 0) * M.X[0, j]),
+          kind="one-sample rule", mistake="J(θ) is the mean over the m examples; one example's term is not ∂J/∂θ_j",
+          explain=("1/m", "sum"), note="stochastic gradient descent uses one example's loss, but the text names ∂J(θ)"),
+        C(27, 0, r"J(\theta) = \frac{1}{2m}(X\theta - \vec{y})^T(X\theta - \vec{y})", "ok",
           lambda M: M.J, lambda M: ((M.X * M.theta - M.y).T * (M.X * M.theta - M.y))[0] / (2 * M.m),
           note="J is defined above; restating it in matrix form is a claim that the two agree"),
-        C(26, 0, r"\nabla J(\theta) = \frac{1}{m} X^T (X\theta - \vec{y})", "ok",
+        C(29, 0, r"\nabla J(\theta) = \frac{1}{m} X^T (X\theta - \vec{y})", "ok",
           lambda M: M.d("J", "theta"), lambda M: M.X.T * (M.X * M.theta - M.y) / M.m),
-        C(30, 0, r"\theta := \theta - \frac{\alpha}{m} X (X\theta - \vec{y})", "wrong",
+        C(33, 0, r"\theta := \theta - \frac{\alpha}{m} X (X\theta - \vec{y})", "wrong",
           lambda M: M.d("J", "theta"), lambda M: M.X * (M.X * M.theta - M.y) / M.m,
           kind="missing transpose", mistake="X is m × (n+1): the update needs X^T (Xθ − y), as in ∇J above",
           explain=("X^T", "transpose")),
-        C(32, 0, r"\theta = (X^T X)^{-1} X^T \vec{y}", "unchecked",
+        C(35, 0, r"\theta = (X^T X)^{-1} X^T \vec{y}", "unchecked",
           why="the normal equation names the minimiser; it is not an identity at a random θ"),
     ])
 
@@ -1077,7 +1085,8 @@ DOCS["tanh_regression.ipynb"] = Doc(
     style="student homework notebook, course layer notation with ∂J symbols (not dW), tanh hidden layer, regression, columns",
     model="4 tanh units, linear output Ŷ = W2 A1 + b2, J = 1/(2m) Σ (ŷ − y)², X is 2 × 3; and one example (m = 1)",
     models={"net": lambda: models.course_net(m=3, nx=2, nh=4, ny=1, hidden="tanh", out="linear"),
-            "one": lambda: models.course_net(m=1, nx=2, nh=4, ny=1, hidden="tanh", out="linear")},
+            "one": lambda: models.course_net(m=1, nx=2, nh=4, ny=1, hidden="tanh", out="linear"),
+            "u": lambda: models.scalars("u")},
     sources=("github.com/abdulrahman-1212/Planar_data_classification_with_one_hidden_layer (tanh backward, 1 − a²)",
              "community.deeplearning.ai/t/missing-intution-on-tanh-in-back-prop-programming-assignment-2/581594"),
     defs=[(2, 3), (2, 5)],
@@ -1102,4 +1111,194 @@ DOCS["tanh_regression.ipynb"] = Doc(
           truth=lambda M: M.d("J", "b1"), written=lambda M: rowsum(M.d("J", "Z1"))),
         C(1, 0, r"\frac{\partial J}{\partial \hat{y}} = \hat{y} - y", "ok", cell=6, model="one",
           truth=lambda M: M.d("J", "A2"), written=lambda M: M.A2 - M.Y, note="with m = 1 the 1/(2m) is ½"),
+        C(2, 0, r"\tanh'(0) = 0", "wrong", cell=6, model="u",
+          truth=lambda M: sp.diff(tanh(M.u), M.u).subs(M.u, 0), written=lambda M: sp.Integer(0),
+          kind="wrong identity", mistake="tanh'(0) = 1 − tanh²(0) = 1: tanh is steepest at 0, not flat",
+          explain=("1",)),
+    ])
+
+
+# --- computation_graph_cs231n.md ---------------------------------------------------------------------------
+
+DOCS["computation_graph_cs231n.md"] = Doc(
+    style="course notes (CS231n backpropagation intuitions): gates and local gradients, numbers, \\left. \\right| evaluation",
+    model="q = x + y, f = q z; a sigmoid neuron f = σ(w_0 x_0 + w_1 x_1 + w_2); worked examples at fixed numbers",
+    models={"addmul": lambda: models.add_mul(),
+            "addmul_at": lambda: models.add_mul(fixed=(("x", -3), ("y", 4), ("z", 2))),
+            "t": lambda: models.scalars("t"),
+            "neuron": lambda: models.sigmoid_neuron(),
+            "neuron_at": lambda: models.sigmoid_neuron(fixed=(("w", (1, -2, 0)), ("x", (2, 1))))},
+    sources=("cs231n.github.io/optimization-2 (backpropagation, intuitions) as quoted in public notes",
+             "e-com-net.com/article/1595141473555292160.htm (CS231n notes: backpropagation and neural networks)"),
+    defs=[6, 12, 18, 23, 29],
+    claims=[
+        C(7, 0, r"\frac{\partial f}{\partial q} = z", "ok", lambda M: M.d("f", "q"), lambda M: M.z),
+        C(7, 1, r"\frac{\partial f}{\partial z} = q", "ok", lambda M: M.d("f", "z"), lambda M: M.q),
+        C(7, 2, r"\frac{\partial q}{\partial x} = \frac{\partial q}{\partial y}", "ok",
+          lambda M: M.d("q", "x"), lambda M: M.d("q", "y"),
+          note="a chain whose first link is itself a claim: ∂q/∂x = ∂q/∂y, then = 1"),
+        C(7, 3, r"= 1", "ok", lambda M: M.d("q", "x"), lambda M: sp.Integer(1)),
+        C(10, 0, r"= \frac{\partial f}{\partial q} \frac{\partial q}{\partial x}", "ok",
+          lambda M: M.d("f", "x"), lambda M: M.d("f", "q") * M.d("q", "x")),
+        C(10, 1, r"= z", "ok", lambda M: M.d("f", "x"), lambda M: M.z),
+        C(14, 0, r"\right|_{(x, y, z) = (-3, 4, 2)} = 2", "ok", lambda M: M.d("f", "x"), lambda M: sp.Integer(2),
+          model="addmul_at", note="a value at the stated point"),
+        C(21, 0, r"\frac{d\sigma(t)}{dt} = (1 - \sigma(t))\,\sigma(t)", "ok", lambda M: sp.diff(sigmoid(M.t), M.t),
+          lambda M: (1 - sigmoid(M.t)) * sigmoid(M.t), model="t"),
+        C(25, 0, r"\frac{\partial f}{\partial w_0} = (1 - f)\, f\, x_0", "ok", lambda M: M.d("f", "w")[0],
+          lambda M: (1 - M.f) * M.f * M.x[0], model="neuron"),
+        C(25, 1, r"\frac{\partial f}{\partial w_1} = (1 - f)\, f", "wrong", lambda M: M.d("f", "w")[1],
+          lambda M: (1 - M.f) * M.f, model="neuron",
+          kind="forgotten local derivative", mistake="w_1 is multiplied by x_1 in t: ∂f/∂w_1 = (1 − f) f x_1",
+          explain=("x_1",)),
+        C(25, 2, r"\frac{\partial f}{\partial w_2} = (1 - f)\, f", "ok", lambda M: M.d("f", "w")[2],
+          lambda M: (1 - M.f) * M.f, model="neuron"),
+        C(27, 0, r"\frac{\partial f}{\partial x_0} = (1 - f)\, f\, w_0", "ok", lambda M: M.d("f", "x")[0],
+          lambda M: (1 - M.f) * M.f * M.w[0], model="neuron"),
+        C(27, 1, r"\frac{\partial f}{\partial x_1} = (1 - f)\, f\, w_0", "wrong", lambda M: M.d("f", "x")[1],
+          lambda M: (1 - M.f) * M.f * M.w[0], model="neuron",
+          kind="wrong factor", mistake="x_1 is multiplied by w_1: ∂f/∂x_1 = (1 − f) f w_1", explain=("w_1", "w_0")),
+        C(31, 0, r"= 0.25 \cdot 2", "ok", lambda M: M.d("f", "w")[0], lambda M: Rational(1, 4) * 2, model="neuron_at",
+          note="a value at the stated point"),
+        C(31, 1, r"= 0.5", "ok", lambda M: M.d("f", "w")[0], lambda M: Rational(1, 2), model="neuron_at"),
+    ])
+
+
+# --- matrix_calculus_bold.md -------------------------------------------------------------------------------
+
+DOCS["matrix_calculus_bold.md"] = Doc(
+    style="blog post on matrix calculus: \\mathbf, \\boldsymbol, ^\\top, \\nabla_{\\mathbf{w}}, norms, sums over samples (no 1/n)",
+    model="least squares L = ½‖Xw − y‖² (X 4 × 2, no intercept); logistic NLL summed over 4 examples, no intercept",
+    models={"ls": lambda: models.linear_vec(m=4, d=2, loss="half_sum"),
+            "nll": lambda: models.logistic(m=4, nx=2, mean=False, bias=False),
+            "t": lambda: models.scalars("t")},
+    sources=("stats.stackexchange.com/questions/258709 (∑ (s(wᵀx_i) − y_i) x_i)",
+             "huggingface.co/datasets/nvidia/Nemotron-CC-Math-v1 ('Logistic Regression: Gradients', Xᵀ(σ(Xw) − y))"),
+    defs=[21],
+    claims=[
+        C(9, 0, r"= \frac{1}{2}\sum_{i=1}^{n}(\mathbf{x}_i^\top \mathbf{w} - y_i)^2", "ok",
+          lambda M: M.J, lambda M: Rational(1, 2) * sum(((M.X[i, :] * M.w)[0] - M.y[i]) ** 2 for i in range(M.m)),
+          note="a chain whose first link defines L: the norm written out"),
+        C(11, 0, r"L(\mathbf{w}) = \frac{1}{2}\mathbf{w}^\top\mathbf{X}^\top\mathbf{X}\mathbf{w} - \mathbf{y}^\top\mathbf{X}\mathbf{w} + \frac{1}{2}\mathbf{y}^\top\mathbf{y}", "ok",
+          lambda M: M.J, lambda M: (M.w.T * M.X.T * M.X * M.w / 2 - M.y.T * M.X * M.w + M.y.T * M.y / 2)[0],
+          note="L is defined above; expanding it is a claim that the two agree"),
+        C(12, 0, r"\nabla_{\mathbf{w}}(\mathbf{w}^\top \mathbf{A} \mathbf{w}) = 2\mathbf{A}\mathbf{w}", "unchecked",
+          why="a rule for any symmetric A: A is not a quantity of this model"),
+        C(14, 0, r"\nabla_{\mathbf{w}} L = \mathbf{X}^\top\mathbf{X}\mathbf{w} - \mathbf{X}^\top\mathbf{y}", "ok",
+          lambda M: M.d("J", "w"), lambda M: M.X.T * M.X * M.w - M.X.T * M.y),
+        C(14, 1, r"= \mathbf{X}^\top(\mathbf{y} - \mathbf{X}\mathbf{w})", "factor",
+          lambda M: M.d("J", "w"), lambda M: M.X.T * (M.y - M.X * M.w), factor="-1",
+          kind="sign", mistake="XᵀXw − Xᵀy = Xᵀ(Xw − y): the factored form flipped the sign", explain=("Xw - y",)),
+        C(16, 0, r"\nabla_{\mathbf{w}} \|\mathbf{w}\|^2 = \mathbf{w}", "factor",
+          lambda M: at(M, Matrix([sp.diff(sum(v ** 2 for v in sym(M, "w")), v) for v in sym(M, "w")])), lambda M: M.w,
+          factor="1/2", kind="missing 2", mistake="the gradient of ‖w‖² is 2w", explain=("2w",)),
+        C(23, 0, r"\sigma'(t) = \sigma(t)(1 - \sigma(t))", "ok", lambda M: sp.diff(sigmoid(M.t), M.t),
+          lambda M: sigmoid(M.t) * (1 - sigmoid(M.t)), model="t"),
+        C(25, 0, r"\nabla_{\boldsymbol{\beta}}\,\ell = \sum_{i=1}^{n}\left(\sigma(\mathbf{x}_i^\top\boldsymbol{\beta}) - y_i\right)\mathbf{x}_i", "ok",
+          lambda M: M.d("J", "w"),
+          lambda M: sum(((sigmoid((M.w.T * M.X[:, i])[0]) - M.Y[i]) * M.X[:, i] for i in range(M.m)), sp.zeros(2, 1)),
+          model="nll", note="β is the models' w; the text's rows x_iᵀ are the model's columns"),
+        C(25, 1, r"= \mathbf{X}^\top\left(\sigma(\mathbf{X}\boldsymbol{\beta}) - \mathbf{y}\right)", "ok",
+          lambda M: M.d("J", "w"), lambda M: M.X * (ew(sigmoid, (M.w.T * M.X).T) - M.Y.T), model="nll"),
+    ])
+
+
+# --- sloppy_student_notes.md -------------------------------------------------------------------------------
+
+DOCS["sloppy_student_notes.md"] = Doc(
+    style="a student's sloppy notes: mixed $ and $$, \\text{} and \\mbox remarks, \\displaystyle, \\bigl, \\newline, ; \\text{and} separators",
+    model="one example x ∈ R², 3 tanh units h = tanh(W_1 x + b_1), ŷ = σ(w_2ᵀh + b_2), log loss",
+    models={"net": lambda: models.course_net(m=1, nx=2, nh=3, ny=1, hidden="tanh", out="sigmoid"),
+            "z": lambda: models.scalars("z")},
+    sources=("community.deeplearning.ai/t/week-3-computing-derivatives-for-shallow-network/91279",
+             "github.com/zhumingyi94/mydailynote (Zettelkasten/Backpropagation.md: quick personal notes)"),
+    defs=[4, 5],
+    claims=[
+        C(8, 0, r"\frac{\partial \mathcal L}{\partial \hat y} = \frac{\hat y - y}{\hat y(1-\hat y)}", "ok",
+          lambda M: M.d("J", "A2"), lambda M: (M.A2 - M.Y) / (M.A2 * (1 - M.A2))),
+        C(8, 1, r"\frac{\partial \hat y}{\partial z_2} = \hat y(1-\hat y)", "ok",
+          lambda M: M.local("A2", "Z2"), lambda M: M.A2 * (1 - M.A2)),
+        C(8, 2, r"\frac{\partial \mathcal L}{\partial z_2} = \hat y - y", "ok", lambda M: M.d("J", "Z2"), lambda M: M.A2 - M.Y),
+        C(9, 0, r"= \hat y(1-\hat y)(\hat y - y)\, h", "wrong", lambda M: M.d("J", "W2").T,
+          lambda M: M.A2 * (1 - M.A2) * (M.A2 - M.Y) * M.A1,
+          kind="sigma' twice", mistake="∂L/∂z_2 = ŷ − y already contains σ': ∂L/∂w_2 = (ŷ − y) h",
+          explain=("(\\hat y - y) h", "σ'"), note="w_2 is a column, w_2ᵀ = W2"),
+        C(10, 0, r"\frac{\partial \mathcal L}{\partial b_2} = \hat y\!-\!y~", "ok", lambda M: M.d("J", "b2"), lambda M: M.A2 - M.Y),
+        C(13, 0, r"\frac{\partial \mathcal L}{\partial h} = (\hat y - y)\, w_2", "ok", lambda M: M.d("J", "A1"),
+          lambda M: (M.A2 - M.Y) * M.W2.T),
+        C(13, 1, r"\frac{\partial \mathcal L}{\partial z_1} = (\hat y - y)\, w_2 \odot (1 - h)", "wrong",
+          lambda M: M.d("J", "Z1"), lambda M: had((M.A2 - M.Y) * M.W2.T, ew(lambda h: 1 - h, M.A1)),
+          kind="tanh' as 1 - a", mistake="tanh' at z_1 is 1 − h², as the notes themselves remember below",
+          explain=("1 - h^2",)),
+        C(14, 0, r"\frac{\partial \mathcal L}{\partial W_1} = \frac{\partial \mathcal L}{\partial z_1}\, x^T", "ok",
+          lambda M: M.d("J", "W1"), lambda M: M.d("J", "Z1") * M.X.T),
+        C(14, 1, r"\frac{\partial \mathcal L}{\partial b_1} = \frac{\partial \mathcal L}{\partial z_1}", "ok",
+          lambda M: M.d("J", "b1"), lambda M: M.d("J", "Z1")),
+        C(16, 0, r"\tanh'(z) = 1 - \tanh^2(z)", "ok", lambda M: sp.diff(tanh(M.z), M.z), lambda M: 1 - tanh(M.z) ** 2,
+          model="z"),
+        C(16, 1, r"\sigma' = \sigma(1-\sigma)", "ok", lambda M: sp.diff(sigmoid(M.z), M.z),
+          lambda M: sigmoid(M.z) * (1 - sigmoid(M.z)), model="z"),
+    ])
+
+
+# --- html_comment_and_fence.md -----------------------------------------------------------------------------
+
+def _lv_res(M, i):
+    return M.yhat[i] - M.y[i]
+
+
+DOCS["html_comment_and_fence.md"] = Doc(
+    style="project wiki page (GitHub-flavoured Markdown): \\( \\) and \\[ \\] delimiters, math in an HTML comment, fenced code",
+    model="ŷ_i = wᵀx_i + b with two features, n = 4 samples as rows, J = 1/n Σ (ŷ − y)²",
+    models={"lin": lambda: models.linear_vec(m=4, d=2, loss="n")},
+    sources=("github.com/fishitmo/Data-Science-Interview-Preparation (2/n gradients)",
+             "GitHub wiki pages using \\( \\) and \\[ \\] (MathJax delimiters)"),
+    defs=[4, 5],
+    claims=[
+        C(8, 0, r"\frac{\partial J}{\partial \mathbf{w}} = \frac{2}{n}\sum_{i=1}^{n} (\hat{y}_i - y_i)\,\mathbf{x}_i", "ok",
+          lambda M: M.d("J", "w"), lambda M: 2 * sum((_lv_res(M, i) * M.X[i, :].T for i in range(M.m)), sp.zeros(2, 1)) / M.m),
+        C(9, 0, r"\frac{\partial J}{\partial b} = \frac{2}{n}\sum_{i=1}^{n} (\hat{y}_i - y_i)", "ok",
+          lambda M: M.d("J", "b"), lambda M: 2 * sum(_lv_res(M, i) for i in range(M.m)) / M.m),
+        C(11, 0, r"\frac{\partial J}{\partial \hat{y}_i} = \frac{2}{n}(\hat{y}_i - y_i)", "ok",
+          lambda M: M.d("J", "yhat"), lambda M: 2 * (M.yhat - M.y) / M.m),
+        C(12, 0, r"\frac{\partial^2 J}{\partial b^2} = 2", "ok", lambda M: M.d2("J", "b", "b"), lambda M: sp.Integer(2),
+          note="a second derivative, constant for a quadratic loss"),
+        C(15, 0, r"\nabla_{\mathbf{w}} J = \frac{2}{n} X^\top (X\mathbf{w} + b\mathbf{1} - \mathbf{y})", "ok",
+          lambda M: M.d("J", "w"), lambda M: 2 * M.X.T * (M.X * M.w + M.b * sp.ones(M.m, 1) - M.y) / M.m,
+          note="inside an HTML comment: still the document's math"),
+        C(31, 0, r"\frac{\partial}{\partial b}(\hat{y}_i - y_i)^2 = 2(\hat{y}_i - y_i)", "ok",
+          lambda M: per_sample(M, lambda i: M.d(f"sq{i}", "b")), lambda M: per_sample(M, lambda i: 2 * _lv_res(M, i))),
+    ])
+
+
+# --- dl_book_notation.md -----------------------------------------------------------------------------------
+
+DOCS["dl_book_notation.md"] = Doc(
+    style="open textbook chapter (d2l.ai-like): := and \\overset{\\text{def}}{=} definitions, \\partial_{\\mathbf{w}} shorthand, \\frac{dl}{dw}",
+    model="ŷ = wᵀx + b, l^{(i)} = ½(ŷ − y)², L = 1/n Σ l^{(i)} over n = 4 examples (rows); one feature for dl/dw",
+    models={"vec": lambda: models.linear_vec(m=4, d=2, loss="half_mean"),
+            "one": lambda: models.linear_1d(m=3, loss="half")},
+    sources=("d2l.ai chapter 'Linear Regression' (minibatch SGD with ∂_w l^{(i)}) as quoted in public notes",
+             "MarkusThill.github.io post on feed-forward nets (\\def macros, bold vectors)"),
+    defs=[4, 6, 10],
+    claims=[
+        C(14, 0, r"\partial_{\mathbf{w}} l^{(i)} = \mathbf{x}^{(i)}\left(\mathbf{w}^\top \mathbf{x}^{(i)} + b - y^{(i)}\right)", "ok",
+          lambda M: per_sample(M, lambda i: M.d(f"half{i}", "w")),
+          lambda M: per_sample(M, lambda i: M.X[i, :].T * ((M.w.T * M.X[i, :].T)[0] + M.b - M.y[i]))),
+        C(14, 1, r"\partial_b l^{(i)} = \mathbf{w}^\top \mathbf{x}^{(i)} + b - y^{(i)}", "ok",
+          lambda M: per_sample(M, lambda i: M.d(f"half{i}", "b")),
+          lambda M: per_sample(M, lambda i: (M.w.T * M.X[i, :].T)[0] + M.b - M.y[i])),
+        C(16, 0, r"\frac{dl}{dw} = x\,(w x + b - y)", "ok", lambda M: per_sample(M, lambda i: M.d(f"sq{i}", "w") / 2),
+          lambda M: per_sample(M, lambda i: M.x[i] * (M.w * M.x[i] + M.b - M.y[i])), model="one",
+          note="one example's ½(wx + b − y)², for each example"),
+        C(20, 0, r"\mathbf{w} \leftarrow \mathbf{w} - \frac{\eta}{|\mathcal{B}|} \sum_{i \in \mathcal{B}} \partial_{\mathbf{w}} l^{(i)}(\mathbf{w}, b)", "unchecked",
+          why="the minibatch B is not fixed by the text: the gradient it uses depends on which examples are drawn"),
+        C(24, 0, r"\partial_{\mathbf{w}} L = \frac{1}{n}\sum_{i=1}^{n}\mathbf{x}^{(i)}\left(\hat{y}^{(i)} - y^{(i)}\right)", "ok",
+          lambda M: M.d("J", "w"), lambda M: sum((M.X[i, :].T * _lv_res(M, i) for i in range(M.m)), sp.zeros(2, 1)) / M.m),
+        C(24, 1, r"\partial_b L = \frac{1}{n}\sum_{i=1}^{n}\left(\hat{y}^{(i)} - y^{(i)}\right)", "ok",
+          lambda M: M.d("J", "b"), lambda M: sum(_lv_res(M, i) for i in range(M.m)) / M.m),
+        C(26, 0, r"\partial_b l^{(i)} = \hat{y}^{(i)} - y^{(i)}", "factor",
+          lambda M: per_sample(M, lambda i: M.d(f"sq{i}", "b")), lambda M: per_sample(M, lambda i: _lv_res(M, i)),
+          factor="1/2", kind="missing 2", mistake="without the ½ the square's 2 stays: ∂_b l^{(i)} = 2(ŷ^{(i)} − y^{(i)})",
+          explain=("2",), note="l^{(i)} is redefined on this line as the square without ½"),
     ])
