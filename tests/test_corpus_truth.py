@@ -203,16 +203,17 @@ def test_the_verdicts_hold(name):
             assert zero or not _close(w, [k * v for v in t]), f"{where}: recorded wrong but is {k:.6g} × the true value"
 
 
-@pytest.mark.parametrize("build, target, wrt", [
-    (lambda: truth.models.course_net(m=3, nx=2, nh=4, hidden="tanh", out="sigmoid"), "J", ("W1", "b2")),
-    (lambda: truth.models.rows_net(N=3, D=2, H=2, C=2, hidden="relu", out="softmax", reg="half"), "L", ("W1", "b2")),
-    (lambda: truth.models.nielsen_net(sizes=(2, 4, 3)), "C", ("w2", "b3")),
-], ids=["course-tanh", "cs231n-softmax", "nielsen"])
-def test_the_models_derivatives_are_sympys_derivative_of_the_whole_loss(build, target, wrt):
+@pytest.mark.parametrize("build, target, wrt, seed", [
+    (lambda: truth.models.course_net(m=3, nx=2, nh=4, hidden="tanh", out="sigmoid"), "J", ("W1",), "cross-check"),
+    (lambda: truth.models.rows_net(N=3, D=2, H=2, C=2, hidden="relu", out="softmax", reg="half"), "L", ("W1",), "cross-check"),
+    (lambda: truth.models.nielsen_net(sizes=(2, 4, 3)), "C", ("w2", "b3"), "cross-check"),
+    (lambda: truth.models.deep_course_net(m=1, sizes=(2, 4, 5, 1), hidden="relu"), "J", ("W2", "b1"), "c"),   # a point where some ReLUs are on
+], ids=["course-tanh", "cs231n-softmax", "nielsen", "deep-relu"])
+def test_the_models_derivatives_are_sympys_derivative_of_the_whole_loss(build, target, wrt, seed):
     """The truth's derivatives (the chain rule over the definitions, each local derivative by sympy) equal
     sympy's derivative of the loss written out in the leaves alone."""
     M = build()
-    pt = M.point("cross-check")
+    pt = M.point(seed)
     whole = M.expanded(target)[0, 0]
     for name in wrt:
         mine = M.at(pt).d(target, name)

@@ -179,7 +179,7 @@ DOCS["course_deep_relu.ipynb"] = Doc(
     model="[LINEAR -> RELU] x 2 -> LINEAR -> SIGMOID, sizes 2-4-5-1, mean log loss; A[0] = X is n0 × m",
     models={"net": lambda: models.deep_course_net(m=3, sizes=(2, 4, 5, 1), hidden="relu"),
             "z": lambda: models.scalars("z")},
-    sources=("deeplearning.ai 'Building your Deep Neural Network: Step by Step' (equations (7)-(17))",
+    sources=("github.com/tanchinluh/neuralnetwork (macros/new/linear_backward.sci: the course's linear_backward)",
              "github.com/zgwl/deep-learning (README.md)"),
     defs=[(1, 6), (1, 8), (2, 5), (4, 3), (6, 8)],
     claims=[
@@ -296,7 +296,7 @@ DOCS["ml_spec_linreg_lab.md"] = Doc(
     model="f_{w,b}(x) = w x + b, J(w,b) = 1/(2m) Σ (f − y)²",
     models={"lin": lambda: models.linear_1d(m=3, loss="2m")},
     sources=("github.com/karikarshivani/supervised-machine-learning (Glossary.md)",
-             "ML Specialization lab text 'C1_W1_Lab04_Gradient_Descent' as quoted in public notes"),
+             "coursera.org/learn/machine-learning/ungradedLab/lE1al/optional-lab-gradient-descent (as mirrored in public notes)"),
     defs=[18, 20],
     claims=[
         C(25, 0, r"w &= w -  \alpha \frac{\partial J(w,b)}{\partial w}", "ok",
@@ -326,7 +326,7 @@ DOCS["ml_spec_logistic_lab.md"] = Doc(
     models={"reg": lambda: models.logistic(m=3, nx=2, reg=True),
             "noreg": lambda: models.logistic(m=3, nx=2),
             "z": lambda: models.scalars("z")},
-    sources=("ML Specialization lab text 'C1_W3_Lab09_Regularization' (equations (1)-(5)) as quoted in public notes",
+    sources=("github.com/TernFolbaek/machine-learning-regularization (regularization.md)",
              "stats.stackexchange.com/questions/258709 (logistic regression gradient of weights)"),
     defs=[6, 8, 10, 14],
     claims=[
@@ -410,7 +410,7 @@ DOCS["nielsen_student_mistakes.md"] = Doc(
     models={"xent": lambda: models.nielsen_net(sizes=(2, 4, 3), cost="xent"),
             "quad": lambda: models.nielsen_net(sizes=(2, 4, 3)),
             "z": lambda: models.scalars("z")},
-    sources=("neuralnetworksanddeeplearning.com/chap3.html (the cross-entropy cost, as quoted in public notes)",
+    sources=("datascience.stackexchange.com/questions/27267 (Nielsen ch. 3: σ'(z) = a(1 − a) cancels)",
              "compphysics.github.io/MachineLearning/doc/pub/week42 (backpropagation with superscript layers)"),
     defs=[4, 5, 7, 17],
     claims=[
@@ -717,7 +717,7 @@ DOCS["regression_net_gather.tex"] = Doc(
     model="n = 3 samples as rows, 2 inputs, 4 tanh units, linear output, J = 1/n Σ (ŷ − y)²; w^{(1)}_{jk} is W1[k, j]",
     models={"net": lambda: models.rows_net(N=3, D=2, H=4, C=1, hidden="tanh", out="mse"),
             "u": lambda: models.scalars("u")},
-    sources=("the three seeds' two-layer regression derivation style (per-unit sums)",
+    sources=("github.com/blackKeys17/blackkeys17.github.io (content/posts/neural_net_maths: per-unit sums)",
              "compphysics.github.io/MachineLearning/doc/pub/week42 (δ with per-unit sums)"),
     defs=[9, 10, 14],
     claims=[
@@ -956,7 +956,7 @@ DOCS["softmax_regression.ipynb"] = Doc(
     style="course-style notebook (softmax regression, deeplearning.ai course 2 notation), \\mathrm{softmax}, \\sum_k over classes",
     model="Z = WX + b, Ŷ = softmax over each column, 3 classes, X is 2 × 4, one-hot Y, mean cross-entropy J",
     models={"soft": lambda: models.softmax_regression(m=4, nx=2, C=3)},
-    sources=("community.deeplearning.ai (course 2 week 3: dZ^{[L]} = Ŷ − Y for softmax)",
+    sources=("553668.com/manong/1173660.html (derivative of the softmax loss, ∂L/∂o_i = p_i − y_i)",
              "zakariapz.github.io/posts/2025-03-19-derivative-of-the-cross-entropy-loss-with-softmax"),
     defs=[(1, 4), (2, 3), (2, 7)],
     claims=[
@@ -989,7 +989,7 @@ DOCS["bce_vs_mse_blog.md"] = Doc(
     style="blog post comparing ½(a − y)² and binary cross-entropy for a sigmoid output, \\mathcal{L}_{\\text{…}}, \\ln, \\bm, a table",
     model="one example: z = wᵀx + b, a = σ(z); L_MSE = ½(a − y)² and L_BCE = −[y ln a + (1 − y) ln(1 − a)]",
     models={"mse": lambda: models.logistic_one(nx=2, loss="mse"), "bce": lambda: models.logistic_one(nx=2)},
-    sources=("neuralnetworksanddeeplearning.com/chap3.html (why the cross-entropy avoids a learning slowdown)",
+    sources=("github.com/Colelyman/tensorflow (notes on Nielsen ch. 3: cross-entropy and the learning slowdown)",
              "github.com/MarkusThill/MarkusThill.github.io (_posts/2025-08-02-neural-nets-and-backprop.md)"),
     defs=[4, 8, 20],
     claims=[
@@ -1050,7 +1050,7 @@ DOCS["update_rules_cheatsheet.md"] = Doc(
     model="linear regression (J = 1/(2m) Σ r²), logistic regression (mean log loss), softmax regression (one-hot, mean CE)",
     models={"lin": lambda: models.linear_1d(m=3, loss="2m"), "log": lambda: models.logistic(m=3, nx=2),
             "soft": lambda: models.softmax_regression(m=4, nx=2, C=3)},
-    sources=("CS229 lecture notes (the LMS rule θ_j := θ_j + α(y^{(i)} − h_θ(x^{(i)}))x_j^{(i)})",
+    sources=("github.com/AshishSinha5/course_notes (the LMS rule θ_j := θ_j + α(y^{(i)} − h_θ(x^{(i)}))x_j^{(i)})",
              "github.com/steevmi1/cdl-ai (nndl/Notes/Week02.md)"),
     defs=[6, 13],
     claims=[
@@ -1128,8 +1128,8 @@ DOCS["computation_graph_cs231n.md"] = Doc(
             "t": lambda: models.scalars("t"),
             "neuron": lambda: models.sigmoid_neuron(),
             "neuron_at": lambda: models.sigmoid_neuron(fixed=(("w", (1, -2, 0)), ("x", (2, 1))))},
-    sources=("cs231n.github.io/optimization-2 (backpropagation, intuitions) as quoted in public notes",
-             "e-com-net.com/article/1595141473555292160.htm (CS231n notes: backpropagation and neural networks)"),
+    sources=("github.com/Rockung/sma (the CS231n sigmoid-neuron circuit, f(w, x) = σ(w_0 x_0 + w_1 x_1 + w_2))",
+             "flossy-vulcanodon-74c.notion.site/Backpropagation-and-Neural-Networks-974bd04b6195496c80b57d87f42cdd56"),
     defs=[6, 12, 18, 23, 29],
     claims=[
         C(7, 0, r"\frac{\partial f}{\partial q} = z", "ok", lambda M: M.d("f", "q"), lambda M: M.z),
@@ -1252,7 +1252,7 @@ DOCS["html_comment_and_fence.md"] = Doc(
     model="ŷ_i = wᵀx_i + b with two features, n = 4 samples as rows, J = 1/n Σ (ŷ − y)²",
     models={"lin": lambda: models.linear_vec(m=4, d=2, loss="n")},
     sources=("github.com/fishitmo/Data-Science-Interview-Preparation (2/n gradients)",
-             "GitHub wiki pages using \\( \\) and \\[ \\] (MathJax delimiters)"),
+             "borjarequena.github.io/Neural-Network-Course/course/linear_regression.html (backslash-paren inline math)"),
     defs=[4, 5],
     claims=[
         C(8, 0, r"\frac{\partial J}{\partial \mathbf{w}} = \frac{2}{n}\sum_{i=1}^{n} (\hat{y}_i - y_i)\,\mathbf{x}_i", "ok",
@@ -1278,8 +1278,8 @@ DOCS["dl_book_notation.md"] = Doc(
     model="ŷ = wᵀx + b, l^{(i)} = ½(ŷ − y)², L = 1/n Σ l^{(i)} over n = 4 examples (rows); one feature for dl/dw",
     models={"vec": lambda: models.linear_vec(m=4, d=2, loss="half_mean"),
             "one": lambda: models.linear_1d(m=3, loss="half")},
-    sources=("d2l.ai chapter 'Linear Regression' (minibatch SGD with ∂_w l^{(i)}) as quoted in public notes",
-             "MarkusThill.github.io post on feed-forward nets (\\def macros, bold vectors)"),
+    sources=("d2l.ai/chapter_linear-networks/linear-regression-scratch.html (as discussed on its forum)",
+             "compphysics.github.io/MachineLearning/doc/pub/week40 (minibatches B_k, ∇_β C as a sum)"),
     defs=[4, 6, 10],
     claims=[
         C(14, 0, r"\partial_{\mathbf{w}} l^{(i)} = \mathbf{x}^{(i)}\left(\mathbf{w}^\top \mathbf{x}^{(i)} + b - y^{(i)}\right)", "ok",
