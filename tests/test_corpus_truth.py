@@ -31,7 +31,7 @@ POINTS = 3          # random points per document
 # --- reading the files --------------------------------------------------------------------------------------
 
 def cells(name):
-    """The document as a list of (cell number or None, list of lines)."""
+    """The document as (cell number or None, cell type, lines): a notebook's cells numbered from 1."""
     path = DIR / name
     if name.endswith(".ipynb"):
         nb = nbformat.read(path, as_version=4)
@@ -109,7 +109,7 @@ def test_the_file_exists_and_its_first_line_names_a_style(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_claim_is_on_its_line_once_in_order(name):
+def test_every_claim_is_on_its_line_numbered_left_to_right(name):
     doc = DOCS[name]
     seen = set()
     for c in doc.claims:
@@ -131,7 +131,13 @@ def test_every_claim_is_on_its_line_once_in_order(name):
         assert (c.cell is not None) == name.endswith(".ipynb"), c
     by_line = Counter(c.where for c in doc.claims)
     for where, count in by_line.items():
-        assert sorted(c.n for c in doc.claims if c.where == where) == list(range(count)), (name, where)
+        here = sorted((c for c in doc.claims if c.where == where), key=lambda c: c.n)
+        assert [c.n for c in here] == list(range(count)), (name, where)
+        line, at = squash(line_at(name, where)), 0
+        for c in here:      # the n-th claim's text comes after the (n-1)-th's, left to right
+            found = line.find(squash(c.text), at)
+            assert found >= 0, f"{name}:{where}: claim n={c.n} ({c.text!r}) is not right of claim n={c.n - 1}"
+            at = found + 1
     assert not set(doc.defs) & set(by_line), f"{name}: a line is both a claim line and a definition line"
 
 

@@ -1,13 +1,14 @@
 """The corpus's models in sympy: leaves (parameters, data), named nodes, losses, and exact derivatives.
 
-A model is a list of definitions in order. Every node gets a matrix of placeholder symbols, so a derivative
-with respect to an intermediate node (``∂J/∂Z2``) is sympy's derivative of the loss written with that
-node's placeholders kept and every other node expanded; a derivative with respect to a leaf expands
-everything. Numbers come from a forward pass at a random point (fixed seed), so nothing here runs microreg.
+A model is a list of definitions in order; every node has a matrix of placeholder symbols. A derivative of the
+loss with respect to a leaf or a node (``∂J/∂W1``, ``∂J/∂Z2``) is the chain rule summed over the definitions in
+reverse order, each local derivative taken by sympy from the node's definition; tests/test_corpus_truth.py checks
+this against sympy's derivative of the whole loss written out in the leaves. Values come from a forward pass
+at a random point drawn from a fixed seed. Nothing here runs microreg.
 
-Shapes follow each document: course notes keep samples as columns (``X`` is features × m), CS231n-style
-notes keep samples as rows (``X`` is N × D). Sizes are small and all different (features 2, hidden 4,
-classes 3, samples 3 or 5) so that a missing transpose cannot hide behind a square matrix.
+Shapes follow each document: course notes keep samples as columns (``X`` is features × m), CS231n-style notes
+keep samples as rows (``X`` is N × D). Sizes are small and different from one another (features 2, hidden 3, 4
+or 5 units, classes 3, samples 3, 4 or 5) so that a missing transpose cannot hide behind a square matrix.
 """
 
 import functools
@@ -85,10 +86,6 @@ def colsum(A):
     return sp.ones(1, A.shape[0]) * A
 
 
-def total(A):
-    return sum(A) if isinstance(A, sp.MatrixBase) else A
-
-
 def bcol(b, m):
     """A column b repeated for m samples (b + WX in numpy broadcasting)."""
     return b * sp.ones(1, m)
@@ -97,10 +94,6 @@ def bcol(b, m):
 def brow(b, n):
     """A row b repeated for n samples (XW + b with samples as rows)."""
     return sp.ones(n, 1) * b
-
-
-def ones(r, c):
-    return sp.ones(r, c)
 
 
 def softmax_cols(Z):

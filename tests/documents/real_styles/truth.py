@@ -1,7 +1,8 @@
 """Ground truth for the real-style derivation corpus (issue 18 §5), worked out with sympy, never with microreg.
 
-``DOCS[file]`` is a `Doc`: the style its notation follows, the model it derives (a sympy model from
-``models.py``), every claim it makes, and the lines whose equations hold no claim (``defs``).
+``DOCS[file]`` is a `Doc`: the style its notation follows, the model it derives (``models``: sympy models
+built by ``models.py``; a claim names its model when the document has several), every claim it makes, the lines
+whose equations hold no claim (``defs``), and the public sources whose notation it follows (``sources``).
 
 Where a claim sits
 - ``line``: the 1-based line of the file where the claim's right-hand side starts. In a notebook ``cell`` is
@@ -13,12 +14,15 @@ Where a claim sits
   itself a claim gives a claim per link. Every link of a chain is compared with the chain's first left side.
 - ``text``: what the line shows of the claim (the test checks it is there, whitespace aside).
 - ``defs``: lines (``(cell, line)`` in a notebook) with equations but no claim: definitions, assumptions
-  (``\\sum_k y_k = 1``), a known function's defining formula (``\\sigma(z) = \\frac{1}{1+e^{-z}}``: reading it as
-  a definition or as a true identity are both right). A row judged wrong there is a false alarm.
+  (``\\sum_k y_k = 1``), the given values of a worked example (``x = -3``), a chain that only introduces names
+  (``\\hat{y} = a = \\sigma(z)``), a known function's defining formula standing alone
+  (``\\sigma(z) = \\frac{1}{1+e^{-z}}``: reading it as a definition or as a true identity are both right). A row
+  judged wrong there is a false alarm; a row judged right there is harmless.
 
 Verdicts
 - "ok": the written right side equals the true value; "factor": it is ``factor`` times the true value
-  (``"m"``, ``"-1"``, ``"1/2"``, ``"2"``); "wrong": neither; "unchecked": a careful reader cannot check it
+  (``"m"``, ``"n"``, ``"1/m"``, ``"-1"``, ``"1/2"``, ``"2"``; m and n are the model's number of examples); "wrong":
+  neither; "unchecked": a careful reader cannot check it
   (``why`` says what is missing: a Jacobian, a schema over any parameter, prose).
 - ``truth(M)`` and ``written(M)`` build the two sides in sympy from the model ``M`` (its leaves and node
   placeholders, ``M.d(target, wrt)`` for an exact derivative). A name the document defined earlier means its
@@ -46,12 +50,11 @@ def _load_models():
 
 
 models = _load_models()
-ew, had, rowsum, colsum, bcol, brow, stack = (models.ew, models.had, models.rowsum, models.colsum, models.bcol,
-                                              models.brow, models.stack)
+ew, had, rowsum, colsum, stack = models.ew, models.had, models.rowsum, models.colsum, models.stack
 sigmoid, dsigmoid, tanh, dtanh, relu, drelu, leaky, dleaky = (
     models.sigmoid, models.dsigmoid, models.tanh, models.dtanh, models.relu, models.drelu, models.leaky,
     models.dleaky)
-Matrix, Rational, log, exp = sp.Matrix, sp.Rational, sp.log, sp.exp
+Matrix, Rational = sp.Matrix, sp.Rational
 
 # The planted mistakes, in a teacher's words.
 MISTAKES = {
