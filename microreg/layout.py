@@ -646,7 +646,7 @@ def split_equations(t):
             cuts.append((i, i + 1))
         i += 1
     if not cuts:
-        return [t]
+        return [trailing_punctuation(t)]
     pieces, start = [], 0
     for a, b in cuts:
         pieces.append((start, a, b))
@@ -654,6 +654,9 @@ def split_equations(t):
     pieces.append((start, n, n))
     out = []
     for k, (a, b, _) in enumerate(pieces):
+        piece = s[a:b]
+        while b > a and s[b - 1] in " .,;:\x10" and not (b - 2 >= a and s[b - 2] == "\\"):
+            b -= 1                                   # the sentence's full stop, not the equation's
         piece = s[a:b]
         if not piece.strip():
             continue

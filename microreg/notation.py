@@ -588,6 +588,8 @@ class _Builder:
         h = self.build(head)
         arguments = [self.build(a) for a in args.children] if isinstance(args, Tree) and args.data == "args" \
             else [self.build(args)]
+        if h.kind == "dop" and len(arguments) == 1:
+            return Node("deriv", (arguments[0], h.args[0]), h.value, self.col(t))    # ∂/∂b (…)
         if not _may_be_function(h) and len(arguments) == 1 and arguments[0].kind != "kwarg":
             return Node("mul", (h, arguments[0]), ("juxt",), self.col(t))      # 2(a − b), ½(ŷ − y): a product
         return Node("apply", (h, *arguments), None, self.col(t))
@@ -598,6 +600,9 @@ class _Builder:
         if isinstance(base_tree, Tree) and base_tree.data == "apply":
             head, args = base_tree.children[0], base_tree.children[-1]
             h = self.build(head)
+            if h.kind == "dop":                # ∂/∂b (ŷ − y)²: the derivative of the square
+                group = self.build(args if not (isinstance(args, Tree) and args.data == "args") else args.children[0])
+                return Node("deriv", (make(group), h.args[0]), h.value, self.col(base_tree))
             if not _may_be_function(h) and not (isinstance(args, Tree) and args.data == "args"
                                                 and len(args.children) > 1):
                 group = self.build(args if not (isinstance(args, Tree) and args.data == "args") else args.children[0])

@@ -295,23 +295,31 @@ def choose_reading(sorter, samples, sizes, prose, seed):
         for weights in ("out_in", "in_out"):
             for k in range(min(len(one_output), 2) + 1):
                 for cols in itertools.combinations(one_output, k):
-                    candidates.append(Reading(True, f, h, o, samples if data != "batch" or True else 1, data, weights,
-                                              frozenset(cols), layers, layer_sizes))
+                    candidates.append(Reading(True, f, h, o, samples, data, weights, frozenset(cols), layers,
+                                              layer_sizes, _first_layer(sorter)))
     best = None
     for r in candidates:
         # first every definition built, then the data as the document writes it (X as a matrix before a batch
         # of rows), then the claims whose shapes fit (w₂ as a column or a row)
         built = _failures(sorter, r, seed, prose, claims=False)
-        score = (built, data_modes.index(r.data), _failures(sorter, r, seed, prose) - built)
+        score = (built, r.data == "batch", _failures(sorter, r, seed, prose) - built, data_modes.index(r.data))
         if best is None or score < best[0]:
             best = (score, r)
-        if score[0] == 0 and score[2] == 0:
+        if score[0] == 0 and score[2] == 0 and len(data_modes) == 1:
             break
     if sizes is None:
         # the scalar reading fits anything: it wins only when the vectors break more definitions
         if _failures(sorter, scalar, seed, prose, claims=False) < _failures(sorter, best[1], seed, prose, claims=False):
             return scalar
     return best[1]
+
+
+def _first_layer(sorter):
+    """1 when the document says the input is layer 1 (Nielsen's a¹ = x), else 0 (a⁽⁰⁾ = x, A^{[0]} = X)."""
+    for d in sorter.definitions:
+        if d.key.name in ("a", "A") and d.key.slot == "1" and d.tree.kind == "sym" and d.tree.value.base in ("x", "X"):
+            return 1
+    return 0
 
 
 def _one_output_weights(sorter, layers):

@@ -342,6 +342,7 @@ class Sorter:
         self.unread = []
         self.notes = []
         self.defined_d = False
+        self.aliases = {}                # Key → a built-in function's name: g^{[1]} = \tanh
         self.defined = set()             # keys defined so far
         self.template_names = set()      # names defined with a symbolic layer (z^{[l]})
         self.dropped = {}                # Key → (line, why): a definition that could not be built
@@ -357,7 +358,38 @@ class Sorter:
                 self.sort(row)
             except (FormulaError, ValueError) as exc:
                 self.skip(row, str(exc))
+        self.prefer_matrices()
+        self.link_common_parts()
         return self
+
+    def prefer_matrices(self):
+        """The course writes each layer twice: ``z^{[1](i)} = W^{[1]}x^{(i)} + b^{[1]}`` for one example and
+        ``Z^{[1]} = W^{[1]}X + b^{[1]}`` for all. A teacher reads the small letter as a column of the capital one:
+        where both are defined, the capital's definition is the model's, and ``z^{[1](i)}`` is its column i."""
+        capitals = {d.key for d in self.definitions if len(d.key.name) == 1 and d.key.name.isupper()}
+        keep = []
+        for d in self.definitions:
+            twin = Key(d.key.name.upper(), d.key.slot) if len(d.key.name) == 1 and d.key.name.islower() else None
+            if twin is not None and twin in capitals:
+                self.defined.discard(d.key)
+                continue
+            keep.append(d)
+        self.definitions = keep
+
+    def link_common_parts(self):
+        """A teacher reads ``a^l = σ(w^l a^{l-1} + b^l)`` beside ``z^l = w^l a^{l-1} + b^l`` as a^l = σ(z^l): a
+        definition's right side written out inside another definition is that quantity (so ∂C/∂z^l is not 0)."""
+        plain = [d for d in self.definitions if not d.params and d.symbol is not None
+                 and d.tree.kind not in ("sym", "num") and sum(1 for _ in d.tree.walk()) >= 3]
+        for d in self.definitions:
+            for e in plain:
+                if e is d or e.key == d.key or _mentions(e.tree, d.key):
+                    continue
+                name = Node("sym", (), e.symbol.with_(sub=tuple(i for i in e.symbol.sub if not (len(i) == 1 and
+                                                                                               i.isalpha()))), None)
+                new = _replace_subtree(d.tree, e.tree, name)
+                if new is not d.tree:
+                    d.tree = new
 
     def skip(self, row, why, column=None):
         self.unread.append(Unread(row.line, column or row.column, row.cell, _short(self.text_of(row), 64), why))
@@ -491,6 +523,13 @@ class Sorter:
                 self.claims.append(claim)
                 self.previous = ("claim", claim)
                 return
+        body = members[-1]
+        if len(members) == 2 and (body.kind == "func" or (body.kind == "sym" and body.value.base == "sigma"
+                                                          and not body.value.sub and body.value.layer is None)):
+            # g^{[1]} = \tanh, f = σ: the name of an activation function
+            name = body.value if body.kind == "func" else "sigmoid"
+            self.aliases[key] = name if isinstance(name, str) else name[0]
+            return
         if key.name in ("x", "X", "y", "Y") and not sym.accent and self.models_the_data(members):
             self.skip(row, f"a model of the data {show_symbol(sym)} ({show_symbol(sym)} is data here), not a "
                       "definition the checks use")
@@ -624,6 +663,33 @@ class Sorter:
         self.claims.append(claim)
         self.previous = ("update", claim)
         return True
+
+
+def _mentions(tree, key):
+    return any(n.kind == "sym" and key_of(n.value)[0] == key for n in tree.walk())
+
+
+def _replace_subtree(tree, part, name):
+    """``tree`` with every copy of ``part`` (index letters aside) replaced by ``name``; the same object if none."""
+    if tree == part or _same_but_indices(tree, part):
+        return name
+    if not tree.args:
+        return tree
+    new = [_replace_subtree(a, part, name) for a in tree.args]
+    if all(a is b for a, b in zip(new, tree.args)):
+        return tree
+    return Node(tree.kind, new, tree.value, tree.column)
+
+
+def _same_but_indices(a, b):
+    """Equal trees up to index letters on names (Σₖ wⱼₖ aₖ + bⱼ is the same sum as the one defining zⱼ)."""
+    if a.kind != b.kind or len(a.args) != len(b.args):
+        return False
+    if a.kind == "sym":
+        return key_of(a.value)[0] == key_of(b.value)[0] and a.value.primes == b.value.primes
+    if a.value != b.value:
+        return False
+    return all(_same_but_indices(x, y) for x, y in zip(a.args, b.args))
 
 
 def _iteration(sym):

@@ -167,6 +167,7 @@ class Judge:
         if len(found) == 1:
             for letter in ("g", "phi", "f"):
                 out[Key(letter)] = found[0]
+        out.update(self.s.aliases)           # g^{[1]} = \tanh said in an equation wins over the prose
         return out
 
     def sample_letters(self):
@@ -358,7 +359,7 @@ class Judge:
             value = ev.derivative(n.of, _rescript(n.wrt, t.value, n))
             return value, None
         if t.kind == "deriv":
-            return ev.derivative(t.args[0], t.args[1]).numbers(), None
+            return ev.derivative(t.args[0], t.args[1], t.value).numbers(), None
         if t.kind == "dname":
             return self.dname_truth(ev, t.args[0], pt, claim)
         if t.kind == "sym" and key_of(t.value)[0].name in ("delta", "Delta"):

@@ -180,6 +180,7 @@ class Reading:
     columns: frozenset = frozenset()
     layers: int = 1
     sizes: tuple = ()                    # (layer, units) set by --dims n1=…
+    first: int = 0                       # the input's layer: 0 (a⁽⁰⁾ = x), or 1 in Nielsen's a¹ = x
 
     def units(self, k):
         if not self.vector:
@@ -187,7 +188,7 @@ class Reading:
         given = dict(self.sizes)
         if k in given:
             return given[k]
-        if k <= 0:
+        if k <= self.first:
             return self.f
         if k >= self.layers:
             return self.o
@@ -196,7 +197,7 @@ class Reading:
     def words(self):
         if not self.vector:
             return f"one unit per layer, {self.samples} random samples of the data"
-        sizes = " → ".join(str(self.units(k)) for k in range(self.layers + 1))
+        sizes = " → ".join(str(self.units(k)) for k in range(self.first, self.layers + 1))
         data = {"batch": f"{self.samples} samples, one at a time", "columns": f"X holds the {self.samples} samples "
                 f"as columns (features × samples)", "rows": f"X holds the {self.samples} samples as rows "
                 "(samples × features)"}[self.data]
@@ -370,9 +371,9 @@ class Point:
         capital = name.isupper()
         L = r.layers
         if role == "input":
-            units = r.units(0) if not (key.slot.isdigit() and not r.vector) else 1
+            units = r.units(r.first) if not (key.slot.isdigit() and not r.vector) else 1
             vals = self.rng.uniform(-2.0, 2.0, size=(m, units))
-            axes_unit = "u0"
+            axes_unit = f"u{r.first}"
         else:
             units = r.units(L)
             if self.model.one_hot and units > 1:
@@ -385,7 +386,7 @@ class Point:
             axes_unit = f"u{L}"
         if not r.vector:
             return Arr(self._values(vals[:, 0], label), ("s",))
-        if capital and r.data in ("columns", "rows"):
+        if r.data in ("columns", "rows"):
             if r.data == "columns":
                 return Arr(self._values(vals.T, label), (axes_unit, "S"))
             return Arr(self._values(vals, label), ("S", axes_unit))
@@ -507,6 +508,20 @@ class Point:
         total = V.reduce_all(of).item()
         return Arr(self._gradient(total, leaves, wrt_arr.shape), wrt_arr.axes)
 
+    def second_derivative(self, of, wrt_arr, wrt_label):
+        """∂²of/∂w² for each element w of ``wrt`` (the Hessian's diagonal), by autograd twice."""
+        if of.la_axes() and any(n > 1 for a, n in zip(of.axes, of.shape) if a != "s"):
+            raise ReadError(f"a second derivative of {V.shape_words(of)}")
+        leaves = list(wrt_arr.v.ravel()) if wrt_arr.v.ndim else [wrt_arr.v[()]]
+        total = V.reduce_all(of).item()
+        if not isinstance(total, Value) or not all(isinstance(x, Value) for x in leaves):
+            return Arr(np.zeros(wrt_arr.shape), wrt_arr.axes)
+        first = grad(total, leaves, create_graph=True)
+        out = []
+        for g, x in zip(first, leaves):
+            out.append(float(grad(g, [x])[0]) if isinstance(g, Value) else 0.0)
+        return Arr(np.array(out).reshape(wrt_arr.shape), wrt_arr.axes)
+
     def _diagonal(self, of, wrt_arr):
         """∂a/∂z for a map that acts element by element (a = σ(z), z = W a + b by b): the Jacobian's diagonal,
         when it has no other entry; else None."""
@@ -545,6 +560,10 @@ class Point:
             return np.zeros(shape)
         gs = grad(total, leaves)
         return np.array([float(g) for g in gs], dtype=np.float64).reshape(shape)
+
+
+_CAL = {"ℒ": "L", "𝒥": "J", "𝒞": "C", "ℰ": "E", "ℓ": "l"}
+_FONT_TWINS = {**{k: (v,) for k, v in _CAL.items()}, **{v: (k,) for k, v in _CAL.items() if v != "l"}}
 
 
 def weight_or_bias(key):
@@ -633,6 +652,10 @@ class Evaluator:
         point, model = self.point, self.model
         if model.knows(key) or key in point.nodes or key in point.fixed:
             return point.quantity(key, sym, self.ctx)
+        # 𝒥, ℒ, 𝒞 when only J, L, C is defined (and the reverse): the same letter in another font
+        for other in _FONT_TWINS.get(key.name, ()):
+            if model.knows(Key(other, key.slot)):
+                return point.quantity(Key(other, key.slot), sym, self.ctx)
         # C^{(L)} when only C is defined (a loss written with the layer it is computed at): C
         if key.slot and not model.knows(key) and model.knows(Key(key.name)) and key.name not in model.templates \
                 and not any(k.name == key.name and k.slot for k in model.definitions):
@@ -664,6 +687,8 @@ class Evaluator:
         if self.strict and key in model.dropped and not model.knows(key):
             line, why = model.dropped[key]
             raise Unresolved(sym, f"{show_symbol(sym)} (line {line}) could not be built: {why}", node.column)
+        if self.strict and any(Key(o, key.slot) in model.mentioned for o in _FONT_TWINS.get(key.name, ())):
+            return point.quantity(key, sym, self.ctx)
         if self.strict and key not in model.mentioned and not point.is_data(key) and key.name not in SIZES \
                 and key.name not in ("e", "pi") and key not in point.nodes:
             raise Unresolved(sym, f"{show_symbol(sym)} is never defined (the model read from the document has no "
@@ -678,11 +703,8 @@ class Evaluator:
         marks = list(value.letters)
         sample_axis = "s" if "s" in axes else ("S" if "S" in axes else None)
         todo = list(letters)
-        if sample is not None:
-            if sample_axis is None:
-                pass                             # one sample, or a quantity that does not vary by sample
-            else:
-                marks[axes.index(sample_axis)] = sample
+        if sample is not None and sample_axis is not None:
+            marks[axes.index(sample_axis)] = sample
         unit_axes = [i for i, a in enumerate(axes) if a not in ("s", "S", "1")]
         for letter in todo:
             declared = letter in self.ctx.sample_letters or letter in self.model.sample_letters
@@ -692,10 +714,13 @@ class Evaluator:
             free = [i for i in unit_axes if marks[i] is None]
             if free:
                 marks[free[0]] = letter
-            elif sample_axis is not None and marks[axes.index(sample_axis)] is None:
-                marks[axes.index(sample_axis)] = letter
+            elif sample_axis is not None and marks[axes.index(sample_axis)] is None and letter in ("i", "n", "t"):
+                marks[axes.index(sample_axis)] = letter        # x_i of a number per sample: the sample i
             # more letters than axes: an index on a number (one unit): nothing to pick
-        return Arr(value.v, value.axes, marks)
+        if "S" in axes and marks[axes.index("S")] is not None:
+            # x_i, a^{[2](i)}: one sample of a matrix of samples is a vector per sample, outside the linear algebra
+            axes[axes.index("S")] = "s"
+        return Arr(value.v, axes, marks)
 
     # operations ------------------------------------------------------------------------------------------
     def e_add(self, node):
@@ -818,7 +843,7 @@ class Evaluator:
         if len(la) == 1:
             return V.reduce_sum(body, la[0])
         if not la:
-            raise ReadError(f"Σ over {letter}, but nothing in the sum is indexed by {letter}", node.column)
+            return body                   # Σⱼ over the one unit of a one-unit layer
         raise ReadError(f"Σ over {letter}: which axis of {V.shape_words(body)}?", node.column)
 
     def e_prod(self, node):
@@ -876,9 +901,9 @@ class Evaluator:
 
     def e_deriv(self, node):
         of, wrt = node.args
-        if node.value != 1:
-            raise ReadError("a second derivative", node.column)
-        return self.derivative(of, wrt)
+        if node.value not in (1, 2):
+            raise ReadError(f"a derivative of order {node.value}", node.column)
+        return self.derivative(of, wrt, node.value)
 
     def e_dname(self, node):
         """The course's ``dZ^{[2]}`` inside a formula: ∂J/∂Z⁽²⁾ for the cost J; for a quantity that varies by
@@ -1085,8 +1110,8 @@ class Evaluator:
         return Arr(out, x.axes, x.letters)
 
     # derivatives ----------------------------------------------------------------------------------------
-    def derivative(self, of, wrt):
-        """∂of/∂wrt at this point, by autograd."""
+    def derivative(self, of, wrt, order=1):
+        """∂of/∂wrt at this point, by autograd (``order`` 2: ∂²of/∂wrt², element by element)."""
         point = self.point
         if wrt.kind == "all":
             raise ReadError("∇ with no variable: write the gradient with respect to each parameter", wrt.column)
@@ -1113,7 +1138,10 @@ class Evaluator:
         if self.model.named_of(key) is not None:
             raise ReadError(f"a derivative with respect to {show_symbol(sym)}, itself a derivative", wrt.column)
         # letters on the variable pick elements of the gradient: ∂C/∂w_{jk}
-        d = point.differentiate(of_value.unbound(), target.unbound(), show_symbol(sym))
+        if order == 2:
+            d = point.second_derivative(of_value.unbound(), target.unbound(), show_symbol(sym))
+        else:
+            d = point.differentiate(of_value.unbound(), target.unbound(), show_symbol(sym))
         # one sample's derivative: the variable is one sample's (x^{(i)}, z^{(i)}) and so is the result
         return self.bind(d, letters, sample, sym, wrt)
 
