@@ -370,7 +370,9 @@ class Sorter:
         keep = []
         for d in self.definitions:
             twin = Key(d.key.name.upper(), d.key.slot) if len(d.key.name) == 1 and d.key.name.islower() else None
-            if twin is not None and twin in capitals:
+            per_example = d.symbol is not None and d.symbol.sample is not None
+            layered = bool(d.key.slot) or d.key.name in ("z", "a", "h")      # not l beside L: two losses
+            if twin is not None and twin in capitals and per_example and layered and not d.params:
                 self.defined.discard(d.key)
                 continue
             keep.append(d)

@@ -389,6 +389,24 @@ class Judge:
         return ev.derivative(of, wrt)
 
     def judge_member(self, claim, tree):
+        verdict = self._judge_member(claim, tree)
+        if verdict[0] in ("wrong", "factor") and self.reading.vector and _scalar_looking(claim, tree):
+            # "with one feature this is the familiar dl/dw = x(wx + b − y)": a formula written with numbers only,
+            # in a document read with vectors, is read as the one-feature case it is written as
+            from dataclasses import replace
+            saved = self.reading
+            try:
+                self.reading = Reading(False, samples=saved.samples, layers=saved.layers)
+                scalar = self._judge_member(claim, tree)
+            except (*_EVAL_ERRORS, Unresolved):
+                scalar = None
+            finally:
+                self.reading = saved
+            if scalar is not None and scalar[0] == "ok":
+                return "ok", None, scalar[2] + " (read with one unit per layer, as it is written: no vector in it)"
+        return verdict
+
+    def _judge_member(self, claim, tree):
         row = claim.row
         model = self.model_at(row)
         points, H, T, summed, ALT = self.sample(claim, tree, model, row)
@@ -557,6 +575,25 @@ def _of_words(claim):
     if t.kind == "deriv":
         return show(t.args[0])
     return "the loss"
+
+
+def _scalar_looking(claim, tree):
+    """A formula with nothing of a vector in it: no transpose, no ⊙, no capital-letter matrix, no element index."""
+    nodes = list(tree.walk()) + list(claim.target.walk())
+    for n in nodes:
+        if n.kind in ("transpose", "vector", "rowvec", "matrix", "indexed"):
+            return False
+        if n.kind == "mul" and "odot" in n.value:
+            return False
+        if n.kind == "sym":
+            s = n.value
+            if len(s.base) == 1 and s.base.isupper() and s.base not in ("L", "J", "C", "E"):
+                return False
+            if any(len(i) == 1 and i.isalpha() and i not in ("i", "n") for i in s.sub):
+                return False
+        if n.kind == "func" and str(n.value).startswith(("np.", "softmax")):
+            return False
+    return True
 
 
 def _rescript(wrt, named_sym, n):
