@@ -237,8 +237,8 @@ def delimiters(t):
 def spacing(t):
     r"""Spacing: ``\, \; \: \! \ ~ \quad \qquad \hspace{…} \enspace \phantom{…}`` (between equations,
     ``\quad`` separates them: `split_equations` reads it first)."""
-    t = _unwrap_rule(["hspace", "vspace", "phantom", "hphantom", "vphantom", "kern", "mkern", "mspace"],
-                     keep=False)(t)
+    t = _regex_rule(r"\\(hspace|hskip)\*?\s*(\{[^{}]*\}|[0-9.]+\s*[a-z]{2})", " \x10 ")(t)
+    t = _unwrap_rule(["vspace", "phantom", "hphantom", "vphantom", "kern", "mkern", "mspace"], keep=False)(t)
     t = _regex_rule(r"\\(quad|qquad)(?![A-Za-z])", " \x10 ")(t)    # maybe between equations: split_equations decides
     return _regex_rule(r"\\(enspace|thinspace|medspace|thickspace|negthinspace)(?![A-Za-z])|"
                        r"(?<!\\)\\[,;:! >]|(?<!\\)~", " ")(t)
@@ -330,9 +330,19 @@ def braces_notes(t):
             k += 1
         if k < len(s) and s[k] in "_^":
             c, d = _group_after(s, k + 1)
+            if s[c:d].startswith("\\") and d < len(s):      # _\text{data loss}: the command and its group
+                e, f = _group_after(s, d)
+                if e < f and s[e] == "{":
+                    d = f
             edits.append((k, d, " "))
     t = t.edit(_disjoint(edits))
     return _repeat(_unwrap_rule(["underset"], drop_args=1))(t)
+
+
+def slices(t):
+    r"""numpy's slices in a subscript: ``(\frac{\partial L}{\partial f})_{i,:}`` (row i) → ``_{i}``, ``_{:,j}`` → ``_{j}``."""
+    t = _regex_rule(r"_\s*\{\s*([A-Za-z0-9]+)\s*,\s*:\s*\}", lambda m: "_{" + m.group(1) + "}")(t)
+    return _regex_rule(r"_\s*\{\s*:\s*,\s*([A-Za-z0-9]+)\s*\}", lambda m: "_{" + m.group(1) + "}")(t)
 
 
 def short_fractions(t):
@@ -562,6 +572,7 @@ RULES = [
     ("delimiters", delimiters, False),
     ("sizes and styles", sizes_and_styles, False),
     ("short fractions", short_fractions, False),
+    ("slices", slices, False),
     ("unicode scripts", unicode_scripts, False),
     ("alignment", alignment, False),
     ("bars", bars, True),

@@ -359,8 +359,39 @@ class Sorter:
             except (FormulaError, ValueError) as exc:
                 self.skip(row, str(exc))
         self.prefer_matrices()
+        self.name_expressions()
         self.link_common_parts()
         return self
+
+    def name_expressions(self):
+        """``\frac{\partial L}{\partial (XW_1 + b_1)}``: a derivative with respect to an expression is one with
+        respect to the quantity it computes: the expression is given a name (shown as written) and a
+        definition, so the model holds it as a node (H = max(0, ·) then uses it)."""
+        names = {}
+
+        def rename(node):
+            if node.kind == "deriv" and node.args[1].kind not in ("sym", "all"):
+                expr = node.args[1]
+                key = show(expr)
+                if key not in names:
+                    sym = Symbol(f"({key})")
+                    names[key] = sym
+                    row = next((c.row for c in self.claims), None)
+                    self.add_definition(Definition(key_of(sym)[0], expr, row.line if row else 0,
+                                                   row.section if row else (), True, (), f"({key}) = {key}", sym,
+                                                   row, 0))
+                return Node("deriv", (rename(node.args[0]), Node("sym", (), names[key], expr.column)), node.value,
+                            node.column)
+            if not node.args:
+                return node
+            new = [rename(a) for a in node.args]
+            if all(a is b for a, b in zip(new, node.args)):
+                return node
+            return Node(node.kind, new, node.value, node.column)
+
+        for c in self.claims:
+            c.target = rename(c.target)
+            c.members = [(rename(t), *rest) for t, *rest in c.members]
 
     def prefer_matrices(self):
         """The course writes each layer twice: ``z^{[1](i)} = W^{[1]}x^{(i)} + b^{[1]}`` for one example and

@@ -199,6 +199,11 @@ class Judge:
         for row in self.s.rows:
             for m in row.eq.members:
                 for n in m.walk():
+                    if n.kind == "sym" and any(re.fullmatch(r"[yt](_?\{?[in]\}?)?", i.replace(" ", ""))
+                                               for i in n.value.sub):
+                        return True                   # p_{y_i}: the probability of the label: one-hot labels
+                    if n.kind == "func" and n.value == "indicator":
+                        return True
                     if n.kind == "func" and n.value == "softmax":
                         return True
                     if n.kind == "sum" and n.value[0] and n.value[2] not in ("m", "n", "N"):

@@ -87,8 +87,10 @@ def base_name(sym):
 
 def split_sub(items):
     """Subscript items → (slot items, index letters): digits, words and layers ``l``/``L-1`` name the
-    quantity; single letters (``i``, ``j``, ``k``) are indices."""
+    quantity; single letters (``i``, ``j``, ``k``) are indices, and so are two letters together (``W_{k,l}``)."""
     slot, letters = [], []
+    if len(items) >= 2 and all(len(i.strip()) == 1 and i.strip().isalpha() for i in items):
+        return [], [i.strip() for i in items]
     for item in items:
         it = item.replace(" ", "")
         if not it:
@@ -107,6 +109,8 @@ def split_sub(items):
 def key_of(sym, layered_sup=False):
     """The `Key` of a `Symbol` and its index letters (subscript letters, then the sample letter)."""
     slot_items, letters = split_sub(sym.sub)
+    if base_name(sym) in LOSS_NAMES and letters == ["i"] and sym.layer is None:
+        slot_items, letters = ["i"], []           # L_i: the loss of example i, beside the total L
     slot = ""
     if sym.layer is not None:
         slot = sym.layer.replace(" ", "")
@@ -321,6 +325,16 @@ class Point:
         """A name nothing defines: data, a size, a hyper-parameter or a parameter, created once."""
         if key in self.nodes:
             return self.nodes[key]
+        if key.name in ("X", "Y", "T") and self.r.data in ("columns", "rows") and not self.model.knows(key):
+            twin = Key(key.name.lower(), key.slot)       # Y and y are the same labels, X and x the same inputs
+            if twin in self.nodes:
+                self.nodes[key] = self.nodes[twin]
+                return self.nodes[key]
+        if key.name in ("x", "y", "t") and self.r.data in ("columns", "rows"):
+            twin = Key(key.name.upper(), key.slot)
+            if twin in self.nodes and not self.model.knows(twin):
+                self.nodes[key] = self.nodes[twin]
+                return self.nodes[key]
         name = key.name
         r = self.r
         if name in SIZES and not key.slot:
@@ -486,6 +500,21 @@ class Point:
     def differentiate(self, of, wrt_arr, wrt_label):
         """∂of/∂wrt by autograd: ``of`` a value (summed over its samples; a vector is a Jacobian, refused),
         ``wrt`` an Arr of Values; the result has wrt's axes."""
+        for axis in ("S", "s"):
+            la = [a for a in of.axes if a != axis]
+            if axis in of.axes and axis in wrt_arr.axes and not any(
+                    n > 1 for a, n in zip(of.axes, of.shape) if a != axis):
+                # Lᵢ by the scores f (one row per example): each example's loss by its own row
+                k, j = of.axes.index(axis), wrt_arr.axes.index(axis)
+                rows = []
+                for i in range(of.shape[k]):
+                    one = V._obj(np.take(of.v, i, axis=k))
+                    row = V._obj(np.take(wrt_arr.v, i, axis=j))
+                    leaves_i = list(row.ravel()) if row.ndim else [row[()]]
+                    total = V.reduce_all(Arr(one, la)).item()
+                    rows.append(self._gradient(total, leaves_i, row.shape))
+                out = np.stack(rows, axis=j)
+                return Arr(out, wrt_arr.axes)
         of_la = of.la_axes()
         if of_la and any(n > 1 for a, n in zip(of.axes, of.shape) if a != "s"):
             diagonal = self._diagonal(of, wrt_arr)
@@ -652,6 +681,14 @@ class Evaluator:
         point, model = self.point, self.model
         if model.knows(key) or key in point.nodes or key in point.fixed:
             return point.quantity(key, sym, self.ctx)
+        # p_{y_i}: the entry of p at the label y_i (CS231n's correct-class probability), with y one-hot
+        if key.slot and re.fullmatch(r"[yt](_?\{?[in]\}?|\^\{?\([in]\)\}?)?", key.slot.replace(" ", "")) \
+                and model.knows(Key(key.name)):
+            base = point.quantity(Key(key.name), sym, self.ctx)
+            labels = point.quantity(Key(key.slot[0]), None, self.ctx)
+            units = [a for a in labels.axes if a not in ("s", "S")]
+            if units:
+                return V.reduce_sum(V.hadamard(base, labels), units[0])
         # 𝒥, ℒ, 𝒞 when only J, L, C is defined (and the reverse): the same letter in another font
         for other in _FONT_TWINS.get(key.name, ()):
             if model.knows(Key(other, key.slot)):
@@ -808,6 +845,31 @@ class Evaluator:
         return inner.select(la[0], node.value)
 
     def e_sum(self, node):
+        every = self._every_layer(node)
+        if every is not None:
+            return every
+        return self._sum(node)
+
+    def _every_layer(self, node):
+        """``½λ Σₖ Σₗ W²ₖₗ`` beside W₁ and W₂: the sum taken for every layer's W and added (L2 on all weights)."""
+        bare = {key_of(n.value)[0] for n in node.args[0].walk() if n.kind == "sym" and n.value.base in ("W", "w")
+                and not n.value.layer and not any(i.isdigit() for i in n.value.sub)}
+        bare = {k for k in bare if not self.model.knows(k) and not k.slot}
+        if len(bare) != 1:
+            return None
+        (k,) = bare
+        layers = sorted({int(d.slot) for d in list(self.model.definitions) + list(self.model.mentioned)
+                         if d.name == k.name and d.slot.isdigit()})
+        if len(layers) < 2 or self.ctx.locals:
+            return None
+        out = None
+        for layer in layers:
+            ctx = Ctx(self.ctx.layers, {k: self.point.quantity(Key(k.name, str(layer)))}, self.ctx.sample_letters)
+            part = Evaluator(self.point, ctx, self.strict)._sum(node)
+            out = part if out is None else V.add(out, part)
+        return out
+
+    def _sum(self, node):
         letter, lower, upper = node.value
         samples = letter in self.model.sample_letters or (upper in SIZES and SIZES.get(upper) == "samples") \
             or letter in ("x",) or (lower is not None and upper is not None and str(upper).replace(" ", "") in
@@ -824,7 +886,7 @@ class Evaluator:
             if axis in ("s", "S") or not samples or True:
                 return V.reduce_sum(body, axis).with_letters(
                     [x for a, x in zip(body.axes, body.letters) if a != axis])
-        if samples or upper in ("m", "n", "N"):
+        if samples or upper in ("m", "n", "N") or letter in ("i", "n"):
             for axis in ("s", "S"):
                 if axis in body.axes:
                     return V.reduce_sum(body, axis)
@@ -884,6 +946,15 @@ class Evaluator:
         if node.kind != "compare":
             raise ReadError("a condition that is not a comparison", node.column)
         rels = node.value if isinstance(node.value, tuple) else (node.value,)
+        if rels == ("=",) and len(node.args) == 2:
+            a, b = node.args
+            for label, index in ((a, b), (b, a)):
+                if index.kind == "sym" and len(index.value.base) == 1 and index.value.base in "jkcl" \
+                        and not index.value.sub and not self.model.knows(key_of(index.value)[0]) \
+                        and label.kind == "sym" and label.value.base in ("y", "t", "Y"):
+                    # 1(yᵢ = k): the one-hot label of example i at class k
+                    value = self.ev(label)
+                    return self.bind(value.unbound(), [index.value.base], None, None, node)
         out = None
         for k, rel in enumerate(rels):
             c = V.compare(rel, self.ev(node.args[k]), self.ev(node.args[k + 1]))

@@ -177,6 +177,7 @@ def align(a, b, what="+"):
     axes are a part of the other's broadcasts (a bias b₁ over the samples); the same axes in another order
     are a `ShapeError` (a transpose), unless index letters bind them (index notation)."""
     a, b = _ones(a, b)
+    a, b = _same_samples(a, b)
     b = _distinct_letters(a, b)
     if a.axes == b.axes:
         return a.v, b.v, a.axes, _merge_letters(a, b)
@@ -194,6 +195,16 @@ def align(a, b, what="+"):
         if x in sb and letters[i] is None:
             letters[i] = b.letters[b.axes.index(x)]
     return _expand(a, axes), _expand(b, axes), tuple(axes), tuple(letters)
+
+
+def _same_samples(a, b):
+    """One example's values (axis ``s``, from ``y_i``) beside the matrix of all examples (axis ``S``): the same
+    samples, in the same order."""
+    if "s" in a.axes and "S" in b.axes and "S" not in a.axes and "s" not in b.axes:
+        a = Arr(a.v, ["S" if x == "s" else x for x in a.axes], a.letters)
+    elif "S" in a.axes and "s" in b.axes and "s" not in a.axes and "S" not in b.axes:
+        b = Arr(b.v, ["S" if x == "s" else x for x in b.axes], b.letters)
+    return a, b
 
 
 def _distinct_letters(a, b):
@@ -493,12 +504,18 @@ def maximum(a, b):
     """``\\max(a, b)`` element by element (``\\max(0, z)`` is the relu: the choice is a constant, as in PyTorch)."""
     va, vb, axes, letters = align(a, b, "max")
     va, vb = np.broadcast_arrays(va, vb)
-    out = np.empty(va.shape, dtype=object if _is_values(va) or _is_values(vb) else np.float64)
+    values = _is_values(va) or _is_values(vb)
+    out = np.empty(va.shape, dtype=object if values else np.float64)
     for idx in np.ndindex(va.shape):
         x, y = va[idx], vb[idx]
-        dx = x.data if isinstance(x, Value) else float(x)
-        dy = y.data if isinstance(y, Value) else float(y)
-        out[idx] = x if dx >= dy else y
+        if values:
+            # max(a, b) = a + relu(b − a): a node of the graph either way (max(0, z) is z's relu), so a
+            # quantity defined with it can be differentiated with respect to, as ReLU's output is
+            xv = x if isinstance(x, Value) else Value(float(x))
+            out[idx] = (y - xv).relu() + xv if not (not isinstance(x, Value) and float(x) == 0.0) else (
+                y.relu() if isinstance(y, Value) else Value(max(0.0, float(y))))
+        else:
+            out[idx] = max(float(x), float(y))
     return Arr(_obj(out), axes, letters)
 
 
