@@ -147,10 +147,12 @@ def read_document(source):
                         l2, c2 = lines(off)
                         why = _why(exc).replace(f"column {exc.column}", f"column {c2}")
                         unread.append(Unread(l2, c2, part.cell, source_text, why, "equation"))
-                        name = _defined_name(piece)
-                        if name is not None:
-                            counts["failed"].setdefault(name, lines(start)[0])
-                        continue
+                        eqs = _readable_links(piece, off)
+                        if not eqs:
+                            name = _defined_name(piece)
+                            if name is not None:
+                                counts["failed"].setdefault(name, lines(start)[0])
+                            continue
                     for eq in eqs:
                         if len(eq.members) < 2 and not eq.continues:
                             counts["mentions"] += 1
@@ -167,6 +169,31 @@ _RELATION = re.compile(r"(?<![<>!])=|:=|\\coloneqq|\\equiv|\\triangleq|≔|≡|�
                        r"\\to(?![A-Za-z])|→|\\approx|≈|\\leq?|\\geq?|[<>≤≥]")
 _DERIVATIVE_MARKS = re.compile(r"\\partial|∂|\\nabla|∇|\\frac\s*\{\s*d|\bd[A-Za-z](\^|_|\b)|[:]=|\\leftarrow|"
                                r"\\gets|'\s*\(|\\prime")
+
+
+def _readable_links(piece, failed_at):
+    """The links of a chain before the one that cannot be read (``A = σ(wᵀX + b) = (a⁽¹⁾, …, a⁽ᵐ⁾)`` still defines
+    A), or []."""
+    cut = None
+    depth = 0
+    for i, ch in enumerate(piece.s):
+        if piece.origin(i) >= failed_at:
+            break
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "=" and depth == 0 and i and piece.s[i - 1] not in "<>!:":
+            cut = i
+    if cut is None:
+        return []
+    head = piece.slice(0, cut)
+    if "=" not in head.s:
+        return []
+    try:
+        return read_row(head)
+    except FormulaError:
+        return []
 
 
 def _defined_name(piece):

@@ -116,12 +116,12 @@ class Judge:
     # --- the model at a row ---------------------------------------------------------------------------
     def model_at(self, row, reading=None):
         reading = reading or self.reading
-        cache_key = (row.line if row else None, row.section if row else None, reading)
+        cache_key = (_place(row) if row else None, row.section if row else None, reading)
         if cache_key in self._models:
             return self._models[cache_key]
         defs, funcs, named = {}, {}, {}
         for d in self.s.definitions:
-            if row is not None and not d.first and (d.line > row.line or not in_scope(d.section, row.section)):
+            if row is not None and not d.first and (_place(d.row) > _place(row) or not in_scope(d.section, row.section)):
                 continue
             if d.params or d.key in self.s.functions and self.s.functions[d.key] is d:
                 funcs[d.key] = d
@@ -601,6 +601,11 @@ def _scalar_looking(claim, tree):
     return True
 
 
+def _place(row):
+    """Where a row stands in the document: (part, line), so a notebook's cells keep their order."""
+    return (row.part, row.line) if row is not None else (0, 0)
+
+
 def _rescript(wrt, named_sym, n):
     """The variable of a named derivative at the layer the claim names: δ⁽ᴸ⁻¹⁾ := ∂C/∂z⁽ᴸ⁻¹⁾ under δ^{(l)}."""
     if wrt.kind != "sym" or n.symbol is None:
@@ -628,6 +633,7 @@ def fit(h, t, claim):
     dropped, axes matched by name (index letters reorder: ``a_k δ_j`` is the (j, k) element). Shapes that do
     not fit are a `ShapeError` in words."""
     summed = False
+    h, t = V._same_samples(h, t)
     if "s" in h.axes and "s" not in t.axes and "S" not in t.axes:
         h = V.reduce_sum(h, "s")
         summed = True
@@ -637,7 +643,8 @@ def fit(h, t, claim):
     if "s" in t.axes and "s" not in h.axes and "S" not in h.axes:
         h = Arr(np.broadcast_to(V._expand(h, t.axes), t.shape).copy() if h.axes else
                 np.broadcast_to(np.asarray(h.v, dtype=np.float64), t.shape).copy(), t.axes)
-    hd, td = _samples_first(h.drop_ones()), _samples_first(t.drop_ones())
+    hd, td = V._same_samples(h.drop_ones(), t.drop_ones())
+    hd, td = _samples_first(hd), _samples_first(td)
     if hd.axes == td.axes:
         return Arr(np.asarray(hd.v, dtype=np.float64).reshape(td.shape), td.axes), td, summed
     if not hd.axes:

@@ -229,9 +229,17 @@ def _merge_letters(a, b):
 
 
 def _ones(a, b):
-    """A size-1 side (a one-unit layer, a 1×1 matrix) acts as a number against a larger value."""
+    """A size-1 side (a one-unit layer, a 1×1 matrix) acts as a number against a larger value; a row (``1``, S)
+    beside the output layer's (u, S) of one unit is the same row."""
     if a.axes == b.axes:
         return a, b
+    if len(a.axes) == len(b.axes) and all(x == y or (n == 1 and k == 1) for x, y, n, k in
+                                          zip(a.axes, b.axes, a.shape, b.shape)):
+        names = tuple(y if x == "1" else x for x, y in zip(a.axes, b.axes))
+        a = Arr(a.v, names, a.letters)
+        b = Arr(b.v, tuple(x if y == "1" else y for x, y in zip(names, b.axes)), b.letters)
+        if a.axes == b.axes:
+            return a, b
     if a.v.size == 1 and any(n != 1 for n in b.v.shape):
         return Arr(a.v.reshape(()), ()), b
     if b.v.size == 1 and any(n != 1 for n in a.v.shape):
@@ -328,7 +336,9 @@ def product(a, b, op="dot"):
         return elementwise(lambda x, y: x * y, a, b.drop_ones(), "⊗")   # a column times a row
     if len(la_a) == 1 and len(la_b) == 1:
         return elementwise(lambda x, y: x * y, a, b, "⊗")         # two columns of different units: outer
-    if a.drop_ones().axes != a.axes or b.drop_ones().axes != b.axes:
+    if (a.drop_ones().axes != a.axes or b.drop_ones().axes != b.axes) and not ("S" in a.axes and "S" in b.axes):
+        # a one-unit layer's axis is not a shape to keep to (w₂ a 1 × n row or a column of n), except between
+        # two matrices of samples, where X(A − Y) needs (A − Y)ᵀ
         return product(a.drop_ones(), b.drop_ones(), op)
     hint = " (a transpose?)" if (la_a[-1] in la_b or la_b[0] in la_a) else ""
     raise ShapeError(f"{shape_words(a)} times {shape_words(b)}: the inner sizes do not match{hint}")
