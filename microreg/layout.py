@@ -640,13 +640,17 @@ def split_equations(t):
     while i < n:
         ch = s[i]
         if ch == "\\":
-            m = re.match(r"\\(quad|qquad)(?![A-Za-z])|\\[{}]", s[i:])
+            m = re.match(r"\\(quad|qquad|rightarrow|Rightarrow|longrightarrow|implies|to)(?![A-Za-z])|\\[{}]", s[i:])
             if m and m.group(1) and depth == 0:
                 cuts.append((i, i + m.end()))
             i += m.end() if m else 2
             continue
         if ch == "\x10" and depth == 0:
             cuts.append((i, i + 1))
+            i += 1
+            continue
+        if depth == 0 and ch in "→⇒⟹":
+            cuts.append((i, i + 1))               # z = wx + b → a = σ(z): "then", between two equations
             i += 1
             continue
         if ch in "([{\x01\x03\x05\x0e":
@@ -673,6 +677,11 @@ def split_equations(t):
             continue
         if out and _CONDITION.match(piece) and k > 0:
             break                                   # a condition: the rest of the row qualifies the equation
+        arrow = k > 0 and re.match(r"\\(rightarrow|Rightarrow|longrightarrow|implies|to)|[→⇒⟹]", s[pieces[k - 1][1]:])
+        if out and arrow and not _REL.search(s[out[-1][0]:out[-1][1]]):
+            pa, pb = out.pop()                      # w_k → w_k' = …: a mapping written with an arrow, one equation
+            a = pa
+            piece = s[a:b]
         if not _REL.search(piece) or (out and re.match(r"\s*(\\[lcv]?dots|…|\.\.\.)", piece)):
             if out:                                  # no relation: part of the previous equation (x, y pairs)
                 pa, pb = out[-1]

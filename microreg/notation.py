@@ -665,6 +665,9 @@ class _Builder:
         words = re.sub(r"^\\[A-Za-z]+\s*\{|\}$", "", text).strip()
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", words) and words.lower() not in _STOP_WORDS:
             return _word(words, self.col(t))
+        m = re.fullmatch(r"(np|numpy)\.([A-Za-z_]+)", words)
+        if m and m.group(2) in NUMPY_FUNCTIONS:           # \text{np.sum}(dZ)
+            return Node("func", (), "np." + NUMPY_FUNCTIONS[m.group(2)], self.col(t))
         return Node("text", (), words, self.col(t))
 
     def b_func(self, t):

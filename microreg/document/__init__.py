@@ -256,6 +256,7 @@ def vector_signals(sorter):
 def layers_of(sorter):
     top = 0
     templates = False
+    elements = Judge(sorter, Reading()).vectors()          # w₁, w₂ beside wᵀx: elements, not layers
     for d in sorter.definitions:
         if d.key.symbolic():
             templates = True
@@ -267,7 +268,8 @@ def layers_of(sorter):
                     if key.symbolic():
                         templates = True
                     elif key.slot.split(",")[0].isdigit() and n.value.base in ("w", "W", "b", "z", "Z", "a", "A", "h",
-                                                                               "delta", "theta", "Theta", "g"):
+                                                                               "delta", "theta", "Theta", "g") \
+                            and n.value.base not in elements:
                         top = max(top, int(key.slot.split(",")[0]))
     if templates:
         return max(3, top)

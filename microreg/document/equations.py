@@ -295,10 +295,13 @@ def desugar(node, defined_d=False):
         changed = False
         while k < len(args):
             f = args[k]
-            if not defined_d and f.kind == "sym" and f.value == Symbol("d") and k + 1 < len(args) \
-                    and ops[k] == "juxt" and args[k + 1].kind in ("sym",) and _glued(f, args[k + 1]):
-                target = args[k + 1]
-                f = Node("dname", (target,), None, f.column)
+            nxt = args[k + 1] if k + 1 < len(args) else None
+            inner = nxt.args[0] if nxt is not None and nxt.kind == "transpose" else nxt
+            if not defined_d and f.kind == "sym" and f.value == Symbol("d") and nxt is not None \
+                    and ops[k] == "juxt" and inner.kind == "sym" and _glued(f, inner):
+                f = Node("dname", (inner,), None, f.column)
+                if nxt.kind == "transpose":          # dZ^T: the transpose of dZ
+                    f = Node("transpose", (f,), None, f.column)
                 if out_args:
                     out_ops.append(ops[k - 1])
                 out_args.append(f)
@@ -386,6 +389,7 @@ class Sorter:
             except (FormulaError, ValueError) as exc:
                 self.skip(row, str(exc))
         self.prefer_matrices()
+        self.unify_arguments()
         self.name_expressions()
         self.link_common_parts()
         return self
@@ -419,6 +423,29 @@ class Sorter:
         for c in self.claims:
             c.target = rename(c.target)
             c.members = [(rename(t), *rest) for t, *rest in c.members]
+
+    def unify_arguments(self):
+        """``a = \sigma(z)`` and later ``a^{(i)} = \sigma(w^T x^{(i)} + b)``: the same activation of what must be the
+        same z, so z = wᵀx + b where the second one holds (a teacher reads the restatement as expanding z)."""
+        by_key = {}
+        for d in list(self.definitions):
+            if d.params or d.symbol is None:
+                continue
+            for e in by_key.get(d.key, []):
+                if e.tree.kind == d.tree.kind == "apply" and len(e.tree.args) == len(d.tree.args) == 2 \
+                        and e.tree.args[0] == d.tree.args[0] and e.tree.args[1].kind == "sym" \
+                        and d.tree.args[1].kind not in ("sym", "num"):
+                    z = e.tree.args[1]
+                    zkey = key_of(z.value)[0]
+                    if _mentions(d.tree.args[1], zkey):
+                        continue
+                    zdef = Definition(zkey, d.tree.args[1], d.line, d.section, False, (),
+                                      f"{show(z)} = {show(d.tree.args[1])}", z.value.with_(sample=None), d.row,
+                                      d.column)
+                    self.definitions.insert(self.definitions.index(d), zdef)
+                    self.defined.add(zkey)
+                    d.tree = Node("apply", (d.tree.args[0], z), None, d.tree.column)
+            by_key.setdefault(d.key, []).append(d)
 
     def prefer_matrices(self):
         """The course writes each layer twice: ``z^{[1](i)} = W^{[1]}x^{(i)} + b^{[1]}`` for one example and

@@ -134,28 +134,32 @@ class Judge:
                 named[k] = n
                 if k in self.conventions:
                     n.convention = self.conventions[k]
-        losses = self.losses(defs, funcs)
+        losses = self.losses(defs, funcs, row)
         model = Model(dict(defs), funcs, named, reading, losses, activations=self.activations(),
                       sample_letters=self.sample_letters(), one_hot=self.one_hot(), binary=self.binary(),
                       indexed=self.indexed_leaves())
         model.conventions = self.conventions
+        model.vectors = self.vectors()
         model.failed = self.s.failed
         model.dropped = self.s.dropped
         self._models[cache_key] = model
         return model
 
-    def losses(self, defs, funcs):
-        """The loss candidates, most likely first: (Key, per_sample)."""
+    def losses(self, defs, funcs, row=None):
+        """The loss candidates, most likely first: (Key, per_sample): the latest defined before ``row``, then
+        those defined after it (a section "for one example" uses ℒ even if J comes later)."""
         out = []
+        here = _place(row) if row is not None else None
         for key, d in list(defs.items()) + list(funcs.items()):
             if key.name in LOSS_NAMES or key.name.lower() in ("loss", "cost"):
                 per_sample = not any(n.kind in ("sum",) for n in d.tree.walk()) and not any(
                     n.kind == "apply" and n.args[0].kind == "func" and n.args[0].value in ("np.sum", "np.mean",
                                                                                              "sum", "mean")
                     for n in d.tree.walk())
-                out.append((d.line, key, per_sample))
-        out.sort(key=lambda t: (-t[0]))
-        return [(k, p) for _, k, p in out]
+                after = here is not None and _place(d.row) > here
+                out.append((after, tuple(-x for x in _place(d.row)), key, per_sample))
+        out.sort(key=lambda t: (t[0], t[1]))
+        return [(k, p) for _, _, k, p in out]
 
     def activations(self):
         """An activation written as g (or φ) but never defined, read from the prose when it names one."""
@@ -180,6 +184,23 @@ class Judge:
                     if n.kind == "sym" and n.value.sample:
                         letters.add(n.value.sample)
         return letters
+
+    def vectors(self):
+        """Names written both as a vector (wᵀ, θᵀx) and element by element (w₁, w₂): {name: first index}."""
+        transposed, digits = set(), {}
+        for row in self.s.rows:
+            for m in row.eq.members:
+                for n in m.walk():
+                    if n.kind == "transpose" and n.args[0].kind == "sym" and not n.args[0].value.sub:
+                        transposed.add(n.args[0].value.base)
+                    if n.kind == "sym" and len(n.value.sub) == 1 and n.value.sub[0].isdigit() and not n.value.layer:
+                        digits.setdefault(n.value.base, set()).add(int(n.value.sub[0]))
+        out = {}
+        for name in ("w", "x", "theta", "beta"):
+            vec = name in transposed or (name == "x" and "w" in transposed)
+            if vec and name in digits:
+                out[name] = 0 if 0 in digits[name] else 1
+        return out
 
     def indexed_leaves(self):
         """Names written with an element index (z_i, w_{jk}) that no definition gives: vectors, not numbers."""
@@ -381,7 +402,7 @@ class Judge:
         """The course's dX: ∂J/∂X for the cost J; for a quantity that varies by sample (dZ, dA), also each
         sample's ∂ℒ/∂X (m × ∂J/∂X when J is the mean), the course's convention."""
         model = pt.model
-        loss = model.the_loss(per_sample_ok=False) or model.the_loss()
+        loss = model.the_loss()
         if loss is None:
             raise ReadError(f"d{show(wrt)}: no loss is defined (J, L, C, …), so ∂loss/∂{show(wrt)} is unknown")
         value = self.gradient_of(ev, loss, wrt)
@@ -394,11 +415,15 @@ class Judge:
         return ev.derivative(of, wrt)
 
     def judge_member(self, claim, tree):
-        verdict = self._judge_member(claim, tree)
+        try:
+            verdict = self._judge_member(claim, tree)
+        except ShapeError as exc:
+            verdict = ("wrong", None, str(exc))
         if verdict[0] in ("wrong", "factor") and self.reading.vector and _scalar_looking(claim, tree):
             # "with one feature this is the familiar dl/dw = x(wx + b − y)": a formula written with numbers only,
             # in a document read with vectors, is read as the one-feature case it is written as
-            from dataclasses import replace
+            shapes = verdict[2].startswith(("a ", "the ")) and ("matrix" in verdict[2] or "column" in verdict[2]
+                                                                 or "row" in verdict[2])
             saved = self.reading
             try:
                 self.reading = Reading(False, samples=saved.samples, layers=saved.layers)
@@ -407,8 +432,9 @@ class Judge:
                 scalar = None
             finally:
                 self.reading = saved
-            if scalar is not None and scalar[0] == "ok":
-                return "ok", None, scalar[2] + " (read with one unit per layer, as it is written: no vector in it)"
+            if scalar is not None and (scalar[0] == "ok" or shapes):
+                return scalar[0], scalar[1], scalar[2] + (" (read with one unit per layer, as it is written: no "
+                                                          "vector in it)")
         return verdict
 
     def _judge_member(self, claim, tree):
@@ -592,7 +618,7 @@ def _scalar_looking(claim, tree):
             return False
         if n.kind == "sym":
             s = n.value
-            if len(s.base) == 1 and s.base.isupper() and s.base not in ("L", "J", "C", "E"):
+            if len(s.base) == 1 and s.base.isupper() and s.base not in ("L", "J", "C", "E", "ℒ", "𝒥", "𝒞", "ℰ"):
                 return False
             if any(len(i) == 1 and i.isalpha() and i not in ("i", "n") for i in s.sub):
                 return False

@@ -231,6 +231,7 @@ class Model:
         self.layered_superscripts = layered_superscripts
         self.one_hot, self.binary = one_hot, binary
         self.indexed = indexed or {}          # Key → how many element indices a leaf is written with
+        self.vectors = {}                     # name → 0 or 1: w written as wᵀ too, its elements counted from …
         self.conventions = {}                 # Key → "per sample" or "mean": how the document's dZ reads
         self.failed = {}                      # Key → line: a definition that could not be read
         self.dropped = {}                     # Key → (line, why): a definition that could not be built
@@ -681,6 +682,15 @@ class Evaluator:
         point, model = self.point, self.model
         if model.knows(key) or key in point.nodes or key in point.fixed:
             return point.quantity(key, sym, self.ctx)
+        # w₁, x₁ beside wᵀx: the first element of the vector (a document that writes both, in one model)
+        if key.slot.isdigit() and key.name in ("w", "x", "theta", "beta") and Key(key.name) in model.mentioned \
+                and self.r.vector and not model.knows(key) and key.name in model.vectors:
+            base = point.quantity(Key(key.name), None, self.ctx)
+            units = [a for a in base.axes if a not in ("s", "S")]
+            if len(units) == 1:
+                k = int(key.slot) - (0 if model.vectors[key.name] == 0 else 1)
+                if 0 <= k < base.shape[base.axes.index(units[0])]:
+                    return base.select(units[0], k)
         # p_{y_i}: the entry of p at the label y_i (CS231n's correct-class probability), with y one-hot
         if key.slot and re.fullmatch(r"[yt](_?\{?[in]\}?|\^\{?\([in]\)\}?)?", key.slot.replace(" ", "")) \
                 and model.knows(Key(key.name)):
@@ -981,7 +991,7 @@ class Evaluator:
         sample, each sample's ∂ℒ/∂z (m × ∂J/∂Z: the course's convention, unless the document's own dZ claim
         said ∂J/∂Z)."""
         wrt = node.args[0]
-        loss = self.model.the_loss(per_sample_ok=False) or self.model.the_loss()
+        loss = self.model.the_loss()
         if loss is None:
             raise ReadError(f"d{show(wrt)}: no loss is defined (J, L, C, …)", node.column)
         from ..notation import Symbol as _Sym
