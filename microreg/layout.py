@@ -630,6 +630,9 @@ _CONDITION = re.compile(r"^\s*(\\text\s*\{\s*" + _WORDS + r"\b|\\forall|∀|[A-Z
                         r".*(\\[lc]?dots|…))", re.I)
 
 
+_INDEX_LIST = re.compile(r"\s*[a-zA-Z]\s*=\s*\d+\s*(,\s*\d+\s*)+[.,;\s\x10]*$")
+
+
 def split_equations(t):
     r"""Several equations in one row → one `Text` each. Separators at bracket depth 0: ``;``, ``,``,
     ``\quad``/``\qquad``, and ``;`` left by `remarks` for words (``\text{and}``). A piece that holds no
@@ -675,6 +678,8 @@ def split_equations(t):
         piece = s[a:b]
         if not piece.strip():
             continue
+        if _INDEX_LIST.match(s[a:]):
+            break                                   # l = 1, 2, 3: the range of an index, not an equation
         if out and _CONDITION.match(piece) and k > 0:
             break                                   # a condition: the rest of the row qualifies the equation
         arrow = k > 0 and re.match(r"\\(rightarrow|Rightarrow|longrightarrow|implies|to)|[→⇒⟹]", s[pieces[k - 1][1]:])

@@ -1486,7 +1486,8 @@ def show_symbol(sym):
 
 
 _RANK = {"add": 1, "neg": 2, "mul": 3, "pow": 5, "num": 9, "sym": 9, "apply": 8, "deriv": 9, "func": 9,
-         "transpose": 7, "index": 8, "name": 9, "call": 8, "partial": 9, "sum": 2, "prod": 2}
+         "transpose": 7, "index": 8, "name": 9, "call": 8, "partial": 9, "sum": 2, "prod": 2, "compare": 0,
+         "cases": 9, "vector": 9, "rowvec": 9, "matrix": 9}
 _OP_SHOWN = {"juxt": " ", "dot": "·", "times": " × ", "star": " * ", "odot": " ⊙ ", "div": "/", "matmul": " @ "}
 
 

@@ -271,6 +271,13 @@ def _short(text, width=64):
 
 # --- sorting equations into definitions and claims ---------------------------------------------------------
 
+def is_number(node):
+    """Is a tree a number written out (``−11/3``, ``1/3((1 − 2)·1 + (2 − 4)·2)``, ``e^{-2}``): no name in it?"""
+    return not any(n.kind in ("sym", "deriv", "dname", "sum", "all", "nabla", "partial", "dop", "ellipsis", "text",
+                              "name", "index", "indexed", "kwarg", "call")
+                   for n in node.walk())
+
+
 def has_derivative(node, named=()):
     """Does a tree hold a derivative (∂, d/d, ∇, the course's dW, a name for a derivative)?"""
     for n in node.walk():
@@ -373,6 +380,7 @@ class Sorter:
         self.notes = []
         self.defined_d = False
         self.aliases = {}                # Key → a built-in function's name: g^{[1]} = \tanh
+        self.examples = {}               # Key → (a number, line): θ₀ = 0 for a worked example
         self.defined = set()             # keys defined so far
         self.template_names = set()      # names defined with a symbolic layer (z^{[l]})
         self.dropped = {}                # Key → (line, why): a definition that could not be built
@@ -611,11 +619,13 @@ class Sorter:
                 self.previous = ("claim", claim)
                 return
         body = members[-1]
-        if len(members) == 2 and (body.kind == "func" or (body.kind == "sym" and body.value.base == "sigma"
-                                                          and not body.value.sub and body.value.layer is None)):
-            # g^{[1]} = \tanh, f = σ: the name of an activation function
+        if (body.kind == "func" or (body.kind == "sym" and body.value.base == "sigma" and not body.value.sub
+                                    and body.value.layer is None)) \
+                and all(m.kind == "sym" for m in members[:-1]):
+            # g^{[1]} = \tanh, f = σ, g^{[1]} = g^{[2]} = ReLU: the name of an activation function
             name = body.value if body.kind == "func" else "sigmoid"
-            self.aliases[key] = name if isinstance(name, str) else name[0]
+            for m in members[:-1]:
+                self.aliases[key_of(m.value)[0]] = name if isinstance(name, str) else name[0]
             return
         if key.name in ("x", "X", "y", "Y") and not sym.accent and self.models_the_data(members):
             self.skip(row, f"a model of the data {show_symbol(sym)} ({show_symbol(sym)} is data here), not a "
@@ -623,8 +633,18 @@ class Sorter:
             return
         if key.name in SIZES and not key.slot and members[1].kind == "num":
             return                                   # m = 100: a size
-        if len(key.name) == 1 and key.name in "ijk" and not key.slot:
-            return                                   # i = 1: an index's range
+        if all(is_number(m) for m in members[1:]):
+            # θ₀ = 0, b = 0.5: a value for a worked example (a starting point), not what the name means
+            self.examples[key] = (members[1], row.line)
+            if len(members) > 2:
+                claim = Claim("arithmetic", members[1], [(m, *starts[2 + i], show(m)) for i, m in
+                                                         enumerate(members[2:])], row)
+                self.claims.append(claim)
+            return
+        if len(key.name) == 1 and key.name in "ijkl" and not key.slot and all(
+                n.kind in ("num", "add", "neg") or (n.kind == "sym" and n.value.base in ("L", "m", "n", "N", "K"))
+                for m in members[1:] for n in m.walk()):
+            return                                   # i = 1, l = L − 1: an index's range
         if derivative_at is not None:
             # a defined name equal to a derivative: an identity (ŷ − y = ∂L/∂ŷ)
             claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)

@@ -25,7 +25,7 @@ import numpy as np
 from ..engine import MathDomainError
 from ..notation import Node, Symbol, show, show_symbol
 from . import values as V
-from .equations import in_scope
+from .equations import in_scope, is_number
 from .model import (LOSS_NAMES, SIZES, Ctx, Evaluator, Key, Model, Point, ReadError, Reading, Unresolved,
                     key_of)
 from .values import Arr, ShapeError
@@ -78,6 +78,23 @@ def factor_words(k, m, letter="m"):
         if math.isclose(k, value, rel_tol=1e-6):
             return text
     return None
+
+
+def substitute_index(node, letter, value):
+    """The tree with the index ``letter`` replaced by ``value`` in every subscript (θⱼ → θ₁), except inside a
+    sum over that letter."""
+    if node.kind == "sym":
+        if letter in node.value.sub:
+            sym = node.value.with_(sub=tuple(value if s == letter else s for s in node.value.sub))
+            return Node("sym", (), sym, node.column)
+        return node
+    if node.kind == "sum" and node.value and node.value[0] == letter:
+        return node
+    if node.args:
+        new = [substitute_index(a, letter, value) for a in node.args]
+        if any(a is not b for a, b in zip(new, node.args)):
+            return Node(node.kind, new, node.value, node.column)
+    return node
 
 
 def _agree(h, t):
@@ -171,6 +188,11 @@ class Judge:
         if len(found) == 1:
             for letter in ("g", "phi", "f"):
                 out[Key(letter)] = found[0]
+        elif len(found) == 2 and "sigmoid" in found:
+            # "ReLU for l < L, the sigmoid for l = L": the hidden layers' and the output's, by the argument's layer
+            hidden = next(f for f in found if f != "sigmoid")
+            for letter in ("g", "phi", "f"):
+                out[Key(letter)] = ("by layer", hidden, "sigmoid")
         out.update(self.s.aliases)           # g^{[1]} = \tanh said in an equation wins over the prose
         return out
 
@@ -261,15 +283,32 @@ class Judge:
             for member in claim.members:
                 out.extend(self.judge_gradient(claim, member))
             return out
+        before = claim.target if claim.kind == "arithmetic" else None
         for member in claim.members:
             tree, line, col, text = member
             shown = self.claim_text(claim, member)
             wrt = self.wrt_text(claim)
+            if is_number(tree):
+                if before is not None:
+                    verdict, factor, words = self.arithmetic(claim, before, tree)
+                    shown = f"{show(before)} = {show(tree)}"
+                else:
+                    verdict, factor, words = "unchecked", None, (
+                        "a worked example: its numbers come from values given in words, which are not read (the "
+                        "arithmetic that follows is checked)")
+                before = tree
+                out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell,
+                                       "arithmetic" if verdict != "unchecked" else claim.kind))
+                continue
+            before = None
             try:
                 verdict, factor, words = self.judge_member(claim, tree)
             except Unresolved as exc:
                 verdict, factor, words = "unchecked", None, str(exc)
-                if exc.column is not None and claim.row.lines is not None:
+                each = self.each_element(claim, tree, exc.name)
+                if each is not None:
+                    verdict, factor, words = each
+                elif exc.column is not None and claim.row.lines is not None:
                     line, col = claim.row.lines(exc.column)      # the name that is never defined
             except ReadError as exc:
                 verdict, factor, words = "unchecked", None, str(exc)
@@ -284,6 +323,60 @@ class Judge:
                                                              f"({type(exc).__name__}: {exc})")
             out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell, claim.kind))
         return out
+
+    def each_element(self, claim, tree, name):
+        """θⱼ := θⱼ − α ∂J/∂θⱼ beside θ₀ and θ₁ (never θⱼ itself): a template over the elements the document
+        writes; judged for each (None when the name is not such an element)."""
+        if not isinstance(name, Symbol) or len(name.sub) != 1 or not re.fullmatch(r"[a-z]", name.sub[0]):
+            return None
+        letter = name.sub[0]
+        found = sorted(self.element_numbers().get((name.base, name.accent, name.layer), ()))
+        if not found:
+            return None
+        verdicts = []
+        for k in found:
+            def put(node):
+                return substitute_index(node, letter, str(k)) if node is not None else None
+            sub = type(claim)(claim.kind, put(claim.target), [(put(tree), *claim.members[0][1:])], claim.row,
+                              param=put(claim.param), sign=claim.sign, named=claim.named, note=claim.note)
+            try:
+                verdict = self.judge_member(sub, put(tree))
+            except (*_EVAL_ERRORS, Unresolved) as exc:
+                verdict = ("wrong" if isinstance(exc, ShapeError) else "unchecked"), None, str(exc)
+            verdicts.append((k, verdict))
+        shown = ", ".join(str(k) for k, _ in verdicts)
+        for k, (verdict, factor, words) in verdicts:
+            if verdict != "ok":
+                return verdict, factor, f"for {letter} = {k}: {words}"
+        return "ok", None, f"matches autograd for {letter} = {shown} (each {show_symbol(name)} the document writes)"
+
+    def element_numbers(self):
+        """{(base, accent, layer): {numbers}}: the elements written with a number index (θ₀, θ₁, w_2)."""
+        if getattr(self, "_elements", None) is None:
+            out = {}
+            for row in self.s.rows:
+                for m in row.eq.members:
+                    for n in m.walk():
+                        if n.kind == "sym" and len(n.value.sub) == 1 and n.value.sub[0].isdigit():
+                            out.setdefault((n.value.base, n.value.accent, n.value.layer), set()).add(
+                                int(n.value.sub[0]))
+            self._elements = out
+        return self._elements
+
+    def arithmetic(self, claim, left, right):
+        """``1/3((1 − 2)·1 + (2 − 4)·2) = −5/3``: two numbers written out, compared."""
+        pt = Point(self.model_at(claim.row), np.random.default_rng([self.seed, 0]))
+        try:
+            a = Evaluator(pt, Ctx()).run(left).numbers().v
+            b = Evaluator(pt, Ctx()).run(right).numbers().v
+        except (*_EVAL_ERRORS, Unresolved) as exc:
+            return "unchecked", None, str(exc)
+        if np.shape(a) != np.shape(b):
+            return "wrong", None, f"{show(left)} and {show(right)} have different shapes"
+        if np.allclose(a, b, rtol=1e-6, atol=1e-9):
+            return "ok", None, "the arithmetic is right"
+        return "wrong", None, f"arithmetic: {show(left)} = {V.nice(float(np.ravel(a)[0]))}, not " \
+                              f"{V.nice(float(np.ravel(b)[0]))}"
 
     def judge_gradient(self, claim, member):
         """∇U = [row; row; …]: each row against the derivative by the parameter of that rank (parameters in the
@@ -419,6 +512,18 @@ class Judge:
             verdict = self._judge_member(claim, tree)
         except ShapeError as exc:
             verdict = ("wrong", None, str(exc))
+            model = self.model_at(claim.row)
+            points = self.make_points(model, claim.row)
+            why = None
+            for use_alt in ((True, False) if claim.target.kind == "dname" or claim.named is not None else (False,)):
+                try:
+                    why = self.explain(claim, tree, model, points, [], [], self.letter(model), use_alt)
+                except _EVAL_ERRORS:
+                    why = None
+                if why:
+                    break
+            if why:
+                verdict = ("wrong", None, f"{why} (as written: {exc})")
         if verdict[0] in ("wrong", "factor") and self.reading.vector and _scalar_looking(claim, tree):
             # "with one feature this is the familiar dl/dw = x(wx + b − y)": a formula written with numbers only,
             # in a document read with vectors, is read as the one-feature case it is written as

@@ -196,7 +196,7 @@ class Reading:
             return self.f
         if k >= self.layers:
             return self.o
-        return self.h
+        return self.h + (k - self.first - 1)       # hidden layers of different sizes: a wrong layer shows
 
     def words(self):
         if not self.vector:
@@ -727,6 +727,11 @@ class Evaluator:
                 top = Key(key.name, str(self.r.layers))
                 if model.knows(top):
                     return point.quantity(top, sym, self.ctx)
+        # ℒ beside J = (1/m) Σᵢ (…) that never defines it: the course's loss of one example, J's term for each
+        if key.name in ("ℒ", "ℓ", "L") and not key.slot and not model.knows(key):
+            per = self.per_example_loss()
+            if per is not None:
+                return per
         if key.name in FUNCTION_ALIASES and not key.slot and key.name not in ("e",):
             raise ReadError(f"{show_symbol(sym)} is a function: apply it, e.g. {show_symbol(sym)}(z)", node.column)
         if (key.name in ACTIVATION_LETTERS or key.name in ("sigma",)) and Key(key.name) in model.functions:
@@ -741,6 +746,36 @@ class Evaluator:
             raise Unresolved(sym, f"{show_symbol(sym)} is never defined (the model read from the document has no "
                              f"{show_symbol(sym)})", node.column)
         return point.quantity(key, sym, self.ctx)
+
+    def per_example_loss(self):
+        """Each sample's term of the cost J = (1/m) Σᵢ ℓ⁽ⁱ⁾ (m × the term when J is a mean), or None."""
+        loss = self.model.the_loss()
+        d = self.model.definitions.get(loss) if loss is not None else None
+        if d is None:
+            return None
+        letters = set()
+
+        def unwrap(node):
+            if node.kind == "sum" and node.value[0] and (node.value[0] in self.model.sample_letters
+                                                         or SIZES.get(str(node.value[2])) == "samples"):
+                letters.add(node.value[0])
+                return unwrap(node.args[0])
+            if node.args:
+                return Node(node.kind, [unwrap(a) for a in node.args], node.value, node.column)
+            return node
+        tree = unwrap(d.tree)
+        if not letters:
+            return None
+        sizes = {n.value.base for n in tree.walk() if n.kind == "sym" and SIZES.get(n.value.base) == "samples"
+                 and not n.value.sub}
+        if len(sizes) == 1:
+            tree = Node("mul", (Node("sym", (), Symbol(sizes.pop()), None), tree), ("juxt",), None)
+        ev = Evaluator(self.point, Ctx(self.ctx.layers, self.ctx.locals, self.ctx.sample_letters | letters),
+                       self.strict)
+        out = ev.run(tree).drop_ones()
+        if self.r.data in ("columns", "rows"):            # one sample of X's columns: the same samples, in order
+            return Arr(out.v, tuple("S" if a == "s" else a for a in out.axes))
+        return Arr(out.v, out.axes)
 
     def bind(self, value, letters, sample, sym, node):
         """Index letters on a name pick axes: a sample letter the samples, others the element axes in order."""
@@ -1045,6 +1080,8 @@ class Evaluator:
             if fn is not None:
                 kind, what = fn
                 if kind == "builtin":
+                    if isinstance(what, tuple):
+                        what = self.by_layer(what, args, sym)
                     return self.builtin(what, args, sym.primes, node)
                 return self.user_function(what, args, sym.primes, node, letters)
             if sym.primes:
@@ -1076,6 +1113,20 @@ class Evaluator:
             raise ReadError(f"{show_symbol(sym.with_(primes=0))} is never defined: write what it is "
                             f"({show_symbol(sym.with_(primes=0))}(z) = \\tanh(z), say)", None)
         return None
+
+    def by_layer(self, what, args, sym):
+        """g(Z^{[l]}) where the prose says "ReLU for the hidden layers, sigmoid for the output": the activation
+        of the argument's layer."""
+        _, hidden, output = what
+        arg = args[0] if len(args) == 1 else None
+        if arg is not None and arg.kind == "sym":
+            slot = key_of(arg.value)[0].slot
+            if slot:
+                k = bind_slot(slot, {**{"L": self.r.layers, "l": self.r.layers - 1}, **self.ctx.layers})
+                if str(k).lstrip("-").isdigit():
+                    return output if int(k) >= self.r.layers else hidden
+        raise ReadError(f"{show_symbol(sym.with_(primes=0))}: the text names {hidden} for the hidden layers and "
+                        f"{output} for the output; which one this is cannot be told (write g^{{[l]}})", None)
 
     def builtin(self, name, args, primes, node):
         values = [a for a in args if a.kind != "kwarg"]

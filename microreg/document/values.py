@@ -315,6 +315,11 @@ def negate(a):
     return Arr(_obj(-a.v), a.axes, a.letters)
 
 
+def _unit_letters(a):
+    """Does an index letter name one of a value's unit axes (z_j, w_{jk}; not the samples' i)?"""
+    return any(x is not None and ax not in ("s", "S") for x, ax in zip(a.letters, a.axes))
+
+
 def product(a, b, op="dot"):
     """``a·b`` (juxtaposition, ``\\cdot``, ``\\times``; ``*``): a number times anything; index letters on both
     sides: element by element by name; equal shapes: element by element; a matrix (or row) times a column or
@@ -324,7 +329,7 @@ def product(a, b, op="dot"):
     la_a, la_b = a.la_axes(), b.la_axes()
     if not la_a or not la_b:
         return elementwise(lambda x, y: x * y, a, b, "·")
-    if any(x is not None for x in a.letters) and any(x is not None for x in b.letters):
+    if _unit_letters(a) and _unit_letters(b):
         return elementwise(lambda x, y: x * y, a, b, "·")
     if la_a == la_b:
         return elementwise(lambda x, y: x * y, a, b, "·")
@@ -333,6 +338,11 @@ def product(a, b, op="dot"):
     if la_a[-1] == la_b[0]:
         return _contract(a, b)                                     # the matrix product
     if len(la_a) == 1 and len(la_b) == 2 and la_b[0] == "1":
+        if la_b[1] == la_a[0]:
+            # a column times a row of the same units (δ aᵀ of one layer): a square matrix no gradient has
+            n = a.shape[a.axes.index(la_a[0])]
+            raise ShapeError(f"{shape_words(a)} times {shape_words(b)}: a {n}×{n} matrix ({axis_words(la_a[0])} "
+                             f"× {axis_words(la_a[0])})")
         return elementwise(lambda x, y: x * y, a, b.drop_ones(), "⊗")   # a column times a row
     if len(la_a) == 1 and len(la_b) == 1:
         return elementwise(lambda x, y: x * y, a, b, "⊗")         # two columns of different units: outer
