@@ -84,7 +84,7 @@ def score_document(name, doc, samples=5):
     path = CORPUS / name
     report = check_file(path, samples=samples)
     lines = _lines_of(path)
-    rows = [r for r in report.results if r.kind in ("derivative", "identity", "update", "equation", "gradient", "arithmetic")]
+    rows = [r for r in report.results if r.kind in ("derivative", "identity", "update", "equation", "gradient", "arithmetic", "example")]
     used = set()
     outcomes = []
     spans = {}

@@ -714,6 +714,9 @@ class _Builder:
     def b_row_vector(self, t):
         return Node("rowvec", [self.build(c) for c in self.kids(t)], None, self.col(t))
 
+    def b_tuple(self, t):
+        return Node("tuple", [self.build(c) for c in self.kids(t)], None, self.col(t))
+
     def b_abs(self, t):
         return Node("apply", (Node("func", (), "abs", self.col(t)), self.build(self.kids(t)[0])), None, self.col(t))
 
@@ -1236,7 +1239,7 @@ class _Flattener:
                                column=self.col(node), expected=["'('"], text=self.text)
         if kind == "indexed":
             return self.run(node.args[0])
-        what = {"vector": "a vector", "rowvec": "a row of values", "matrix": "a matrix", "cases": "cases",
+        what = {"vector": "a vector", "rowvec": "a row of values", "tuple": "a tuple (a, b, …)", "matrix": "a matrix", "cases": "cases",
                 "compare": "a comparison", "indicator": "an indicator", "text": f"the words {node.value!r}",
                 "ellipsis": "'…' (elided terms)", "kwarg": "a keyword argument", "partial": "∂ alone",
                 "nabla": "∇ alone", "dop": "a derivative with nothing to differentiate",
@@ -1487,7 +1490,8 @@ def show_symbol(sym):
 
 _RANK = {"add": 1, "neg": 2, "mul": 3, "pow": 5, "num": 9, "sym": 9, "apply": 8, "deriv": 9, "func": 9,
          "transpose": 7, "index": 8, "name": 9, "call": 8, "partial": 9, "sum": 2, "prod": 2, "compare": 0,
-         "cases": 9, "vector": 9, "rowvec": 9, "matrix": 9}
+         "cases": 9, "vector": 9, "rowvec": 9, "matrix": 9,
+         "tuple": 9}
 _OP_SHOWN = {"juxt": " ", "dot": "·", "times": " × ", "star": " * ", "odot": " ⊙ ", "div": "/", "matmul": " @ "}
 
 
@@ -1564,6 +1568,8 @@ def show(node):
         return "[" + "; ".join(show(a) for a in node.args) + "]"
     if k == "rowvec":
         return "[" + ", ".join(show(a) for a in node.args) + "]"
+    if k == "tuple":
+        return "(" + ", ".join(show(a) for a in node.args) + ")"
     if k == "matrix":
         return "[" + "; ".join(", ".join(show(a) for a in r.args) for r in node.args) + "]"
     if k == "cases":

@@ -274,7 +274,8 @@ def _short(text, width=64):
 def is_number(node):
     """Is a tree a number written out (``−11/3``, ``1/3((1 − 2)·1 + (2 − 4)·2)``, ``e^{-2}``): no name in it?"""
     return not any(n.kind in ("sym", "deriv", "dname", "sum", "all", "nabla", "partial", "dop", "ellipsis", "text",
-                              "name", "index", "indexed", "kwarg", "call")
+                              "name", "index", "indexed", "kwarg", "call", "func", "vector", "rowvec", "matrix",
+                              "cases", "compare")
                    for n in node.walk())
 
 
@@ -380,7 +381,7 @@ class Sorter:
         self.notes = []
         self.defined_d = False
         self.aliases = {}                # Key → a built-in function's name: g^{[1]} = \tanh
-        self.examples = {}               # Key → (a number, line): θ₀ = 0 for a worked example
+        self.examples = []               # (Key, number or tuple, Row): θ₀ = 0, w = (1, −2, 0) for a worked example
         self.defined = set()             # keys defined so far
         self.template_names = set()      # names defined with a symbolic layer (z^{[l]})
         self.dropped = {}                # Key → (line, why): a definition that could not be built
@@ -561,6 +562,12 @@ class Sorter:
         upd = self.update_rule(members, rels, row, starts)
         if upd:
             return
+        if lhs.kind == "tuple" and len(members) == 2 and members[1].kind == "tuple" \
+                and len(lhs.args) == len(members[1].args) and all(a.kind == "sym" for a in lhs.args) \
+                and is_number(members[1]):
+            for a, v in zip(lhs.args, members[1].args):      # (x, y, z) = (−3, 4, 2): a worked example's values
+                self.examples.append((key_of(a.value)[0], v, row))
+            return
         if lhs.kind == "sym":
             self.sort_name(row, members, rels, starts)
             return
@@ -634,8 +641,14 @@ class Sorter:
         if key.name in SIZES and not key.slot and members[1].kind == "num":
             return                                   # m = 100: a size
         if all(is_number(m) for m in members[1:]):
-            # θ₀ = 0, b = 0.5: a value for a worked example (a starting point), not what the name means
-            self.examples[key] = (members[1], row.line)
+            if self.is_defined(key) or self.defines_later(key, row):
+                # q = x + y, then "the forward pass gives q = 1": the value at the worked example, a claim
+                claim = Claim("example", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+                self.claims.append(claim)
+                return
+            # θ₀ = 0, b = 0.5, w = (1, −2, 0): a value for a worked example (a starting point), not what the name
+            # means
+            self.examples.append((key, members[1], row))
             if len(members) > 2:
                 claim = Claim("arithmetic", members[1], [(m, *starts[2 + i], show(m)) for i, m in
                                                          enumerate(members[2:])], row)
@@ -679,6 +692,19 @@ class Sorter:
             self.previous = ("definition", self.definitions[-1])
         if not first:
             self.definitions[-1].first = False
+
+    def defines_later(self, key, row):
+        """Is ``key`` defined by a formula (not a number) on a row after ``row``?"""
+        later = False
+        for r in self.rows:
+            if r is row:
+                later = True
+                continue
+            if later and r.eq.members and r.eq.members[0].kind == "sym" and len(r.eq.members) > 1 \
+                    and key_of(r.eq.members[0].value)[0] == key and not is_number(r.eq.members[1]) \
+                    and not r.eq.continues:
+                return True
+        return False
 
     def add_definition(self, d):
         self.definitions.append(d)

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..engine import MathDomainError
+from ..engine import MathDomainError, Value
 from ..notation import Node, Symbol, show, show_symbol
 from . import values as V
 from .equations import in_scope, is_number
@@ -293,9 +293,7 @@ class Judge:
                     verdict, factor, words = self.arithmetic(claim, before, tree)
                     shown = f"{show(before)} = {show(tree)}"
                 else:
-                    verdict, factor, words = "unchecked", None, (
-                        "a worked example: its numbers come from values given in words, which are not read (the "
-                        "arithmetic that follows is checked)")
+                    verdict, factor, words = self.number_claim(claim, tree)
                 before = tree
                 out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell,
                                        "arithmetic" if verdict != "unchecked" else claim.kind))
@@ -323,6 +321,69 @@ class Judge:
                                                              f"({type(exc).__name__}: {exc})")
             out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell, claim.kind))
         return out
+
+    def number_claim(self, claim, tree):
+        """``∂q/∂x = 1`` (true everywhere), or ``∂f/∂x = 2`` at a worked example's values (x = −3, y = 4 given
+        before it): judged at random points when the truth is the same number everywhere, else at the example."""
+        try:
+            verdict = self.judge_member(claim, tree)
+        except (*_EVAL_ERRORS, Unresolved) as exc:
+            verdict = ("unchecked", None, str(exc))
+        if verdict[0] == "ok":
+            return verdict
+        model = self.model_at(claim.row)
+        try:
+            _, _, T, _, _ = self.sample(claim, tree, model, claim.row)
+            constant = all(np.allclose(np.asarray(t, dtype=float), np.asarray(T[0], dtype=float)) for t in T)
+        except (*_EVAL_ERRORS, Unresolved):
+            constant = False
+        if constant and verdict[0] in ("wrong", "factor"):
+            return verdict
+        example = self.at_example(claim, tree, model)
+        if example is not None:
+            return example
+        return "unchecked", None, ("a worked example whose values are not all given as equations before it (write "
+                                   "x = 2, w = (1, −2)); the arithmetic that follows is checked")
+
+    def at_example(self, claim, tree, model):
+        """The claim at the worked example's values (the latest given before it), or None when the claim needs
+        a value the example does not give."""
+        here = _place(claim.row)
+        fixed, shown = {}, {}
+        elements = self.element_numbers()
+        for key, value, row in self.s.examples:
+            if _place(row) > here:
+                continue
+            if value.kind == "tuple":
+                first = 0 if 0 in elements.get((key.name, "", None), ()) else 1
+                for k, v in enumerate(value.args):
+                    fixed[Key(key.name, str(k + first))] = v
+                    shown[key] = f"{show_symbol(_symbol_of(key))} = {show(value)}"
+            else:
+                fixed[key] = value
+                shown[key] = f"{show_symbol(_symbol_of(key))} = {show(value)}"
+        if not fixed:
+            return None
+        pt = Point(model, np.random.default_rng([self.seed, 0]))
+        try:
+            for key, v in fixed.items():
+                number = float(np.ravel(Evaluator(pt, Ctx()).run(v).numbers().v)[0])
+                pt.fixed[key] = Arr(V._obj(np.array(Value(number, label=str(key)))))
+            pt.made = []
+            truth, _ = self.truth(claim, Evaluator(pt, Ctx()), pt)
+            yours = Evaluator(pt, Ctx()).run(tree).numbers()
+        except (*_EVAL_ERRORS, Unresolved):
+            return None
+        if pt.made:
+            return None
+        a, b = np.ravel(np.asarray(truth.v, dtype=float)), np.ravel(np.asarray(yours.v, dtype=float))
+        if a.shape != b.shape:
+            return None
+        used = {Key(k.name) if Key(k.name) in shown else k for k in pt.used}
+        at = ", ".join(v for k, v in shown.items() if k in used) or ", ".join(shown.values())
+        if np.allclose(a, b, rtol=1e-6, atol=1e-9):
+            return "ok", None, f"right at the worked example ({at})"
+        return "wrong", None, f"at the worked example ({at}) it is {V.nice(float(a[0]))}, not {V.nice(float(b[0]))}"
 
     def each_element(self, claim, tree, name):
         """θⱼ := θⱼ − α ∂J/∂θⱼ beside θ₀ and θ₁ (never θⱼ itself): a template over the elements the document

@@ -319,6 +319,8 @@ class Point:
         self.params = {}           # Key → Arr (parameter leaves)
         self.partials = {}
         self.fixed = fixed or {}   # Key → Arr: values a claim replaces (a parameter's update)
+        self.made = None           # a list: the leaves made at random (a worked example checks it stays empty)
+        self.used = set()          # the fixed values a worked example used
         self._building = set()
 
     # --- leaves ---------------------------------------------------------------------------------------------
@@ -355,6 +357,8 @@ class Point:
             out = Arr(float(rng.uniform(0.05, 0.5)))
             self.nodes[key] = out
             return out
+        if self.made is not None:
+            self.made.append(key)                 # a worked example needs a value it does not give
         if self.is_data(key):
             out = self.data(key, label)
         else:
@@ -444,6 +448,8 @@ class Point:
     def quantity(self, key, sym=None, ctx=None):
         """The value of a key: defined (built now), named derivative, or a leaf."""
         if key in self.fixed:
+            if self.made is not None:
+                self.used.add(key)
             return self.fixed[key]
         if key in self.nodes:
             return self.nodes[key]

@@ -34,12 +34,12 @@ class Report:
 
     @property
     def claims(self):
-        return [r for r in self.results if r.kind in ("derivative", "identity", "update", "gradient", "arithmetic")]
+        return [r for r in self.results if r.kind in ("derivative", "identity", "update", "gradient", "arithmetic", "example")]
 
     @property
     def unread_equations(self):
         return [r for r in self.results if r.verdict == "unchecked" and r.kind in (
-            "derivative", "identity", "update", "gradient", "arithmetic", "equation", "prose-equation")]
+            "derivative", "identity", "update", "gradient", "arithmetic", "example", "equation", "prose-equation")]
 
 
 def exit_status(report):
