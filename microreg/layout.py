@@ -630,7 +630,8 @@ _CONDITION = re.compile(r"^\s*(\\text\s*\{\s*" + _WORDS + r"\b|\\forall|∀|[A-Z
                         r".*(\\[lc]?dots|…))", re.I)
 
 
-_INDEX_LIST = re.compile(r"\s*[a-zA-Z]\s*=\s*\d+\s*(,\s*\d+\s*)+[.,;\s\x10]*$")
+_ITEM = r"(?:\d+|[A-Za-z](?:\s*[-+]\s*\d+)?|\\[lcv]?dots[bcmio]?|…|\.\.\.)"
+_INDEX_LIST = re.compile(r"\s*(?:[ijklnt]|\\ell|ℓ)\s*=\s*" + _ITEM + r"(\s*,\s*" + _ITEM + r")+[.,;\s\x10]*$")
 
 
 def split_equations(t):
@@ -673,7 +674,7 @@ def split_equations(t):
     out = []
     for k, (a, b, _) in enumerate(pieces):
         piece = s[a:b]
-        while b > a and s[b - 1] in " .,;:\x10" and not (b - 2 >= a and s[b - 2] == "\\"):
+        while b > a and s[b - 1] in " .,;:\x10\n\t\r" and not (b - 2 >= a and s[b - 2] == "\\"):
             b -= 1                                   # the sentence's full stop, not the equation's
         piece = s[a:b]
         if not piece.strip():

@@ -566,9 +566,17 @@ class _Builder:
             return Node("sym", (), b.value.with_(sub=items), b.column)
         if b.kind == "sym" and b.value.sub:        # a_{1}_{j}: both
             return Node("sym", (), b.value.with_(sub=b.value.sub + items), b.column)
-        if b.kind in ("nabla", "partial", "func"):
-            return Node(b.kind, b.args, items if b.kind != "func" else b.value, b.column) if b.kind != "func" \
-                else Node("func", (), (b.value, items), b.column)
+        if b.kind in ("nabla", "partial"):
+            # ∇_{\hat{y}} ℒ, ∂_{W^{[l]}}: the variable is a name as the reader reads any name
+            try:
+                var = self.build(script)
+            except FormulaError:
+                var = None
+            if var is not None and var.kind == "sym":
+                return Node(b.kind, b.args, (var,), b.column)
+            return Node(b.kind, b.args, items, b.column)
+        if b.kind == "func":
+            return Node("func", (), (b.value, items), b.column)
         return Node("indexed", (b,), items, self.col(t))
 
     def b_prime(self, t):
@@ -924,6 +932,8 @@ def _operator_wrt(node):
         return node.args[0]
     if node.kind in ("nabla", "partial") and node.value:
         items = node.value
+        if len(items) == 1 and isinstance(items[0], Node):
+            return items[0]
         if len(items) == 1 and isinstance(items[0], str):
             return _item_symbol(items[0], node.column)
         return Node("sym", (), Symbol(items[0]) if items else Symbol("?"), node.column)
@@ -1013,7 +1023,7 @@ def _script_items(script, text):
 def _flat_text(tree):
     if isinstance(tree, Token):
         t = str(tree)
-        return [{"−": "-", "–": "-"}.get(t, t.lstrip("\\"))]
+        return [{"−": "-", "–": "-", "\\ell": "l", "ℓ": "l"}.get(t, t.lstrip("\\"))]   # [\ell]: the layer l
     out = []
     for c in tree.children:
         out.extend(_flat_text(c))
@@ -1049,6 +1059,8 @@ def _part_of_token(tok):
         return [("transpose", None)]
     if s in ("l", "L"):
         return [("layer", (s, "^"))]
+    if s in ("\\ell", "ℓ"):
+        return [("layer", ("l", "^"))]
     if s == "*" or s == "\\ast":
         return [("star", None)]
     if tok.type == "PRIME":
@@ -1070,7 +1082,7 @@ def _script_parts_inner(node):
     if isinstance(node, Token):
         return _part_of_token(node)
     kind = node.data
-    if kind == "name":
+    if kind in ("name", "cal"):
         return _part_of_token(node.children[0])
     if kind == "group_paren":
         inner = "".join(_flat_text(node.children[0]))
@@ -1592,6 +1604,8 @@ def show(node):
         return node.value
     if k == "ellipsis":
         return "…"
+    if k in ("partial", "nabla") and node.value and isinstance(node.value[0], Node):
+        return ("∂" if k == "partial" else "∇") + "_" + _wrap(node.value[0], 9, strict=True)
     if k == "partial":
         return "∂" + ("".join(node.value) if node.value else "")
     if k == "nabla":

@@ -989,6 +989,22 @@ def candidates(tree, model, sorter):
         name = head.value if head.kind == "func" else None
         if head.kind == "sym" and head.value.base == "sigma":
             name = "sigmoid" + "'" * head.value.primes
+        elif head.kind == "sym" and head.value.primes <= 1 and (
+                head.value.base in ("g", "f", "phi", "varphi", "psi", "h")
+                or key_of(head.value.with_(primes=0))[0] in model.functions):
+            # g^{[l]}(z) and g^{[l]}'(z): the document's own activation, its derivative and back
+            sym = head.value
+            other = sym.with_(primes=1 - sym.primes)
+            arg = show(node.args[1]) if len(node.args) > 1 else "z"
+            new = Node("apply", (Node("sym", (), other, head.column), *node.args[1:]), None, node.column)
+            if sym.primes == 0:
+                words = (f"{show_symbol(sym)}({arg}) where {show_symbol(other)}({arg}) belongs (the function where "
+                         "its derivative belongs)")
+            else:
+                words = (f"{show_symbol(sym)}({arg}) where {show_symbol(other)}({arg}) belongs (the derivative "
+                         "where the function belongs)")
+            yield words, _replace(tree, path, new)
+            continue
         if name is None:
             continue
         if name in _DERIVATIVE_OF:

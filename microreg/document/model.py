@@ -114,6 +114,8 @@ def key_of(sym, layered_sup=False):
     slot = ""
     if sym.layer is not None:
         slot = sym.layer.replace(" ", "")
+        if sym.bracket == "[" and re.fullmatch(r"N([+-]\d+)?", slot):
+            slot = "L" + slot[1:]                     # a^{[N]}: the last layer, as L is elsewhere
     if slot_items:
         extra = ",".join(slot_items)
         slot = extra if not slot else slot + "," + extra
@@ -1112,6 +1114,10 @@ class Evaluator:
             return "builtin", model.activations[key]
         if Key(key.name) in model.activations and key.slot == "":
             return "builtin", model.activations[Key(key.name)]
+        by_layer = model.activations.get(Key(key.name))
+        if isinstance(by_layer, tuple) and key.slot.isdigit():
+            # g^{[l]}: "ReLU for l < N, the sigmoid for the output": this layer's
+            return "builtin", by_layer[2] if int(key.slot) >= self.r.layers else by_layer[1]
         canon = FUNCTION_ALIASES.get(key.name)
         if canon is not None and not key.slot:
             return "builtin", canon
