@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from .. import layout
 from ..mathspans import Lines, blank_tex_comments, find_math
 from ..notation import FormulaError, Node, Symbol, read_row, show, show_symbol
-from .model import DATA, HYPER, SIZES, Definition, Key, Named, key_of
+from .model import DATA, HYPER, LOSS_NAMES, SIZES, Definition, Key, Named, key_of
 
 __all__ = ["Row", "Unread", "Claim", "read_document", "sort_equations"]
 
@@ -270,6 +270,17 @@ def _short(text, width=64):
 
 
 # --- sorting equations into definitions and claims ---------------------------------------------------------
+
+def replace_subtree(node, old, new):
+    """The tree with every subtree equal to ``old`` (columns aside) replaced by ``new``."""
+    if node == old:
+        return new
+    if node.args:
+        args = [replace_subtree(a, old, new) for a in node.args]
+        if any(a is not b for a, b in zip(args, node.args)):
+            return Node(node.kind, args, node.value, node.column)
+    return node
+
 
 def is_number(node):
     """Is a tree a number written out (``−11/3``, ``1/3((1 − 2)·1 + (2 − 4)·2)``, ``e^{-2}``): no name in it?"""
@@ -570,6 +581,20 @@ class Sorter:
             return
         if lhs.kind == "sym":
             self.sort_name(row, members, rels, starts)
+            return
+        if lhs.kind == "apply" and lhs.args[0].kind == "sym" and not lhs.args[0].value.primes \
+                and not all(a.kind == "sym" for a in lhs.args[1:]) and len(members) == 2 \
+                and key_of(lhs.args[0].value)[0].name in LOSS_NAMES \
+                and not any(is_number(a) for a in lhs.args[1:]) and not has_derivative(members[1], self.named):
+            # loss(f_{w,b}(x^{(i)}), y^{(i)}) = −y^{(i)} log f_{w,b}(x^{(i)}) − …: a function written at its
+            # arguments; its parameters are those expressions wherever they stand in the body
+            params = [Node("sym", (), Symbol(f"⟨{k + 1}⟩"), a.column) for k, a in enumerate(lhs.args[1:])]
+            body = members[1]
+            for a, p in zip(lhs.args[1:], params):
+                body = replace_subtree(body, a, p)
+            lhs2 = Node("apply", (lhs.args[0], *params), None, lhs.column)
+            self.define_function(row, lhs2, [lhs2, body], starts)
+            self.functions[key_of(lhs.args[0].value)[0]].defaults = tuple(lhs.args[1:])
             return
         if lhs.kind == "apply" and lhs.args[0].kind == "sym" and not lhs.args[0].value.primes \
                 and all(a.kind == "sym" for a in lhs.args[1:]) and not any(has_derivative(m, self.named)

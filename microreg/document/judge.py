@@ -128,6 +128,7 @@ class Judge:
         self.s, self.reading, self.seed, self.n_points = sorter, reading, seed, points
         self.prose = prose
         self.conventions = {}            # Key → "per sample": the course's dZ read as each sample's ∂ℒ/∂Z
+        self.assume = {}                 # Key → a number the text gives just before a claim (λ = 0)
         self._models = {}
 
     # --- the model at a row ---------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class Judge:
                       indexed=self.indexed_leaves())
         model.conventions = self.conventions
         model.vectors = self.vectors()
+        model.not_sizes = self.not_sizes()
         model.failed = self.s.failed
         model.dropped = self.s.dropped
         self._models[cache_key] = model
@@ -195,6 +197,20 @@ class Judge:
                 out[Key(letter)] = ("by layer", hidden, "sigmoid")
         out.update(self.s.aliases)           # g^{[1]} = \tanh said in an equation wins over the prose
         return out
+
+    def not_sizes(self):
+        """Letters that usually count the samples (m, n, N) but here are something else: ŷᵢ = m xᵢ + b with
+        sums to n makes m the slope. A letter is a size when a sum runs to it or no other letter is."""
+        limits = set()
+        for row in self.s.rows:
+            for m in row.eq.members:
+                for n in m.walk():
+                    if n.kind == "sum" and n.value[2]:
+                        limits.add(str(n.value[2]).replace(" ", ""))
+        counting = {x for x in limits if SIZES.get(x) == "samples"}
+        if not counting:
+            return set()
+        return {x for x, what in SIZES.items() if what == "samples" and x not in counting}
 
     def sample_letters(self):
         letters = set()
@@ -320,6 +336,19 @@ class Judge:
                 verdict, factor, words = "unchecked", None, (f"could not check this equation "
                                                              f"({type(exc).__name__}: {exc})")
             out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell, claim.kind))
+        return out
+
+    def nearby_values(self, row):
+        """Numbers given to names on the claim's line or the two before it, in its section: {Key: float}."""
+        out = {}
+        for key, value, at in self.s.examples:
+            if at.section == row.section and _place(at) <= _place(row) and row.line - at.line <= 2 \
+                    and value.kind != "tuple" and (at.part == row.part):
+                try:
+                    pt = Point(self.model_at(row), np.random.default_rng(0))
+                    out[key] = float(np.ravel(Evaluator(pt, Ctx()).run(value).numbers().v)[0])
+                except (*_EVAL_ERRORS, Unresolved):
+                    continue
         return out
 
     def number_claim(self, claim, tree):
@@ -585,6 +614,20 @@ class Judge:
                     break
             if why:
                 verdict = ("wrong", None, f"{why} (as written: {exc})")
+        if verdict[0] in ("wrong", "factor"):
+            # "without regularization (λ = 0) the gradient is …": a value given just before the claim holds for it
+            near = self.nearby_values(claim.row)
+            if near:
+                self.assume = near
+                try:
+                    again = self._judge_member(claim, tree)
+                except (*_EVAL_ERRORS, Unresolved):
+                    again = None
+                finally:
+                    self.assume = {}
+                if again is not None and again[0] == "ok":
+                    said = ", ".join(f"{show_symbol(_symbol_of(k))} = {V.nice(v)}" for k, v in near.items())
+                    return "ok", None, f"matches autograd with {said}, as the text says just before it"
         if verdict[0] in ("wrong", "factor") and self.reading.vector and _scalar_looking(claim, tree):
             # "with one feature this is the familiar dl/dw = x(wx + b − y)": a formula written with numbers only,
             # in a document read with vectors, is read as the one-feature case it is written as
@@ -665,7 +708,8 @@ class Judge:
         while len(points) < self.n_points and tries < 4 * self.n_points:
             rng_points = self.make_points(model, row, salt=salt, count=1) if False else None
             rng = np.random.default_rng([self.seed, row.line, salt, tries])
-            pt = Point(model, rng)
+            pt = Point(model, rng, fixed={k: Arr(V._obj(np.array(Value(v, label=str(k)))))
+                                          for k, v in self.assume.items()})
             tries += 1
             try:
                 h, t, alt, s = self.values_at(claim, tree, pt)
@@ -711,7 +755,8 @@ class Judge:
     def letter(self, model):
         for d in model.definitions.values():
             for n in d.tree.walk():
-                if n.kind == "sym" and n.value.base in ("m", "n", "N") and not n.value.sub:
+                if n.kind == "sym" and n.value.base in ("m", "n", "N") and not n.value.sub \
+                        and n.value.base not in model.not_sizes:
                     return n.value.base
         return "m"
 

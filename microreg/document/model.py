@@ -150,6 +150,7 @@ class Definition:
     symbol: Symbol | None = None
     row: object = None
     column: int = 0
+    defaults: tuple = ()                 # loss(f(x⁽ⁱ⁾), y⁽ⁱ⁾) = …: the arguments it was written at (Nodes)
 
     def template(self):
         return self.key.symbolic()
@@ -233,6 +234,7 @@ class Model:
         self.layered_superscripts = layered_superscripts
         self.one_hot, self.binary = one_hot, binary
         self.indexed = indexed or {}          # Key → how many element indices a leaf is written with
+        self.not_sizes = set()                # m, n, N used as something else than the number of samples
         self.vectors = {}                     # name → 0 or 1: w written as wᵀ too, its elements counted from …
         self.conventions = {}                 # Key → "per sample" or "mean": how the document's dZ reads
         self.failed = {}                      # Key → line: a definition that could not be read
@@ -342,7 +344,7 @@ class Point:
                 return self.nodes[key]
         name = key.name
         r = self.r
-        if name in SIZES and not key.slot:
+        if name in SIZES and not key.slot and name not in self.model.not_sizes:
             if SIZES[name] == "samples":
                 return Arr(float(r.samples))
             return Arr(float(r.units(r.layers)))
@@ -480,7 +482,13 @@ class Point:
                 raise ReadError(f"{show_symbol(sym) if sym else key} is defined in terms of itself (line {fn.line})")
             self._building.add(key)
             try:
-                out = Evaluator(self, Ctx()).run(fn.tree)
+                if fn.defaults:
+                    # loss written at f(x⁽ⁱ⁾), y⁽ⁱ⁾: the function at those arguments
+                    ev = Evaluator(self, Ctx())
+                    out = Evaluator(self, Ctx(locals={p: ev.run(a) for p, a in zip(fn.params, fn.defaults)})).run(
+                        fn.tree)
+                else:
+                    out = Evaluator(self, Ctx()).run(fn.tree)
             finally:
                 self._building.discard(key)
             self.nodes[key] = out.unbound()
@@ -749,7 +757,8 @@ class Evaluator:
             raise Unresolved(sym, f"{show_symbol(sym)} (line {line}) could not be built: {why}", node.column)
         if self.strict and any(Key(o, key.slot) in model.mentioned for o in _FONT_TWINS.get(key.name, ())):
             return point.quantity(key, sym, self.ctx)
-        if self.strict and key not in model.mentioned and not point.is_data(key) and key.name not in SIZES \
+        if self.strict and key not in model.mentioned and not point.is_data(key) \
+                and (key.name not in SIZES or key.name in model.not_sizes) \
                 and key.name not in ("e", "pi") and key not in point.nodes:
             raise Unresolved(sym, f"{show_symbol(sym)} is never defined (the model read from the document has no "
                              f"{show_symbol(sym)})", node.column)
@@ -796,6 +805,12 @@ class Evaluator:
         if sample is not None and sample_axis is not None:
             marks[axes.index(sample_axis)] = sample
         unit_axes = [i for i, a in enumerate(axes) if a not in ("s", "S", "1")]
+        unit_letters = [x for x in todo if not (x in self.ctx.sample_letters or x in self.model.sample_letters)]
+        if len(unit_letters) < len(unit_axes):
+            # w_j of a 1 × n weight (one output unit): the letter runs over the n, not over the one
+            wide = [i for i in unit_axes if value.shape[i] > 1]
+            if len(wide) >= len(unit_letters):
+                unit_axes = wide
         for letter in todo:
             declared = letter in self.ctx.sample_letters or letter in self.model.sample_letters
             if sample_axis and letter not in marks and (declared or (sample_axis == "S" and letter in ("i", "n"))):
