@@ -256,7 +256,8 @@ def vector_signals(sorter):
 def layers_of(sorter):
     top = 0
     templates = False
-    elements = Judge(sorter, Reading()).vectors()          # w₁, w₂ beside wᵀx: elements, not layers
+    judge = Judge(sorter, Reading())
+    elements = set(judge.vectors()) | judge.tuple_elements()   # w₁, w₂ beside wᵀx or in (w₁, w₂)ᵀ: not layers
     for d in sorter.definitions:
         if d.key.symbolic():
             templates = True

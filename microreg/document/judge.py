@@ -240,6 +240,18 @@ class Judge:
                 out[name] = 0 if 0 in digits[name] else 1
         return out
 
+    def tuple_elements(self):
+        """Names whose numbered elements are gathered into a vector: w = (w₁, w₂, w₃)ᵀ, θ = [θ₀; θ₁]."""
+        out = set()
+        for row in self.s.rows:
+            for m in row.eq.members:
+                for n in m.walk():
+                    if n.kind in ("tuple", "vector", "rowvec") and len(n.args) > 1 and all(
+                            a.kind == "sym" and len(a.value.sub) == 1 and a.value.sub[0].isdigit()
+                            for a in n.args):
+                        out.update(a.value.base for a in n.args)
+        return out
+
     def indexed_leaves(self):
         """Names written with an element index (z_i, w_{jk}) that no definition gives: vectors, not numbers."""
         out = {}

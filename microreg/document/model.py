@@ -699,8 +699,11 @@ class Evaluator:
         if model.knows(key) or key in point.nodes or key in point.fixed:
             return point.quantity(key, sym, self.ctx)
         # w₁, x₁ beside wᵀx: the first element of the vector (a document that writes both, in one model)
+        whole = model.definitions.get(Key(key.name))
         if key.slot.isdigit() and key.name in ("w", "x", "theta", "beta") and Key(key.name) in model.mentioned \
-                and self.r.vector and not model.knows(key) and key.name in model.vectors:
+                and self.r.vector and not model.knows(key) and key.name in model.vectors \
+                and not (whole is not None and any(n.kind == "sym" and key_of(n.value)[0] == key
+                                                   for n in whole.tree.walk())):
             base = point.quantity(Key(key.name), None, self.ctx)
             units = [a for a in base.axes if a not in ("s", "S")]
             if len(units) == 1:
@@ -721,6 +724,7 @@ class Evaluator:
                 return point.quantity(Key(other, key.slot), sym, self.ctx)
         # C^{(L)} when only C is defined (a loss written with the layer it is computed at): C
         if key.slot and not model.knows(key) and model.knows(Key(key.name)) and key.name not in model.templates \
+                and key.name in LOSS_NAMES \
                 and not any(k.name == key.name and k.slot for k in model.definitions):
             return point.quantity(Key(key.name), sym, self.ctx)
         # C_x (Nielsen's cost of the sample x): C, one sample at a time
@@ -895,6 +899,8 @@ class Evaluator:
 
     def e_transpose(self, node):
         base = node.args[0]
+        if base.kind == "tuple":
+            return self.e_vector(base)                 # (w₁, w₂, w₃)ᵀ: the column of the elements
         if base.kind == "apply" and len(base.args) == 2 and base.args[0].kind == "sym" and not self.is_function(
                 base.args[0]):
             return V.product(self.ev(base.args[0]), self.ev(base.args[1]).transpose(), "juxt")
@@ -978,6 +984,10 @@ class Evaluator:
 
     def e_prod(self, node):
         raise ReadError("a product ∏ over an index", node.column)
+
+    def e_tuple(self, node):
+        """``w = (w_1, w_2, w_3)^T``: the elements as a column, like ``[w_1; w_2; w_3]``."""
+        return self.e_vector(node)
 
     def e_vector(self, node):
         """``[a; b]`` (a column written out): entries of the same shape stacked on a new last axis ``row``."""
