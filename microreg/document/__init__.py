@@ -293,11 +293,16 @@ def choose_reading(sorter, samples, sizes, prose, seed):
                   for m in row.eq.members for n in m.walk())
     data_modes = ["columns", "rows", "batch"] if capital else ["batch"]
     one_output = [str(Key(d.key.name, d.key.slot)) for d in sorter.definitions] and _one_output_weights(sorter, layers)
+    transposed = {n.args[0].value.base for row in sorter.rows for m in row.eq.members for n in m.walk()
+                  if n.kind == "transpose" and n.args[0].kind == "sym"}
+    combos = [cols for k in range(min(len(one_output), 2) + 1) for cols in itertools.combinations(one_output, k)]
+    # wᵀx, θᵀx: a weight written transposed into one output is a column first (ties go to the first reading)
+    combos.sort(key=lambda cols: -sum(1 for c in cols if c.split("^")[0].split("_")[0] in transposed
+                                      or c in transposed))
     candidates = []
     for data in data_modes:
         for weights in ("out_in", "in_out"):
-            for k in range(min(len(one_output), 2) + 1):
-                for cols in itertools.combinations(one_output, k):
+            for cols in combos:
                     candidates.append(Reading(True, f, h, o, samples, data, weights, frozenset(cols), layers,
                                               layer_sizes, _first_layer(sorter)))
     best = None

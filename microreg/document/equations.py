@@ -304,6 +304,58 @@ def has_derivative(node, named=()):
     return False
 
 
+def expand_ellipsis(node):
+    """``θ₀x₀ + θ₁x₁ + ⋯ + θₙxₙ`` → ``Σₖ θₖxₖ`` (k from 0 to n): an elided sum whose terms differ only in one
+    index that counts up; anything else is left as written (a pattern the checks do not read)."""
+    if node.args:
+        args = [expand_ellipsis(a) for a in node.args]
+        if any(a is not b for a, b in zip(args, node.args)):
+            node = Node(node.kind, args, node.value, node.column)
+    if node.kind != "add" or not any(a.kind == "ellipsis" for a in node.args):
+        return node
+    k = next(i for i, a in enumerate(node.args) if a.kind == "ellipsis")
+    before, after = node.args[:k], node.args[k + 1:]
+    if len(after) != 1 or not before or len(set(node.value)) != 1 or node.value[0] != "+":
+        return node
+    terms = list(before) + list(after)
+    indices = [_term_index(t) for t in terms]
+    if any(i is None for i in indices[:-1]) or indices[-1] is None:
+        return node
+    first = indices[0]
+    if not all(isinstance(i, int) for i in indices[:-1]) or indices[:-1] != list(range(first, first + len(before))):
+        return node
+    used = {x for t in terms for n in t.walk() if n.kind == "sym" for x in n.value.sub}
+    letter = next((x for x in ("k", "j", "q", "p", "r") if x not in used), None)
+    if letter is None:
+        return node
+    template = _with_index(before[0], str(first), letter)
+    for t, i in zip(terms, indices):
+        if _with_index(template, letter, str(i)) != t:
+            return node
+    return Node("sum", (template,), (letter, str(first), str(indices[-1])), node.column)
+
+
+def _term_index(term):
+    """The one subscript value (an int, or a size letter such as n) every indexed name of a term carries."""
+    values = {n.value.sub[0] for n in term.walk() if n.kind == "sym" and len(n.value.sub) == 1}
+    if len(values) != 1:
+        return None
+    v = values.pop()
+    if v.isdigit():
+        return int(v)
+    return v if len(v) == 1 and v.isalpha() else None
+
+
+def _with_index(node, old, new):
+    if node.kind == "sym" and node.value.sub == (old,):
+        return Node("sym", (), node.value.with_(sub=(new,)), node.column)
+    if node.args:
+        args = [_with_index(a, old, new) for a in node.args]
+        if any(a is not b for a, b in zip(args, node.args)):
+            return Node(node.kind, args, node.value, node.column)
+    return node
+
+
 def desugar(node, defined_d=False):
     """Rewrite what a teacher reads differently from what is written: the course's ``dW^{[1]}`` (d times
     W⁽¹⁾, as parsed) is ∂J/∂W⁽¹⁾, written ``dname``; ``W1`` glued digits are handled by the key."""
@@ -403,7 +455,7 @@ class Sorter:
     def run(self):
         for row in self.rows:
             eq = row.eq
-            eq.members = [relayer(desugar(m, self.defined_d), self.bases) for m in eq.members]
+            eq.members = [relayer(desugar(expand_ellipsis(m), self.defined_d), self.bases) for m in eq.members]
             try:
                 self.sort(row)
             except (FormulaError, ValueError) as exc:
@@ -601,6 +653,11 @@ class Sorter:
                                                                          for m in members[1:]):
             self.define_function(row, lhs, members, starts)
             return
+        if lhs.kind == "deriv" and lhs.args[1].kind == "all" and lhs.args[0].kind == "apply" \
+                and len(lhs.args[0].args) == 2 and lhs.args[0].args[1].kind == "sym":
+            # ∇J(θ): the gradient with respect to J's one argument, ∂J/∂θ
+            lhs = Node("deriv", (lhs.args[0], lhs.args[0].args[1]), lhs.value, lhs.column)
+            members = [lhs] + members[1:]
         if lhs.kind == "deriv" and lhs.args[1].kind == "all":
             # ∇U = [∂U/∂β₀; ∂U/∂β₁]: a gradient vector, its rows in the order of the parameters' names
             claim = Claim("gradient", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
@@ -693,6 +750,13 @@ class Sorter:
             self.skip(row, f"{show_symbol(sym)} on both sides: an update or a recurrence whose step cannot be read "
                       "(write w := w − α ∂J/∂w)")
             return
+        earlier = next((d for d in reversed(self.definitions) if d.key == key and not d.params), None)
+        if key.name in LOSS_NAMES and earlier is not None and in_scope(earlier.section, row.section):
+            # the cost written again another way (J = 1/(2m)(Xθ − y)ᵀ(Xθ − y) after the sum): a claim they agree
+            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+            self.claims.append(claim)
+            self.previous = ("claim", claim)
+            return
         # a definition: the first link defines; a chain of names (L = MSE = …) defines each name
         k = 1
         names = [lhs]
@@ -766,6 +830,14 @@ class Sorter:
             self.previous = ("claim", claim)
             return
         pkeys = tuple(key_of(p.value)[0] for p in params)
+        earlier = self.functions.get(key)
+        if earlier is not None and in_scope(earlier.section, row.section) and earlier.params == pkeys \
+                and not earlier.defaults:
+            # J(θ) written again another way: a claim that both agree, J(θ) as first defined
+            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+            self.claims.append(claim)
+            self.previous = ("claim", claim)
+            return
         body = members[1]
         d = Definition(key, body, row.line, row.section, key not in self.functions, pkeys, self.text_of(row), sym,
                        row, row.column)

@@ -235,7 +235,7 @@ class Judge:
                         digits.setdefault(n.value.base, set()).add(int(n.value.sub[0]))
         out = {}
         for name in ("w", "x", "theta", "beta"):
-            vec = name in transposed or (name == "x" and "w" in transposed)
+            vec = name in transposed or (name == "x" and transposed & {"w", "theta", "beta"})
             if vec and name in digits:
                 out[name] = 0 if 0 in digits[name] else 1
         return out
@@ -495,6 +495,10 @@ class Judge:
         except (*_EVAL_ERRORS, Unresolved) as exc:
             return [ClaimResult(line, col, f"∇{show(of)} = {show(tree)}", None, "unchecked", str(exc), None,
                                 row.cell, "gradient")]
+        except Exception as exc:  # noqa: BLE001 - a document never crashes the checker: say what failed
+            return [ClaimResult(line, col, f"∇{show(of)} = {show(tree)}", None, "unchecked",
+                                f"could not check this equation ({type(exc).__name__}: {exc})", None, row.cell,
+                                "gradient")]
         rows = value.shape[value.axes.index("row")] if "row" in value.axes else 1
         if rows != len(params):
             names = ", ".join(show_symbol(_symbol_of(k)) for k in params)
@@ -511,6 +515,8 @@ class Judge:
                 verdict, factor, words = self.judge_member(sub, part)
             except (*_EVAL_ERRORS, Unresolved) as exc:
                 verdict, factor, words = ("wrong" if isinstance(exc, ShapeError) else "unchecked"), None, str(exc)
+            except Exception as exc:  # noqa: BLE001 - a document never crashes the checker
+                verdict, factor, words = "unchecked", None, f"could not check this row ({type(exc).__name__}: {exc})"
             shown = f"∂{show(of)}/∂{show_symbol(sym)} = row {k + 1} of {show(tree)}"
             out.append(ClaimResult(line, col, shown, show_symbol(sym), verdict, words, factor, row.cell, "derivative"))
         return out

@@ -704,7 +704,7 @@ class Evaluator:
                 and self.r.vector and not model.knows(key) and key.name in model.vectors \
                 and not (whole is not None and any(n.kind == "sym" and key_of(n.value)[0] == key
                                                    for n in whole.tree.walk())):
-            base = point.quantity(Key(key.name), None, self.ctx)
+            base = point.quantity(Key(key.name), None, self.ctx).drop_ones()     # θ as a 1 × n row: its n
             units = [a for a in base.axes if a not in ("s", "S")]
             if len(units) == 1:
                 k = int(key.slot) - (0 if model.vectors[key.name] == 0 else 1)
@@ -945,7 +945,8 @@ class Evaluator:
 
     def _sum(self, node):
         letter, lower, upper = node.value
-        samples = letter in self.model.sample_letters or (upper in SIZES and SIZES.get(upper) == "samples") \
+        samples = letter in self.model.sample_letters or (upper in SIZES and SIZES.get(upper) == "samples"
+                                                          and upper not in self.model.not_sizes) \
             or letter in ("x",) or (lower is not None and upper is not None and str(upper).replace(" ", "") in
                                     ("m-1", "n-1", "N-1"))
         ctx = self.ctx
@@ -1298,7 +1299,8 @@ class Evaluator:
                     fn = self.function_of(of_key, of.value)
                 except ReadError:
                     fn = None
-                if fn is not None and (fn[0] == "builtin" or (len(fn[1].params) == 1 and not self.model.knows(
+                if fn is not None and of_key.name not in LOSS_NAMES and (fn[0] == "builtin" or (
+                        len(fn[1].params) == 1 and not self.model.knows(
                         self.concrete(fn[1].params[0])) and not self.point.is_data(fn[1].params[0]))):
                     # dσ/dz, dg/dz: the function's derivative at z
                     return self.call(Node("sym", (), of.value.with_(primes=1), of.column), [wrt], wrt).numbers()
