@@ -96,6 +96,7 @@ def instructions(repo, part, scale):
     """Instructions callgrind counts for one workload at one size (start-up included)."""
     env = dict(os.environ, HOTPATH_PART=part, HOTPATH_SCALE=str(scale),
                PYTHONHASHSEED=os.environ.get("HOTPATH_HASHSEED", "0"))
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")     # BLAS worker threads spin: counts vary ±10 % run to run
     run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                           sys.executable, os.path.abspath(__file__), repo],
                          env=env, capture_output=True, text=True, check=True)

@@ -1,10 +1,15 @@
-"""How long ``verify`` takes to check (and explain) one formula at 5 points on a ~100-node graph.
+"""How long ``verify`` takes to check (and explain) one formula at 5 points on a ~150-node graph.
 
     PYTHONPATH=$PWD python benchmarks/verify_speed.py
 
-A 1 → 8 → 8 → 1 tanh net (labelled z1[j], h1[j], …) on one sample; the formula for ∂L/∂w3
-is checked at 1 given + 4 nearby points, once right and once with a forgotten local derivative
-(which runs the whole search for the mistake), and the 8×8 w2 with (1 − h2²) left out. Prints the graph size and the best of 5 runs.
+A 1 → 8 → 8 → 1 tanh net (141 nodes, labelled z1[j], h1[j], …) on one sample; the formula for
+∂L/∂w3 is checked at 1 given + 4 nearby points, once right and once with z2 where h2 belongs
+(the whole search for the mistake), and the 8×8 w2 with (1 − h2²) left out.
+
+Then the 150-node case of the mistake search (issue 19): the same net with 3 inputs (x[0], x[1],
+x[2]: 152 nodes), one slip of each family planted in a formula, each explained at 5 points; and a garbled
+formula, where every candidate of every kind is tried and none fits (the search's worst case).
+Prints the graph sizes and the best of 5 runs of each.
 """
 
 import time
@@ -13,10 +18,11 @@ import numpy as np
 
 from microreg import Value
 from microreg.check import verify
-from microreg.engine import affine, topological_order
+from microreg.engine import affine, data, topological_order
 
 H = 8
 X, T = 0.4, 0.3
+X2 = np.array([0.4, -0.7, 1.1])
 
 
 def loss(w1, b1, w2, b2, w3, b3):
@@ -37,29 +43,78 @@ def loss(w1, b1, w2, b2, w3, b3):
     return (out - T) ** 2
 
 
+def loss2(w1, b1, w2, b2, w3, b3):
+    """3 → 8 → 8 → 1: x[0], x[1], x[2] as labelled data, w1 an 8×3 matrix."""
+    x = [data(float(X2[k]), f"x[{k}]") for k in range(3)]
+    h1 = []
+    for j in range(H):
+        z = affine(list(w1[j]), x, b1[j])
+        z.label = f"z1[{j}]"
+        h1.append(z.tanh())
+        h1[-1].label = f"h1[{j}]"
+    h2 = []
+    for j in range(H):
+        z = affine(list(w2[j]), h1, b2[j])
+        z.label = f"z2[{j}]"
+        h2.append(z.tanh())
+        h2[-1].label = f"h2[{j}]"
+    out = affine(list(w3), h2, b3)
+    out.label = "y_hat"
+    return (out - T) ** 2
+
+
 rng = np.random.default_rng(0)
 point = {"w1": rng.normal(size=H), "b1": rng.normal(size=H), "w2": rng.normal(size=(H, H)) / 3,
          "b2": rng.normal(size=H), "w3": rng.normal(size=H), "b3": float(rng.normal())}
-values = {k: (np.array([Value(v) for v in np.ravel(a)], dtype=object).reshape(np.shape(a)) if np.ndim(a) else Value(a))
-          for k, a in point.items()}
-nodes = len(topological_order(loss(**values)))
+point2 = dict(point, w1=rng.normal(size=(H, 3)))
 
 
-def best(formula, name="w3"):
+def size(fn, at):
+    values = {k: (np.array([Value(v) for v in np.ravel(a)], dtype=object).reshape(np.shape(a)) if np.ndim(a)
+                  else Value(a)) for k, a in at.items()}
+    return len(topological_order(fn(**values)))
+
+
+def best(formula, name="w3", fn=loss, at=point):
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
-        report = verify(loss, {name: formula}, at=point, data={"t": T})
+        report = verify(fn, {name: formula}, at=at, data={"t": T})
         times.append(time.perf_counter() - t0)
     return min(times), report[name]
 
 
-right, v = best("2 * (y_hat - t) * h2")
-assert v.ok, v.diagnosis
-wrong, v = best("2 * (y_hat - t) * z2")       # h2 = tanh(z2) confused with z2: no single mistake
-forgot, f = best("outer(2 * (y_hat - t) * w3, h1)", "w2")   # the 8×8 w2, (1 − h2²) left out
-assert f.explanation.kind == "forgotten derivative", f.diagnosis
-print(f"graph: {nodes} nodes; 5 points each")
-print(f"right formula   : {right * 1000:.0f} ms")
-print(f"wrong formula   : {wrong * 1000:.0f} ms  ({v.diagnosis[:60]}…)")
-print(f"w2 (64 elements), explained: {forgot * 1000:.0f} ms  ({f.diagnosis[:70]}…)")
+# δ2 = 2(ŷ − t)·w3 ⊙ (1 − h2²), δ1 = (w2ᵀ δ2) ⊙ (1 − h1²): the right rules, as strings
+D2 = "(2 * (y_hat - t) * w3 * (1 - h2**2))"
+D1 = f"((w2.T @ {D2}) * (1 - h1**2))"
+
+if __name__ == "__main__":
+    right, v = best("2 * (y_hat - t) * h2")
+    assert v.ok, v.diagnosis
+    wrong, v = best("2 * (y_hat - t) * z2")       # h2 = tanh(z2) confused with z2, on every element
+    forgot, f = best("outer(2 * (y_hat - t) * w3, h1)", "w2")   # the 8×8 w2, (1 − h2²) left out
+    assert f.explanation.kind == "forgotten derivative", f.diagnosis
+    print(f"graph: {size(loss, point)} nodes; 5 points each")
+    print(f"right formula   : {right * 1000:.0f} ms")
+    print(f"wrong formula   : {wrong * 1000:.0f} ms  ({v.diagnosis[:60]}…)")
+    print(f"w2 (64 elements), explained: {forgot * 1000:.0f} ms  ({f.diagnosis[:70]}…)")
+
+    print(f"\n150-node case: graph of {size(loss2, point2)} nodes; 5 points each")
+    cases = [
+        ("right: ∂L/∂w1 (24 elements)", "w1", f"outer({D1}, x)", None),
+        ("wrong quantity: h1 where x belongs", "w1", f"outer({D1}, h1[:3])", "wrong quantity"),
+        ("wrong node: (1 − h2²) for (1 − h1²)", "w1",
+         f"outer((w2.T @ {D2}) * (1 - h2**2), x)", "wrong node"),
+        ("wrong derivative: tanh' as 1 − h1", "w1", f"outer((w2.T @ {D2}) * (1 - h1), x)", "wrong derivative"),
+        ("forgotten derivative: (1 − h2²), ∂L/∂w2", "w2", "outer(2 * (y_hat - t) * w3, h1)", "forgotten derivative"),
+        ("garbled: every candidate tried, none fits", "w2", f"outer({D2}, h1) * h1[0] + w2", None),
+    ]
+    for title, name, formula, kind in cases:
+        if "h1[:3]" in formula:        # a formula string has no slices: a function of the same names
+            t, v = best(lambda y_hat, w2, w3, h1, h2, t: np.outer(
+                (w2.T @ (2 * (y_hat - t) * w3 * (1 - h2 ** 2))) * (1 - h1 ** 2), h1[:3]), name, loss2, point2)
+        else:
+            t, v = best(formula, name, loss2, point2)
+        got = v.explanation.kind if v.explanation else None
+        assert (v.ok if title.startswith("right") else got == kind), f"{title}: {v.diagnosis}"
+        print(f"{title:<44}: {t * 1000:4.0f} ms  ({v.diagnosis[:64]}…)")

@@ -368,7 +368,7 @@ def _formulas():
     # (its ∂L/∂z2 = (ŷ − y) drops the 1/m of L = 1/(2m) Σ (ŷᵢ − yᵢ)²)
     out.append(Formula("000", f"the four rules, as LaTeX strings  (batch of m = {len(Y)}, as written)", lossm,
                        dict(latex000), p000, n=len(Y), expect="factor", data={"x": X, "y": Y}, letter="m",
-                       explains=("factor",)))
+                       explains=("one sample",)))
     out.append(Formula("000", f"the four rules ÷ m, as LaTeX strings  (batch of m = {len(Y)}, corrected)", lossm,
                        {k: r"\frac{1}{m}\sum_{i=1}^{m} " + v.replace(r"(\hat{y} - y)", r"(\hat{y}_i - y_i)")
                         for k, v in latex000.items()},

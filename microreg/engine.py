@@ -10,8 +10,12 @@
 What this module lets you do:
 
 - ``Value(data, label=None)``: a node holding a float, or a 1-D numpy batch (one value per
-  sample). ``+ - * / **`` (number or Value exponent), ``exp log tanh sigmoid relu``, and the
-  batch reductions ``sum mean``. It is micrograd's API: code written for micrograd runs as is.
+  sample). ``+ - * / **`` (number or Value exponent), ``exp log tanh sigmoid relu abs sqrt``, and
+  the batch reductions ``sum mean``. It is micrograd's API: code written for micrograd runs as is.
+- numpy code on object arrays of Values: ``< <= > >=`` and ``float()`` read the numbers held (a
+  max or a relu mask chosen by a comparison is a constant, as in PyTorch; ``==`` stays identity),
+  and a Value beside a numpy array that is not a batch (of Values, 2-D, 0-d) runs element by
+  element, as numpy runs the op on Python numbers (see `microreg.trace` for whole forward passes).
 - ``backward()``: every gradient of the graph, by one iterative walk in reverse topological
   order (no recursion: a million-node chain is fine). Grads of *non-leaf* nodes are reset at
   the start, so calling it twice does not over-count them; grads of *leaves* accumulate, as in
@@ -39,6 +43,7 @@ Every derivative comes from the rule table in `microreg.ops`; this module only w
 
 import itertools
 import numbers
+import operator
 import weakref
 
 import numpy as np
@@ -47,6 +52,7 @@ from . import ops
 from .ops import ADD, AFFINE, DIV, EXP, LOG, MEAN, MUL, NEG, POWV, RELU, SIGMOID, SUB, SUM, TANH, DomainProblem
 
 ndarray = np.ndarray
+_LT, _LE, _GT, _GE = operator.lt, operator.le, operator.gt, operator.ge
 
 
 class MathDomainError(ValueError):
@@ -241,6 +247,8 @@ def _binary(rule, a, b):
     except DomainProblem as problem:
         raise _domain_error(rule, (a, b), problem) from None
     except Exception as exc:
+        if exc.__class__ is _Elementwise:     # a numpy array that is not a batch: numpy's own op
+            return _each(rule, a, b)
         err = _length_error(rule, (a, b)) if exc.__class__ is ValueError else None
         if err is not None:
             raise err from None
@@ -337,6 +345,72 @@ def _wrap(x):
     return x if isinstance(x, Value) else _constant(x)
 
 
+# --- a Value beside a numpy array that is not a batch ----------------------------------------------
+# Learners' numpy code meets Values inside arrays: ``np.dot(w.T, X) + b`` with a scalar parameter b
+# (an array of Values plus a Value), ``w * X`` with X of shape (1, m). A batch is a 1-D array of
+# numbers (one node holding it); any other array (of Values, 2-D, a 0-d array holding a Value) is
+# numpy's business: the op runs element by element, as numpy runs it on Python numbers, and the
+# result is an array of nodes of the array's class. The operators hand such an array to `_binary`
+# as an `_ArrayOperand`, whose ``.data`` raises `_Elementwise` inside the forward's ``try``: the
+# op's hot path does not test for it.
+
+class _Elementwise(Exception):
+    """Raised by `_ArrayOperand.data`: the op must run element by element (`_each`)."""
+
+
+class _ArrayOperand:
+    """A numpy array on one side of a binary operator, to be computed element by element."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    @property
+    def data(self):
+        raise _Elementwise
+
+
+def _operand(x):
+    """The other side of a binary operator: itself if a node, an `_ArrayOperand` for a numpy array
+    that is not a batch (of Values, or of numbers with more than one axis), else a constant."""
+    if x.__class__ is float:
+        return _constant(x)
+    if isinstance(x, ndarray) and (x.dtype.kind == "O" or x.ndim > 1):
+        return _ArrayOperand(x)
+    return _wrap(x)
+
+
+def _boxed(x):
+    """The array of an `_ArrayOperand`, or a node as a 0-d object array (numpy's scalar)."""
+    if x.__class__ is _ArrayOperand:
+        return x.array
+    box = np.empty((), dtype=object)
+    box[()] = x
+    return box
+
+
+def _each(rule, a, b):
+    """``a op b`` with an array on one side: numpy's ufunc over objects, each element through the
+    Value operators (broadcasting as numpy does; a subclass of ndarray keeps its own handling)."""
+    return _ARRAY_UFUNCS[rule.name](_boxed(a), _boxed(b))
+
+
+_ARRAY_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+                 "pow": np.power}
+
+
+def _compare(op, node, other):
+    """``node < other`` (and the others) on the numbers held: a bool, or a bool array for a batch
+    or an array. Never a node: a choice made by a comparison (a relu mask, the max of a softmax
+    shift) is a constant, as in PyTorch."""
+    if isinstance(other, Value):
+        other = other.data
+    elif isinstance(other, ndarray) and other.dtype.kind == "O":
+        return op(_boxed(node), other)        # numpy compares element by element
+    return op(node.data, other)
+
+
 class Value:
     """A node of a computation graph: a float (or a batch of floats) and its gradient.
 
@@ -388,16 +462,16 @@ class Value:
     # --- arithmetic: one rule-table primitive per operator ----------------------------------------
     # A number on either side becomes a leaf labelled CONSTANT (see `Constant`).
     def __add__(self, other):
-        return _binary(ADD, self, other if other.__class__ is Value else _wrap(other))
+        return _binary(ADD, self, other if other.__class__ is Value else _operand(other))
 
     def __radd__(self, other):
-        return _binary(ADD, _wrap(other), self)
+        return _binary(ADD, _operand(other), self)
 
     def __mul__(self, other):
-        return _binary(MUL, self, other if other.__class__ is Value else _wrap(other))
+        return _binary(MUL, self, other if other.__class__ is Value else _operand(other))
 
     def __rmul__(self, other):
-        return _binary(MUL, _wrap(other), self)
+        return _binary(MUL, _operand(other), self)
 
     def __pow__(self, other):
         if isinstance(other, numbers.Real):
@@ -411,23 +485,23 @@ class Value:
         return _pow_by_number(self, other)
 
     def __rpow__(self, other):
-        return _binary(POWV, _wrap(other), self)
+        return _binary(POWV, _operand(other), self)
 
     # subtraction, division and negation are primitives too (ops.py says why)
     def __neg__(self):
         return _unary(NEG, self)
 
     def __sub__(self, other):
-        return _binary(SUB, self, other if other.__class__ is Value else _wrap(other))
+        return _binary(SUB, self, other if other.__class__ is Value else _operand(other))
 
     def __rsub__(self, other):
-        return _binary(SUB, _wrap(other), self)
+        return _binary(SUB, _operand(other), self)
 
     def __truediv__(self, other):
-        return _binary(DIV, self, other if other.__class__ is Value else _wrap(other))
+        return _binary(DIV, self, other if other.__class__ is Value else _operand(other))
 
     def __rtruediv__(self, other):
-        return _binary(DIV, _wrap(other), self)
+        return _binary(DIV, _operand(other), self)
 
     # --- functions ----------------------------------------------------------------------------
     def exp(self):
@@ -452,6 +526,38 @@ class Value:
     def mean(self):
         """The batch mean: a scalar node."""
         return _unary(MEAN, self)
+
+    def sqrt(self):
+        """√self, as ``self ** 0.5`` (what ``np.sqrt`` calls on an array of Values)."""
+        return _unary(ops.pow_const(0.5), self)
+
+    def __abs__(self):
+        """|self| (``abs(v)``, ``np.abs`` on an array of Values); ∂|a|/∂a = sign(a), 0 at 0."""
+        return _unary(ops.ABS, self)
+
+    # --- comparisons and float(): the numbers held, not nodes ----------------------------------
+    # So numpy code runs on arrays of Values: ``np.maximum(0, Z)``, ``np.max(scores, axis=1)``,
+    # ``np.where(Z > 0, ...)``, ``float(cost)``. ``==`` stays identity (nodes are dict keys).
+    def __lt__(self, other):
+        return _compare(_LT, self, other)
+
+    def __le__(self, other):
+        return _compare(_LE, self, other)
+
+    def __gt__(self, other):
+        return _compare(_GT, self, other)
+
+    def __ge__(self, other):
+        return _compare(_GE, self, other)
+
+    def __float__(self):
+        """``float(v)``: the number a scalar node holds, as ``float(tensor)`` in PyTorch; the graph
+        does not follow it (a number computed from it is a constant)."""
+        data = self.data
+        if data.__class__ is ndarray:
+            raise TypeError(f"float(): {describe(self)} is a batch of {data.shape[0]} values, not one number "
+                            "(reduce it first with .sum() or .mean())")
+        return float(data)
 
     # --- gradients ----------------------------------------------------------------------------
     def backward(self, gradient=None, create_graph=False):

@@ -1635,13 +1635,27 @@ def _wrap(node, rank, strict=False):
     return text
 
 
+def _greek_letter(word):
+    return GREEK_LETTERS.get(LATEX_GREEK.get(word, word), word)
+
+
 @functools.lru_cache(maxsize=4096)
 def display(label):
     """A node label as the learner reads it: ``\\hat{y}`` → ŷ, ``a_1`` → a₁, ``a^{(1)}`` → a⁽¹⁾,
     ``W^{[1]}`` → W^[1]; a label that is not one name (``w1[0][1]``, ``z1``) is shown as it is."""
-    label = str(label)
-    if not re.search(r"[\\_^{}]", label):
+    label = unicodedata.normalize("NFC", str(label)).strip()
+    plain = re.fullmatch(r"([A-Za-z]+?)(\d*)", label)
+    if plain and (plain.group(1) in GREEK_LETTERS or plain.group(1) in LATEX_GREEK):
+        return _greek_letter(plain.group(1)) + plain.group(2)       # beta1 → β1, as typed in a formula
+    if not re.search(r"[\\_^{}$]", label):
         return label
+    accent = re.fullmatch(r"([A-Za-z]+?)(\d*)_(hat|bar|tilde)(?:_([A-Za-z0-9]+))?", label)
+    if accent:                                                      # y_hat → ŷ, y_hat_i → ŷᵢ
+        base, digits, mark, sub = accent.groups()
+        base = "\\" + base if base in LATEX_GREEK or base in GREEK_LETTERS else base
+        label = f"\\{mark}{{{base}}}" + (f"_{{{digits}}}" if digits else "") + (f"_{{{sub}}}" if sub else "")
+    elif re.search(r"_[A-Za-z]{3,}", label) and "\\" not in label and "{" not in label:
+        return label                                                # x_train: a word, not a script
     try:
         eqs = read_row(label, python=False)
     except FormulaError:

@@ -88,6 +88,18 @@ def step_any(x):
     return _leaf((x.data > 0) * 1.0 if x.data.__class__ is ndarray else float(x.data > 0))
 
 
+def sign_any(x):
+    """The derivative of abs: sign(x), 1 above 0, −1 below, 0 at 0 (PyTorch's choice); a constant
+    even for a Value."""
+    if x.__class__ is float:
+        return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+    if x.__class__ is ndarray:
+        return np.sign(x)
+    if not _is_value(x):
+        return sign_any(float(x))
+    return _leaf(np.sign(x.data) if x.data.__class__ is ndarray else sign_any(x.data))
+
+
 def ones_like(x):
     return np.ones_like(x) if x.__class__ is ndarray else 1.0
 
@@ -149,6 +161,12 @@ def _relu(a):
     if a.__class__ is not ndarray:
         return _relu(float(a))
     return np.maximum(a, 0.0)
+
+
+def _abs(a):
+    if a.__class__ is float:
+        return math.fabs(a)
+    return np.abs(a) if a.__class__ is ndarray else math.fabs(float(a))
 
 
 def _check_pow(a, k, which_base=0):
@@ -574,6 +592,11 @@ RELU = Op("relu", 1, _relu,
           expr=lambda a: call("relu", a),
           dexpr=(lambda a: indicator(a),), symbol="relu")
 
+ABS = Op("abs", 1, _abs,
+         d=(lambda a, ans: sign_any(a),),
+         expr=lambda a: call("abs", a),
+         dexpr=(lambda a: call("sign", a),), symbol="abs")
+
 SUM = Op("sum", 1, _sum,
          d=(_sum_local,),
          expr=lambda a: call("Σ", a),
@@ -661,4 +684,5 @@ VARIANTS = {"pow (limit)": POWV_LIMIT, "pow (constant exponents)": POW_BY_CONSTA
 
 #: Every primitive, by name. ``pow`` here is the Value-exponent form; ``pow_const(k)`` makes the
 #: number-exponent form. Tests are parametrised over this table: a new op without a test fails.
-TABLE = {op.name: op for op in (ADD, SUB, NEG, MUL, DIV, POWV, EXP, LOG, TANH, SIGMOID, RELU, SUM, MEAN, AFFINE)}
+TABLE = {op.name: op for op in (ADD, SUB, NEG, MUL, DIV, POWV, EXP, LOG, TANH, SIGMOID, RELU, ABS, SUM, MEAN,
+                                AFFINE)}

@@ -164,7 +164,11 @@ def _quizzes(stepper):
                     fallback = verdict.hint
                 elif verdict.kind != "wrong" and all(abs(v - value) > 1e-12 for v, _ in hints):
                     hints.append([value, verdict.hint])
+            for value, hint in quiz.slips(f):       # every slip the mistake search knows, in its words
+                if all(not math.isclose(v, value, rel_tol=1e-9, abs_tol=1e-12) for v, _ in hints):
+                    hints.append([value, hint])
             out[f.k] = {"ask": question, "answer": expected, "shown": format_data(expected, stepper.fmt),
+                        "correct": quiz.correct_words(f),
                         "rtol": quiz.rtol, "atol": quiz.atol, "hints": hints,
                         "fallback": fallback or f"not quite: {f.formula.text}"}
             if not moved:

@@ -62,6 +62,7 @@ import numpy as np
 
 from .engine import Value, data as data_leaf, is_constant, is_data, topological_order
 from .formula import Num, Partial, Product, Raw, Relation, Sym, has_operator, number_text
+from .mistakes import Graph, slips, words
 from .nn import ModelFileError, TwoLayerNet, load_model
 from .ops import AFFINE, DomainProblem, constant_text, op_label
 
@@ -841,10 +842,14 @@ def _find_layers(stepper):
 # --- the quiz -------------------------------------------------------------------------------------
 
 class Verdict:
-    """What the quiz says about one answer: ``ok``, ``kind`` (``"right"``, ``"sign"``,
-    ``"upstream alone"``, ``"local alone"``, ``"contribution alone"``, ``"input unchanged"``,
-    ``"left out bias"``, ``"other input"`` (the local derivative of another input of the op),
-    ``"wrong"``), the ``hint`` to show, the ``expected`` and ``given`` numbers."""
+    """What the quiz says about one answer: ``ok``, ``kind``, the ``hint`` to show (for a right
+    answer, "correct" and why), the ``expected`` and ``given`` numbers.
+
+    ``kind`` is ``"right"``; for a backward step, a kind of `microreg.mistakes` when its search
+    names the slip (``"factor"``, ``"forgotten derivative"``, ``"wrong node"``, …, in the words
+    `verify` uses), else ``"local alone"``, ``"contribution alone"``, ``"sign"`` (the contribution
+    subtracted), ``"other input"`` (the local derivative of another input of the op); for a forward
+    step ``"sign"``, ``"input unchanged"``, ``"left out bias"``; ``"wrong"`` when nothing fits."""
 
     def __init__(self, ok, kind, hint, expected, given):
         self.ok, self.kind, self.hint, self.expected, self.given = ok, kind, hint, expected, given
@@ -865,22 +870,26 @@ class Quiz:
         Question 1 / 3 (forward)
         L = w·x = ?
           where w = 0.5, x = 2
-        >>> q.answer(1.0).ok             # right (within tolerance): on to the next question
-        True
+        >>> print(q.answer(1.0).hint)    # right (within tolerance): "correct", and on to the next
+        correct: L = w·x = 0.5·2 = 1
         >>> print(q.question())
         Question 2 / 3 (backward)
         ∂L/∂w += ∂L/∂L · x:  ∂L/∂w = ?
           where ∂L/∂L = 1, w = 0.5, x = 2
-        >>> print(q.answer(1.0).hint)    # wrong: a hint
-        that is the upstream gradient ∂L/∂L alone: you left out the local derivative x
+        >>> print(q.answer(1.0).hint)    # wrong: a hint, from the mistake search `verify` uses
+        you left out ∂L/∂w = x (a forgotten local derivative)
         >>> q.score                      # (right at the first try, asked)
         (1, 2)
 
     ``answer`` compares within ``rtol`` (relative; 0.5 % by default, so 3 significant figures
-    pass) or to the number as the step prints it. A wrong answer gets a hint when it matches a
-    known slip (the upstream gradient alone, the local derivative alone, a flipped sign, this
-    contribution without the running sum, the input passed through unchanged), else the formula
-    to use. ``reveal()`` shows the answer and moves on (counted as wrong). Batch steps are skipped.
+    pass) or to the number as the step prints it. A right answer says "correct" and why in one
+    line. A wrong answer to a backward step gets the mistake `microreg.mistakes` names (the search
+    and the words of `verify` and ``check FILE``: a forgotten or extra local derivative, one at the
+    wrong node, σ for σ', the wrong factor of a product, a flipped sign, a left-out path…), else a
+    quiz slip (the local derivative alone, this contribution without the running sum), else the
+    formula to use; a forward step's hints name the input passed through unchanged or a left-out
+    bias. ``slips()`` lists the numbers the search's slips give for a step (the page's hints).
+    ``reveal()`` shows the answer and moves on (counted as wrong). Batch steps are skipped.
     """
 
     def __init__(self, stepper, phases=("forward", "backward"), rtol=5e-3, atol=1e-9):
@@ -956,7 +965,7 @@ class Quiz:
                 self.right += 1
             self.log.append((f.k, given, True))
             self._advance()
-            return Verdict(True, "right", f"right: {f.formula.text}", expected, given)
+            return Verdict(True, "right", self.correct_words(f), expected, given)
         kind, hint = self._hint(f, given, expected)
         self.log.append((f.k, given, False))
         return Verdict(False, kind, hint, expected, given)
@@ -964,7 +973,7 @@ class Quiz:
     def _hint(self, f, given, expected):
         s = self.stepper
         close = self._close
-        if expected != 0 and close(given, -expected):
+        if f.phase == "forward" and expected != 0 and close(given, -expected):
             return "sign", "sign flipped: check the sign of each factor (a − in the op gives a −1 local derivative)"
         if f.phase == "forward":
             for c in f.node._prev:
@@ -982,12 +991,9 @@ class Quiz:
             return "wrong", hint
         up, local, before = float(f.upstream), float(f.local), float(f.before) if _scalar(f.before) else 0.0
         local_text = f.local_formula.text
-        if not close(local, 1.0) and close(given, before + up):
-            if before == 0.0:
-                return ("upstream alone", f"that is the upstream gradient {f.upstream_formula.text} alone: "
-                        f"you left out the local derivative {local_text}")
-            return ("upstream alone", f"you added the upstream gradient {f.upstream_formula.text} alone: "
-                    f"multiply it by the local derivative {local_text} first")
+        found = self._search(f, given, expected, factors=False)     # a slip on the graph: verify's words
+        if found is not None:
+            return found.kind, words(found)
         if not close(up, 1.0) and close(given, before + local):
             return ("local alone", f"that is the local derivative {local_text} alone: multiply it by the "
                     f"upstream gradient {f.upstream_formula.text} = {_fmt(up, s.fmt)}")
@@ -1008,7 +1014,75 @@ class Quiz:
                 wrong = node._rule.formula_tree(j, names).text
                 return ("other input", f"that uses the local derivative for {names[j].text} ({wrong}); for "
                         f"{s.names[id(f.input)]} it is {local_text}")
+        found = self._search(f, given, expected, factors=True)      # a bare factor (−1, 2, ½) last
+        if found is not None:
+            return found.kind, words(found)
         return "wrong", f"not quite: use {f.formula.parts[0].text} += {f.formula.parts[1].text}"
+
+    @staticmethod
+    def correct_words(f):
+        """What the quiz says to a right answer: "correct", the step's formula with its numbers,
+        and in a few words why (the upstream gradient times the local derivative)."""
+        if f.phase == "forward":
+            return f"correct: {f.formula.text}"
+        why = "the upstream gradient times the local derivative"
+        if not (_scalar(f.before) and f.before == 0.0):
+            why += ", added to the running sum of the other paths"
+        return f"correct: {f.formula.text} ({why})"
+
+    def _graph(self, f):
+        """The loss's graph as the mistake search reads it, for the node this step is about (the
+        order, adjoints and names computed once per quiz)."""
+        s = self.stepper
+        if getattr(self, "_base", None) is None:
+            self._base = Graph(s.root, f.input, names=s.names)
+        return Graph(s.root, f.input, base=self._base)
+
+    def _edges(self, f):
+        """(this step's edge, the edges into the same node stepped before it)."""
+        s = self.stepper
+        prior = []
+        for phase, payload in s._plan[:f.k]:
+            if phase == "backward":
+                r = s.records[payload]
+                if r.input is f.input:
+                    prior.append((r.node, r.position))
+        return (f.node, f.position), prior
+
+    def _slips(self, f):
+        """[(number, Explanation)] of a backward step, simplest first: what each single slip the
+        mistake search knows (the one `verify` and ``check FILE`` use) gives, with the question's
+        names; computed once per step."""
+        cache = self.__dict__.setdefault("_slip_cache", {})
+        if f.k not in cache:
+            edge, prior = self._edges(f)
+            try:
+                found = slips(self._graph(f), float(f.answer), edges=[edge], paths=[edge] + prior)
+            except (ValueError, TypeError, ArithmeticError):
+                found = []
+            cache[f.k] = [(v, e) for v, e in found if math.isfinite(v) and not self._close(v, float(f.answer))]
+        return cache[f.k]
+
+    def _search(self, f, given, expected, factors):
+        """The first (simplest) slip of the search that gives this answer, among the factors or
+        the others, or None (`_close`, with each slip's printed number computed once)."""
+        found = self._slips(f)
+        if not found or not math.isfinite(given):
+            return None
+        printed = self.__dict__.setdefault("_slip_text", {})
+        if f.k not in printed:
+            printed[f.k] = [number_text(v, self.stepper.fmt) for v, _ in found]
+        text = number_text(given, self.stepper.fmt)
+        return next((e for (v, e), t in zip(found, printed[f.k]) if (e.kind == "factor") == factors and
+                     (t == text or math.isclose(given, v, rel_tol=self.rtol, abs_tol=self.atol))), None)
+
+    def slips(self, f=None):
+        """[(number, hint)] for the current (or given) backward step: what each single slip the
+        search knows would give, in its words (the page precomputes its hints from these)."""
+        f = f or self.frame
+        if f is None or f.phase != "backward":
+            return []
+        return [(v, words(e)) for v, e in self._slips(f)]
 
     def _advance(self):
         self.i += 1

@@ -262,9 +262,12 @@ or LaTeX) or a function of the names it needs. Names resolve to the parameters a
 **labelled nodes** of the loss's graph (their forward values), then `data`.
 
 How does it know the mistake? From the graph and the rule table it computes the gradients that
-*mistaken backward passes* give (one local derivative forgotten, taken at the wrong node, the wrong
-factor of a product, a path left out…) and keeps those your numbers equal at every point checked.
-Nobody wrote the wrong answers in advance.
+*mistaken backward passes* give (one local derivative forgotten, applied twice, taken at the wrong
+node, confused with another (σ for σ'), the wrong factor of a product, one quantity where another
+belongs, a path left out…), and re-evaluates your formula with one place changed (a difference the
+other way round, a name replaced); it keeps what your numbers equal at every point checked. Nobody
+wrote the wrong answers in advance. The same search (`microreg.mistakes`) names the mistakes of
+`microreg check FILE` and of the stepper's quiz, in the same words.
 
 Our net: x → z1 = w1·x → h1 = tanh(z1) → z2 = w2·h1 → h2 = tanh(z2), loss L = (h2 − t)². By hand:
 ∂L/∂w1 = 2(h2 − t)·(1 − h2²)·w2·(1 − h1²)·x.
@@ -309,6 +312,19 @@ v.explanation.kind, v.explanation.nodes        # structured, for your own tools
     md("## One mistake and a constant factor together"),
     code("""
 print(verify(L, {"w1": "(h2 - t) * (1 - h2**2) * w2 * x"}, at=point, data=data)["w1"].diagnosis)
+"""),
+    md("""
+## What learners confuse, what they apply twice, and what they swap
+
+tanh' written as 1 − h1 (not 1 − h1²); tanh' applied twice; w1 where w2 belongs; and a difference
+written the wrong way round, said in your own order:
+"""),
+    code("""
+for name, formula in [("w1", "2 * (h2 - t) * (1 - h2**2) * w2 * (1 - h1) * x"),
+                      ("w1", "2 * (h2 - t) * (1 - h2**2) * w2 * (1 - h1**2)**2 * x"),
+                      ("w1", "2 * (h2 - t) * (1 - h2**2) * w1 * (1 - h1**2) * x"),
+                      ("w2", "2 * (t - h2) * (1 - h2**2) * h1")]:
+    print(verify(L, {name: formula}, at=point, data=data)[name].diagnosis)
 """),
     md("""
 ## The wrong factor of a product
@@ -361,7 +377,8 @@ print(verify(Q, {"W": "outer(x, z)"}, at=W0, data={"x": xv})["W"].diagnosis)
 ## A batch, and the 1/m of a mean
 
 A per-sample formula applied to a batch is summed over the samples; against a loss that takes the mean,
-that is m times too large. The formula says m, so the diagnosis does too.
+that is m times too large. The formula says m, so the diagnosis does too. Written per sample (no Σ),
+it is a one-sample rule under a mean loss, and said so:
 """),
     code("""
 xb = np.array([0.5, -1.0, 2.0, 1.5, 0.2])
@@ -373,6 +390,7 @@ def J(a, c):                             # J = 1/(2m) Σ (a xᵢ + c − yᵢ)²
 
 print(verify(J, {"a": r"\\sum_{i=1}^{m} r_i x_i",
                  "c": r"\\frac{1}{m}\\sum_{i=1}^{m} r_i"}, at={"a": 0.3, "c": 0.1}, data={"x": xb, "y": yb}))
+print(verify(J, {"a": "r * x"}, at={"a": 0.3, "c": 0.1}, data={"x": xb, "y": yb}, letter="m")["a"].diagnosis)
 """),
     md("## When no single mistake explains it"),
     code("""

@@ -354,7 +354,7 @@ def test_document_explanations():
             assert kind in kinds, f"{formula.formula}: {kind} expected, got {report}"
     b1 = [v for v in found[("002", "beta1", "wrong")] if v.explanation is not None]
     assert b1 and b1[0].explanation.kind == "wrong factor" and b1[0].explanation.factor == pytest.approx(10.0)
-    assert "taken as beta1 instead of x" in b1[0].diagnosis and "a missing 1/n" in b1[0].diagnosis
+    assert "taken as β1 instead of x" in b1[0].diagnosis and "a missing 1/n" in b1[0].diagnosis
     d = [v for v in found[("001", "b2", "wrong")] if v.explanation is not None]
     assert d and "σ'(z3) where σ'(z2) belongs" in d[0].diagnosis
     m = found[("000", "w2", "factor")]
@@ -559,7 +559,7 @@ def test_an_extra_data_factor_is_named():
     loss = _one_unit_net("ŷ", "z1", "a1")
     v = verify(loss, {"b1": "(y_hat - y) * w2 * σ'(z1) * x"}, at=NET_AT, data={"x": 1.5, "y": 0.2})["b1"]
     e = v.explanation
-    assert not v.ok and e.kind == "extra factor" and e.nodes == ("x",), v.diagnosis
+    assert not v.ok and e.kind == "extra derivative" and e.nodes == ("x",), v.diagnosis
     assert "an extra factor x" in e.text and "does not belong in ∂L/∂b1" in e.text, e.text
     assert v.factor == pytest.approx(1.5, rel=1e-9), v.factor
 
@@ -578,7 +578,7 @@ def test_a_data_factor_on_a_tanh_net():
     forgot = verify(loss, {"w": "2 * (h - t) * (1 - h**2)"}, at=at, data=data)["w"]
     assert forgot.explanation.kind == "forgotten derivative" and "= u" in forgot.explanation.text, forgot.diagnosis
     extra = verify(loss, {"c": "2 * (h - t) * (1 - h**2) * u"}, at=at, data=data)["c"]
-    assert extra.explanation.kind == "extra factor" and "an extra factor u" in extra.explanation.text, extra.diagnosis
+    assert extra.explanation.kind == "extra derivative" and "an extra factor u" in extra.explanation.text, extra.diagnosis
     # a factor 1.3 that no node has stays a bare constant factor
     odd = verify(loss, {"c": "1.3 * 2 * (h - t) * (1 - h**2)"}, at=at, data=data)["c"]
     assert [e.kind for e in odd.explanations] == ["factor"], odd.diagnosis
@@ -589,9 +589,9 @@ def test_a_local_derivative_taken_at_the_ops_output_is_named():
     loss = _one_unit_net("ŷ", "z1", "a1")
     v = verify(loss, {"w1": "(y_hat - y) * w2 * σ'(a1) * x"}, at=NET_AT, data={"x": 1.5, "y": 0.2})["w1"]
     e = v.explanation
-    assert e.kind == "at output" and e.nodes == ("a1", "z1"), v.diagnosis
+    assert e.kind == "wrong node" and e.nodes == ("a1", "z1"), v.diagnosis
     assert "σ'(a1) where σ'(z1) belongs" in e.text, e.text
     # the same slip with tanh, on the tanh chain: tanh'(h1) = 1 − tanh²(h1) where 1 − h1² belongs
     t = _one(tanh_chain, "2 * (h2 - t) * (1 - h2**2) * u2 * (1 - tanh(h1)**2) * x", AT, "u1", data=DATA)
-    assert t.explanation.kind == "at output" and "tanh'(h1) where tanh'(g1) belongs" in t.explanation.text, \
+    assert t.explanation.kind == "wrong node" and "tanh'(h1) where tanh'(g1) belongs" in t.explanation.text, \
         t.diagnosis

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from microreg import Value
-from microreg.notation import Batch, FormulaError, parse, parse_chain, parse_latex, parse_python
+from microreg.notation import Batch, FormulaError, display, parse, parse_chain, parse_latex, parse_python, spellings
 
 # the same formula, once Python-like and once LaTeX (as the documents write it)
 SAME = [
@@ -249,3 +249,22 @@ def test_deep_and_long_formulas_are_refused_or_read_without_running_out_of_stack
         parse(r"\frac{1}{" * 500 + "x" + "}" * 500)
     with pytest.raises(FormulaError, match="too long"):
         parse("w+" * 600_000 + "w")
+# --- display: a label the way a learner reads it ------------------------------------------------------
+
+@pytest.mark.parametrize("label, shown", [
+    (r"\hat{y}", "ŷ"), ("y_hat", "ŷ"), ("ŷ", "ŷ"), (r"\hat{y}_i", "ŷᵢ"),
+    ("a_1", "a₁"), ("a_{12}", "a₁₂"), ("z₁", "z₁"), ("a^{(1)}", "a⁽¹⁾"), (r"\delta^{(L-1)}", "δ⁽ᴸ⁻¹⁾"),
+    ("w^{(l+1)}", "w⁽ˡ⁺¹⁾"), (r"A^{[1]}", "A^[1]"), (r"\beta_1", "β₁"), ("beta1", "β1"), (r"\varepsilon_i", "εᵢ"),
+    (r"\mathbf{W}_1^T", "W₁ᵀ"), (r"\boldsymbol{\delta}", "δ"), (r"$\sigma$", "σ"), (r"\hat{\beta}_1", "β̂₁"),
+    # written plainly: as written
+    ("a1", "a1"), ("w1[0][1]", "w1[0][1]"), ("dZ1", "dZ1"), ("x_train", "x_train"), ("alphabet", "alphabet"),
+    ("L", "L"), ("x[1]", "x[1]"), ("w_q", "w_q"),
+])
+def test_display_shows_a_label_as_a_learner_reads_it(label, shown):
+    assert display(label) == shown
+
+
+@pytest.mark.parametrize("label", [r"\hat{y}", "a_1", r"\beta_1", "z₁", "y_hat", "w1[0]"])
+def test_display_and_spellings_name_the_same_quantity(label):
+    # what is shown, typed back into a formula, names the same quantity as the label
+    assert set(spellings(display(label))) & set(spellings(label)), (display(label), spellings(label))

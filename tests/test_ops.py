@@ -34,6 +34,7 @@ DOMAINS = {
     "tanh": (lambda r: [r.uniform(-3, 3)], lambda a: a.tanh()),
     "sigmoid": (lambda r: [r.uniform(-6, 6)], lambda a: a.sigmoid()),
     "relu": (lambda r: [r.choice([-1, 1]) * r.uniform(0.1, 3)], lambda a: a.relu()),
+    "abs": (lambda r: [r.choice([-1, 1]) * r.uniform(0.1, 3)], lambda a: abs(a)),
     "sum": (lambda r: [r.uniform(-3, 3)], lambda a: a.sum()),
     "mean": (lambda r: [r.uniform(-3, 3)], lambda a: a.mean()),
     "affine": (lambda r: [r.uniform(-3, 3) for _ in range(5)],
@@ -159,6 +160,7 @@ SYMPY_FORWARD = {
     "tanh": ((A,), sp.tanh(A)),
     "sigmoid": ((A,), 1 / (1 + sp.exp(-A))),
     "relu": ((A,), sp.Max(A, 0)),
+    "abs": ((A,), sp.sqrt(A ** 2)),   # |a| for a real a, written so that sign(a) = a/√(a²) compares
     "sum": ((A,), A + S),           # Σ over a batch: a is one sample, s the rest
     "mean": ((A,), (A + S) / N),    # mean over N samples
     "affine": ((W0, W1, X0, X1, BIAS), W0 * X0 + W1 * X1 + BIAS),
@@ -167,10 +169,12 @@ SYMPY_FORWARD = {
 _SUPER = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 _TEXT_FUNCS = {"σ": lambda x: 1 / (1 + sp.exp(-x)), "exp": sp.exp, "ln": sp.log, "tanh": sp.tanh,
                "tanh²": lambda x: sp.tanh(x) ** 2, "relu": lambda x: sp.Max(x, 0),
-               "Σ": lambda x: x + S, "mean": lambda x: (x + S) / N}
+               "Σ": lambda x: x + S, "mean": lambda x: (x + S) / N,
+               "abs": lambda x: sp.sqrt(x ** 2), "sign": lambda x: x / sp.sqrt(x ** 2)}
 _LATEX_FUNCS = {r"\sigma": _TEXT_FUNCS["σ"], r"\exp": sp.exp, r"\ln": sp.log, r"\tanh": sp.tanh,
                 r"\tanh^{2}": _TEXT_FUNCS["tanh²"], r"\operatorname{relu}": _TEXT_FUNCS["relu"],
-                r"\sum": _TEXT_FUNCS["Σ"], r"\operatorname{mean}": _TEXT_FUNCS["mean"]}
+                r"\sum": _TEXT_FUNCS["Σ"], r"\operatorname{mean}": _TEXT_FUNCS["mean"],
+                r"\operatorname{abs}": _TEXT_FUNCS["abs"], r"\operatorname{sign}": _TEXT_FUNCS["sign"]}
 
 
 def parse_text(text):
@@ -185,7 +189,7 @@ def parse_text(text):
         s = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+", lambda m: "**(" + m.group(0).translate(_SUPER) + ")", s)
         return parse_expr(s, local_dict={**{k: sp.Symbol(k) for k in held}, "N": N, "S": S, "b": sp.Symbol("b")})
 
-    inner = re.compile(r"(σ|exp|ln|tanh²|tanh|relu|Σ|mean)?\(([^()\[\]]*)\)|\[([^()\[\]]*) > 0\]")
+    inner = re.compile(r"(σ|exp|ln|tanh²|tanh|relu|Σ|mean|abs|sign)?\(([^()\[\]]*)\)|\[([^()\[\]]*) > 0\]")
     while (m := inner.search(text)):
         if m.group(3) is not None:
             value = sp.Heaviside(flat(m.group(3)))

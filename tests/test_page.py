@@ -176,10 +176,12 @@ def test_quiz_hints_and_score(browser, tmp_path):
     page.click(".mr-next")                       # the seed: nothing to ask
     assert not page.is_visible(".mr-quiz-input")
     page.click(".mr-next")                       # ∂L/∂t1 = 1 · (1 − tanh²(1)) = 0.419974
-    assert "upstream gradient" in answer("1")
-    assert "sign flipped" in answer("-0.42")
+    assert "(a forgotten local derivative)" in answer("1")      # the mistake search's words, as verify's
+    assert "the sign is flipped" in answer("-0.42")
     answer("0.42")
     assert not page.is_visible(".mr-quiz-input") and "0.42" in page.text_content(".mr-text")
+    assert page.text_content(".mr-text").startswith("correct: ∂L/∂t1 += ∂L/∂L · (1 − tanh²(t1)) = "), \
+        page.text_content(".mr-text")
     page.click(".mr-next")                       # ∂L/∂w = 0.419974 · x = 0.839949
     page.fill(".mr-quiz-input", "0.84")
     page.keyboard.press("Enter")

@@ -358,10 +358,10 @@ def test_quiz_verdicts_and_hints():
     assert q.answer(0.5).ok
     r = f["y_hat"] - y
     # ∂L/∂(ŷ − y) += ∂L/∂(ŷ − y)² · (ŷ − y): upstream 0.5 alone, and the sign flipped
-    v = q.answer(0.5)
-    assert v.kind == "upstream alone" and "you left out the local derivative ŷ − y" in v.hint, v
+    v = q.answer(0.5)                           # the words and kinds of the one mistake search (verify's)
+    assert v.kind == "forgotten derivative" and "you left out ∂(ŷ − y)²/∂(ŷ − y) = ŷ − y" in v.hint, v
     v = q.answer(-0.5 * r)
-    assert v.kind == "sign" and "sign flipped" in v.hint, v
+    assert v.kind == "factor" and "the sign is flipped" in v.hint, v
     v = q.answer(r)
     assert v.kind == "local alone" and "upstream gradient ∂L/∂(ŷ − y)² = 0.5" in v.hint, v
     assert q.answer(0.5 * r).ok
@@ -391,13 +391,14 @@ def test_quiz_in_a_terminal():
     q.answer(1.0)
     q.answer(2.0)
     v = q.answer(2.0)
-    assert v.kind == "other input" and "∂(w·x)/∂w = x" in v.hint and "for x it is w" in v.hint, v
+    assert v.kind == "wrong factor" and "∂(w·x)/∂x taken as x instead of w" in v.hint, v
     # questions: L = w·x; ∂L/∂w; ∂L/∂x
     replies = iter(["1", "1", "?", "0.5"])
     out = []
     score = Stepper(L).quiz().run(read=lambda prompt: next(replies), write=out.append)
     assert score == (2, 3), (score, out)
-    assert any("that is the upstream gradient ∂L/∂L alone" in o for o in out), out
+    assert any("you left out ∂L/∂w = x (a forgotten local derivative)" in o for o in out), out
+    assert any(o.startswith("correct: ∂L/∂x += ∂L/∂L · w = 1 × 0.5 = 0.5") for o in out), out
 
 
 def test_group_names():

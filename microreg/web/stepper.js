@@ -396,6 +396,7 @@ export function mount(root, data, options = {}) {
       if (!state.missed.has(state.k)) state.right += 1;
       state.answered.add(state.k);
       show();
+      if (q.correct) words.textContent = q.correct + "\n" + s.text;   // "correct", and why, in one line
       return;
     }
     state.missed.add(state.k);   // a wrong first try: no point for this step
