@@ -194,7 +194,7 @@ def test_course_notation_vectorised_with_samples_as_columns():
     dz2, = rows_at(report.results, 6)
     assert "course" in dz2.explanation and "1/m" in dz2.explanation
     missing, = rows_at(report.results, 11)
-    assert missing.factor == pytest.approx(5.0) and "1/m is missing" in missing.explanation
+    assert missing.factor == pytest.approx(5.0) and "missing 1/m" in missing.explanation
     tanh, = rows_at(report.results, 12)
     assert "1 − A^[1] where tanh'(Z^[1]) = 1 − A^[1]² belongs" in tanh.explanation, tanh
     transpose, = rows_at(report.results, 13)
@@ -243,7 +243,8 @@ $$\frac{\partial \mathcal{L}}{\partial z} = \hat{y}(1 - \hat{y})(\hat{y} - y)$$
 """
     results = claims(check_document(text))
     assert [(r.line, r.verdict) for r in results] == [(3, "ok"), (4, "ok"), (4, "ok"), (5, "wrong")], results
-    assert "an extra local derivative ∂ŷ/∂z" in results[-1].explanation
+    # the one search's words (verify says the same): σ' applied twice
+    assert "∂ŷ/∂z = σ(z)·(1 − σ(z)) applied twice (an extra local derivative)" in results[-1].explanation
 
 
 def test_softmax_sums_over_classes_with_a_one_hot_target():
@@ -315,7 +316,8 @@ def test_002_its_gradient_misses_the_1_over_n_and_puts_beta1_where_x_belongs():
     assert beta0.wrt == "β₀" and beta0.verdict == "factor" and beta0.factor == pytest.approx(5.0)
     assert "1/n" in beta0.explanation
     assert beta1.wrt == "β₁" and beta1.verdict == "wrong"
-    assert "β₁ where x belongs" in beta1.explanation and "1/n" in beta1.explanation, beta1.explanation
+    # the one search's words (verify says the same): the wrong factor of β₁·x, and the missing 1/n
+    assert "taken as β₁ instead of x" in beta1.explanation and "1/n" in beta1.explanation, beta1.explanation
     assert [r.verdict for r in rows_at(results, 43)] == ["wrong", "wrong"]        # the RMSE gradient
 
 

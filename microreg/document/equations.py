@@ -71,6 +71,7 @@ class Claim:
     sign: int = -1
     named: Named | None = None
     note: str = ""
+    restates: bool = False        # a cost written again under another heading: checked if it agrees, else redefined
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -467,7 +468,7 @@ class Sorter:
         return self
 
     def name_expressions(self):
-        """``\frac{\partial L}{\partial (XW_1 + b_1)}``: a derivative with respect to an expression is one with
+        r"""``\frac{\partial L}{\partial (XW_1 + b_1)}``: a derivative with respect to an expression is one with
         respect to the quantity it computes: the expression is given a name (shown as written) and a
         definition, so the model holds it as a node (H = max(0, ·) then uses it)."""
         names = {}
@@ -497,7 +498,7 @@ class Sorter:
             c.members = [(rename(t), *rest) for t, *rest in c.members]
 
     def unify_arguments(self):
-        """``a = \sigma(z)`` and later ``a^{(i)} = \sigma(w^T x^{(i)} + b)``: the same activation of what must be the
+        r"""``a = \sigma(z)`` and later ``a^{(i)} = \sigma(w^T x^{(i)} + b)``: the same activation of what must be the
         same z, so z = wᵀx + b where the second one holds (a teacher reads the restatement as expanding z)."""
         by_key = {}
         for d in list(self.definitions):
@@ -752,11 +753,14 @@ class Sorter:
             return
         earlier = next((d for d in reversed(self.definitions) if d.key == key and not d.params), None)
         if key.name in LOSS_NAMES and earlier is not None and in_scope(earlier.section, row.section):
-            # the cost written again another way (J = 1/(2m)(Xθ − y)ᵀ(Xθ − y) after the sum): a claim they agree
-            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+            # the cost written again another way (J = 1/(2m)(Xθ − y)ᵀ(Xθ − y) after the sum): a claim they agree;
+            # under another heading, if they disagree, a new cost for that section
+            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
+                          restates=earlier.section != row.section)
             self.claims.append(claim)
             self.previous = ("claim", claim)
-            return
+            if earlier.section == row.section:
+                return
         # a definition: the first link defines; a chain of names (L = MSE = …) defines each name
         k = 1
         names = [lhs]
@@ -833,11 +837,14 @@ class Sorter:
         earlier = self.functions.get(key)
         if earlier is not None and in_scope(earlier.section, row.section) and earlier.params == pkeys \
                 and not earlier.defaults:
-            # J(θ) written again another way: a claim that both agree, J(θ) as first defined
-            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+            # J(θ) written again another way: a claim that both agree, J(θ) as first defined (under another
+            # heading, if they disagree, a new J for that section)
+            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
+                          restates=earlier.section != row.section)
             self.claims.append(claim)
             self.previous = ("claim", claim)
-            return
+            if earlier.section == row.section:
+                return
         body = members[1]
         d = Definition(key, body, row.line, row.section, key not in self.functions, pkeys, self.text_of(row), sym,
                        row, row.column)

@@ -26,6 +26,7 @@ from ..engine import MathDomainError, Value
 from ..notation import Node, Symbol, show, show_symbol
 from . import values as V
 from .equations import in_scope, is_number
+from .search import explain_claim
 from .model import (LOSS_NAMES, SIZES, Ctx, Evaluator, Key, Model, Point, ReadError, Reading, Unresolved,
                     key_of)
 from .values import Arr, ShapeError
@@ -129,18 +130,22 @@ class Judge:
         self.prose = prose
         self.conventions = {}            # Key → "per sample": the course's dZ read as each sample's ∂ℒ/∂Z
         self.assume = {}                 # Key → a number the text gives just before a claim (λ = 0)
+        self.restating = False           # judging a cost written again: the model without its new definition
         self._models = {}
 
     # --- the model at a row ---------------------------------------------------------------------------
     def model_at(self, row, reading=None):
         reading = reading or self.reading
-        cache_key = (_place(row) if row else None, row.section if row else None, reading)
+        before = self.restating
+        cache_key = (_place(row) if row else None, row.section if row else None, reading, before)
         if cache_key in self._models:
             return self._models[cache_key]
         defs, funcs, named = {}, {}, {}
         for d in self.s.definitions:
             if row is not None and not d.first and (_place(d.row) > _place(row) or not in_scope(d.section, row.section)):
                 continue
+            if before and row is not None and d.row is row:
+                continue                  # a restated cost is judged against the cost before it
             if d.params or d.key in self.s.functions and self.s.functions[d.key] is d:
                 funcs[d.key] = d
                 defs.pop(d.key, None)           # a later definition of a name replaces the earlier one
@@ -306,6 +311,18 @@ class Judge:
     # --- judging a claim --------------------------------------------------------------------------------
     def judge(self, claim):
         """[ClaimResult] for every link of ``claim`` (for a gradient vector, every row)."""
+        if claim.restates:
+            # a cost written again under another heading: it agrees with the one before, or it is that
+            # section's own cost (a redefinition, not a claim)
+            self.restating = True
+            try:
+                rows = self._judge(claim)
+            finally:
+                self.restating = False
+            return rows if all(r.verdict == "ok" for r in rows) else []
+        return self._judge(claim)
+
+    def _judge(self, claim):
         out = []
         if claim.kind == "gradient":
             for member in claim.members:
@@ -369,8 +386,8 @@ class Judge:
         try:
             verdict = self.judge_member(claim, tree)
         except (*_EVAL_ERRORS, Unresolved) as exc:
-            verdict = ("unchecked", None, str(exc))
-        if verdict[0] == "ok":
+            return "unchecked", None, str(exc)
+        if verdict[0] in ("ok", "unchecked"):
             return verdict
         model = self.model_at(claim.row)
         try:
@@ -688,6 +705,14 @@ class Judge:
         if use_alt:
             T = ALT                  # the course's dZ: judged against each sample's ∂ℒ/∂Z, its own convention
         k = _factor(H, T)
+        climbs = claim.kind == "update" and claim.sign > 0 and k is not None and math.isclose(k, -1.0, rel_tol=1e-6)
+        found = None if climbs else explain_claim(self, claim, tree, model, points, H, T, letter, use_alt)
+        if found is not None:
+            # the one mistake search verify and the quiz use: the same slip in the same words
+            words = found.words()
+            if f"1/{letter}" in words:
+                words += f" ({self.mean_note(model)})"
+            return ("factor" if k is not None else "wrong"), k, words
         if k is not None:
             words = factor_words(k, m, letter)
             one = self.right_for_one_sample(claim, tree, row) if m > 1 else None

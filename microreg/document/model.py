@@ -325,6 +325,8 @@ class Point:
         self.fixed = fixed or {}   # Key → Arr: values a claim replaces (a parameter's update)
         self.made = None           # a list: the leaves made at random (a worked example checks it stays empty)
         self.used = set()          # the fixed values a worked example used
+        self.expr_labels = set()   # ids of Values labelled with their expression (a name replaces it)
+        self.shown = {}            # id(node) → show(node), for those labels
         self._building = set()
 
     # --- leaves ---------------------------------------------------------------------------------------------
@@ -468,7 +470,7 @@ class Point:
                 out = Evaluator(self, Ctx(layers=bind)).run(d.tree)
             finally:
                 self._building.discard(key)
-            out = _label(out, _concrete_label(key, sym if sym is not None else d.symbol))
+            out = _label(out, _concrete_label(key, sym if sym is not None else d.symbol), self.expr_labels)
             self.nodes[key] = out.unbound()
             return self.nodes[key]
         named = model.named_of(key)
@@ -644,16 +646,23 @@ def _concrete_label(key, sym):
     return show_symbol(clean)
 
 
-def _label(arr, label):
-    """Values of a definition without a label get its name: ``z1``, ``a1[2]``, ``A1[0][3]``."""
+def _label(arr, label, provisional=None):
+    """Values of a definition without a label get its name: ``z1``, ``a1[2]``, ``A1[0][3]`` (a label the
+    evaluation gave provisionally, the expression as written, is replaced by the name)."""
     v = arr.v
     if v.dtype != object:
         return arr
+    provisional = provisional if provisional is not None else set()
     for idx in np.ndindex(v.shape):
         x = v[idx]
-        if isinstance(x, Value) and x.label is None:
+        if isinstance(x, Value) and (x.label is None or id(x) in provisional):
             x.label = label + "".join(f"[{i}]" for i in idx)
+            provisional.discard(id(x))
     return arr
+
+
+#: expressions whose values are labelled with the expression as written (the mistake search names them)
+_NAMED_PARTS = frozenset(("add", "mul", "neg", "pow", "apply", "transpose", "sum"))
 
 
 # --- evaluating a tree ---------------------------------------------------------------------------------------
@@ -673,7 +682,22 @@ class Evaluator:
         method = getattr(self, "e_" + node.kind, None)
         if method is None:
             raise ReadError(f"cannot evaluate {node.kind}", node.column)
-        return method(node)
+        out = method(node)
+        if node.kind in _NAMED_PARTS and isinstance(out, Arr) and out.v.dtype == object:
+            # W⁽¹⁾x + b⁽¹⁾ inside tanh(…): its values are called so (a definition's name replaces it)
+            v = out.v
+            text = None
+            labels = self.point.expr_labels
+            for idx in np.ndindex(v.shape):
+                x = v[idx]
+                if isinstance(x, Value) and x.label is None:
+                    if text is None:
+                        text = self.point.shown.get(id(node))
+                        if text is None:
+                            text = self.point.shown[id(node)] = show(node)
+                    x.label = text + "".join(f"[{i}]" for i in idx)
+                    labels.add(id(x))
+        return out
 
     # numbers and names ------------------------------------------------------------------------------------
     def e_num(self, node):
