@@ -573,3 +573,36 @@ def test_control_characters_in_a_document_cannot_forge_rows():
     text = "$$L = (w x - y)^2$$\n$$\\frac{\\partial L}{\\partial w} = 2(wx - y) \\text{\x1b[2K\x1b[1A ok}$$\n"
     out = format_results(check_report(text))
     assert "\x1b" not in out
+
+
+# --- one mistake search: check FILE and verify say the same slip in the same words ---------------------------
+
+@pytest.mark.parametrize("written,slip", [
+    # σ'(z₁) left out of ∂L/∂w₁
+    (r"(\hat{y} - y)\, w_2\, x", "you left out ∂a₁/∂z₁ = σ(z₁)·(1 − σ(z₁)) (a forgotten local derivative)"),
+    # the first layer's weight where the second's belongs
+    (r"(\hat{y} - y)\, w_1\, \sigma'(z_1)\, x", "w₁ where w₂ belongs"),
+])
+def test_check_and_verify_name_the_same_slip_in_the_same_words(written, slip):
+    from microreg import Value
+    from microreg.check import verify
+    doc = "\n\n".join([r"$$z_1 = w_1 x + b_1$$", r"$$a_1 = \sigma(z_1)$$", r"$$\hat{y} = w_2 a_1 + b_2$$",
+                       r"$$L = \frac{1}{2}(\hat{y} - y)^2$$",
+                       r"$$\frac{\partial L}{\partial w_1} = " + written + "$$"])
+    row = claims(check_document(doc, samples=1))[-1]
+    assert row.verdict == "wrong" and slip in row.explanation, row.explanation
+
+    def loss(w1, b1, w2, b2, x=0.7, y=-0.4):
+        z1 = w1 * x + b1
+        z1.label = "z_1"
+        a1 = z1.sigmoid()
+        a1.label = "a_1"
+        y_hat = w2 * a1 + b2
+        y_hat.label = r"\hat{y}"
+        return 0.5 * (y_hat - y) ** 2
+    report = verify(loss, {"w1": written}, at={"w1": 0.3, "b1": -0.2, "w2": 1.1, "b2": 0.4},
+                    data={"x": 0.7, "y": -0.4})
+    said = str(report)
+    # the same sentence; a name is shown as the learner wrote it (w1 as a Python argument, w₁ in LaTeX)
+    plain = slip.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
+    assert slip in said or plain in said, said
