@@ -189,7 +189,7 @@ FUNCTION_ALIASES = {
     "leakyrelu": "leaky_relu", "LReLU": "leaky_relu", "relu_prime": "relu_prime", "tanh_prime": "tanh_prime",
     "sqrt": "sqrt", "abs": "abs", "Σ": "sum", "sum": "sum", "mean": "mean", "outer": "outer", "dot": "dot",
     "max": "max", "min": "min", "transpose": "transpose", "softmax": "softmax", "softplus": "softplus",
-    "sign": "sign", "sgn": "sign", "sinh": "sinh", "cosh": "cosh", "sin": "sin", "cos": "cos",
+    "sign": "sign", "sgn": "sign", "sinh": "sinh", "cosh": "cosh", "sech": "sech", "sin": "sin", "cos": "cos",
 }
 #: numpy's spellings (``np.sum``): the canonical function
 NUMPY_FUNCTIONS = {"sum": "sum", "mean": "mean", "dot": "dot", "matmul": "matmul", "multiply": "multiply",
@@ -715,6 +715,9 @@ class _Builder:
         kids = self.kids(t)
         a, rel, b = kids[0], kids[1], kids[2]
         return Node("compare", (self.build(a), self.build(b)), _relation(str(rel)), self.col(t))
+
+    def b_group_bracket_cond(self, t):           # \mathbb{1}[Z > 0]: the comparison, as in braces
+        return self.b_group_set_cond(t)
 
     def b_vector(self, t):
         return Node("vector", [self.build(c) for c in self.kids(t)], None, self.col(t))

@@ -71,7 +71,7 @@ class Claim:
     sign: int = -1
     named: Named | None = None
     note: str = ""
-    restates: bool = False        # a cost written again under another heading: checked if it agrees, else redefined
+    restates: bool = False        # a cost of another kind written again: checked if it agrees, else a new cost
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -281,6 +281,43 @@ def replace_subtree(node, old, new):
         if any(a is not b for a, b in zip(args, node.args)):
             return Node(node.kind, args, node.value, node.column)
     return node
+
+
+def family(tree):
+    """What kind of cost a tree is: the functions it applies and the powers it takes (a squared error and a
+    cross-entropy differ; the same cost written as a sum and as a matrix product do not)."""
+    out = set()
+    for n in tree.walk():
+        if n.kind == "apply" and n.args[0].kind == "func":
+            out.add(str(n.args[0].value))
+        if n.kind == "pow" and n.args[1].kind == "num":
+            out.add(f"^{n.args[1].value}")
+    if any(n.kind == "transpose" for n in tree.walk()) and "^2" not in out:
+        out.add("^2")                  # (Xθ − y)ᵀ(Xθ − y): a square written as a product
+    return frozenset(out)
+
+
+def _applied_functions(members):
+    """``σ' = σ(1 − σ)``: when the left side is a built-in function's derivative written bare and every name in
+    the row is that function (or its derivative), the same row with each applied to a number t; else None."""
+    from ..notation import FUNCTION_ALIASES
+    lhs = members[0]
+    if lhs.kind != "sym" or not lhs.value.primes or lhs.value.sub or lhs.value.layer is not None:
+        return None
+    base = lhs.value.base
+    if FUNCTION_ALIASES.get(base) is None:
+        return None
+    if any(n.kind == "sym" and n.value.base != base for m in members for n in m.walk()):
+        return None
+    t = Node("sym", (), Symbol("t"), None)
+
+    def apply(node):
+        if node.kind == "sym":
+            return Node("apply", (node, t), None, node.column)
+        if node.args:
+            return Node(node.kind, [apply(a) for a in node.args], node.value, node.column)
+        return node
+    return [apply(m) for m in members]
 
 
 def is_number(node):
@@ -633,6 +670,14 @@ class Sorter:
                 self.examples.append((key_of(a.value)[0], v, row))
             return
         if lhs.kind == "sym":
+            applied = _applied_functions(members)
+            if applied is not None:
+                # σ' = σ(1 − σ), tanh' = 1 − tanh²: functions, said of their values at any z
+                claim = Claim("identity", applied[0], [(m, *starts[i], show(m)) for i, m in enumerate(applied)
+                                                       if i], row)
+                self.claims.append(claim)
+                self.previous = ("claim", claim)
+                return
             self.sort_name(row, members, rels, starts)
             return
         if lhs.kind == "apply" and lhs.args[0].kind == "sym" and not lhs.args[0].value.primes \
@@ -756,10 +801,10 @@ class Sorter:
             # the cost written again another way (J = 1/(2m)(Xθ − y)ᵀ(Xθ − y) after the sum): a claim they agree;
             # under another heading, if they disagree, a new cost for that section
             claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
-                          restates=earlier.section != row.section)
+                          restates=family(earlier.tree) != family(members[-1]))
             self.claims.append(claim)
             self.previous = ("claim", claim)
-            if earlier.section == row.section:
+            if not claim.restates:
                 return
         # a definition: the first link defines; a chain of names (L = MSE = …) defines each name
         k = 1
@@ -840,10 +885,10 @@ class Sorter:
             # J(θ) written again another way: a claim that both agree, J(θ) as first defined (under another
             # heading, if they disagree, a new J for that section)
             claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
-                          restates=earlier.section != row.section)
+                          restates=family(earlier.tree) != family(members[-1]))
             self.claims.append(claim)
             self.previous = ("claim", claim)
-            if earlier.section == row.section:
+            if not claim.restates:
                 return
         body = members[1]
         d = Definition(key, body, row.line, row.section, key not in self.functions, pkeys, self.text_of(row), sym,
@@ -859,7 +904,14 @@ class Sorter:
             self.previous = ("definition", d)
 
     def claim_derivative(self, row, lhs, members, starts):
-        claim = Claim("derivative", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
+        kind = "derivative"
+        from ..notation import FUNCTION_ALIASES
+        head = lhs.args[0].args[0] if lhs.kind == "deriv" and lhs.args[0].kind == "apply" else None
+        if head is not None and (head.kind == "func" or (head.kind == "sym" and not head.value.sub
+                                                         and FUNCTION_ALIASES.get(head.value.base))) \
+                and len(lhs.args[0].args) == 2 and lhs.args[0].args[1] == lhs.args[1]:
+            kind = "identity"           # dσ(z)/dz = σ(z)(1 − σ(z)): a fact about σ, for any number z
+        claim = Claim(kind, lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
         self.claims.append(claim)
         self.previous = ("claim", claim)
 

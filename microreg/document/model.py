@@ -872,7 +872,8 @@ class Evaluator:
         k = 0
         while k < len(factors):
             f = factors[k]
-            if f.kind == "func" and k + 1 < len(factors) and ops[k] == "juxt":
+            if (f.kind == "func" or (f.kind == "pow" and f.args[0].kind == "func")) and k + 1 < len(factors) \
+                    and ops[k] == "juxt":
                 # a function written without brackets takes the next factor: \log \hat{y}, \ln x
                 v = self.call(f, [factors[k + 1]], node)
                 op = ops[k - 1] if k else None

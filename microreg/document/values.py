@@ -472,6 +472,9 @@ ELEMENTWISE = {
     "sign": (lambda v: Value(float(np.sign(v.data))), np.sign),
     "log1p": (lambda v: (v + 1.0).log(), lambda x: _log_number(1.0 + x)),
     "square": (lambda v: v * v, np.square),
+    "sinh": (lambda v: (v.exp() - (-v).exp()) * 0.5, np.sinh),
+    "cosh": (lambda v: (v.exp() + (-v).exp()) * 0.5, np.cosh),
+    "sech": (lambda v: 2.0 / (v.exp() + (-v).exp()), lambda x: 1.0 / np.cosh(x)),
 }
 #: the derivative of each, as an expression of its input (on a Value, on numbers)
 DERIVATIVES = {
@@ -485,6 +488,8 @@ DERIVATIVES = {
     "sqrt": (lambda v: 0.5 * v ** -0.5, lambda x: 0.5 / np.sqrt(x)),
     "abs": (lambda v: Value(float(np.sign(v.data))), np.sign),
     "square": (lambda v: 2.0 * v, lambda x: 2.0 * x),
+    "sinh": (lambda v: (v.exp() + (-v).exp()) * 0.5, np.cosh),
+    "cosh": (lambda v: (v.exp() - (-v).exp()) * 0.5, np.sinh),
 }
 
 
