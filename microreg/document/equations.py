@@ -767,7 +767,8 @@ class Sorter:
                       "definition the checks use")
             return
         if key.name in SIZES and not key.slot and members[1].kind == "num":
-            return                                   # m = 100: a size
+            self.examples.append((key, members[1], row))     # m = 100: a size (m = 1: "with one example")
+            return
         if all(is_number(m) for m in members[1:]):
             if self.is_defined(key) or self.defines_later(key, row):
                 # q = x + y, then "the forward pass gives q = 1": the value at the worked example, a claim

@@ -755,8 +755,8 @@ class Evaluator:
         if key.slot in ("x", "X") and model.knows(Key(key.name)):
             return point.quantity(Key(key.name), sym, self.ctx)
         # a lower-case name for one sample of an upper-case quantity: a^{[2](i)} is a column of A^{[2]}
-        if key.name.islower() and len(key.name) == 1:
-            upper = Key(key.name.upper(), key.slot)
+        if key.name[:1].islower() and (len(key.name) == 1 or key.name[1] == "_"):
+            upper = Key(key.name[0].upper() + key.name[1:], key.slot)     # ŷ⁽ⁱ⁾: a column of Ŷ
             if model.knows(upper):
                 return point.quantity(upper, sym, self.ctx)
             if key.name in DATA and self.r.data in ("columns", "rows"):
