@@ -3,7 +3,7 @@
     python benchmarks/stepper.py            # print the figures
     python benchmarks/stepper.py --write    # and put them in benchmarks/RESULTS.md (its stepper section)
 
-The graph is the per-sample loss of ``MLP(8, [64, 72, 1])`` (sigmoid hidden layers): every
+The graph is the per-sample loss of ``DeepNet(8, [64, 72, 1])`` (sigmoid hidden layers): every
 chain-rule application of its backward pass is one step, after the forward pass. ``goto(k)``
 restores every node's value and grad at step k from the nearest snapshot (one every
 ``Stepper.SNAPSHOT_EVERY`` steps), so its cost does not grow with k.
@@ -20,12 +20,12 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from microreg.nn import MLP, mse  # noqa: E402
+from microreg.nn import DeepNet, mse  # noqa: E402
 from microreg.step import Stepper  # noqa: E402
 
 
 def measure():
-    net = MLP(8, [64, 72, 1], activation="sigmoid", seed=0)
+    net = DeepNet(8, [64, 72, 1], activation="sigmoid", seed=0)
     loss = mse(net([0.1 * i for i in range(8)]), 0.5)
     t = time.perf_counter()
     s = Stepper(loss)
@@ -55,7 +55,7 @@ def report(m):
     return [
         "## The stepper: goto(k) on a graph of over 10,000 steps",
         "",
-        f"Made by `python benchmarks/stepper.py --write`. Per-sample loss of MLP(8, [64, 72, 1]): "
+        f"Made by `python benchmarks/stepper.py --write`. Per-sample loss of DeepNet(8, [64, 72, 1]): "
         f"{m['nodes']:,} nodes, {m['steps']:,} steps (forward, seed, backward); a snapshot every "
         f"{m['every']} steps.",
         "",

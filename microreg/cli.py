@@ -9,7 +9,8 @@
     microreg check FILE [--json] [--seed S] [--samples M] [--dims f=2,h=3]
                                        every claim of your derivation document (Markdown + LaTeX)
     microreg graph [--out FILE]        the computation graph of document 000's loss, one sample
-    microreg step [--html FILE] [--model FILE]   step through backprop (terminal, or a web page)
+    microreg step [EXPR | FILE.py] [--at w=0.5] [--data x=2] [--html FILE] [--model FILE]
+                                       step through backprop (terminal, or a web page)
     microreg --version
 """
 
@@ -23,6 +24,13 @@ import sys
 import numpy as np
 
 from . import __version__
+
+
+def _documents_line():
+    """What documents 000, 001 and 002 are, said where the command line first names them."""
+    from .derivations import DOCUMENTS
+    return "The source documents: three derivations of backprop, written by hand, that microreg checks:\n" + \
+        "\n".join(f"  {k}  {v}" for k, v in DOCUMENTS.items())
 
 
 def _error(message):
@@ -44,6 +52,7 @@ def _check_train_flags(args):
               ("--epochs", args.epochs, "a whole number ≥ 1", lambda v: v >= 1),
               ("--lr", args.lr, "a positive number", lambda v: 0 < v < float("inf")),
               ("--patience", args.patience, "a whole number ≥ 1", lambda v: v >= 1),
+              ("--starts", args.starts, "a whole number ≥ 1", lambda v: v >= 1),
               ("--weight-decay", args.weight_decay, "a number ≥ 0 or auto",
                lambda v: v == "auto" or 0 <= v < float("inf")),
               ("--validation-fraction", args.validation_fraction, "between 0 and 1", lambda v: 0 < v < 1)]
@@ -108,7 +117,7 @@ def cmd_train(args):
         result = train_csv(args.data, args.target, test=args.test, model=args.model, hidden=args.hidden,
                            epochs=args.epochs, lr=args.lr, patience=args.patience, weight_decay=args.weight_decay,
                            validation_fraction=args.validation_fraction, test_fraction=args.test_fraction,
-                           seed=args.seed, features=_names(args.features), drop=_names(args.drop),
+                           seed=args.seed, starts=args.starts, features=_names(args.features), drop=_names(args.drop),
                            strict=args.strict, progress=not args.quiet,
                            notify=lambda note: print(f"note: {note}", file=say, flush=True))
     except (DataError, ValueError) as exc:
@@ -182,7 +191,7 @@ def cmd_predict(args):
     for row, p in zip(table.rows, predictions):
         writer.writerow([*row, repr(float(p))])
     if args.out:
-        from .nn import atomic_write
+        from .files import atomic_write
         atomic_write(args.out, lines.getvalue())
         print(f"wrote {len(predictions)} predictions of {target} to {args.out} (column {column})", file=sys.stderr)
     else:
@@ -202,7 +211,8 @@ def _auto_or_number(text):
 def _add_train_commands(sub):
     from .train import DEFAULTS, WEIGHT_DECAYS
 
-    p = sub.add_parser("train", help="train document 000's net on a CSV file, beside linear regression")
+    p = sub.add_parser("train", help="train document 000's net on a CSV file, beside linear regression",
+                       epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", help="CSV file with a header row (comma, semicolon or tab separated)")
     p.add_argument("--target", required=True, help="the column to predict")
     group = p.add_mutually_exclusive_group()
@@ -222,6 +232,9 @@ def _add_train_commands(sub):
                    help="L2 penalty on the parameters, or auto: try " + ", ".join(f"{d:g}" for d in WEIGHT_DECAYS)
                         + " and keep the most regularised net within 5%% of the best validation RMSE "
                         f"(default {DEFAULTS['weight_decay']})")
+    p.add_argument("--starts", type=int, default=DEFAULTS["starts"],
+                   help="starting points (random initial weights) tried at the chosen weight decay; the best on "
+                        f"the validation rows is kept (default {DEFAULTS['starts']})")
     p.add_argument("--validation-fraction", type=float, default=DEFAULTS["validation_fraction"],
                    help=f"training rows held out to choose the epoch (default {DEFAULTS['validation_fraction']})")
     p.add_argument("--features", help="comma-separated columns to use (default: all but the target)")
@@ -251,10 +264,11 @@ def cmd_check(args):
     from .check import check_documents, documents_table
 
     results = check_documents()
+    print(_documents_line() + "\n")
     print(documents_table(results))
     bad = sum(1 for _, r in results if not r.ok)
-    print(f"\n{len(results)} formulas checked: {len(results) - bad} agree with autograd, {bad} do not "
-          "(the documents' own versions; each has a corrected one beside it in microreg.derivations)")
+    print(f"\n{len(results)} formulas checked: {len(results) - bad} agree with autograd, {bad} do not: the "
+          "documents' own mistakes, found on purpose (each has a corrected version beside it in microreg.derivations)")
     kinds = {}
     for _, report in results:
         for v in report:
@@ -296,8 +310,9 @@ def cmd_demo(args):
     problem = _check_out_folder(out)
     if problem:
         return _error(problem)
-    print("microreg demo: document 000's two-layer net (sigmoid hidden layer, linear output) "
-          "learns y = sin(x) + noise")
+    print(_documents_line())
+    print("\nmicroreg demo: document 000's two-layer net (sigmoid hidden layer, linear output) learns "
+          "y = sin(x) + noise")
     X, y = noisy_sine(200, seed=0)
     result = train(X, y, hidden=16, epochs=args.epochs, lr=0.02, seed=0, progress=not args.quiet)
     written = [plot_loss(result["history"], os.path.join(out, "loss.png")),
@@ -309,11 +324,14 @@ def cmd_demo(args):
           f"(noise variance 0.01), R² {result['train_r2']:.3f}")
 
     results = check_documents()
-    print("\nThe documents' hand-derived gradients against autograd (microreg check for the full table):")
-    for formula, report in results:
-        verdicts = "; ".join(f"{v.name}: {v.diagnosis}" for v in report if not v.ok) or "matches autograd"
-        print(f"  {formula.document}  {'ok   ' if report.ok else 'WRONG'}  {formula.formula}"
-              + ("" if report.ok else f"\n         → {verdicts}"))
+    mistakes = [(formula, report) for formula, report in results if not report.ok]
+    print(f"\nThe documents' hand-derived gradients against autograd: {len(results)} formulas, "
+          f"{len(results) - len(mistakes)} right, {len(mistakes)} with a mistake.")
+    print("The mistakes are the documents' own, found on purpose (microreg works: each has a corrected "
+          "version beside it that checks out; microreg check shows the full table):")
+    for formula, report in mistakes:
+        first = next(v for v in report if not v.ok)
+        print(f"  {formula.document}  {formula.formula}\n         → {first.name}: {first.diagnosis}")
 
     loss = document_000_example()
     loss.backward()                      # the picture shows every gradient, ∂L/∂node
@@ -324,6 +342,8 @@ def cmd_demo(args):
     print(f"\nwrote to {os.path.abspath(out)}/:")
     for path in written:
         print(f"  {os.path.basename(path)}")
+    print(f"\nNext: open {os.path.join(out, 'stepper.html')} in a browser to step through backprop (or run "
+          "microreg step here), and read README.md's examples to do the same with your own loss.")
     return 0
 
 
@@ -346,6 +366,125 @@ def cmd_graph(args):
     return 0
 
 
+def _numbers(flag, text):
+    """'w=0.5,b=-1' as {"w": 0.5, "b": -1.0}; a bad entry is named with its flag."""
+    out = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, eq, value = part.partition("=")
+        name = name.strip()
+        if not eq or not name.isidentifier():
+            raise ValueError(f"{flag}: {part.strip()!r} is not NAME=NUMBER (e.g. {flag} w=0.5,b=-1)")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise ValueError(f"{flag}: {name}={value.strip()!r} is not a number") from None
+    return out
+
+
+_FUNCTIONS = ("tanh", "exp", "log", "sigmoid", "relu")
+
+
+def loss_from_expression(text, at=None, data=None):
+    """The loss an expression on the command line builds: ``"z = w*x + b; L = (z - y)**2"`` with
+    the names' numbers from ``at`` (leaves that get a gradient) and ``data`` (x, y: data, not
+    stepped). Each ``name = …`` labels its node; the last statement is the output (named L unless
+    it is assigned). Read with Python's ``ast`` and built node by node, never ``eval``: numbers,
+    names, ``+ - * / **``, unary minus, ``tanh exp log sigmoid relu`` as functions or methods."""
+    import ast
+
+    from . import Value
+    from .engine import data as data_leaf
+
+    at, data = dict(at or {}), dict(data or {})
+    both = sorted(set(at) & set(data))
+    if both:
+        raise ValueError(f"{', '.join(both)}: given in both --at and --data (a name is one or the other)")
+    names = {k: Value(v, label=k) for k, v in at.items()}
+    names.update({k: data_leaf(v, k) for k, v in data.items()})
+    try:
+        tree = ast.parse(text.replace("−", "-").replace("·", "*"), mode="exec")
+    except SyntaxError as exc:
+        raise ValueError(f"expression, column {exc.offset}: not a Python expression ({exc.msg}): {text}") from None
+    if not tree.body:
+        raise ValueError("expression: empty (e.g. microreg step \"L = (w*x - y)**2\" --at w=0.5 --data x=2,y=1)")
+    binary = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+              ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
+
+    def build(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return float(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in names:
+                raise ValueError(f"expression, column {node.col_offset + 1}: no number for {node.id!r}: give it "
+                                 f"with --at {node.id}=… (a leaf that gets a gradient) or --data {node.id}=…")
+            return names[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in binary:
+            return binary[type(node.op)](build(node.left), build(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = build(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.Call) and not node.keywords:
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in _FUNCTIONS and len(node.args) == 1:
+                arg = build(node.args[0])
+            elif isinstance(func, ast.Attribute) and func.attr in _FUNCTIONS and not node.args:
+                arg = build(func.value)
+            else:
+                arg = None
+            if arg is not None:
+                arg = arg if isinstance(arg, Value) else Value(arg)
+                return getattr(arg, func.id if isinstance(func, ast.Name) else func.attr)()
+        what = ast.get_source_segment(text, node) or type(node).__name__
+        raise ValueError(f"expression, column {getattr(node, 'col_offset', 0) + 1}: {what!r} is not something a "
+                         f"loss is built from here (numbers, names, + - * / **, {', '.join(_FUNCTIONS)})")
+
+    out = None
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+            out = build(statement.value)
+            out = out if isinstance(out, Value) else Value(out)
+            out.label = statement.targets[0].id
+            names[out.label] = out
+        elif isinstance(statement, ast.Expr):
+            out = build(statement.value)
+            out = out if isinstance(out, Value) else Value(out)
+            if out.label is None:
+                out.label = "L"
+        else:
+            raise ValueError(f"expression, line {statement.lineno}: only NAME = expression or an expression, "
+                             f"separated by ';'")
+    return out
+
+
+def loss_from_file(path, name=None):
+    """The loss a Python file builds: runs it (as ``python FILE`` would, with its own folder on the
+    import path) and takes its top-level Value ``name``, or else the one named ``L`` or ``loss``."""
+    import runpy
+
+    from . import Value
+
+    folder = os.path.dirname(os.path.abspath(path))
+    sys.path.insert(0, folder)
+    try:
+        names = runpy.run_path(path, run_name="__microreg_step__")
+    finally:
+        if sys.path and sys.path[0] == folder:
+            sys.path.pop(0)
+    wanted = [name] if name else ["L", "loss"]
+    for key in wanted:
+        if isinstance(names.get(key), Value):
+            loss = names[key]
+            if loss.label is None:
+                loss.label = key
+            return loss
+    values = sorted(k for k, v in names.items() if isinstance(v, Value) and not k.startswith("_"))
+    raise ValueError(f"{path}: no Value named {' or '.join(wanted)} at the top level"
+                     + (f" (its Values: {', '.join(values[:8])}): pick one with --loss NAME" if values else
+                        " (the file builds no Value at the top level)"))
+
+
 def cmd_step(args):
     from .nn import ModelFileError
     from .step import Stepper, document_000_example, run_terminal
@@ -354,23 +493,42 @@ def cmd_step(args):
     if problem:
         return _error(problem)
     try:
-        loss = document_000_example(model_path=args.model)
-    except ModelFileError as exc:
+        if args.what and (args.what.endswith(".py") or os.path.isfile(args.what)):
+            if args.at or args.data:
+                return _error("--at and --data give an expression's numbers; a Python file sets its own")
+            loss = loss_from_file(args.what, args.loss)
+        elif args.what:
+            loss = loss_from_expression(args.what, _numbers("--at", args.at), _numbers("--data", args.data))
+        else:
+            loss = document_000_example(model_path=args.model)
+    except (ModelFileError, ValueError, ArithmeticError) as exc:   # a bad model file or expression, a domain error
         return _error(str(exc))
-    stepper = Stepper(loss)
+    stepper = Stepper(loss, fold=not args.every_node)
     if args.html:
         print(f"wrote {stepper.to_html(args.html)} ({len(stepper)} steps)")
         return 0
     return run_terminal(stepper)
 
 
+def _quiet_stdout():
+    """Point stdout at the null device, so the flush at exit does not meet the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):   # no real file behind stdout (a test's StringIO): nothing to flush
+        pass
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="microreg", description="A tiny autograd engine for learning, "
+    parser = argparse.ArgumentParser(prog="microreg", epilog=_documents_line(),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     description="A tiny autograd engine for learning, "
                                      "teaching and checking backpropagation.")
     parser.add_argument("--version", action="version", version=f"microreg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="train, check, draw and step on built-in data (the main job)")
+    p = sub.add_parser("demo", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="train, check, draw and step on built-in data (the main job)")
     p.add_argument("--out", default="microreg-demo", help="folder for the pictures (default ./microreg-demo)")
     p.add_argument("--epochs", type=int, default=1500)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -378,7 +536,8 @@ def main(argv=None):
 
     _add_train_commands(sub)
 
-    p = sub.add_parser("check", help="check a derivation document claim by claim (no FILE: the three "
+    p = sub.add_parser("check", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="check a derivation document claim by claim (no FILE: the three "
                        "source documents' formulas)")
     p.add_argument("file", nargs="?", help="a derivation: Markdown (.md), a notebook (.ipynb), LaTeX (.tex), or - "
                    "for standard input. Exit status: 0 every claim read and right, 1 a claim wrong or off by a "
@@ -391,13 +550,27 @@ def main(argv=None):
                    "h hidden units, o outputs, n1=… one layer's units) and check the claims' shapes")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("graph", help="draw document 000's loss graph for one sample")
+    p = sub.add_parser("graph", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="draw document 000's loss graph for one sample")
     p.add_argument("--out", default="graph.svg", help="output file: .svg, .dot or .png (default graph.svg)")
     p.add_argument("--model", help="a model.json from microreg train (default: a small seeded net)")
     p.add_argument("--rankdir", default="LR", choices=["LR", "TB"])
     p.set_defaults(func=cmd_graph)
 
-    p = sub.add_parser("step", help="step through backprop of document 000's net on one sample")
+    p = sub.add_parser("step", epilog=_documents_line(), formatter_class=argparse.RawDescriptionHelpFormatter,
+                       help="step through backprop: of an expression, a Python file's loss, or "
+                       "document 000's net on one sample", description="Step through the forward and backward "
+                       "pass, one key per step (or --html for a web page).\n\nexamples:\n  microreg step\n"
+                       "  microreg step \"z = w*x + b; L = (z - y)**2\" --at w=0.5,b=0.1 --data x=2,y=1\n"
+                       "  microreg step loss.py            (a file that builds a Value named L or loss)")
+    p.add_argument("what", nargs="?", metavar="EXPR | FILE.py",
+                   help="an expression such as \"L = (w*x - y)**2\" (its numbers from --at/--data), or a Python "
+                        "file that builds a Value named L or loss (default: document 000's net)")
+    p.add_argument("--at", metavar="w=0.5,b=0.1", help="with EXPR: the numbers of the leaves that get a gradient")
+    p.add_argument("--data", metavar="x=2,y=1", help="with EXPR: the numbers of the data (not stepped)")
+    p.add_argument("--loss", metavar="NAME", help="with FILE.py: the top-level Value to step (default L or loss)")
+    p.add_argument("--every-node", action="store_true",
+                   help="a forward step for every node (default: unlabelled nodes folded into the labelled one)")
     p.add_argument("--html", help="write a standalone web page instead of stepping in the terminal")
     p.add_argument("--model", help="a model.json from microreg train (default: a small seeded net)")
     p.set_defaults(func=cmd_step)
@@ -409,7 +582,12 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()       # a closed pipe shows here, not in the flush at exit
+        return code
+    except BrokenPipeError:  # the reader went away (`microreg check | head -1`): not an error, stop quietly
+        _quiet_stdout()
+        return 0
     except OSError as exc:   # a write that failed after the checks (a full disk, a read-only mount): no traceback
         where = exc.filename or "a file"
         return _error(f"{where}: {exc.strerror or exc}")

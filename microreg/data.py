@@ -241,6 +241,16 @@ def choose_columns(table, target, features=None, drop=()):
     return columns
 
 
+def _id_like(numbers, rows):
+    """Whether a number column looks like a row id: a different whole number in every row (of at least
+    20), and together nearly a run of consecutive integers (1, 2, 3, … in any order, a few missing)."""
+    if rows < 20 or len(numbers) < rows or len(set(numbers)) < rows:
+        return False
+    if any(v != int(v) for v in numbers):
+        return False
+    return max(numbers) - min(numbers) + 1 <= 1.5 * rows
+
+
 class Preparation:
     """Raw rows → the standardized numbers the net learns from, and its outputs → the target's units.
 
@@ -282,6 +292,9 @@ class Preparation:
                 notes.append(f"column {name!r}: no values in the training rows: dropped")
             elif not texts:
                 kept.append({"name": name, "kind": "number", "median": float(np.median(numbers))})
+                if _id_like(numbers, len(cells)):
+                    notes.append(f"column {name!r}: a different whole number in every row, like a row id: used "
+                                 f"as a feature (if it only numbers the rows, --drop {name} leaves it out)")
             elif len(numbers) >= 0.9 * len(present) and len(set(texts)) <= 3 and not strict:
                 kept.append({"name": name, "kind": "number", "median": float(np.median(numbers)),
                              "blank": sorted(set(texts))})

@@ -20,6 +20,13 @@ to check it at; ``microreg.check.check_documents()`` runs them all through ``ver
 
 import numpy as np
 
+#: What each source document is, in one line (the command line says it the first time it names one).
+DOCUMENTS = {
+    "000": "a two-layer regression net, derived by hand (sigmoid hidden layer, linear output)",
+    "001": "\"Neural Nets: From Linear Regression to Deep Nets\": the δ rule of an L-layer net",
+    "002": "\"Deep Learning: Regression feat. Linear algebra\": linear regression's MSE and RMSE gradients",
+}
+
 from .engine import Value, affine
 from .nn import half_mse
 

@@ -649,6 +649,21 @@ class Value:
         """
         return _backprop(self, _seed(self, gradient, False))
 
+    # --- for the rule table: nodes a local derivative builds (``backward(create_graph=True)``) ----
+    # The rule table (``ops``) never imports the engine: a local derivative that needs a node of an
+    # op variant, or a constant leaf, asks a Value it was given for one through these two.
+    @staticmethod
+    def _node_of(rule, *inputs):
+        """A new node made by ``rule`` from ``inputs`` (Values, or numbers that become constants)."""
+        inputs = [_wrap(x) for x in inputs]
+        return _unary(rule, *inputs) if len(inputs) == 1 else _binary(rule, *inputs)
+
+    @staticmethod
+    def _leaf_of(data):
+        """A new plain leaf holding ``data`` (never the class of a node the user subclassed, whose
+        constructor may want other arguments)."""
+        return Value(data)
+
     # --- pickle and copy: a graph of any depth, without recursion ---------------------------------
     def __reduce__(self):
         return _restore_node, (self.__class__,), _node_state(self)

@@ -4,7 +4,10 @@
   document 002's β1, β0 are ``w[0]`` and ``b``).
 - `TwoLayerNet(n_features, n_hidden)`: document 000's net, z1 = w1·x + b1, a1 = σ(z1),
   z2 = w2·a1 + b2, ŷ = z2 (sigmoid hidden layer, linear output, for regression).
-- `MLP(n_inputs, layer_sizes)`: document 001's L-layer net, z⁽ˡ⁾ = w⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = σ(z⁽ˡ⁾).
+- `DeepNet(n_inputs, layer_sizes)`: document 001's L-layer net, z⁽ˡ⁾ = w⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = σ(z⁽ˡ⁾).
+- `Neuron`, `Layer`, `MLP(nin, nouts)`: micrograd's classes with micrograd's meaning and defaults
+  (relu hidden layers, a linear last layer, weights uniform on [−1, 1] from ``random``), so
+  micrograd's code runs unchanged with ``from microreg.nn import MLP``.
 
 Parameters are named in the documents' notation (``w1[j][k]``, ``b1[j]``, ``w2[j]``, ``b2``), and
 those names are the nodes' labels, so graphs and steps read like the documents. Intermediate
@@ -23,22 +26,24 @@ validation epoch and stops after ``patience`` epochs without a better one. The o
 
 ``Module.save`` writes JSON atomically (refusing non-finite parameters); `load_network` rebuilds the
 network, checking every key before anything is allocated; `load_model` gives, for a model.json from
-``microreg train``, a `microreg.train.TrainedModel` that predicts from raw rows in the target's units.
+``microreg train``, a `TrainedModel` that predicts from raw rows in the target's units.
 """
 
 import json
 import math
 import numbers
 import os
+import random
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
+from .data import DataError, Preparation, Standardizer, Table, read_table
 from .engine import Data, Value, _affine_node, _new, _unary
-from .ops import SIGMOID
+from .files import atomic_write
+from .ops import RELU, SIGMOID
 
 ndarray = np.ndarray
 
@@ -50,6 +55,32 @@ class ModelFileError(ValueError):
 
 
 FILE_KEYS = ("format", "version", "model", "config", "parameters")   # a model file's own keys (not extras)
+
+
+def _shape(n_inputs, widths, activations):
+    """'2 → 16 relu → 16 relu → 1 linear': a net's widths and activations, input to output."""
+    return " → ".join([str(n_inputs)] + [f"{w} {a}" for w, a in zip(widths, activations)])
+
+
+class LayerName(str):
+    """A label that `microreg.nn` gives a node of layer ``l`` of a model (``w1[0][2]``, ``z1[0]``,
+    ``b2``): the text is the documents' notation; the type says the graph is a model's, so
+    `microreg.viz.draw_graph` groups its nodes by layer (it never guesses layers from the digits
+    of labels a user wrote). ``layer`` is the layer number."""
+
+    __slots__ = ()
+
+    @property
+    def layer(self):
+        digits = "".join(ch for ch in self.split("[")[0] if ch.isdigit())
+        return int(digits) if digits else None
+
+
+def _layer_name(text, layer):
+    return LayerName(text) if layer is not None else text
+
+
+_Z2 = LayerName("z2")
 
 
 def _width(owner, name, value):
@@ -190,52 +221,6 @@ class Module:
         return tuple(xi if isinstance(xi, Value) else Value(xi, label=name) for xi, name in zip(x, self._x_names))
 
 
-def atomic_write(path, text):
-    """Write text to path via a temporary file in the same folder, fsync, a rename, fsync of the folder.
-
-    Whatever interrupts it (an error, Ctrl-C), the temporary file is removed and ``path`` keeps
-    its old content; once it returns, the new content is on disk.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    data = text.encode("utf-8")   # an unencodable text fails here, before any file exists
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-        with open(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:      # name the file the user asked for, not our temporary one
-        raise type(exc)(exc.errno, exc.strerror, path) from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder):
-    """Make the rename itself durable (where the system lets a folder be opened: not on Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _leaf(value, name):
     v = _new(Value)
     v.data, v.grad, v.label, v._prev, v._rule, v._mark = value, 0.0, name, (), None, 0
@@ -263,6 +248,9 @@ class LinearRegression(Module):
     def config(self):
         return {"n_features": self.n_features}
 
+    def __repr__(self):
+        return f"LinearRegression({self.n_features}): ŷ = w·x + b, {len(self._params)} parameters"
+
     def __call__(self, x):
         out = _affine_node((*self.w, *self._inputs(x), self.b))
         out.label = "ŷ"
@@ -286,20 +274,24 @@ class TwoLayerNet(Module):
         w1 = rng.normal(0, 2.0 / math.sqrt(n_features), (n_hidden, n_features))
         b1 = rng.normal(0, 1.0, n_hidden)
         w2 = rng.normal(0, 1.0 / math.sqrt(n_hidden), n_hidden)
-        self.w1 = [[_param(w1[j, k], f"w1[{j}][{k}]") for k in range(n_features)] for j in range(n_hidden)]
-        self.b1 = [_param(b1[j], f"b1[{j}]") for j in range(n_hidden)]
-        self.w2 = [_param(w2[j], f"w2[{j}]") for j in range(n_hidden)]
-        self.b2 = _param(0.0, "b2")
+        self.w1 = [[_param(w1[j, k], LayerName(f"w1[{j}][{k}]")) for k in range(n_features)] for j in range(n_hidden)]
+        self.b1 = [_param(b1[j], LayerName(f"b1[{j}]")) for j in range(n_hidden)]
+        self.w2 = [_param(w2[j], LayerName(f"w2[{j}]")) for j in range(n_hidden)]
+        self.b2 = _param(0.0, LayerName("b2"))
         self._params = ([(p.label, p) for row in self.w1 for p in row] + [(p.label, p) for p in self.b1]
-                        + [(p.label, p) for p in self.w2] + [("b2", self.b2)])
+                        + [(p.label, p) for p in self.w2] + [(self.b2.label, self.b2)])
         self._x_names = [Data(f"x[{k}]" if n_features > 1 else "x") for k in range(n_features)]
-        self._z1_names = [f"z1[{j}]" for j in range(n_hidden)]
-        self._a1_names = [f"a1[{j}]" for j in range(n_hidden)]
+        self._z1_names = [LayerName(f"z1[{j}]") for j in range(n_hidden)]
+        self._a1_names = [LayerName(f"a1[{j}]") for j in range(n_hidden)]
         self._w1_rows = [tuple(row) for row in self.w1]
         self._w2_b2 = tuple(self.w2)
 
     def config(self):
         return {"n_features": self.n_features, "n_hidden": self.n_hidden}
+
+    def __repr__(self):
+        return (f"TwoLayerNet({self.n_features}, {self.n_hidden}): "
+                f"{_shape(self.n_features, [self.n_hidden, 1], ['sigmoid', 'linear'])}, {len(self._params)} parameters")
 
     def forward(self, x):
         """(z1, a1, z2) for one sample or a batch: every intermediate node of document 000."""
@@ -312,50 +304,63 @@ class TwoLayerNet(Module):
             z1.append(z)
             a1.append(a)
         z2 = _affine_node(self._w2_b2 + tuple(a1) + (self.b2,))
-        z2.label = "z2"
+        z2.label = _Z2
         return z1, a1, z2
 
     def __call__(self, x):
         return self.forward(x)[2]
 
 
-class MLP(Module):
+class DeepNet(Module):
     """Document 001's L-layer net: z⁽ˡ⁾ = w⁽ˡ⁾a⁽ˡ⁻¹⁾ + b⁽ˡ⁾, a⁽ˡ⁾ = σ(z⁽ˡ⁾), a⁽⁰⁾ = x.
 
     ``layer_sizes`` lists the width of every layer after the input (the last is the output).
     ``activation`` is σ of the hidden layers and ``output_activation`` that of the last one:
     each of "sigmoid", "tanh", "relu", "linear". Parameters are ``w{l}[j][k]`` and ``b{l}[j]``.
     A network with one output returns a Value; with several, a list of Values.
+
+    Its hidden layers are sigmoid by default, as in the document; micrograd's `MLP` (relu
+    hidden layers, micrograd's initialisation) is the other L-layer net here.
     """
 
     def __init__(self, n_inputs, layer_sizes, activation="sigmoid", output_activation="linear", seed=None):
         for name, act in (("activation", activation), ("output_activation", output_activation)):
             if act not in ACTIVATIONS:
-                raise ValueError(f"MLP {name} must be one of {ACTIVATIONS}, got {act!r}")
-        n_inputs = _width("MLP", "n_inputs", n_inputs)
+                raise ValueError(f"DeepNet {name} must be one of {ACTIVATIONS}, got {act!r}")
+        n_inputs = _width("DeepNet", "n_inputs", n_inputs)
         if isinstance(layer_sizes, (numbers.Number, str, bytes)) or not hasattr(layer_sizes, "__iter__"):
-            raise TypeError(f"MLP layer_sizes must be a list of widths, one per layer (e.g. [16, 1]), "
+            raise TypeError(f"DeepNet layer_sizes must be a list of widths, one per layer (e.g. [16, 1]), "
                             f"got {type(layer_sizes).__name__} {_short(layer_sizes)}")
         sizes = list(layer_sizes)
         if not sizes:
-            raise ValueError(f"MLP layer_sizes must list at least one width (the last is the output), "
+            raise ValueError(f"DeepNet layer_sizes must list at least one width (the last is the output), "
                              f"got {_short(layer_sizes)}")
         self.n_features = self.n_inputs = n_inputs
-        self.layer_sizes = [_width("MLP", f"layer_sizes[{i}]", s) for i, s in enumerate(sizes)]
+        self.layer_sizes = [_width("DeepNet", f"layer_sizes[{i}]", s) for i, s in enumerate(sizes)]
         self.activation, self.output_activation = activation, output_activation
         rng = np.random.default_rng(seed)
         self.weights, self.biases, self._params = [], [], []
         fan_in = n_inputs
         for l, width in enumerate(self.layer_sizes, start=1):
             scale = (2.0 if activation == "relu" else 1.0) / math.sqrt(fan_in)
-            w = [[_param(v, f"w{l}[{j}][{k}]") for k, v in enumerate(rng.normal(0, scale, fan_in))]
+            w = [[_param(v, _layer_name(f"w{l}[{j}][{k}]", l)) for k, v in enumerate(rng.normal(0, scale, fan_in))]
                  for j in range(width)]
-            b = [_param(0.0, f"b{l}[{j}]") for j in range(width)]
+            b = [_param(0.0, _layer_name(f"b{l}[{j}]", l)) for j in range(width)]
             self.weights.append(w)
             self.biases.append(b)
             self._params += [(p.label, p) for row in w for p in row] + [(p.label, p) for p in b]
             fan_in = width
         self._x_names = [Data(f"x[{k}]") for k in range(n_inputs)]
+        self._z_names = [[_layer_name(f"z{l}[{j}]", l) for j in range(width)]
+                         for l, width in enumerate(self.layer_sizes, start=1)]
+        self._a_names = [[_layer_name(f"a{l}[{j}]", l) for j in range(width)]
+                         for l, width in enumerate(self.layer_sizes, start=1)]
+
+    def __repr__(self):
+        last = len(self.layer_sizes)
+        acts = [self.output_activation if l == last else self.activation for l in range(1, last + 1)]
+        return (f"DeepNet({self.n_inputs}, {self.layer_sizes}): {_shape(self.n_inputs, self.layer_sizes, acts)}, "
+                f"{len(self._params)} parameters")
 
     def config(self):
         return {"n_inputs": self.n_inputs, "layer_sizes": self.layer_sizes,
@@ -369,22 +374,140 @@ class MLP(Module):
         for l, (w, b) in enumerate(zip(self.weights, self.biases), start=1):
             act = self.output_activation if l == last else self.activation
             z = []
+            z_names, a_names = self._z_names[l - 1], self._a_names[l - 1]
             for j, (row, bias) in enumerate(zip(w, b)):
                 node = _affine_node((*row, *a, bias))
-                node.label = f"z{l}[{j}]"
+                node.label = z_names[j]
                 z.append(node)
             if act == "linear":
                 a = z
             else:
                 a = [getattr(node, act)() for node in z]
                 for j, node in enumerate(a):
-                    node.label = f"a{l}[{j}]"
+                    node.label = a_names[j]
             layers.append((z, a))
         return layers
 
     def __call__(self, x):
         out = self.forward(x)[-1][1]
         return out[0] if len(out) == 1 else out
+
+
+class Neuron(Module):
+    """micrograd's neuron: relu(Σ wᵢ·xᵢ + b), or the affine sum alone with ``nonlin=False``.
+
+    As in micrograd, the weights start uniform on [−1, 1] from Python's ``random`` module (so
+    ``random.seed(…)`` makes micrograd's own numbers) and the bias at 0; ``n.w``, ``n.b``,
+    ``n.parameters()`` (the weights, then the bias) and ``n(x)`` work as there. The sum is one
+    ``affine`` node (one step in the stepper) where micrograd chains a ``*`` and a ``+`` per input.
+    """
+
+    def __init__(self, nin, nonlin=True, _names=None):
+        self.n_features = self.nin = _width("Neuron", "nin", nin)
+        self.nonlin = bool(nonlin)
+        w_names, b_name, self._z_name, self._a_name = _names or (
+            [f"w[{k}]" for k in range(nin)], "b", "z", "a")
+        self.w = [_param(random.uniform(-1, 1), name) for name in w_names]
+        self.b = _param(0.0, b_name)
+        self._params = [(p.label, p) for p in self.w] + [(self.b.label, self.b)]
+        self._x_names = [Data(f"x[{k}]") for k in range(nin)]
+        self._row = tuple(self.w)
+
+    def _forward(self, xs):
+        z = _affine_node(self._row + xs + (self.b,))
+        z.label = self._z_name
+        if not self.nonlin:
+            return z
+        a = _unary(RELU, z)
+        a.label = self._a_name
+        return a
+
+    def __call__(self, x):
+        return self._forward(self._inputs(x))
+
+    def config(self):
+        return {"nin": self.nin, "nonlin": self.nonlin}
+
+    def __repr__(self):
+        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({self.nin})"
+
+
+class Layer(Module):
+    """micrograd's layer: ``nout`` neurons, each seeing all ``nin`` inputs (``nonlin`` as `Neuron`).
+
+    ``layer(x)`` returns the list of outputs, a list even for one neuron (micrograd returns a bare
+    Value then, so code that indexes a layer's outputs breaks on width 1; an `MLP` whose last
+    layer has one neuron returns a Value, as micrograd's does); ``layer.neurons`` and
+    ``layer.parameters()`` (neuron by neuron) as in micrograd.
+    """
+
+    def __init__(self, nin, nout, nonlin=True, _l=None):
+        nin, nout = _width("Layer", "nin", nin), _width("Layer", "nout", nout)
+        self.n_features, self.nin, self.nout, self.nonlin = nin, nin, nout, bool(nonlin)
+        l = "" if _l is None else str(_l)
+
+        def names(j):
+            return ([_layer_name(f"w{l}[{j}][{k}]", _l) for k in range(nin)], _layer_name(f"b{l}[{j}]", _l),
+                    _layer_name(f"z{l}[{j}]", _l), _layer_name(f"a{l}[{j}]", _l))
+        self.neurons = [Neuron(nin, nonlin=nonlin, _names=names(j)) for j in range(nout)]
+        self._params = [pair for n in self.neurons for pair in n._params]
+        self._x_names = [Data(f"x[{k}]") for k in range(nin)]
+
+    def _forward(self, xs):
+        return [n._forward(xs) for n in self.neurons]
+
+    def __call__(self, x):
+        return self._forward(self._inputs(x))
+
+    def config(self):
+        return {"nin": self.nin, "nout": self.nout, "nonlin": self.nonlin}
+
+    def __repr__(self):
+        return f"Layer({self.nin}, {self.nout}): {self.nout} × {repr(self.neurons[0])}"
+
+
+class MLP(Module):
+    """micrograd's multi-layer perceptron: ``MLP(nin, nouts)``, relu hidden layers, a linear last layer.
+
+    It is micrograd's ``MLP`` with micrograd's meaning and defaults, so micrograd code runs
+    unchanged (``from microreg.nn import MLP`` for ``from micrograd.nn import MLP``): ``nouts``
+    lists each layer's width (the last is the output), the weights start uniform on [−1, 1] from
+    Python's ``random`` module and the biases at 0, ``model.layers``, ``layer.neurons``,
+    ``model.parameters()`` (in micrograd's order) and ``model.zero_grad()`` are there. Beyond
+    micrograd: its parameters are named ``w{l}[j][k]``, ``b{l}[j]`` (layer l from 1) like the
+    documents' nets, it takes an (N, nin) array for a batch, it saves and loads as JSON, and
+    `fit` trains it. Document 001's sigmoid net is `DeepNet`.
+    """
+
+    def __init__(self, nin, nouts):
+        nin = _width("MLP", "nin", nin)
+        if isinstance(nouts, (numbers.Number, str, bytes)) or not hasattr(nouts, "__iter__"):
+            raise TypeError(f"MLP nouts must be a list of widths, one per layer (e.g. [16, 16, 1]), "
+                            f"got {type(nouts).__name__} {_short(nouts)}")
+        sizes = [_width("MLP", f"nouts[{i}]", s) for i, s in enumerate(list(nouts))]
+        if not sizes:
+            raise ValueError(f"MLP nouts must list at least one width (the last is the output), got {_short(nouts)}")
+        self.n_features, self.nin, self.nouts = nin, nin, sizes
+        widths = [nin] + sizes
+        self.layers = [Layer(widths[i], widths[i + 1], nonlin=i != len(sizes) - 1, _l=i + 1)
+                       for i in range(len(sizes))]
+        self._params = [pair for layer in self.layers for pair in layer._params]
+        self._x_names = [Data(f"x[{k}]") for k in range(nin)]
+
+    def __call__(self, x):
+        xs = self._inputs(x)
+        for layer in self.layers:
+            xs = tuple(layer._forward(xs))
+        return xs[0] if len(xs) == 1 else list(xs)
+
+    def config(self):
+        return {"nin": self.nin, "nouts": self.nouts}
+
+    def __repr__(self):
+        acts = ["relu" if layer.nonlin else "linear" for layer in self.layers]
+        return f"MLP({self.nin}, {self.nouts}): {_shape(self.nin, self.nouts, acts)}, {len(self._params)} parameters"
+
+
 
 
 # --- losses -------------------------------------------------------------------------------------
@@ -608,10 +731,11 @@ class History(list):
 
 
 class Progress:
-    """A one-line progress bar on stderr (a line every 10% when stderr is not a terminal)."""
+    """A one-line progress bar on stderr (a line every 10% when stderr is not a terminal), the loss
+    under its own name (``mse 0.0123``: on the scale the model is trained on)."""
 
-    def __init__(self, total, enabled=True, stream=None):
-        self.total, self.enabled = total, enabled
+    def __init__(self, total, enabled=True, stream=None, name="loss"):
+        self.total, self.enabled, self.name = total, enabled, name
         self.stream = stream or sys.stderr
         self.tty = getattr(self.stream, "isatty", lambda: False)()
         self.last = -1
@@ -624,13 +748,13 @@ class Progress:
         if self.tty:
             if done == self.total or done % max(1, self.total // 200) == 0:
                 bar = "#" * (done * 30 // self.total)
-                self.stream.write(f"\r[{bar:<30}] epoch {done}/{self.total} loss {loss:.6g}")
+                self.stream.write(f"\r[{bar:<30}] epoch {done}/{self.total} {self.name} {loss:.6g}")
                 if done == self.total:
                     self.stream.write(f"  ({time.perf_counter() - self.start:.1f}s)\n")
                 self.stream.flush()
         elif tenth != self.last:
             self.last = tenth
-            self.stream.write(f"epoch {done}/{self.total} loss {loss:.6g}\n")
+            self.stream.write(f"epoch {done}/{self.total} {self.name} {loss:.6g}\n")
 
 
 def fit(model, X, y, loss=mse, epochs=100, lr=None, optimizer=None, progress=True, callback=None,
@@ -683,7 +807,7 @@ def fit(model, X, y, loss=mse, epochs=100, lr=None, optimizer=None, progress=Tru
                         f"{_short(callback)}")
     optimizer = _fit_optimizer(model, optimizer, lr)
     history = History()
-    bar = Progress(epochs, enabled=progress)
+    bar = Progress(epochs, enabled=progress, name=getattr(loss, "__name__", "loss"))
     with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is caught below, by name
         return _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, callback,
                          validation, patience)
@@ -816,13 +940,17 @@ def _fit_loop(model, X, y, loss, epochs, optimizer, history, bar, progress, call
 
 # --- loading ------------------------------------------------------------------------------------
 
-MODELS = {"LinearRegression": LinearRegression, "TwoLayerNet": TwoLayerNet, "MLP": MLP}
+MODELS = {"LinearRegression": LinearRegression, "TwoLayerNet": TwoLayerNet, "DeepNet": DeepNet, "MLP": MLP,
+          "Neuron": Neuron, "Layer": Layer}
 
 # Each model's config keys: whole numbers ≥ 1 ("width"), a list of them ("widths") or an activation name.
 CONFIG_KEYS = {"LinearRegression": {"n_features": "width"},
                "TwoLayerNet": {"n_features": "width", "n_hidden": "width"},
-               "MLP": {"n_inputs": "width", "layer_sizes": "widths", "activation": "activation",
-                       "output_activation": "activation"}}
+               "DeepNet": {"n_inputs": "width", "layer_sizes": "widths", "activation": "activation",
+                           "output_activation": "activation"},
+               "MLP": {"nin": "width", "nouts": "widths"},
+               "Neuron": {"nin": "width", "nonlin": "flag"},
+               "Layer": {"nin": "width", "nout": "width", "nonlin": "flag"}}
 
 
 def _parameter_count(name, config):
@@ -832,8 +960,13 @@ def _parameter_count(name, config):
     if name == "TwoLayerNet":
         f, h = config["n_features"], config["n_hidden"]
         return h * f + 2 * h + 1
-    count, fan_in = 0, config["n_inputs"]
-    for width in config["layer_sizes"]:
+    if name == "Neuron":
+        return config["nin"] + 1
+    if name == "Layer":
+        return config["nout"] * (config["nin"] + 1)
+    fan_in, widths = (config["n_inputs"], config["layer_sizes"]) if name == "DeepNet" else (config["nin"], config["nouts"])
+    count = 0
+    for width in widths:
         count, fan_in = count + width * fan_in + width, width
     return count
 
@@ -848,7 +981,7 @@ def _check_config(path, name, config):
         raise ModelFileError(f"{path}: key 'config': unknown keys {unknown} for {name} (known: {list(keys)})")
     for key, kind in keys.items():
         if key not in config:
-            if kind == "activation":
+            if kind in ("activation", "flag"):
                 continue
             raise ModelFileError(f"{path}: key 'config.{key}' is missing")
         value = config[key]
@@ -859,6 +992,8 @@ def _check_config(path, name, config):
                                  f"got {_short(value)}")
         if kind == "activation" and value not in ACTIVATIONS:
             raise ModelFileError(f"{path}: key 'config.{key}' must be one of {ACTIVATIONS}, got {_short(value)}")
+        if kind == "flag" and not isinstance(value, bool):
+            raise ModelFileError(f"{path}: key 'config.{key}' must be true or false, got {_short(value)}")
 
 
 def _is_width(value):
@@ -927,6 +1062,8 @@ def load_network(path):
     """
     doc = _read_model_file(path)
     name = doc["model"]
+    if name == "MLP" and isinstance(doc["config"], dict) and "n_inputs" in doc["config"]:
+        name = "DeepNet"          # a file from before MLP took micrograd's meaning: document 001's net
     _check_config(path, name, doc["config"])
     if not isinstance(doc["parameters"], dict):
         raise ModelFileError(f"{path}: key 'parameters' must be an object of name: number")
@@ -934,29 +1071,117 @@ def load_network(path):
     if expected != len(doc["parameters"]):
         raise ModelFileError(f"{path}: key 'config': {name} with this config has {_short(expected)} parameters, "
                              f"key 'parameters' holds {len(doc['parameters'])}")
-    try:
+    saved = random.getstate()    # micrograd's classes draw their first weights from `random`: loading
+    try:                         # a file must not move the caller's random numbers
         model = MODELS[name](**doc["config"])
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: key 'config': {exc}") from None
+    finally:
+        random.setstate(saved)
     model.load_state_dict(doc["parameters"], source=f"{path}: key 'parameters'")
     model.extra = {k: v for k, v in doc.items() if k not in FILE_KEYS}
     return model
+
+
+# --- a network with the preparation of its inputs (a model.json from microreg train) ----------------
+
+class TrainedModel:
+    """A trained network and the preparation of its inputs: raw rows in, the target's units out.
+
+    Attributes that are not its own (``parameters``, ``state_dict``, ``w1``, …) are the network's.
+    """
+
+    def __init__(self, network, preparation, extra=None):
+        self.network, self.preparation = network, preparation
+        self.extra = dict(extra or {})
+
+    @classmethod
+    def from_network(cls, network, path):
+        """From a network loaded by `load_network`; an old file (scalers without a preparation) works too."""
+        extra = dict(network.extra)
+        try:
+            if "preparation" in extra:
+                prep = Preparation.from_json(extra.pop("preparation"), source=f"{path}: key 'preparation'")
+            else:   # a model.json from before the preparation was saved: numbers only, scaled by its scalers
+                features, target = extra.pop("features"), extra.pop("target")
+                x, y = Standardizer.from_json(extra.pop("x_scaler")), Standardizer.from_json(extra.pop("y_scaler"), True)
+                columns = [{"name": str(f), "kind": "number", "median": float(m)} for f, m in zip(features, x.mean)]
+                prep = Preparation(str(target), columns, x, y)
+        except DataError as exc:
+            raise ModelFileError(str(exc)) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{path}: an old model file without a usable preparation ({exc}); "
+                                 "train it again with microreg train") from None
+        if len(prep.feature_names) != network.n_features:
+            raise ModelFileError(f"{path}: key 'preparation': it makes {len(prep.feature_names)} features, "
+                                 f"the network takes {network.n_features}")
+        return cls(network, prep, extra)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("network", "preparation", "extra"):
+            raise AttributeError(name)
+        return getattr(self.network, name)
+
+    def table(self, rows):
+        """Raw rows as a `Table`: a CSV path, a dict per row, or rows of values in the order of ``inputs``."""
+        if isinstance(rows, (str, os.PathLike)):
+            return read_table(rows)
+        names = self.preparation.inputs
+        if isinstance(rows, (dict, int, float, np.number)):
+            rows = [rows]
+        rows = list(rows.tolist() if isinstance(rows, np.ndarray) else rows)
+        if rows and not isinstance(rows[0], (dict, list, tuple, np.ndarray)):
+            # values: one per row for a one-column model, else one row of values
+            rows = [[v] for v in rows] if len(names) == 1 else [rows]
+        cells = []
+        for n, row in enumerate(rows, start=1):
+            if isinstance(row, dict):
+                missing = [k for k in names if k not in row]
+                if missing:
+                    raise DataError(f"row {n}: no value for {', '.join(map(repr, missing))} "
+                                    f"(the model needs {', '.join(names)})")
+                row = [row[k] for k in names]
+            row = list(row)
+            if len(row) != len(names):
+                raise DataError(f"row {n}: {len(row)} values, the model needs {len(names)} ({', '.join(names)})")
+            cells.append(["" if v is None else repr(float(v)) if isinstance(v, (int, float, np.number))
+                          and not isinstance(v, bool) else str(v).strip() for v in row])
+        return Table("rows", names, cells, lines=range(1, len(cells) + 1))
+
+    def predict(self, rows, strict=False):
+        """(predictions in the target's units, {column: blank cells filled}) for raw rows."""
+        table = rows if isinstance(rows, Table) else self.table(rows)
+        X, blanks = self.preparation.features(table, strict=strict)
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = np.atleast_1d(self.network(X).data)
+        return self.preparation.y_scaler.inverse(z), blanks
+
+    def __call__(self, rows):
+        return self.predict(rows)[0]
+
+    def save(self, path, **extra):
+        """One model.json with the network and its preparation (atomic; refuses NaN parameters)."""
+        if "preparation" in extra:
+            raise ValueError("cannot save a trained model: the extra 'preparation' would overwrite the "
+                             "file's own key (its data preparation); give it another name")
+        self.network.save(path, preparation=self.preparation.to_json(), **{**self.extra, **extra})
+        return str(path)
 
 
 def load_model(path):
     """Load a model file: a network saved with ``Module.save``, or a ``microreg train`` model.
 
     A file written by ``microreg train`` holds the data preparation too: for it, this returns a
-    `microreg.train.TrainedModel`, whose call takes raw rows (numbers, a dict per row, or a CSV
+    `TrainedModel`, whose call takes raw rows (numbers, a dict per row, or a CSV
     path) and returns predictions in the target's own units (its network is ``.network``).
     Any other file gives the `Module` itself (as `load_network`).
     """
     network = load_network(path)
     if "preparation" in network.extra or "x_scaler" in network.extra:
-        from .train import TrainedModel
         return TrainedModel.from_network(network, path)
     return network
 
 
-__all__ = ["Module", "LinearRegression", "TwoLayerNet", "MLP", "mse", "half_mse", "squared_error", "rmse",
-           "SGD", "Adam", "fit", "History", "load_model", "load_network", "ModelFileError", "atomic_write"]
+__all__ = ["Module", "LinearRegression", "TwoLayerNet", "DeepNet", "MLP", "Layer", "Neuron", "LayerName", "mse",
+           "half_mse", "squared_error", "rmse", "SGD", "Adam", "fit", "History", "load_model", "load_network", "ModelFileError",
+           "TrainedModel"]

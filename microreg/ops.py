@@ -63,18 +63,15 @@ def _is_value(x):
 
 def _node(rule, *inputs):
     """A new node made by ``rule`` from ``inputs`` (nodes, or numbers that become constants): how a
-    local derivative that needs an op variant of its own (see `pow_limit`) builds it. The engine
-    builds nodes; it imports this module, so it is imported here, when first needed."""
-    from .engine import _binary, _unary, _wrap
-    inputs = [_wrap(x) for x in inputs]
-    return _unary(rule, *inputs) if len(inputs) == 1 else _binary(rule, *inputs)
+    local derivative that needs an op variant of its own (see `pow_limit`) builds it. The rule
+    table does not import the engine (the engine imports it): a node among the inputs builds it."""
+    maker = next(x for x in inputs if _is_value(x))
+    return maker._node_of(rule, *inputs)
 
 
-def _leaf(data):
-    """A new leaf holding ``data``: a plain `Value` (never the class of a node the user subclassed,
-    whose constructor may want other arguments)."""
-    from .engine import Value
-    return Value(data)
+def _leaf(data, like):
+    """A new plain leaf holding ``data``, made by the engine of the node ``like``."""
+    return like._leaf_of(data)
 
 
 def step_any(x):
@@ -85,7 +82,7 @@ def step_any(x):
         return (x > 0).astype(np.float64)
     if not _is_value(x):           # a number of another type (np.float64, an int set by hand)
         return 1.0 if x > 0 else 0.0
-    return _leaf((x.data > 0) * 1.0 if x.data.__class__ is ndarray else float(x.data > 0))
+    return _leaf((x.data > 0) * 1.0 if x.data.__class__ is ndarray else float(x.data > 0), x)
 
 
 def sign_any(x):
@@ -288,7 +285,7 @@ def _powv_local_base(a, b, ans):
             # the local is 0 (a^0 is constant): those samples get base 1 and a factor 0 (no ∞·0)
             zero_b = np.asarray(b_data) == 0
             if not zero_b.any():
-                return b * _node(POWV_LIMIT, _wrap_value(a), b - 1.0)
+                return b * _node(POWV_LIMIT, _wrap_value(a, b), b - 1.0)
             if zero_b.ndim == 0:
                 return 0.0
             keep = 1.0 - zero_b
@@ -301,8 +298,9 @@ def _powv_local_base(a, b, ans):
     return np.where(np.asarray(b) == 0.0, 0.0, out)
 
 
-def _wrap_value(x):
-    return x if _is_value(x) else _leaf(x)
+def _wrap_value(x, like):
+    """``x`` itself if it is a node, else a plain leaf holding it (made by ``like``'s engine)."""
+    return x if _is_value(x) else _leaf(x, like)
 
 
 def _sum(a):

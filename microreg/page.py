@@ -24,16 +24,18 @@ import json
 import math
 from pathlib import Path
 
-from .viz import LEGEND, PALETTE, format_data
+from .files import atomic_write
+from .viz import LEGEND, NOT_YET, PALETTE, columns, format_data, node_kind, stacking
 
 WEB = Path(__file__).with_name("web")
 
 FONT = 13            # px of node text at zoom 1 (the view never starts below 12/13 zoom for small graphs)
 LINE = 16            # px between text lines in a node box
 CHAR = 0.62 * FONT   # a generous average glyph width, to size boxes
-COLUMN_GAP = 34      # px between a column's boxes and the next column's op pills
-OP_GAP = 16          # px between an op pill and its box
-ROW_GAP = 14
+COLUMN_GAP = 24      # px between a column's boxes and the next column's op pills
+OP_GAP = 10          # px between an op pill and its box
+ROW_GAP = 12
+PAD = 8              # px of box padding left and right of the text (stepper.js draws text at x + 8)
 OP_RADIUS = 13
 
 
@@ -44,66 +46,33 @@ def asset(name):
 
 # --- layout -------------------------------------------------------------------------------------
 
-def _columns(order):
-    """Column of each node: computed nodes one right of their deepest input, leaves one left of
-    their nearest consumer (so w1 sits beside z1, not far left with x)."""
-    col = {}
-    consumers = {}
-    for n in order:
-        for c in n._prev:
-            consumers.setdefault(id(c), []).append(n)
-        if n._prev:
-            col[id(n)] = 1 + max(col.get(id(c), 0) for c in n._prev)
-    for n in reversed(order):
-        if not n._prev:
-            users = consumers.get(id(n), [])
-            col[id(n)] = max(0, min((col[id(u)] for u in users), default=1) - 1)
-    return col
-
-
 def op_width(symbol):
     """Width of an op's pill: a circle for one or two characters, wider for ``Σ w·x + b``."""
     return 0 if symbol is None else max(2 * OP_RADIUS, round(len(symbol) * CHAR + 14))
 
 
-def layout(order, lines_of, op_of=lambda n: None):
-    """Positions {id(node): (x, y, w, h)} for the value boxes, columns left to right; each box's
-    op pill sits in the gap on its left.
-
-    Within a column nodes are ordered by the mean row of their neighbours (a few sweeps of the
-    barycentre heuristic), which keeps most edges short and uncrossed.
-    """
-    col = _columns(order)
+def layout(order, lines_of, op_of=lambda n: None, skip=()):
+    """Positions {id(node): (x, y, w, h)} for the value boxes of ``order`` (a topological order;
+    the ids in ``skip`` left out), columns left to right, each box's op pill in the gap on its
+    left. A column stacks its computed nodes, then its leaves, each in index order: the rule of
+    every picture (`microreg.viz.columns`, `microreg.viz.stacking`; the static graph keeps it)."""
+    col = columns(order, skip)
+    place = stacking(order, col)
+    shown = [n for n in order if id(n) not in skip]
     ncols = 1 + max(col.values())
-    columns = [[] for _ in range(ncols)]
-    for n in order:
-        columns[col[id(n)]].append(n)
-    neighbours = {id(n): [] for n in order}
-    for n in order:
-        for c in n._prev:
-            neighbours[id(n)].append(id(c))
-            neighbours[id(c)].append(id(n))
-    rank = {}
-    for members in columns:
-        for i, n in enumerate(members):
-            rank[id(n)] = i - (len(members) - 1) / 2
-    for sweep in range(4):
-        sequence = columns if sweep % 2 == 0 else columns[::-1]
-        for members in sequence:
-            def centre(n):
-                near = [rank[m] for m in neighbours[id(n)]]
-                return sum(near) / len(near) if near else rank[id(n)]
-            members.sort(key=lambda n: (centre(n), rank[id(n)]))
-            for i, n in enumerate(members):
-                rank[id(n)] = i - (len(members) - 1) / 2
+    members_of = [[] for _ in range(ncols)]
+    for n in sorted(shown, key=lambda n: place[id(n)]):
+        members_of[col[id(n)]].append(n)
     sizes = {}
-    for n in order:
+    for n in shown:
         lines = lines_of(n)
-        width = max(len(t) for t in lines) * CHAR + 16
-        sizes[id(n)] = (max(64.0, width), len(lines) * LINE + 10)
+        width = max(len(t) for t in lines) * CHAR + 2 * PAD
+        sizes[id(n)] = (max(56.0, width), len(lines) * LINE + 10)
     box = {}
     x = 12
-    for members in columns:
+    for members in members_of:
+        if not members:
+            continue
         x += max(op_width(op_of(n)) for n in members) + (OP_GAP if any(n._prev for n in members) else 0)
         width = max(sizes[id(n)][0] for n in members)
         heights = [sizes[id(n)][1] for n in members]
@@ -118,9 +87,6 @@ def layout(order, lines_of, op_of=lambda n: None):
 
 
 # --- steps --------------------------------------------------------------------------------------
-
-NOT_YET = "—"   # a value the forward pass has not computed yet, a grad the backward pass has not reached
-
 
 def _quizzes(stepper):
     """{step k: what the page's quiz needs}: the question (the step with its result as ?), the
@@ -185,10 +151,6 @@ def _sample(stepper):
     return ", ".join(f"{name} = {value}" for name, value in leaves)
 
 
-def _kind(row):
-    return {"op": "value", "leaf": "param", "data": "data", "constant": "data"}[row["kind"]]
-
-
 def page_data(stepper, title="microreg: backprop, step by step", sample=None):
     """Everything the view shows, as plain JSON-able data (no HTML anywhere in it)."""
     fmt = stepper.fmt
@@ -199,34 +161,28 @@ def page_data(stepper, title="microreg: backprop, step by step", sample=None):
     final = [stepper.final[id(n)] for n in order]
     values = list(stepper.values)
 
+    def has_grad(i):          # data the stepper does not step (x, y) gets no grad, as in every picture
+        return id(order[i]) not in stepper.hidden
+
     def lines_of(n):
         i = stepper.index[id(n)]
-        return [*str(table[i]["name"]).split("\n"), "data " + format_data(values[i], fmt),
-                "grad " + format_data(final[i], fmt)]
+        lines = [*str(table[i]["name"]).split("\n"), "data " + format_data(values[i], fmt)]
+        return lines + ["grad " + format_data(final[i], fmt)] if has_grad(i) else lines
 
-    class _Shown:  # the layout walks shown nodes only (folded constants live inside their ops)
-        __slots__ = ("_prev", "node")
-
-    proxies = {}
-    for i in shown:
-        p = _Shown()
-        p.node = order[i]
-        proxies[i] = p
-    for i in shown:
-        proxies[i]._prev = tuple(proxies[j] for j in table[i]["inputs"] if j in proxies)
-    boxes = layout([proxies[i] for i in shown], lambda p: lines_of(p.node),
-                   lambda p: table[stepper.index[id(p.node)]]["op_label"])
+    folded = {id(order[i]) for i, row in enumerate(table) if not row["shown"]}
+    boxes = layout(order, lines_of, lambda n: table[stepper.index[id(n)]]["op_label"], skip=folded)
 
     first_values = [None if (stepper.with_forward and order[i]._rule is not None) else values[i]
                     for i in range(len(order))]
     nodes = []
     for i in shown:
-        x, y, w, h = boxes[id(proxies[i])]
+        x, y, w, h = boxes[id(order[i])]
         row = table[i]
         op = row["op_label"]
-        nodes.append({"name": str(row["name"]).split("\n"), "kind": _kind(row), "x": x, "y": y, "w": w, "h": h,
-                      "data": NOT_YET if first_values[i] is None else format_data(first_values[i], fmt),
-                      "grad": NOT_YET, "op": op, "ow": op_width(op), "og": OP_GAP, "delta": row["delta"]})
+        nodes.append({"name": str(row["name"]).split("\n"), "kind": node_kind(order[i]), "x": x, "y": y, "w": w,
+                      "h": h, "data": NOT_YET if first_values[i] is None else format_data(first_values[i], fmt),
+                      "grad": NOT_YET if has_grad(i) else None, "op": op, "ow": op_width(op), "og": OP_GAP,
+                      "delta": row["delta"]})
     edges, edge_index = [], {}
     for i in shown:
         for j in table[i]["inputs"]:
@@ -240,8 +196,11 @@ def page_data(stepper, title="microreg: backprop, step by step", sample=None):
         d = stepper.frame(k).to_dict(mathml=True)
         formula = d["formula"] or {}
         lit = d["lit"]
+        lines = d["text"].split("\n")
         steps.append({
             "phase": d["phase"], "title": d["title"], "text": d["text"],
+            "formula": lines[1] if len(lines) > 1 else "",      # the step's formula as text (the fallback)
+            "detail": "\n".join(line[2:] if line.startswith("  ") else line for line in lines[2:]),   # below it
             "mathml": formula.get("mathml"),
             "lit": [where[i] for i in lit["nodes"] if i in where],
             "op": where.get(lit["op"]) if lit["op"] is not None else None,
@@ -251,7 +210,8 @@ def page_data(stepper, title="microreg: backprop, step by step", sample=None):
             "quiz": quizzes.get(k),
         })
     return {"title": str(title), "sample": sample if sample is not None else _sample(stepper),
-            "root": stepper.names[id(stepper.root)], "legend": LEGEND, "colors": dict(PALETTE), "font": FONT,
+            "root": stepper.names[id(stepper.root)], "root_index": where.get(stepper.index[id(stepper.root)]),
+            "legend": LEGEND, "colors": dict(PALETTE), "font": FONT,
             "nodes": nodes, "edges": edges, "steps": steps}
 
 
@@ -296,6 +256,5 @@ def page_html(stepper, title="microreg: backprop, step by step", sample=None):
 
 def write_page(stepper, path, title="microreg: backprop, step by step", sample=None):
     """Write the standalone page to ``path`` (atomically); returns the path as a string."""
-    from .nn import atomic_write
     atomic_write(path, page_html(stepper, title=title, sample=sample))
     return str(path)

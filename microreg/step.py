@@ -8,11 +8,13 @@ then the seed, then backpropagation one chain-rule application at a time (or one
     >>> L.label = "L"
     >>> s = Stepper(L)
     >>> [f.phase for f in s.steps]
-    ['forward', 'forward', 'seed', 'backward', 'backward', 'backward']
-    >>> print(s.steps[0].formula)
-    t1 = w·x = 0.5·2 = 1
-    >>> print(s.steps[4].formula)
+    ['forward', 'seed', 'backward', 'backward', 'backward']
+    >>> print(s.steps[0].formula)          # L as written: the unlabelled w·x (t1) is folded in
+    L = tanh(w·x) = tanh(0.5·2) = 0.7616
+    >>> print(s.steps[3].formula)
     ∂L/∂w += ∂L/∂t1 · x = 0.42 × 2 = 0.8399
+    >>> len(Stepper(L, fold=False))       # every node its own forward step
+    6
 
 What a `Stepper` shows is the engine's own arithmetic: the backward steps are the records of
 ``root.backward_steps()`` (the walk ``backward()`` runs, with the same rule-table entries), and
@@ -20,8 +22,11 @@ the formulas are the rule table's formula trees filled with the nodes' names and
 
 The public structure, for front ends (the page, the widget, the terminal) and for tests:
 
-- ``Stepper(root, forward=True, constants=False, view="nodes", names=None, fmt="{:.4g}")``.
-  ``forward=False`` skips the forward pass. By default the numbers the user wrote (``2 * x``)
+- ``Stepper(root, forward=True, constants=False, view="nodes", names=None, fmt="{:.4g}", fold=True)``.
+  ``forward=False`` skips the forward pass. A forward step computes a node the user labelled as
+  they wrote it: unlabelled nodes used once inside it are folded into its step (``z1[0] =
+  w1[0]·x + b1[0]``, not ``t1 = w1[0]·x`` first); ``fold=False`` steps every node. By default
+  the numbers the user wrote (``2 * x``)
   are folded into their ops (``½·(ŷ − y)²``: no node, no step) and the data that ``microreg.nn``
   wraps (``x``, ``y``) is shown but gets no gradient step; ``constants=True`` steps both. ``view="layers"`` (for a loss
   built by ``microreg.nn``) replaces the node steps through the layers by one step per layer,
@@ -61,7 +66,7 @@ import re
 import numpy as np
 
 from .engine import Value, data as data_leaf, is_constant, is_data, topological_order
-from .formula import Num, Partial, Product, Raw, Relation, Sym, has_operator, number_text
+from .formula import Num, Partial, Product, Raw, Relation, Sym, has_operator, latex_name, number_text
 from .mistakes import Graph, slips, words
 from .nn import ModelFileError, TwoLayerNet, load_model
 from .ops import AFFINE, DomainProblem, constant_text, op_label
@@ -195,7 +200,7 @@ class Stepper:
 
     SNAPSHOT_EVERY = 64
 
-    def __init__(self, root, names=None, fmt="{:.4g}", forward=True, constants=False, view="nodes"):
+    def __init__(self, root, names=None, fmt="{:.4g}", forward=True, constants=False, view="nodes", fold=True):
         if not isinstance(root, Value):
             raise TypeError(f"Stepper needs a Value (the output to differentiate), got {type(root).__name__}")
         if view not in ("nodes", "layers"):
@@ -209,6 +214,9 @@ class Stepper:
         self.folded = {id(n) for n in self.order if not constants and is_constant(n) and n is not root}
         self.nodes = [n for n in self.order if id(n) not in self.folded]
         self.names = self._name_nodes(names or {})
+        self.fold = fold
+        self.folds = self._fold_map(names or {}) if fold else {}
+        self._folded_forward = {id(t) for inner in self.folds.values() for t in inner}
         self.values = [_copy(n.data) for n in self.order]          # the Stepper's own copies
         self.records = self._run_backward()
         self.final = {id(n): g for n, g in zip(self.order, self._final_grads)}
@@ -224,12 +232,13 @@ class Stepper:
         self._snapshots()
         self.position = 0
         self.last_touch = {}
-        self.fan_in, self.nth = {}, {}
+        self.fan_in, self.nth, self.fan_nodes = {}, {}, {}
         for k, (phase, payload) in enumerate(self._plan):
             if phase == "backward":
                 r = self.records[payload]
                 key = id(r.input)
-                self.fan_in[key] = self.fan_in.get(key, 0) + 1
+                self.fan_in[key] = self.fan_in.get(key, 0) + 1       # edges out of the node
+                self.fan_nodes.setdefault(key, set()).add(id(r.node))  # the nodes those edges reach
                 self.nth[k] = self.fan_in[key]
                 self.last_touch[key] = k
 
@@ -269,6 +278,35 @@ class Stepper:
                 counter += 1
                 names[id(n)] = f"t{counter}"
         return names
+
+    def _fold_map(self, given):
+        """{id(labelled node): [the unlabelled nodes computed inside it]}: a forward step reads as the
+        learner wrote the labelled node (``z1[0] = w1[0]·x + b1[0]``), not one step per hidden
+        ``t1 = w1[0]·x``. An unlabelled computed node is folded when it feeds exactly one edge and
+        that edge leads, through such nodes only, to a node with a label of its own (a user's label
+        or a name given to the Stepper). ``Stepper(..., fold=False)`` steps every node."""
+        uses = {}
+        for n in self.order:
+            for c in n._prev:
+                uses.setdefault(id(c), []).append(n)
+
+        def labelled(n):
+            return n._rule is not None and (n.label is not None or id(n) in given)
+
+        def free(n):             # an unlabelled intermediate node, used by one edge
+            return (n._rule is not None and n is not self.root and not labelled(n)
+                    and id(n) not in self.hidden and len(uses.get(id(n), ())) == 1)
+
+        folds = {}
+        for n in self.order:            # inputs first: each chain is read in computing order
+            if not free(n):
+                continue
+            home = uses[id(n)][0]
+            while free(home):
+                home = uses[id(home)][0]
+            if labelled(home):
+                folds.setdefault(id(home), []).append(n)
+        return folds
 
     def name(self, node):
         """The node's name, in parentheses when it holds an operator: ``(ŷ − y)``, not ``ŷ − y``."""
@@ -334,6 +372,8 @@ class Stepper:
                 if n._rule is None:
                     continue
                 j = layer_of.get(id(n))
+                if id(n) in self._folded_forward:
+                    continue                 # computed inside the labelled node's step
                 if j is None:
                     plan.append(("forward", n))
                 elif j not in done:          # the layer view computes a whole layer in one step
@@ -368,7 +408,8 @@ class Stepper:
         phase, payload = self._plan[k]
         i = self.index
         if phase == "forward":
-            return [(i[id(payload)], "value", None, self.values[i[id(payload)]])]
+            return [(i[id(n)], "value", None, self.values[i[id(n)]]) for n in self.folds.get(id(payload), ())] + \
+                [(i[id(payload)], "value", None, self.values[i[id(payload)]])]
         if phase == "layer_forward":
             layer = self.layers[payload]
             nodes = list(layer["z"]) + [a for a in layer["act"] if a not in layer["z"]]
@@ -476,22 +517,36 @@ class Stepper:
 
     def _frame_forward(self, k, node):
         rule = node._rule
-        names = [self.symbol(c) for c in node._prev]
-        numbers = [self._num(self.values[self.index[id(c)]]) if id(c) not in self.folded else self.symbol(c)
-                   for c in node._prev]
+        inner = self.folds.get(id(node), ())
+        inside = {id(t) for t in inner}
+
+        def names_of(n):          # the node's expression, folded nodes written out in place
+            return n._rule.tree([names_of(c) if id(c) in inside else self.symbol(c) for c in n._prev])
+
+        def numbers_of(n):
+            return n._rule.tree([numbers_of(c) if id(c) in inside else
+                                 self.symbol(c) if id(c) in self.folded else self._num(self.values[self.index[id(c)]])
+                                 for c in n._prev])
         value = self.values[self.index[id(node)]]
         parts = [self.symbol(node)]
-        for part in (rule.tree(names), rule.tree(numbers), self._num(value)):
+        for part in (names_of(node), numbers_of(node), self._num(value)):
             if part.text != parts[-1].text:      # ``ŷ − y = ŷ − y`` says nothing: skip repeats
                 parts.append(part)
         formula = Relation(parts, ["="] * (len(parts) - 1))
-        lines = [self._head(k, "forward", f"compute {self.names[id(node)]} ({rule.name})"), formula.text]
+        ops = list(dict.fromkeys(t._rule.name for t in (*inner, node)))
+        lines = [self._head(k, "forward", f"compute {self.names[id(node)]} ({', '.join(ops)})"), formula.text]
+        for t in inner:          # the unlabelled nodes folded in, named as the backward steps name them
+            lines.append(f"  inside it, unlabelled: {self.names[id(t)]} = "
+                         f"{t._rule.tree([self.symbol(c) for c in t._prev]).text} = {_fmt(self.values[self.index[id(t)]], self.fmt)}")
         if node is self.root:
             lines.append(f"  {self.names[id(node)]} is the output: the backward pass starts here.")
-        shown = [c for c in node._prev if id(c) not in self.folded]
-        lit = {"nodes": [node] + shown, "op": node, "edges": [(c, node) for c in shown]}
+        reads = [c for t in (*inner, node) for c in t._prev if id(c) not in inside and id(c) not in self.folded]
+        reads = list({id(c): c for c in reads}.values())
+        lit = {"nodes": [node, *inner] + reads, "op": node,
+               "edges": [(c, t) for t in (*inner, node) for c in t._prev if id(c) not in self.folded]}
         return Frame(self, k, "forward", node=node, op=rule, target=node, changes="value", before=None,
-                     after=value, formula=formula, lines=lines, lit=lit, answer=value)
+                     after=value, formula=formula, lines=lines, lit=lit, answer=value, inputs=reads,
+                     inner=list(inner))
 
     def _frame_layer_forward(self, k, j):
         layer = self.layers[j]
@@ -500,8 +555,10 @@ class Stepper:
         a = [self.values[self.index[id(n)]] for n in layer["act"]]
         a_prev = [self.values[self.index[id(n)]] for n in layer["inputs"]]
         act = layer["act_name"]
+        # one notation in the layer view: W2, δ1, a0, z1 in text, W₂, δ₁, a₀, z₁ in math, as the
+        # graph's own labels w2[0], z1[0] are written (w₂[0], z₁[0])
         text = f"z{l} = W{l} a{l - 1} + b{l}"
-        latex = rf"z^{{({l})}} = W^{{({l})}} a^{{({l - 1})}} + b^{{({l})}}"
+        latex = rf"z_{{{l}}} = W_{{{l}}} a_{{{l - 1}}} + b_{{{l}}}"
         lines = [self._head(k, "forward", f"layer {l}: z{l} = W{l} a{l - 1} + b{l}, then a{l}"),
                  f"{text} = {_vec(z, fmt)}"]
         if l == 1:
@@ -557,7 +614,10 @@ class Stepper:
                          f"is the sum over the samples of upstream × local")
         fan = self.fan_in[id(child)]
         if fan > 1:
-            lines.append(f"  {group(child_name)} feeds {fan} nodes (fan-out): this is contribution "
+            consumers = len(self.fan_nodes[id(child)])
+            feeds = (f"feeds {fan} nodes" if consumers == fan else f"enters {node_name} {fan} times" if consumers == 1
+                     else f"feeds {consumers} nodes through {fan} edges")
+            lines.append(f"  {group(child_name)} {feeds} (fan-out): this is contribution "
                          f"{self.nth[k]} of {fan}; running sum "
                          f"{(self._num(r.before) + self._num(r.contribution)).text} = {_fmt(r.grad, self.fmt)}")
         if self.last_touch.get(id(child)) == k:
@@ -572,34 +632,39 @@ class Stepper:
                      local_formula=local_tree, upstream_formula=upstream)
 
     def _frame_layer(self, k, j):
+        """Document 001's recursion for one layer, in the layer view's one notation (W2, δ1, a0, z1;
+        subscripts in math) and with the loss's own name (∂L/∂W1 for a loss named L)."""
         layer = self.layers[j]
         l, fmt = layer["l"], self.fmt
+        loss = self.names[id(self.root)]
+        loss_tex = latex_name(loss)
         delta, grad_w, grad_b = layer["delta"], layer["grad_w"], layer["grad_b"]
+        grad_a, sigma_prime = _vec(layer["grad_a"], fmt), _vec(layer["sigma_prime"], fmt)
         if layer["act_name"] == "linear":
             sp = f"σ'(z{l}) = 1: a linear layer, a{l} = z{l}"
         else:
             sp = f"σ'(z{l}) = {layer['act'][0]._rule.local_tree(0, [f'z{l}']).text}, σ = {layer['act'][0]._rule.name}"
         if j == len(self.layers) - 1:
-            text = f"δ{l} = ∇ₐC ⊙ σ'(z{l})"
-            latex = rf"\delta^{{({l})}} = \nabla_a C \odot \sigma'\left(z^{{({l})}}\right)"
-            numbers = f"{_vec(layer['grad_a'], fmt)} ⊙ {_vec(layer['sigma_prime'], fmt)} = {_vec(delta, fmt)}"
-            where = f"  ∇ₐC = ∂C/∂a{l}, from the loss's own steps"
+            text = f"δ{l} = ∂{loss}/∂a{l} ⊙ σ'(z{l})"
+            latex = (rf"\delta_{{{l}}} = \frac{{\partial {loss_tex}}}{{\partial a_{{{l}}}}} \odot "
+                     rf"\sigma'\left(z_{{{l}}}\right)")
+            where = f"  ∂{loss}/∂a{l} = {grad_a}, from the loss's own steps"
         else:
-            text = f"δ{l} = ((W{l + 1})ᵀ δ{l + 1}) ⊙ σ'(z{l})"
-            latex = (rf"\delta^{{({l})}} = \left(\left(W^{{({l + 1})}}\right)^T \delta^{{({l + 1})}}\right)"
-                     rf" \odot \sigma'\left(z^{{({l})}}\right)")
-            numbers = f"{_vec(layer['grad_a'], fmt)} ⊙ {_vec(layer['sigma_prime'], fmt)} = {_vec(delta, fmt)}"
-            where = f"  (W{l + 1})ᵀ δ{l + 1} = ∂C/∂a{l} = {_vec(layer['grad_a'], fmt)}"
+            text = f"δ{l} = (W{l + 1}ᵀ δ{l + 1}) ⊙ σ'(z{l})"
+            latex = (rf"\delta_{{{l}}} = \left(W_{{{l + 1}}}^{{T}} \delta_{{{l + 1}}}\right)"
+                     rf" \odot \sigma'\left(z_{{{l}}}\right)")
+            where = f"  W{l + 1}ᵀ δ{l + 1} = ∂{loss}/∂a{l} = {grad_a}"
+        numbers = f"{grad_a} ⊙ {sigma_prime} = {_vec(delta, fmt)}"
         formula = Raw(f"{text} = {numbers}", latex + " = " + _latex_vectors(numbers), prec=0)
-        rule = Raw(f"∂C/∂W{l} = δ{l} (a{l - 1})ᵀ,  ∂C/∂b{l} = δ{l}",
-                   rf"\frac{{\partial C}}{{\partial W^{{({l})}}}} = \delta^{{({l})}} \left(a^{{({l - 1})}}\right)^T,\quad"
-                   rf" \frac{{\partial C}}{{\partial b^{{({l})}}}} = \delta^{{({l})}}", prec=0)
+        rule = Raw(f"∂{loss}/∂W{l} = δ{l} a{l - 1}ᵀ,  ∂{loss}/∂b{l} = δ{l}",
+                   rf"\frac{{\partial {loss_tex}}}{{\partial W_{{{l}}}}} = \delta_{{{l}}} a_{{{l - 1}}}^{{T}},\quad"
+                   rf" \frac{{\partial {loss_tex}}}{{\partial b_{{{l}}}}} = \delta_{{{l}}}", prec=0)
         lines = [self._head(k, "layer", f"layer {l}: its error δ{l} and its gradients"),
-                 f"{text}    ({sp})",
-                 f"  = {numbers}",
+                 formula.text,
+                 f"  {sp}",
                  where,
-                 f"∂C/∂W{l} = δ{l} (a{l - 1})ᵀ = {_matrix(grad_w, fmt)}",
-                 f"∂C/∂b{l} = δ{l} = {_vec(grad_b, fmt)}"]
+                 f"∂{loss}/∂W{l} = δ{l} a{l - 1}ᵀ = {_matrix(grad_w, fmt)}",
+                 f"∂{loss}/∂b{l} = δ{l} = {_vec(grad_b, fmt)}"]
         if l == 1:
             lines.append(f"  a0 = x, the sample: {_vec([self.values[self.index[id(a)]] for a in layer['inputs']], fmt)}")
         lit = {"nodes": list(layer["z"]) + layer["flat_w"] + list(layer["b"]), "op": None, "edges": []}
@@ -660,33 +725,55 @@ class Stepper:
         return Quiz(self, phases=phases, rtol=rtol, atol=atol)
 
     # --- pictures ------------------------------------------------------------------------------
-    def _apply_to_nodes(self, k=None):
-        """Put step k's grads on the graph's nodes (for drawing); returns a function that undoes it."""
-        values, grads = self._state_at(self.position if k is None else k)
-        saved = [(n, n.grad) for n in self.order]
-        for n, g in zip(self.order, grads):
-            n.grad = g
+    def moment(self, k=None, phase=None, step=None):
+        """What a picture shows at one step: ``(k, {id(node): (data text, grad text)}, lit)``, a
+        value not yet computed and a grad not yet reached written "—" (the grad None for data the
+        stepper does not step: no grad is drawn for it), and ``lit`` the step's
+        nodes and edges. The step is ``k`` (the current one by default), or ``step`` counted from
+        0 within ``phase`` ("forward", "seed", "backward", "layer"; the phase's last step by default)."""
+        if phase is not None:
+            if phase not in PHASES:
+                raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
+            start = self.phase_start(phase)
+            if start is None:
+                raise ValueError(f"this stepper has no {phase!r} steps")
+            end = start
+            while end + 1 < len(self) and self.frame(end + 1).phase == phase:
+                end += 1
+            k = end if step is None else start + step
+            if not start <= k <= end:
+                raise ValueError(f"step {step} is out of range: the {phase} phase has steps 0 to {end - start}")
+        elif step is not None:
+            k = step
+        elif k is None:
+            k = self.position
+        if not 0 <= k < len(self):
+            raise ValueError(f"step {k} is out of range: this stepper has steps 0 to {len(self) - 1}")
+        values, grads = self._state_at(k)
+        reached = set()
+        for j in range(k + 1):
+            reached.update(i for i, what, _, _ in self._changes(j) if what == "grad")
+        from .viz import NOT_YET, format_data
 
-        def undo():
-            for n, g in saved:
-                n.grad = g
-        return undo
+        state = {}
+        for i, n in enumerate(self.order):
+            data = NOT_YET if values[i] is None else format_data(values[i], self.fmt)
+            grad = format_data(grads[i], self.fmt) if i in reached else NOT_YET
+            state[id(n)] = (data, None if id(n) in self.hidden else grad)   # data is not stepped: no grad
+        return k, state, self.frame(k).lit
 
-    def graph(self, k=None, **options):
-        """The computation graph at step k (current by default), its node and edge highlighted."""
+    def graph(self, k=None, phase=None, step=None, **options):
+        """The computation graph (a `microreg.viz.Graph`) as the page shows it at step k (the
+        current one by default; or ``step`` within ``phase``, as `moment`): the values computed
+        so far, the grads reached so far ("—" for the others), the step's node, op and edge lit.
+        Other keywords go to `microreg.viz.draw_graph`. Moving the stepper or drawing never
+        touches the graph's nodes."""
         from .viz import draw_graph
 
-        if k is not None:
-            self.goto(k)
-        lit = self.frame(self.position).lit
-        undo = self._apply_to_nodes()
-        try:
-            options.setdefault("constants", self.constants)     # fold the constants as this stepper does
-            return draw_graph(self.root, highlight=lit["nodes"][:2] if lit["nodes"] else (),
-                              highlight_edges=lit["edges"], names=self.names, **options)
-        finally:
-            undo()
-
+        k, state, lit = self.moment(k, phase, step)
+        options.setdefault("constants", self.constants)     # fold the constants as this stepper does
+        return draw_graph(self.root, highlight=lit["nodes"][:2] if lit["nodes"] else (),
+                          highlight_edges=lit["edges"], names=self.names, state=state, **options)
 
     def widget(self, title="microreg: backprop, step by step"):
         """A Jupyter widget (anywidget): the standalone page's own view, with Previous / Next /
@@ -927,7 +1014,7 @@ class Quiz:
         lines = [f"Question {self.i + 1} / {len(self.questions)} ({f.phase})"]
         if f.phase == "forward":
             lines.append(f"{f.formula.parts[0].text} = {f.formula.parts[1].text} = ?")
-            known = [c for c in f.node._prev if id(c) not in s.folded]
+            known = getattr(f, "inputs", None) or [c for c in f.node._prev if id(c) not in s.folded]
             lines.append("  where " + ", ".join(f"{s.names[id(c)]} = {_fmt(s.values[s.index[id(c)]], s.fmt)}"
                                                for c in known))
         else:

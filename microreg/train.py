@@ -14,8 +14,8 @@ This is ``microreg train`` and ``microreg predict`` as functions (the command on
   line on the same features and the mean predictor: every result has its baselines.
   ``model="linear"`` trains `LinearRegression` by gradient descent instead, and reports how close
   it came to the closed-form optimum.
-- `load_model(path)` (from `microreg.nn`): a model.json from ``microreg train`` as a `TrainedModel`.
-- `TrainedModel`: a network with its preparation; called with raw rows (numbers in column order,
+- `load_model(path)` and `TrainedModel` (both defined in `microreg.nn`): a model.json from
+  ``microreg train`` as a network with its preparation; called with raw rows (numbers in column order,
   a dict per row, or a CSV path) it returns predictions in the target's units; ``save(path)``
   writes one model.json holding both.
 - `r2_score` (None where R² is undefined), `least_squares`, and the pictures: `plot_losses`,
@@ -23,17 +23,16 @@ This is ``microreg train`` and ``microreg predict`` as functions (the command on
 """
 
 import math
-import os
 import sys
 import time
 
 import numpy as np
 
-from .data import DataError, Preparation, Standardizer, Table, choose_columns, read_table, target_values
-from .nn import SGD, Adam, LinearRegression, ModelFileError, TwoLayerNet, fit, load_model, mse
+from .data import DataError, Preparation, Standardizer, choose_columns, read_table, target_values
+from .nn import SGD, Adam, LinearRegression, TrainedModel, TwoLayerNet, fit, load_model, mse
 
 # Defaults chosen on small real tables (a few hundred rows, ten features); README says why.
-DEFAULTS = {"hidden": 32, "epochs": 2000, "lr": 0.01, "patience": 100, "weight_decay": "auto",
+DEFAULTS = {"hidden": 32, "epochs": 2000, "lr": 0.01, "patience": 300, "weight_decay": "auto", "starts": 1,
             "validation_fraction": 0.2, "test_fraction": 0.2}
 WEIGHT_DECAYS = (0.0, 0.001, 0.01)   # tried by weight_decay="auto"
 PREFER_SIMPLER = 1.05   # auto keeps the largest decay whose validation RMSE is within 5% of the best one
@@ -54,89 +53,6 @@ def least_squares(X, y):
     A = np.c_[X, np.ones(len(X))]
     beta, *_ = np.linalg.lstsq(A, y, rcond=None)
     return beta[:-1], float(beta[-1])
-
-
-class TrainedModel:
-    """A trained network and the preparation of its inputs: raw rows in, the target's units out.
-
-    Attributes that are not its own (``parameters``, ``state_dict``, ``w1``, …) are the network's.
-    """
-
-    def __init__(self, network, preparation, extra=None):
-        self.network, self.preparation = network, preparation
-        self.extra = dict(extra or {})
-
-    @classmethod
-    def from_network(cls, network, path):
-        """From a network loaded by `load_network`; an old file (scalers without a preparation) works too."""
-        extra = dict(network.extra)
-        try:
-            if "preparation" in extra:
-                prep = Preparation.from_json(extra.pop("preparation"), source=f"{path}: key 'preparation'")
-            else:   # a model.json from before the preparation was saved: numbers only, scaled by its scalers
-                features, target = extra.pop("features"), extra.pop("target")
-                x, y = Standardizer.from_json(extra.pop("x_scaler")), Standardizer.from_json(extra.pop("y_scaler"), True)
-                columns = [{"name": str(f), "kind": "number", "median": float(m)} for f, m in zip(features, x.mean)]
-                prep = Preparation(str(target), columns, x, y)
-        except DataError as exc:
-            raise ModelFileError(str(exc)) from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(f"{path}: an old model file without a usable preparation ({exc}); "
-                                 "train it again with microreg train") from None
-        if len(prep.feature_names) != network.n_features:
-            raise ModelFileError(f"{path}: key 'preparation': it makes {len(prep.feature_names)} features, "
-                                 f"the network takes {network.n_features}")
-        return cls(network, prep, extra)
-
-    def __getattr__(self, name):
-        if name.startswith("__") or name in ("network", "preparation", "extra"):
-            raise AttributeError(name)
-        return getattr(self.network, name)
-
-    def table(self, rows):
-        """Raw rows as a `Table`: a CSV path, a dict per row, or rows of values in the order of ``inputs``."""
-        if isinstance(rows, (str, os.PathLike)):
-            return read_table(rows)
-        names = self.preparation.inputs
-        if isinstance(rows, (dict, int, float, np.number)):
-            rows = [rows]
-        rows = list(rows.tolist() if isinstance(rows, np.ndarray) else rows)
-        if rows and not isinstance(rows[0], (dict, list, tuple, np.ndarray)):
-            # values: one per row for a one-column model, else one row of values
-            rows = [[v] for v in rows] if len(names) == 1 else [rows]
-        cells = []
-        for n, row in enumerate(rows, start=1):
-            if isinstance(row, dict):
-                missing = [k for k in names if k not in row]
-                if missing:
-                    raise DataError(f"row {n}: no value for {', '.join(map(repr, missing))} "
-                                    f"(the model needs {', '.join(names)})")
-                row = [row[k] for k in names]
-            row = list(row)
-            if len(row) != len(names):
-                raise DataError(f"row {n}: {len(row)} values, the model needs {len(names)} ({', '.join(names)})")
-            cells.append(["" if v is None else repr(float(v)) if isinstance(v, (int, float, np.number))
-                          and not isinstance(v, bool) else str(v).strip() for v in row])
-        return Table("rows", names, cells, lines=range(1, len(cells) + 1))
-
-    def predict(self, rows, strict=False):
-        """(predictions in the target's units, {column: blank cells filled}) for raw rows."""
-        table = rows if isinstance(rows, Table) else self.table(rows)
-        X, blanks = self.preparation.features(table, strict=strict)
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = np.atleast_1d(self.network(X).data)
-        return self.preparation.y_scaler.inverse(z), blanks
-
-    def __call__(self, rows):
-        return self.predict(rows)[0]
-
-    def save(self, path, **extra):
-        """One model.json with the network and its preparation (atomic; refuses NaN parameters)."""
-        if "preparation" in extra:
-            raise ValueError("cannot save a trained model: the extra 'preparation' would overwrite the "
-                             "file's own key (its data preparation); give it another name")
-        self.network.save(path, preparation=self.preparation.to_json(), **{**self.extra, **extra})
-        return str(path)
 
 
 def split_rows(n, fraction, seed, what="test"):
@@ -183,6 +99,10 @@ class Result(dict):
         validation = f" ({self['n_validation']} of them for validation)" if self["n_validation"] else ""
         lines.append(f"MSE in the target's units ({self['target']})²; {self['n_test']} test rows, "
                      f"{self['n_train']} training rows{validation}")
+        net, line = self["net_test_mse"], self["linear_test_mse"]
+        if self["model_name"].startswith("TwoLayerNet") and net is not None and line is not None and net >= line:
+            lines.append(f"the net does not beat least squares on the test rows (test MSE {net:.6g} against "
+                         f"{line:.6g}): y may be close to linear in these features, or the rows too few for a net")
         return "\n".join(lines)
 
 
@@ -214,7 +134,7 @@ def train_csv(data, target, test=None, **options):
 def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hidden"], epochs=DEFAULTS["epochs"],
                 lr=DEFAULTS["lr"], patience=DEFAULTS["patience"], weight_decay=DEFAULTS["weight_decay"],
                 validation_fraction=DEFAULTS["validation_fraction"], test_fraction=DEFAULTS["test_fraction"],
-                seed=0, features=None, drop=(), strict=False, progress=True, notify=None):
+                seed=0, features=None, drop=(), strict=False, progress=True, notify=None, starts=DEFAULTS["starts"]):
     """Prepare, split, train, and score a net (or ``model="linear"``) with its baselines; a `Result`.
 
     Every decision taken on the data is a one-line note (``result.notes``); ``notify``, if given, is
@@ -270,29 +190,49 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         n_validation = 0
         model_name = f"LinearRegression({n_features})"
     elif model == "net":
+        if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
+            raise ValueError(f"--starts must be a whole number ≥ 1, got {starts!r}")
         fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
-        tried = []
         decays = WEIGHT_DECAYS if weight_decay == "auto" else (weight_decay,)
-        for decay in decays:
-            if progress and len(decays) > 1:
-                sys.stderr.write(f"weight decay {decay:g}:\n")
-            candidate = TwoLayerNet(n_features, hidden, seed=seed)
-            h = fit(candidate, X_train[fit_rows], z_train[fit_rows], loss=mse, epochs=epochs, progress=progress,
+        report = _Report(len(decays) + max(0, starts - 1), float(sy.std), target, progress)
+        fit_data, validation = (X_train[fit_rows], z_train[fit_rows]), (X_train[val_rows], z_train[val_rows])
+
+        def train_one(decay, k, what):           # k: which starting point (1: the seed's own)
+            candidate = TwoLayerNet(n_features, hidden, seed=seed if k == 1 else [seed, k])
+            report.begin(what, epochs)
+            h = fit(candidate, *fit_data, loss=mse, epochs=epochs, progress=False, callback=report.epoch,
                     optimizer=Adam(candidate.parameters(), lr=lr, weight_decay=decay),
-                    validation=(X_train[val_rows], z_train[val_rows]), patience=patience)
-            score = min(h.validation) if h.validation and h.stopped is None else math.inf
-            tried.append((score, decay, candidate, h))
-            if h.stopped:   # diverged: the other decays would too (same learning rate); report this one
+                    validation=validation, patience=patience)
+            report.end(h)
+            return (min(h.validation) if h.validation and h.stopped is None else math.inf), decay, candidate, h
+
+        tried = []
+        for decay in decays:          # the same starting point for each decay: a fair comparison
+            tried.append(train_one(decay, 1, f"weight decay {decay:g}"))
+            if tried[-1][3].stopped:   # diverged: the other decays would too (same learning rate); report this one
                 break
         if tried[-1][3].stopped:
             score, weight_decay, network, history = tried[-1]
         else:   # the most regularised net that is about as good on validation as the best one
             best = min(t[0] for t in tried)
             score, weight_decay, network, history = [t for t in tried if t[0] <= PREFER_SIMPLER ** 2 * best][-1]
+        scale = float(sy.std)
         if len(tried) > 1:
-            scale = float(sy.std)
             notes.append("weight decay chosen on the validation rows: " + ", ".join(
                 f"{d:g} → RMSE {math.sqrt(v) * scale:.4g}" for v, d, _, _ in tried) + f": {weight_decay:g}")
+        if history.stopped is None and starts > 1:
+            # more starting points at the chosen decay, the best on validation kept: a net that sat on a
+            # plateau until patience ran out (kept an early epoch, no better than a line) is outvoted
+            runs = [(score, weight_decay, network, history)]
+            for k in range(2, starts + 1):
+                runs.append(train_one(weight_decay, k, f"start {k} of {starts}, weight decay {weight_decay:g}"))
+                if runs[-1][3].stopped:
+                    runs.pop()
+                    break
+            pick = min(range(len(runs)), key=lambda i: runs[i][0])
+            score, weight_decay, network, history = runs[pick]
+            notes.append(f"{len(runs)} starting points at weight decay {weight_decay:g}, validation RMSE "
+                         + ", ".join(f"{math.sqrt(r[0]) * scale:.4g}" for r in runs) + f": kept start {pick + 1}")
         n_validation = len(val_rows)
         model_name = f"TwoLayerNet({n_features}, {hidden})"
     else:
@@ -336,6 +276,46 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
     return result
 
 
+class _Report:
+    """Training progress on stderr, on one scale, named: the RMSE in the target's own units. In a
+    terminal, one live line per net (epoch, training RMSE); in a log (a pipe, a file), one line per
+    net when it is done: its epochs, the epoch kept and its validation RMSE."""
+
+    def __init__(self, nets, scale, target, enabled, stream=None):
+        self.nets, self.scale, self.target, self.enabled = nets, scale, target, enabled
+        self.stream = stream or sys.stderr
+        self.tty = enabled and getattr(self.stream, "isatty", lambda: False)()
+        self.n = 0
+
+    def begin(self, what, epochs):
+        self.n, self.what, self.epochs, self.start = self.n + 1, what, epochs, time.perf_counter()
+        self.every = max(1, epochs // 200)
+
+    def _name(self):
+        return f"net {self.n} of {self.nets} ({self.what})" if self.nets > 1 else self.what
+
+    def _rmse(self, mse):
+        return math.sqrt(mse) * self.scale if math.isfinite(mse) and mse >= 0 else mse
+
+    def epoch(self, epoch, loss):
+        if self.tty and epoch % self.every == 0:
+            self.stream.write(f"\r\x1b[K{self._name()}: epoch {epoch}/{self.epochs}, "
+                              f"training RMSE {self._rmse(loss):.4g} {self.target}")
+            self.stream.flush()
+
+    def end(self, history):
+        if not self.enabled:
+            return
+        how = (history.stopped if history.stopped else
+               f"{len(history)} epochs, kept epoch {history.best_epoch}: validation RMSE "
+               f"{self._rmse(min(history.validation)):.4g} {self.target}" if history.validation else
+               f"{len(history)} epochs: training RMSE {self._rmse(history[-1]):.4g} {self.target}" if history else
+               "no epoch")
+        line = f"{self._name()}: {how} ({time.perf_counter() - self.start:.1f}s)"
+        self.stream.write(("\r\x1b[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+
 def train_arrays(X, y, X_test=None, y_test=None, hidden=16, epochs=1000, lr=0.01, seed=0, standardize=True,
                  progress=True):
     """Document 000's two-layer net with Adam on standardized arrays, all epochs (``microreg demo``).
@@ -347,8 +327,11 @@ def train_arrays(X, y, X_test=None, y_test=None, hidden=16, epochs=1000, lr=0.01
     sy = Standardizer.fit(y) if standardize else Standardizer(0.0, 1.0)
     model = TwoLayerNet(X.shape[1], hidden, seed=seed)
     start = time.perf_counter()
-    history = fit(model, sx.transform(X), sy.transform(y), loss=mse, epochs=epochs,
-                  optimizer=Adam(model.parameters(), lr=lr), progress=progress)
+    report = _Report(1, float(sy.std), "y", progress)        # progress in y's own units, as the results
+    report.begin(f"TwoLayerNet({X.shape[1]}, {hidden})", epochs)
+    history = fit(model, sx.transform(X), sy.transform(y), loss=mse, epochs=epochs, callback=report.epoch,
+                  optimizer=Adam(model.parameters(), lr=lr), progress=False)
+    report.end(history)
     seconds = time.perf_counter() - start
 
     def predict(A):

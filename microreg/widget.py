@@ -12,7 +12,7 @@ saved without widget state: ``notebooks/build.py`` saves them so):
 - in the widget's own output, the self-contained page in an ``iframe srcdoc`` as ``text/html``:
   nbviewer, an nbconvert HTML file or VS Code run it and step through it;
 - a second output, `StepPicture`: the graph at the widget's current step as ``image/svg+xml``
-  (``microreg.viz.draw_graph(root, phase=…, step=…)``) and the step's text as ``text/plain``.
+  (``stepper.graph(k)``) and the step's text as ``text/plain``.
 
 Why a separate output and not one more mimetype in the widget's bundle: a viewer shows one
 mimetype per output, picked by its own priority list, and ``text/html`` comes first in
@@ -30,7 +30,6 @@ import anywidget
 import traitlets
 
 from .page import WEB, page_data, page_html
-from .viz import draw_graph
 
 
 class StepPicture:
@@ -41,12 +40,7 @@ class StepPicture:
 
     def svg(self):
         """The graph at step ``k`` (values so far, grads so far, the step's node and edge lit)."""
-        frame = self.stepper.frame(self.k)
-        start = self.stepper.phase_start(frame.phase)
-        try:
-            return draw_graph(self.stepper.root, phase=frame.phase, step=self.k - start).svg()
-        except ValueError:       # a phase the node view has not (the layer view): the finished graph
-            return draw_graph(self.stepper.root, names=self.stepper.names).svg()
+        return self.stepper.graph(self.k).svg()
 
     def text(self):
         return self.stepper.text(self.k)

@@ -461,14 +461,14 @@ setting (⊙ is the Hadamard, elementwise, product):
 - δ⁽ˡ⁾ = ((w⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾) ⊙ σ'(z⁽ˡ⁾)
 - ∂C/∂b⁽ˡ⁾ⱼ = δ⁽ˡ⁾ⱼ,  ∂C/∂w⁽ˡ⁾ⱼₖ = δ⁽ˡ⁾ⱼ a⁽ˡ⁻¹⁾ₖ
 
-We write the recursion vectorised in numpy and check it against autograd, layer by layer, on an `MLP`.
+We write the recursion vectorised in numpy and check it against autograd, layer by layer, on a `DeepNet` (document 001's L-layer net).
 """),
     code("""
 import numpy as np
-from microreg.nn import MLP, squared_error
+from microreg.nn import DeepNet, squared_error
 from microreg import derivations as d
 
-net = MLP(2, [4, 3, 2], activation="sigmoid", output_activation="sigmoid", seed=0)
+net = DeepNet(2, [4, 3, 2], activation="sigmoid", output_activation="sigmoid", seed=0)
 x, y = np.array([0.5, -1.2]), np.array([0.3, 0.8])
 
 outputs = net(list(x))
@@ -511,7 +511,7 @@ The graph of a 1 → 2 → 2 → 1 net's output; clusters follow the documents' 
 """),
     code("""
 from microreg.viz import draw_graph
-small = MLP(1, [2, 2, 1], activation="tanh", seed=1)
+small = DeepNet(1, [2, 2, 1], activation="tanh", seed=1)
 out = small([0.7])
 out.backward()
 draw_graph(out)

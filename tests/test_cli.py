@@ -39,7 +39,7 @@ def test_demo_writes_its_pictures(tmp_path):
     svg = (out / "graph.svg").read_text(encoding="utf-8")
     grads = [float(part.split("<")[0].replace("&#45;", "-")) for part in svg.split(">grad ")[1:]]
     assert sum(g != 0 for g in grads) >= len(grads) - 2, f"drawn after backward(): grads {grads}"
-    assert str(out) in done.stdout and "WRONG" in done.stdout
+    assert str(out) in done.stdout and "found on purpose" in done.stdout
     mse = float(done.stdout.split("train MSE ")[1].split()[0])
     assert mse < 0.02, f"the sine's noise variance is 0.01; train MSE {mse}"
 
@@ -268,8 +268,8 @@ def test_step_html_and_bad_model(tmp_path):
 
 
 def test_a_model_of_the_wrong_kind_is_named(tmp_path):
-    from microreg.nn import MLP
-    MLP(1, [2, 1]).save(tmp_path / "mlp.json")
+    from microreg.nn import DeepNet
+    DeepNet(1, [2, 1]).save(tmp_path / "mlp.json")
     for command in ("step", "graph"):
         done = run(command, "--model", "mlp.json", cwd=tmp_path)
         assert done.returncode == 2 and "mlp.json: key 'model'" in done.stderr and "Traceback" not in done.stderr
@@ -293,3 +293,41 @@ def test_predict_to_stdout_fills_blanks_and_strict_refuses_them(tmp_path):
     strict = run("predict", "model.json", "new.csv", "--strict", cwd=tmp_path)
     assert strict.returncode == 2 and "new.csv: line 3, column 1 (b): an empty cell (--strict)" in strict.stderr, \
         strict.stderr
+
+
+# --- the first run: the documents said once, the mistakes called the documents', a closed pipe ------
+
+def _run(*argv, cwd=None):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "microreg", *argv], capture_output=True, text=True, timeout=300,
+                          cwd=cwd)
+
+
+def test_the_documents_are_said_before_they_are_named(tmp_path):
+    out = _run("demo", "--quiet", "--epochs", "20", "--out", str(tmp_path / "d")).stdout
+    first = out.index("000")
+    head = out[:out.index("\n", first)]
+    assert "three derivations of backprop, written by hand" in out[:first] and "two-layer regression net" in head, out
+    assert "The mistakes are the documents' own, found on purpose" in out, out
+    assert "WRONG" not in out, "the demo's findings do not read like a broken install"
+    for argv in (["--help"], ["train", "--help"], ["step", "--help"], ["check", "--help"]):
+        text = _run(*argv).stdout
+        assert "000  a two-layer regression net" in text and "001  \"Neural Nets" in text, (argv, text)
+
+
+def test_a_closed_pipe_is_not_an_error():
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-m", "microreg", "check", "--json"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:                                  # a small pipe (4 KiB, Linux): the table cannot all fit before we close
+        import fcntl
+        fcntl.fcntl(child.stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+    except (ImportError, OSError):
+        pass
+    first = child.stdout.readline()       # `| head -1`: one line read, then the pipe closes
+    child.stdout.close()
+    err = child.stderr.read()
+    assert child.wait(timeout=300) == 0 and err == "", err
+    assert first.strip()

@@ -9,7 +9,7 @@ import pytest
 
 from microreg import Value
 from microreg.derivations import two_layer_forward
-from microreg.nn import (MLP, SGD, Adam, LinearRegression, ModelFileError, TwoLayerNet, fit, half_mse,
+from microreg.nn import (DeepNet, SGD, Adam, LinearRegression, ModelFileError, TwoLayerNet, fit, half_mse,
                          load_model, mse, rmse, squared_error)
 
 
@@ -20,7 +20,7 @@ def test_parameter_names_follow_the_documents():
     assert names[6:] == ["b1[0]", "b1[1]", "b1[2]", "w2[0]", "w2[1]", "w2[2]", "b2"]
     assert all(p.label == n for n, p in net.named_parameters())
     assert [n for n, _ in LinearRegression(2).named_parameters()] == ["w[0]", "w[1]", "b"]
-    assert [n for n, _ in MLP(2, [1, 1]).named_parameters()] == ["w1[0][0]", "w1[0][1]", "b1[0]", "w2[0][0]", "b2[0]"]
+    assert [n for n, _ in DeepNet(2, [1, 1]).named_parameters()] == ["w1[0][0]", "w1[0][1]", "b1[0]", "w2[0][0]", "b2[0]"]
 
 
 def _arrays(net):
@@ -47,15 +47,15 @@ def test_batch_call_equals_sample_calls():
 
 
 def test_mlp_shapes_one_neuron_layer_and_activations():
-    m = MLP(3, [4, 1, 2, 1], activation="tanh", output_activation="linear", seed=0)
+    m = DeepNet(3, [4, 1, 2, 1], activation="tanh", output_activation="linear", seed=0)
     out = m([0.1, -0.2, 0.3])
     assert isinstance(out, Value)
-    two = MLP(3, [1, 2], seed=0)([1.0, 2.0, 3.0])
+    two = DeepNet(3, [1, 2], seed=0)([1.0, 2.0, 3.0])
     assert isinstance(two, list) and len(two) == 2
     for act in ("sigmoid", "tanh", "relu", "linear"):
-        MLP(2, [3, 1], activation=act, seed=0)(np.ones((5, 2)))
+        DeepNet(2, [3, 1], activation=act, seed=0)(np.ones((5, 2)))
     with pytest.raises(ValueError, match="activation must be one of"):
-        MLP(2, [3], activation="swish")
+        DeepNet(2, [3], activation="swish")
 
 
 def test_wrong_feature_count_is_named():
@@ -114,7 +114,7 @@ def test_save_load_round_trip_and_atomic(tmp_path):
     again = load_model(path)
     assert again.state_dict() == net.state_dict() and again.extra == {"note": "hello"}
     assert again([0.3, -0.1]).data == net([0.3, -0.1]).data
-    m = MLP(2, [3, 1], activation="tanh", seed=1)
+    m = DeepNet(2, [3, 1], activation="tanh", seed=1)
     m.save(tmp_path / "mlp.json")
     assert load_model(tmp_path / "mlp.json").config() == m.config()
 
@@ -296,7 +296,7 @@ def test_weight_decay_is_the_l2_penalty():
 
 def test_a_failed_write_names_the_users_path_not_the_temporary_file():
     # /proc takes no new files: mkstemp fails there, and the error must name what the user asked for
-    from microreg.nn import atomic_write
+    from microreg.files import atomic_write
     with pytest.raises(OSError) as info:
         atomic_write("/proc/microreg-model.json", "{}")
     assert info.value.filename == "/proc/microreg-model.json", f"got {info.value.filename!r}"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from microreg import Value
-from microreg.nn import (MLP, SGD, Adam, LinearRegression, ModelFileError, TwoLayerNet, fit, load_model, mse,
+from microreg.nn import (DeepNet, SGD, Adam, LinearRegression, ModelFileError, TwoLayerNet, fit, load_model, mse,
                          squared_error)
 
 
@@ -142,11 +142,11 @@ def test_a_huge_integer_parameter_is_a_model_file_error(tmp_path):
     (lambda: TwoLayerNet(True, 3), TypeError, "TwoLayerNet n_features must be a whole number ≥ 1, got bool True"),
     (lambda: LinearRegression(0), ValueError, "LinearRegression n_features must be a whole number ≥ 1, got 0"),
     (lambda: LinearRegression("2"), TypeError, "LinearRegression n_features must be a whole number ≥ 1, got str '2'"),
-    (lambda: MLP(0, [1]), ValueError, "MLP n_inputs must be a whole number ≥ 1, got 0"),
-    (lambda: MLP(2, 3), TypeError, "MLP layer_sizes must be a list of widths, one per layer \\(e.g. \\[16, 1\\]\\), got int 3"),
-    (lambda: MLP(2, []), ValueError, "MLP layer_sizes must list at least one width"),
-    (lambda: MLP(2, [3, 0]), ValueError, "MLP layer_sizes\\[1\\] must be a whole number ≥ 1, got 0"),
-    (lambda: MLP(2, [3, 2.5]), TypeError, "MLP layer_sizes\\[1\\] must be a whole number ≥ 1, got float 2.5"),
+    (lambda: DeepNet(0, [1]), ValueError, "DeepNet n_inputs must be a whole number ≥ 1, got 0"),
+    (lambda: DeepNet(2, 3), TypeError, "DeepNet layer_sizes must be a list of widths, one per layer \\(e.g. \\[16, 1\\]\\), got int 3"),
+    (lambda: DeepNet(2, []), ValueError, "DeepNet layer_sizes must list at least one width"),
+    (lambda: DeepNet(2, [3, 0]), ValueError, "DeepNet layer_sizes\\[1\\] must be a whole number ≥ 1, got 0"),
+    (lambda: DeepNet(2, [3, 2.5]), TypeError, "DeepNet layer_sizes\\[1\\] must be a whole number ≥ 1, got float 2.5"),
 ])
 def test_bad_sizes_are_named_in_one_line(make, error, words):
     with pytest.raises(error, match=words) as info:
@@ -158,7 +158,7 @@ def test_numpy_integer_sizes_are_whole_numbers(tmp_path):
     net = TwoLayerNet(np.int64(2), np.int64(3), seed=0)
     net.save(tmp_path / "m.json")             # json refused np.int64 before
     assert json.loads((tmp_path / "m.json").read_text())["config"] == {"n_features": 2, "n_hidden": 3}
-    assert MLP(2, np.array([3, 1])).layer_sizes == [3, 1]
+    assert DeepNet(2, np.array([3, 1])).layer_sizes == [3, 1]
 
 
 @pytest.mark.parametrize("key", ["model", "format", "parameters", "config", "version"])
@@ -205,7 +205,7 @@ def test_rmse_at_a_perfect_fit_does_not_blame_the_learning_rate():
 
 
 def test_a_two_output_network_is_named_by_the_loss_and_fit():
-    m = MLP(1, [2, 2], seed=0)
+    m = DeepNet(1, [2, 2], seed=0)
     with pytest.raises(TypeError, match="mse: the prediction is a list of 2 Values \\(a network with 2 outputs\\)"):
         mse(m(X10), Y10)
     with pytest.raises(TypeError, match="squared_error: the prediction is a list of 2 Values"):
@@ -265,7 +265,7 @@ def test_a_dataframe_is_read_by_rows():
 
 def test_every_loss_names_itself_for_a_two_output_network():
     from microreg.nn import half_mse, rmse
-    pred = MLP(1, [2, 2], seed=0)(X10)
+    pred = DeepNet(1, [2, 2], seed=0)(X10)
     for loss in (half_mse, rmse):
         with pytest.raises(TypeError, match=f"^{loss.__name__}: the prediction is a list of 2 Values"):
             loss(pred, Y10)

@@ -78,8 +78,8 @@ def test_page_is_one_file_with_no_network_and_no_label_in_markup():
 # --- in the browser ---------------------------------------------------------------------------
 
 def test_stepping_with_buttons_keys_and_slider(browser, tmp_path):
-    page = open_page(browser, tmp_path, Stepper(tanh_example()))
-    total = len(Stepper(tanh_example()))
+    page = open_page(browser, tmp_path, Stepper(tanh_example(), fold=False))     # w·x a step of its own
+    total = len(Stepper(tanh_example(), fold=False))
     assert page.text_content(".mr-counter") == f"Step 1 / {total}"
     assert grad_text(page, "w") == "grad —", "no gradient before the backward pass reaches w"
     assert data_text(page, "L") == "data —", "no value before the forward pass computes L"
@@ -159,7 +159,7 @@ def test_zoom_pan_and_fit(browser, tmp_path):
 
 
 def test_quiz_hints_and_score(browser, tmp_path):
-    page = open_page(browser, tmp_path, Stepper(tanh_example()))
+    page = open_page(browser, tmp_path, Stepper(tanh_example(), fold=False))
     page.check(".mr-quiz-toggle input")          # step 1 (forward): t1 = w·x = 0.5·2 = 1
     assert page.is_visible(".mr-quiz-input") and "?" in page.text_content(".mr-quiz-ask")
 
@@ -266,5 +266,103 @@ def test_long_formulas_fit_the_side_panel_or_scroll(browser, tmp_path, width):
         right = page.evaluate("() => document.querySelector('.mr-formula').getBoundingClientRect().right")
         assert last.bounding_box()["x"] + last.bounding_box()["width"] <= right + 1, "the result 0.2306 is visible"
         assert page.errors == [], page.errors
+    finally:
+        page.close()
+
+
+# --- what a learner meets first: the output in view, readable text, one form of each step -----------
+
+def goto_step(page, k):
+    page.evaluate("""k => { const s = document.querySelector('.mr-slider');
+        s.value = k; s.dispatchEvent(new Event('input', {bubbles: true})); }""", k)
+
+
+VISIBLE = """i => { const box = document.querySelectorAll('.mr-node')[i].querySelector('rect').getBoundingClientRect();
+    const v = document.querySelector('.mr-graph').getBoundingClientRect();
+    return box.left >= v.left - 1 && box.right <= v.right + 1 && box.top >= v.top - 1 && box.bottom <= v.bottom + 1; }"""
+
+
+@pytest.mark.parametrize("width", [800, 1280, 1920])
+def test_the_output_and_the_current_step_are_in_view_at_every_step(browser, tmp_path, width):
+    """Document 000's net: at 1280 and 1920 px the loss L's own box is in view at every step, with node
+    text at 12 px or more; at 800 px, where the net cannot be both whole and readable, the output is
+    pinned to the view's corner whenever its box is out of view. The step's first lit node is in view."""
+    stepper = Stepper(document_000_example())
+    page = open_page(browser, tmp_path, stepper, width=width)
+    data = page_data(stepper)
+    root = data["root_index"]
+    names = [n["name"][0] for n in data["nodes"]]
+    try:
+        for k, step in enumerate(data["steps"]):
+            goto_step(page, k)
+            shown = page.evaluate(VISIBLE, root)
+            chip = page.evaluate("() => { const c = document.querySelector('.mr-output'); "
+                                 "return c.style.display !== 'none' ? c.textContent : null; }")
+            if width >= 1280:
+                assert shown, f"step {k + 1}: L is out of view at {width} px"
+            else:
+                assert shown or (chip and chip.startswith("L (output)")), f"step {k + 1}: no output in view"
+            if step["lit"]:
+                assert page.evaluate(VISIBLE, step["lit"][0]), f"step {k + 1}: {names[step['lit'][0]]} out of view"
+        size = page.evaluate("""() => { const t = document.querySelector('.mr-node text');
+            return parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a; }""")
+        assert size >= 12, f"node text is {size:.1f} px at {width} px"
+        assert not page.errors, page.errors
+    finally:
+        page.close()
+
+
+def test_the_panel_shows_each_step_once(browser, tmp_path):
+    """The title is the heading, the formula is rendered math, the explanation below repeats neither."""
+    stepper = Stepper(document_000_example())
+    page = open_page(browser, tmp_path, stepper)
+    try:
+        for k in (0, 20, len(stepper) - 1):
+            goto_step(page, k)
+            frame = stepper.frame(k)
+            words = page.text_content(".mr-text")
+            assert frame.title not in words and frame.formula.text not in words, (k, words)
+            assert page.text_content(".mr-step-title") == frame.title
+            assert page.locator(".mr-formula math").count() >= 1
+        goto_step(page, 20)
+        assert "local derivative" in page.text_content(".mr-text"), "the explanation is still there"
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("width", [800, 1280, 1920])
+def test_the_layer_views_formulas_wrap_inside_the_panel(browser, tmp_path, width):
+    """δ1 = (W2ᵀ δ2) ⊙ σ'(z1) = [..] ⊙ [..] = [..] is wider than the panel: it breaks before = and ⊙,
+    every line within the panel, nothing cut at the top (the ᵀ) or the side."""
+    stepper = Stepper(document_000_example(), view="layers")
+    page = open_page(browser, tmp_path, stepper, width=width)
+    try:
+        for k in range(len(stepper)):
+            goto_step(page, k)
+            box = page.evaluate("""() => { const f = document.querySelector('.mr-formula');
+                const r = f.getBoundingClientRect();
+                const parts = [...f.querySelectorAll('math *')].map(m => m.getBoundingClientRect());
+                return {right: r.right, lines: parts.map(p => p.right), scroll: f.scrollWidth, client: f.clientWidth,
+                        room: Math.min(...parts.map(p => p.top)) - r.top, text: f.textContent}; }""")
+            assert box["scroll"] <= box["client"] + 1 and max(box["lines"]) <= box["right"] + 1, (k, box)
+            # a superscript's ink (the T of W2ᵀ) rises above its box: the formula leaves room over it
+            assert box["room"] >= 3, f"step {k + 1}: the formula's top is at the box's edge: {box}"
+        if width == 1920:          # beside the graph the panel is 380 px: δ1's formula takes several lines
+            goto_step(page, len(stepper) - 1)
+            assert page.locator(".mr-formula math").count() >= 3, "the long δ1 formula is on several lines"
+    finally:
+        page.close()
+
+
+def test_phase_markers_and_data_nodes_at_800_px(browser, tmp_path):
+    page = open_page(browser, tmp_path, Stepper(document_000_example()), width=800)
+    try:
+        cut = page.evaluate("() => [...document.querySelectorAll('.mr-phase')]"
+                            ".filter(m => m.scrollWidth > m.clientWidth + 1).map(m => m.textContent)")
+        assert cut == [], f"phase markers cut: {cut}"
+        grads = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.mr-node')].map(
+            g => [g.querySelector('.mr-name').textContent, !!g.querySelector('.mr-grad')]))""")
+        assert grads["x"] is False and grads["y"] is False, "data (x, y) shows no grad, as in every picture"
+        assert grads["w1[0][0]"] and grads["L"]
     finally:
         page.close()

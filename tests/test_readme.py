@@ -1,4 +1,5 @@
-"""Every code block in README.md runs as written, and prints what the README says it prints.
+"""Every code block in README.md and in every docs/*.md page runs as written, and prints what the page
+says it prints (a page added to docs/ is tested without being listed here).
 
 - ```python blocks run; a ``print(...)  # value`` comment is the printed line (after its last " = "),
   and a ```text block right after a python block is its whole output.
@@ -15,17 +16,26 @@ number below that bound. Everything that is not a number must match exactly.
 """
 
 import contextlib
+import glob
 import io
 import os
 import re
+import shlex
 import subprocess
 import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-README = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, flags=re.S)
+PAGES = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
+
+
+def _blocks(page):
+    with open(os.path.join(ROOT, page), encoding="utf-8") as f:
+        return re.findall(r"```(\w+)\n(.*?)```", f.read(), flags=re.S)
+
+
+BLOCKS_OF = {page: _blocks(page) for page in PAGES}
 
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -76,10 +86,11 @@ def same_lines(want, got):
 
 def _python_cases():
     cases = []
-    for i, (lang, body) in enumerate(BLOCKS):
-        if lang == "python":
-            following = BLOCKS[i + 1][1] if i + 1 < len(BLOCKS) and BLOCKS[i + 1][0] == "text" else None
-            cases.append(pytest.param(body, following, id=f"block{i}"))
+    for page, blocks in BLOCKS_OF.items():
+        for i, (lang, body) in enumerate(blocks):
+            if lang == "python":
+                following = blocks[i + 1][1] if i + 1 < len(blocks) and blocks[i + 1][0] == "text" else None
+                cases.append(pytest.param(body, following, id=f"{page}-block{i}"))
     return cases
 
 
@@ -97,7 +108,7 @@ def test_python_block(body, output, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        exec(compile(body, "README.md", "exec"), {"__name__": "__readme__"})
+        exec(compile(body, "a documentation page", "exec"), {"__name__": "__readme__"})
     printed = buffer.getvalue()
     if output is not None:
         assert same_lines(output.splitlines(), printed.splitlines()), \
@@ -108,12 +119,12 @@ def test_python_block(body, output, tmp_path, monkeypatch):
 
 
 def _microreg(command):
-    return [sys.executable, "-m", "microreg", *command.split()[1:]]
+    return [sys.executable, "-m", "microreg", *shlex.split(command)[1:]]   # quotes as a shell reads them
 
 
 def test_bash_blocks(tmp_path):
     ran = 0
-    for lang, body in BLOCKS:
+    for lang, body in (block for blocks in BLOCKS_OF.values() for block in blocks):
         if lang != "bash":
             continue
         for line in body.splitlines():
@@ -132,9 +143,20 @@ def _normal(line):
 
 
 def _console_sessions():
-    for i, (lang, body) in enumerate(BLOCKS):
-        if lang == "console":
-            yield pytest.param(body, id=f"block{i}")
+    for page, blocks in BLOCKS_OF.items():
+        for i, (lang, body) in enumerate(blocks):
+            if lang == "console":
+                yield pytest.param(body, id=f"{page}-block{i}")
+
+
+def test_every_docs_page_is_tested_and_linked_from_the_readme():
+    pages = [p for p in PAGES if p != "README.md"]
+    assert pages, "the README's details live in docs/*.md"
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    for page in pages:
+        assert f"({page})" in readme, f"README.md does not link {page}"
+    assert sum(1 for page in pages for lang, _ in BLOCKS_OF[page] if lang in ("python", "console", "bash")) > 5
 
 
 @pytest.mark.parametrize("body", list(_console_sessions()))

@@ -16,7 +16,7 @@ import pytest
 from microreg import Value, ops
 from microreg.derivations import two_layer_forward, two_layer_grads
 from microreg.engine import is_constant, is_data
-from microreg.nn import MLP, TwoLayerNet, half_mse, mse
+from microreg.nn import DeepNet, TwoLayerNet, half_mse, mse
 from microreg.step import Stepper, document_000_example, group
 
 
@@ -88,7 +88,8 @@ def test_backward_steps_speak_the_documents_numbers():
     assert f"∂L/∂b2 += δ2 = {_n(residual)} × 1 = {_n(g['b2'])}" in texts
     assert "local derivative (rule table): ∂σ(z1[0])/∂z1[0] = σ(z1[0])·(1 − σ(z1[0]))" in texts
     assert "∂L/∂z1[0] += ∂L/∂a1[0] · σ(z1[0])·(1 − σ(z1[0])) = " in texts
-    assert "(ŷ − y) feeds 2 nodes (fan-out): this is contribution 2 of 2" in texts
+    # (ŷ − y)·(ŷ − y): one node reached through two edges
+    assert "(ŷ − y) enters (ŷ − y)² 2 times (fan-out): this is contribution 2 of 2" in texts
     for j in range(3):
         final = s.final[id(next(n for n in s.order if n.label == f"w1[{j}][0]"))]
         assert math.isclose(final, g["w1"][j, 0], rel_tol=1e-12), f"w1[{j}][0]: {final} vs {g['w1'][j, 0]}"
@@ -145,7 +146,7 @@ def test_sub_and_div_are_one_node_each():
 
 
 def test_nn_data_is_never_stepped_and_deltas_are_named():
-    net = MLP(2, [3, 2, 1], activation="tanh", seed=1)
+    net = DeepNet(2, [3, 2, 1], activation="tanh", seed=1)
     L = mse(net([0.4, -0.7]), 0.3)
     s = Stepper(L)
     data = [n for n in s.order if is_data(n)]
@@ -169,9 +170,9 @@ def test_layer_steps_agree_with_node_steps(build):
     if build == "doc000":
         loss = document_000_example()
     elif build == "mlp-sigmoid":
-        loss = half_mse(MLP(3, [4, 3, 1], activation="sigmoid", seed=2)([0.2, -1.0, 0.5]), 0.7)
+        loss = half_mse(DeepNet(3, [4, 3, 1], activation="sigmoid", seed=2)([0.2, -1.0, 0.5]), 0.7)
     else:
-        loss = mse(MLP(2, [3, 4, 1], activation="tanh", output_activation="relu", seed=5)([1.5, 0.3]), -0.2)
+        loss = mse(DeepNet(2, [3, 4, 1], activation="tanh", output_activation="relu", seed=5)([1.5, 0.3]), -0.2)
     nodes = _node_grads(loss)
     s = Stepper(loss, view="layers")
     layers = [f for f in s.steps if f.phase == "layer"]
@@ -186,7 +187,7 @@ def test_layer_steps_agree_with_node_steps(build):
     for n in s.order:
         if n._rule is None and not is_data(n) and not is_constant(n):
             assert math.isclose(s.grad(n), nodes[s.names[id(n)]], rel_tol=1e-9, abs_tol=1e-15), s.names[id(n)]
-    assert "δ1 = ((W2)ᵀ δ2) ⊙ σ'(z1)" in s.transcript()
+    assert "δ1 = (W2ᵀ δ2) ⊙ σ'(z1)" in s.transcript()
 
 
 def test_layer_steps_match_document_000_in_numpy():
@@ -549,3 +550,90 @@ def test_the_docstring_examples_run():
     for module in (microreg.step, microreg.formula):
         failed, attempted = doctest.testmod(module)
         assert attempted and not failed, f"{module.__name__}: {failed} of {attempted} examples fail"
+
+
+# --- one step as a picture: Stepper.graph (the pictures module never imports the stepper) ----------
+
+def test_the_graph_of_one_step():
+    """graph(k) draws what the stepper shows then: w·x = 1 computed, tanh not yet; later a grad."""
+    from microreg.viz import HIGHLIGHT
+    w, x = Value(0.5, label="w"), Value(2.0, label="x")
+    t = w * x
+    t.label = "t"
+    L = t.tanh()
+    L.label = "L"
+    s = Stepper(L)
+    early = s.graph(phase="forward", step=0).dot
+    assert "{ t | data 1 | grad — }" in early and "{ L | data — | grad — }" in early, early
+    assert early.count(HIGHLIGHT) >= 2, "the step's node and op are lit"
+    # backward step 1: ∂L/∂t = 1 − tanh²(1) = 0.419974 (worked by hand); w not reached yet
+    late = s.graph(phase="backward", step=0).dot
+    assert "{ t | data 1 | grad 0.42 }" in late and "{ w | data 0.5 | grad — }" in late, late
+    assert "{ w | data 0.5 | grad 0.8399 }" in s.graph(phase="backward").dot   # (1 − tanh²(1))·2 = 0.839949
+    assert s.graph(len(s) - 1).dot == s.graph(phase="backward").dot
+    with pytest.raises(ValueError, match="phase must be one of"):
+        s.graph(phase="sideways")
+    with pytest.raises(ValueError, match="out of range"):
+        s.graph(phase="forward", step=5)
+    assert w.grad == 0.0 and x.grad == 0.0, "drawing a step never touches the nodes"
+
+
+def test_the_graph_of_a_step_folds_constants_as_the_page_does():
+    y_hat, y = Value(0.8, label="ŷ"), Value(0.5, label="y")
+    L = 0.5 * (y_hat - y) ** 2
+    L.label = "L"
+    dot = Stepper(L).graph(phase="forward", step=0).dot
+    assert 'label="×½"' in dot and "data 0.5 | grad —" not in dot.replace("{ y | data 0.5 | grad — }", ""), dot
+    boxed = Stepper(L, constants=True).graph(phase="forward", step=0).dot
+    assert "{ data 0.5 | grad — }" in boxed and "×½" not in boxed, boxed
+
+
+# --- forward steps read as written; fan-out counted in nodes and edges; one notation per view --------
+
+def test_a_labelled_nodes_forward_step_folds_its_unlabelled_parts():
+    w, x, b = Value(0.5, label="w1[0]"), Value(0.8, label="x"), Value(0.1, label="b1[0]")
+    z = w * x + b
+    z.label = "z1[0]"
+    L = (z - 0.3) ** 2
+    L.label = "L"
+    s = Stepper(L)
+    first = s.frame(0)
+    # 0.5·0.8 + 0.1 = 0.5, worked by hand; t1 = w1[0]·x = 0.4 is inside the step, not a step of its own
+    assert first.formula.text == "z1[0] = w1[0]·x + b1[0] = 0.5·0.8 + 0.1 = 0.5", first.formula.text
+    assert "inside it, unlabelled: t1 = w1[0]·x = 0.4" in first.text
+    assert [f.phase for f in s.steps].count("forward") == 2           # z1[0], then L = (z1[0] − 0.3)²
+    assert s.frame(1).formula.text == "L = (z1[0] − 0.3)² = (0.5 − 0.3)² = 0.04", s.frame(1).formula.text
+    values, _ = s.state(0)
+    assert values[s.index[id(z._prev[0])]] == pytest.approx(0.4), "the folded node's value is set by the step"
+    every = Stepper(L, fold=False)
+    assert [f.phase for f in every.steps].count("forward") == 4         # t1, z1[0], t2 = z1[0] − 0.3, L
+    assert every.frame(0).formula.text == "t1 = w1[0]·x = 0.5·0.8 = 0.4"
+    assert len([f for f in s.steps if f.phase == "backward"]) == len([f for f in every.steps if f.phase == "backward"])
+    # a node used twice is not folded (it is read by two steps); the quiz asks with the step's own inputs
+    q = Stepper(L).quiz()
+    assert "where w1[0] = 0.5, x = 0.8, b1[0] = 0.1" in q.question(), q.question()
+
+
+def test_fan_out_counts_nodes_and_edges():
+    x = Value(3.0, label="x")
+    L = x * x + x
+    L.label = "L"
+    text = Stepper(L).transcript()
+    # x·x + x: x reaches 2 nodes (the product and the sum) through 3 edges
+    assert "x feeds 2 nodes through 3 edges (fan-out): this is contribution 3 of 3" in text, text
+    a = Value(2.0, label="a")
+    M = a * 3.0 + a.tanh()
+    M.label = "M"
+    assert "a feeds 2 nodes (fan-out)" in Stepper(M).transcript()
+
+
+def test_the_layer_view_has_one_notation_and_the_losss_name():
+    s = Stepper(document_000_example(), view="layers")
+    layer = [f for f in s.steps if f.phase == "layer"]
+    for f in layer + [s.frame(0)]:
+        assert "C" not in f.text.replace("C,", ""), f.text           # the loss is L here, not document 001's C
+        assert "^{(" not in f.formula.latex and "(W2)" not in f.text, (f.text, f.formula.latex)
+    last = layer[-1]
+    assert last.formula.text.startswith("δ1 = (W2ᵀ δ2) ⊙ σ'(z1) = "), last.formula.text
+    assert r"\delta_{1} = \left(W_{2}^{T} \delta_{2}\right)" in last.formula.latex
+    assert "∂L/∂W1 = δ1 a0ᵀ = " in last.text and "∂L/∂b1 = δ1 = " in last.text

@@ -134,7 +134,7 @@ def test_graph_after_backward_shows_gradients_and_a_legend():
     c.backward()
     dot = draw_graph(c).dot
     assert "grad -3" in dot and "grad 2" in dot, dot          # ∂c/∂a = b = -3, ∂c/∂b = a = 2
-    assert "the gradient of the output" in dot and viz.PALETTE["param"] in dot and "blue = parameter" in dot, dot
+    assert "the gradient of the output" in dot and viz.PALETTE["param"] in dot and "blue = parameter or input" in dot, dot
     c.label = "c"
     assert "grad = ∂c/∂node" in draw_graph(c).dot
     assert "orange" not in dot and "grey = data" not in dot, "the legend names only colours the picture has"
@@ -163,26 +163,6 @@ def test_newlines_and_non_string_labels(no_dot):
     assert ">42<" in svg and "(&#39;tuple&#39;, 1)" in svg or "('tuple', 1)" in svg
 
 
-def test_draw_one_moment_of_the_stepper():
-    """phase/step draw what the stepper shows then: w·x = 1 computed, tanh not yet; later a grad."""
-    w, x = Value(0.5, label="w"), Value(2.0, label="x")
-    t = w * x
-    t.label = "t"
-    L = t.tanh()
-    L.label = "L"
-    early = draw_graph(L, phase="forward", step=0).dot
-    assert "{ t | data 1 | grad — }" in early and "{ L | data — | grad — }" in early, early
-    assert early.count(viz.HIGHLIGHT) >= 2, "the step's node and op are lit"
-    # backward step 1: ∂L/∂t = 1 − tanh²(1) = 0.419974 (worked by hand); w not reached yet
-    late = draw_graph(L, phase="backward", step=0).dot
-    assert "{ t | data 1 | grad 0.42 }" in late and "{ w | data 0.5 | grad — }" in late, late
-    assert "{ w | data 0.5 | grad 0.8399 }" in draw_graph(L, phase="backward").dot   # (1 − tanh²(1))·2 = 0.839949
-    with pytest.raises(ValueError, match="phase must be one of"):
-        draw_graph(L, phase="sideways")
-    with pytest.raises(ValueError, match="out of range"):
-        draw_graph(L, phase="forward", step=5)
-
-
 def _half_squared_error():
     """L = ½(ŷ − y)² with ŷ = 0.8, y = 0.5: L = 0.045, ∂L/∂ŷ = ŷ − y = 0.3, ∂L/∂y = −0.3 (by hand)."""
     y_hat, y = Value(0.8, label="ŷ"), Value(0.5, label="y")
@@ -200,7 +180,7 @@ def test_constants_are_folded_into_their_op_by_default():
     assert [n.label for n in g.nodes] == ["ŷ", "y", None, None, "L"], [n.label for n in g.nodes]
     assert 'label="×½"' in g.dot and 'label="^2"' in g.dot and 'label="−"' in g.dot, g.dot
     assert "data 0.5 |" not in g.dot.replace("{ y | data 0.5 |", ""), "no node but y holds 0.5"
-    edges = [line for line in g.dot.splitlines() if "->" in line]
+    edges = [line for line in g.dot.splitlines() if "->" in line and "invis" not in line]
     assert len(edges) == 4 + 3, edges       # ŷ, y → −; (ŷ − y) → ^2; (ŷ − y)² → ×½; and op → its node ×3
     assert "{ ŷ | data 0.8 | grad 0.3 }" in g.dot and "{ y | data 0.5 | grad -0.3 }" in g.dot, g.dot
     assert g.total == 5 and not g.collapsed
@@ -227,14 +207,6 @@ def test_op_labels_are_the_pages_symbols():
         assert not any(word in dot for word in ('"sub"', '"div"', '"neg"', '"sigmoid"')), dot
 
 
-def test_a_stepper_moment_folds_constants_as_the_page_does():
-    L, _, _ = _half_squared_error()
-    dot = draw_graph(L, phase="forward", step=0).dot
-    assert 'label="×½"' in dot and "data 0.5 | grad —" not in dot.replace("{ y | data 0.5 | grad — }", ""), dot
-    boxed = draw_graph(L, phase="forward", step=0, constants=True).dot
-    assert "{ data 0.5 | grad — }" in boxed and "×½" not in boxed, boxed
-
-
 def test_the_demo_graph_has_no_node_for_its_half(no_dot):
     from microreg.step import Stepper, document_000_example
     loss = document_000_example()
@@ -247,3 +219,50 @@ def test_the_demo_graph_has_no_node_for_its_half(no_dot):
     page_ops = {r["op_label"] for r in Stepper(loss).node_table() if r["op_label"]}
     drawn = set(re.findall(r'op \[label="([^"]*)"', draw_graph(loss).dot))
     assert drawn == page_ops, (drawn, page_ops)
+
+
+# --- one rule for every picture: index order, data without a grad, colours, layers ------------------
+
+def _heights(svg):
+    """{label: y of its box} from a rendered SVG (graphviz writes each node's label as text)."""
+    import re
+    out = {}
+    for m in re.finditer(r'<text[^>]*y="([-\d.]+)"[^>]*>([^<]+)</text>', svg):
+        out.setdefault(m.group(2), float(m.group(1)))
+    return out
+
+
+@pytest.mark.parametrize("cluster", [None, False])
+def test_a_columns_nodes_stand_in_index_order(cluster, no_dot):
+    from microreg.step import document_000_example
+    loss = document_000_example()
+    loss.backward()
+    y = _heights(draw_graph(loss, cluster=cluster).svg())
+    for names in (["z1[0]", "z1[1]", "z1[2]"], ["a1[0]", "a1[1]", "a1[2]"], ["w2[0]", "w2[1]", "w2[2]", "b2"],
+                  ["w1[0][0]", "b1[0]", "w1[1][0]", "b1[1]", "w1[2][0]", "b1[2]"]):
+        heights = [y[n] for n in names]
+        assert heights == sorted(heights), f"{names} top to bottom: {heights}"
+
+
+def test_data_has_no_grad_and_every_leaf_a_colour_of_its_own():
+    from microreg.step import document_000_example
+    loss = document_000_example()
+    loss.backward()
+    dot = draw_graph(loss).dot
+    assert "{ x | data 0.5 }" in dot and "{ y | data 0.4794 }" in dot, "x and y are data: no grad, as on the page"
+    assert "grad" in draw_graph(loss, constants=True).dot.split("{ x | data 0.5")[1].split("}")[0], \
+        "constants=True steps data, so it shows x's grad"
+    x, w = Value(2.0), Value(-3.0, label="w")        # an unlabelled Value is an input that gets a gradient
+    (x * w).backward()
+    assert viz.node_kind(x) == viz.node_kind(w) == "param"
+
+
+def test_layers_only_for_a_models_graph_or_when_asked():
+    # the micrograd video's neuron: free labels with digits are never boxed as layers
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    o = (x1 * w1 + x2 * w2 + Value(6.88, label="b")).tanh()
+    assert "cluster" not in draw_graph(o).dot
+    assert "cluster_layer1" in draw_graph(o, cluster=True).dot          # asked for: the digits decide
+    net = TwoLayerNet(1, 2, seed=0)
+    assert "cluster_layer1" in draw_graph(net([0.5])).dot              # a model's graph: its layers

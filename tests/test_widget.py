@@ -81,6 +81,33 @@ def test_committed_notebook_02_has_a_still_of_the_graph_beside_the_iframe():
     assert "z1[0]" in text and "0.2515·0.5 + 0.1049" in text, text
 
 
+@pytest.mark.parametrize("width", [672, 1152, 1792])     # the iframe in nbconvert's page at 800, 1280, 1920 px
+def test_notebook_02s_embedded_stepper_shows_the_output_and_fits_its_frame(browser, tmp_path, width):
+    nb = nbformat.read(os.path.join(NOTEBOOKS, "02_two_layer_backprop_step_by_step.ipynb"), as_version=4)
+    frame = next("".join(out["data"]["text/html"]) for cell in nb.cells for out in cell.get("outputs", [])
+                 if WIDGET_MIME in out.get("data", {}))
+    path = tmp_path / "frame.html"
+    path.write_text(html.unescape(frame.split('srcdoc="')[1].split('"')[0]), encoding="utf-8")
+    page = browser.new_page(viewport={"width": width, "height": 820})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".mr-counter")
+        for k in (0, 14, 30):
+            page.evaluate("""k => { const s = document.querySelector('.mr-slider');
+                s.value = k; s.dispatchEvent(new Event('input', {bubbles: true})); }""", k)
+            seen = page.evaluate("""() => {
+                const names = [...document.querySelectorAll('.mr-node')].map(g => g.querySelector('.mr-name').textContent);
+                const box = document.querySelectorAll('.mr-node')[names.indexOf('L')].querySelector('rect').getBoundingClientRect();
+                const v = document.querySelector('.mr-graph').getBoundingClientRect();
+                const chip = document.querySelector('.mr-output');
+                const f = document.querySelector('.mr-formula');
+                return {box: box.left >= v.left && box.right <= v.right, chip: chip.style.display !== 'none',
+                        fits: f.scrollWidth <= f.clientWidth + 1}; }""")
+            assert (seen["box"] or seen["chip"]) and seen["fits"], (width, k, seen)
+    finally:
+        page.close()
+
+
 def test_the_still_follows_the_widget_step():
     w = Stepper(document_000_example()).widget()
     backward = w.stepper.phase_start("backward")

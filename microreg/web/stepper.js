@@ -45,14 +45,31 @@ export function safeMathML(source) {
   return copy(doc.documentElement);
 }
 
-// A formula too wide for its box, broken into lines at its top-level "=" after the first
-// relation (z = a·b + c / = 0.25·0.5 + 0.1 / = 0.23), one <math> a line; null if it cannot be.
-// Chromium's MathML does not wrap lines itself; a part still too wide scrolls sideways.
-export function mathLines(math) {
-  const row = math && math.children.length === 1 && math.firstElementChild.localName === "mrow"
+// A formula too wide for its box, broken into lines: first at its top-level relations after the
+// first one (z = a·b + c / = 0.25·0.5 + 0.1 / = 0.23), then, for a line still too wide, before its
+// top-level operators (⊙ + − × ·), packing as much on a line as fits. One <math> per line; each is
+// measured in ``box`` itself. Chromium's MathML does not wrap lines itself; a single piece still
+// too wide (one long vector) scrolls sideways.
+const RELATIONS = ["=", "+=", "≈"];
+const OPERATORS = ["⊙", "+", "−", "-", "×", "·", "⋅"];
+
+function topRow(math) {
+  return math && math.children.length === 1 && math.firstElementChild.localName === "mrow"
     ? math.firstElementChild : math;
+}
+
+function mathLine(nodes) {
+  const line = document.createElementNS(MATHML, "math");
+  const r = document.createElementNS(MATHML, "mrow");
+  nodes.forEach((n) => r.appendChild(n.cloneNode(true)));
+  line.appendChild(r);
+  return line;
+}
+
+export function mathLines(math) {
+  const row = topRow(math);
   if (!row) return null;
-  const isRelation = (c) => c.localName === "mo" && ["=", "+=", "≈"].includes(c.textContent.trim());
+  const isRelation = (c) => c.localName === "mo" && RELATIONS.includes(c.textContent.trim());
   const parts = [[]];
   let seen = false;
   for (const c of Array.from(row.children)) {
@@ -60,14 +77,39 @@ export function mathLines(math) {
     if (isRelation(c)) seen = true;
     parts[parts.length - 1].push(c);
   }
-  if (parts.length < 2) return null;
-  return parts.map((nodes) => {
-    const line = document.createElementNS(MATHML, "math");
-    const r = document.createElementNS(MATHML, "mrow");
-    nodes.forEach((n) => r.appendChild(n.cloneNode(true)));
-    line.appendChild(r);
-    return line;
-  });
+  return parts.length < 2 ? null : parts;
+}
+
+export function wrapMath(math, box) {
+  const fits = (nodes) => {
+    const div = el("div", "mr-formula-line mr-measure");
+    div.appendChild(mathLine(nodes));
+    box.appendChild(div);
+    const ok = div.getBoundingClientRect().width <= box.clientWidth - 4;
+    box.removeChild(div);
+    return ok;
+  };
+  const row = topRow(math);
+  if (!row) return null;
+  const whole = Array.from(row.children);
+  if (fits(whole)) return null;
+  const lines = [];
+  for (const part of mathLines(math) || [whole]) {
+    if (fits(part)) { lines.push(part); continue; }
+    // pieces: a new one starts before each top-level operator
+    const pieces = [[]];
+    part.forEach((c, i) => {
+      if (i > 1 && c.localName === "mo" && OPERATORS.includes(c.textContent.trim())) pieces.push([]);
+      pieces[pieces.length - 1].push(c);
+    });
+    let current = [];
+    for (const piece of pieces) {
+      if (current.length && !fits(current.concat(piece))) { lines.push(current); current = []; }
+      current = current.concat(piece);
+    }
+    if (current.length) lines.push(current);
+  }
+  return lines.length > 1 ? lines.map(mathLine) : null;
 }
 
 // Which step indexes start each phase: [{phase, start, end}].
@@ -135,6 +177,11 @@ export function mount(root, data, options = {}) {
   const viewport = svg("g", {class: "mr-viewport"});
   picture.appendChild(viewport);
   view.appendChild(picture);
+  // the output, pinned to the view's corner while its own box is out of view: the learner always
+  // sees what is being differentiated (click it to go there)
+  const chip = el("button", "mr-output");
+  chip.title = "the output " + data.root + ": click to show it in the graph";
+  view.appendChild(chip);
   const panel = el("div", "mr-panel");
   main.appendChild(view);
   main.appendChild(panel);
@@ -143,7 +190,7 @@ export function mount(root, data, options = {}) {
   const phaseBadge = el("div", "mr-badge");
   const stepTitle = el("h3", "mr-step-title");
   const formula = el("div", "mr-formula");
-  const words = el("pre", "mr-text");
+  const words = el("pre", "mr-text");     // the step's explanation (its title and formula are above it)
   const quizBox = el("div", "mr-quiz");
   const quizAsk = el("div", "mr-quiz-ask");
   const quizIn = el("input", "mr-quiz-input");
@@ -154,7 +201,8 @@ export function mount(root, data, options = {}) {
   const score = el("div", "mr-score");
   [quizAsk, quizIn, quizGo, quizShow, quizHint].forEach((c) => quizBox.appendChild(c));
   const legend = el("div", "mr-legend");
-  const legendItems = [["mr-key-param", "parameter (gets a gradient)"], ["mr-key-data", "data: x, y, numbers"],
+  const legendItems = [["mr-key-param", "leaf that gets a gradient (parameter, input)"],
+    ["mr-key-data", "data: x, y (no gradient step)"],
     ["mr-key-value", "computed value"], ["mr-key-lit", "this step"], ["mr-key-target", "the number it changes"]];
   legend.appendChild(el("div", "mr-legend-words", "data = the node's value · grad = ∂" + data.root +
     "/∂node, how much " + data.root + " changes per unit change of the node · — = not computed yet"));
@@ -195,9 +243,13 @@ export function mount(root, data, options = {}) {
     }
     const d = svg("text", {x: n.x + 8, y, class: "mr-data"});
     d.textContent = "data " + n.data;
-    const gr = svg("text", {x: n.x + 8, y: y + 16, class: "mr-grad"});
-    gr.textContent = "grad " + n.grad;
-    g.appendChild(d); g.appendChild(gr);
+    g.appendChild(d);
+    let gr = null;         // data (x, y) has no grad: the stepper does not step it
+    if (n.grad !== null) {
+      gr = svg("text", {x: n.x + 8, y: y + 16, class: "mr-grad"});
+      gr.textContent = "grad " + n.grad;
+      g.appendChild(gr);
+    }
     const title = svg("title", {});
     title.textContent = n.name.join(" ");
     g.appendChild(title);
@@ -229,8 +281,27 @@ export function mount(root, data, options = {}) {
   });
   const W = width + 20, H = height + 20;
 
-  // --- zoom and pan --------------------------------------------------------------------------
-  function apply() { viewport.setAttribute("transform", `translate(${state.tx},${state.ty}) scale(${state.scale})`); }
+  // --- arrangement, zoom and pan ------------------------------------------------------------
+  // The view opens at a readable size (node text ≥ 12 px for a graph a learner can read) showing
+  // the current step; when the graph does not fit beside the side panel at that size, the panel
+  // goes below the graph (mr-stacked), so the whole of a small net, output included, is in view.
+  const readable = nodes.length <= 60 ? 12 / font : 0;
+  function arrange() {
+    const total = root.clientWidth || 1280;
+    const beside = total - 32 - 12 - 380;
+    root.classList.toggle("mr-stacked", total < 1000 || (readable > 0 && W * readable > beside));
+    if (root.classList.contains("mr-stacked") && readable > 0) {
+      // tall enough for the whole graph at the readable size, within most of the window
+      const tall = Math.ceil(H * readable) + 4;
+      view.style.height = Math.max(320, Math.min(tall, Math.round(window.innerHeight * 0.62))) + "px";
+    } else {
+      view.style.height = "";
+    }
+  }
+  function apply() {
+    viewport.setAttribute("transform", `translate(${state.tx},${state.ty}) scale(${state.scale})`);
+    showChip();
+  }
   function size() { const r = picture.getBoundingClientRect(); return [r.width || 800, r.height || 500]; }
   function fitScale() { const [w, h] = size(); return Math.min(w / W, h / H); }
   function fit() {
@@ -240,32 +311,60 @@ export function mount(root, data, options = {}) {
     apply();
   }
   function home() {
-    // fit, but never so small that node text is below 12 px on a graph a learner can read
+    arrange();
     const [w, h] = size();
-    const readable = nodes.length <= 60 ? 12 / font : 0;
     state.scale = Math.min(1.6, Math.max(fitScale(), readable));
     state.tx = W * state.scale <= w ? (w - W * state.scale) / 2 : 10;
     state.ty = H * state.scale <= h ? (h - H * state.scale) / 2 : 10;
     apply();
     follow();
   }
-  function follow() {
-    // keep the lit node in view
-    const s = steps[state.k];
-    const i = s.lit.length ? s.lit[0] : s.op;
-    if (i === null || i === undefined) return;
-    const n = nodes[i], [w, h] = size();
-    const x0 = (n.x - 90) * state.scale + state.tx, x1 = (n.x + n.w + 20) * state.scale + state.tx;
-    const y0 = n.y * state.scale + state.ty, y1 = (n.y + n.h) * state.scale + state.ty;
-    if (x0 < 0 || x1 > w || y0 < 0 || y1 > h) {
-      // centre it, but never pan past the graph's edges (no empty half screen)
-      const clamp = (t, view, extent) => extent * state.scale <= view ? (view - extent * state.scale) / 2
-        : Math.min(10, Math.max(view - extent * state.scale - 10, t));
-      state.tx = clamp(w / 2 - (n.x + n.w / 2) * state.scale, w, W);
-      state.ty = clamp(h / 2 - (n.y + n.h / 2) * state.scale, h, H);
-      apply();
-    }
+  function extent(i) {      // a node's box with its op pill, in graph units
+    const n = nodes[i];
+    return [n.op === null ? n.x : n.x - n.og - n.ow, n.y, n.x + n.w, n.y + n.h];
   }
+  function inView(i, margin = 0) {
+    const [x0, y0, x1, y1] = extent(i), [w, h] = size(), s = state.scale;
+    return x0 * s + state.tx >= -margin && x1 * s + state.tx <= w + margin &&
+      y0 * s + state.ty >= -margin && y1 * s + state.ty <= h + margin;
+  }
+  function follow() {
+    // keep the step in view: all its lit nodes if they fit, else its first; the output too when both fit
+    const s = steps[state.k];
+    const lit = s.lit.length ? s.lit : (s.op === null || s.op === undefined ? [] : [s.op]);
+    if (!lit.length || lit.every((i) => inView(i))) return;
+    const [w, h] = size(), sc = state.scale;
+    const box = (list) => list.map(extent).reduce((a, b) => [Math.min(a[0], b[0]), Math.min(a[1], b[1]),
+      Math.max(a[2], b[2]), Math.max(a[3], b[3])]);
+    const fitsIn = (b) => (b[2] - b[0]) * sc <= w - 20 && (b[3] - b[1]) * sc <= h - 20;
+    let b = box(lit);
+    if (!fitsIn(b)) b = box([lit[0]]);
+    if (data.root_index !== null && data.root_index !== undefined && fitsIn(box([...lit, data.root_index]))) {
+      b = box([...lit, data.root_index]);
+    }
+    // centre it, but never pan past the graph's edges (no empty half screen)
+    const clamp = (t, view, size_) => size_ * sc <= view ? (view - size_ * sc) / 2
+      : Math.min(10, Math.max(view - size_ * sc - 10, t));
+    state.tx = clamp(w / 2 - (b[0] + b[2]) / 2 * sc, w, W);
+    state.ty = clamp(h / 2 - (b[1] + b[3]) / 2 * sc, h, H);
+    apply();
+  }
+  function showChip() {
+    const i = data.root_index;
+    if (i === null || i === undefined || inView(i, 2)) { chip.style.display = "none"; return; }
+    chip.style.display = "";
+    chip.textContent = "";
+    chip.appendChild(el("b", "", data.root));
+    chip.appendChild(document.createTextNode(" (output) · " + dataText[i].textContent +
+      (gradText[i] ? " · " + gradText[i].textContent : "")));
+    chip.classList.toggle("mr-lit", boxes[i].classList.contains("mr-lit"));
+  }
+  chip.addEventListener("click", () => {
+    const i = data.root_index, [w, h] = size(), n = nodes[i];
+    state.tx = w - (n.x + n.w + 12) * state.scale;
+    state.ty = h / 2 - (n.y + n.h / 2) * state.scale;
+    apply();
+  });
   function zoomAt(factor, cx, cy) {
     const s = Math.min(8, Math.max(0.02, state.scale * factor));
     state.tx = cx - (cx - state.tx) * (s / state.scale);
@@ -299,6 +398,7 @@ export function mount(root, data, options = {}) {
   const undo = [];
   function setField(i, field, text) {
     const t = field === "grad" ? gradText[i] : dataText[i];
+    if (!t) return null;
     const old = t.textContent;
     t.textContent = field + " " + text;
     return old;
@@ -308,7 +408,8 @@ export function mount(root, data, options = {}) {
   }
   function undoStep(k) {
     (undo[k] || []).slice().reverse().forEach(([i, field, old]) => {
-      (field === "grad" ? gradText[i] : dataText[i]).textContent = old;
+      const t = field === "grad" ? gradText[i] : dataText[i];
+      if (t) t.textContent = old;
     });
   }
   let applied = -1;   // the last step whose changes are on the graph
@@ -342,21 +443,26 @@ export function mount(root, data, options = {}) {
     markers.querySelectorAll(".mr-phase").forEach((m) => m.classList.toggle("mr-current",
       m.classList.contains("mr-phase-" + s.phase)));
     stepTitle.textContent = s.title;
+    // one readable form of the step: its formula as math (as text where there is no MathML),
+    // then the explanation; the title is the heading above
     formula.textContent = "";
     const math = safeMathML(s.mathml);
-    if (math) formula.appendChild(math);
-    if (math && formula.scrollWidth > formula.clientWidth + 1) {
-      const lines = mathLines(math);
+    if (math) {
+      const lines = wrapMath(math, formula);
       if (lines) {
-        formula.textContent = "";
         lines.forEach((line, i) => {
           const div = el("div", i ? "mr-formula-line mr-formula-more" : "mr-formula-line");
           div.appendChild(line);
           formula.appendChild(div);
         });
+      } else {
+        formula.appendChild(math);
       }
+    } else {
+      formula.appendChild(el("div", "mr-formula-text", s.formula));
     }
-    words.textContent = hidden() ? s.title + "\n(answer the question to see the numbers)" : s.text;
+    words.textContent = hidden() ? "(answer the question to see the numbers)" : s.detail;
+    words.style.display = words.textContent ? "" : "none";
     if (hidden()) formula.textContent = "";
     quizBox.style.display = hidden() ? "" : "none";
     if (hidden()) {
@@ -366,6 +472,7 @@ export function mount(root, data, options = {}) {
     }
     showScore();
     follow();
+    showChip();
     for (const f of state.listeners) f(state.k);
   }
   function showScore() {
@@ -418,7 +525,8 @@ export function mount(root, data, options = {}) {
     quizHint.textContent = "";
     state.answered.add(state.k);
     show();
-    words.textContent = "Answer: " + s.quiz.shown + "\n" + s.text;
+    words.textContent = "Answer: " + s.quiz.shown + (s.detail ? "\n" + s.detail : "");
+    words.style.display = "";
   });
   const keyTarget = options.keys || root;
   if (!options.keys) root.tabIndex = 0;
@@ -431,7 +539,7 @@ export function mount(root, data, options = {}) {
 
   home();
   show();
-  const onResize = () => home();
+  const onResize = () => { home(); showChip(); };
   window.addEventListener("resize", onResize);
   return {
     go, next, prev, get step() { return state.k; },
