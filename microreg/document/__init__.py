@@ -48,7 +48,7 @@ from ..notation import show
 from . import values as V
 from .equations import Unread, read_document, sort_equations
 from .judge import ClaimResult, Judge
-from .model import Key, Point, ReadError, Reading, key_of, weight_or_bias
+from .model import LOSS_NAMES, Key, Point, ReadError, Reading, key_of, weight_or_bias
 from .report import Report, exit_status, format_results, to_json
 
 __all__ = ["ClaimResult", "Report", "check_document", "check_report", "check_file", "check_source",
@@ -273,6 +273,14 @@ def layers_of(sorter):
                             and n.value.base not in elements:
                         top = max(top, int(key.slot.split(",")[0]))
     if templates:
+        # z^{[l]} = … for every layer: as many as the loss says (J of a^{[2]}: 2 layers), else 3
+        for d in sorter.definitions:
+            if d.key.name in LOSS_NAMES:
+                said = {int(key_of(n.value)[0].slot.split(",")[0]) for n in d.tree.walk()
+                        if n.kind == "sym" and n.value.base in ("a", "A", "h", "H")
+                        and key_of(n.value)[0].slot.split(",")[0].isdigit()}
+                if said and max(said) >= top:
+                    return max(said)
         return max(3, top)
     return max(1, top)
 

@@ -346,6 +346,9 @@ def product(a, b, op="dot"):
         return elementwise(lambda x, y: x * y, a, b.drop_ones(), "⊗")   # a column times a row
     if len(la_a) == 1 and len(la_b) == 1:
         return elementwise(lambda x, y: x * y, a, b, "⊗")         # two columns of different units: outer
+    if len(la_a) == 2 and len(la_b) == 2 and la_a[0] == la_b[0] and la_a[0] != "1":
+        # W^{[2]} dZ^{[2]} with both starting at the one-unit layer 2: W^{[2]T} dZ^{[2]} is meant
+        raise ShapeError(f"{shape_words(a)} times {shape_words(b)}: the inner sizes do not match (a transpose?)")
     if (a.drop_ones().axes != a.axes or b.drop_ones().axes != b.axes) and not ("S" in a.axes and "S" in b.axes):
         # a one-unit layer's axis is not a shape to keep to (w₂ a 1 × n row or a column of n), except between
         # two matrices of samples, where X(A − Y) needs (A − Y)ᵀ
