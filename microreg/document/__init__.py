@@ -164,7 +164,12 @@ def check_source(source, seed=0, points=4, samples=5, dims=None):
         results.append(ClaimResult(d.line, d.column or 1, d.text, None, "unchecked", why, None,
                                    d.row.cell if d.row else None, "equation"))
     for claim in sorter.claims:
-        results.extend(judge.judge(claim))
+        try:
+            results.extend(judge.judge(claim))
+        except RecursionError:
+            results.append(_not_checked(claim, "nested too deeply to evaluate"))
+        except Exception as exc:  # noqa: BLE001 - one claim never stops the others: say what failed, on its line
+            results.append(_not_checked(claim, f"could not check this equation ({type(exc).__name__}: {exc})"))
     results.sort(key=lambda r: (r.cell or 0, r.line, r.column))
     definitions = [(_line(d), d.text + ("" if d.first else "   (a redefinition: until the end of its section)"))
                    for d in sorter.definitions if (d, None) not in [(f, None) for f, _ in failed]]
@@ -283,6 +288,11 @@ def layers_of(sorter):
                     return max(said)
         return max(3, top)
     return max(1, top)
+
+
+def _not_checked(claim, why):
+    tree, line, column, text = claim.members[0]
+    return ClaimResult(line, column, text, None, "unchecked", why, None, claim.row.cell, claim.kind)
 
 
 def choose_reading(sorter, samples, sizes, prose, seed):

@@ -762,13 +762,6 @@ class Sorter:
             for m in members[:-1]:
                 self.aliases[key_of(m.value)[0]] = name if isinstance(name, str) else name[0]
             return
-        if key.name in ("x", "X", "y", "Y") and not sym.accent and self.models_the_data(members):
-            self.skip(row, f"a model of the data {show_symbol(sym)} ({show_symbol(sym)} is data here), not a "
-                      "definition the checks use")
-            return
-        if key.name in SIZES and not key.slot and members[1].kind == "num":
-            self.examples.append((key, members[1], row))     # m = 100: a size (m = 1: "with one example")
-            return
         if all(is_number(m) for m in members[1:]):
             if self.is_defined(key) or self.defines_later(key, row):
                 # q = x + y, then "the forward pass gives q = 1": the value at the worked example, a claim
@@ -792,6 +785,13 @@ class Sorter:
             claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row)
             self.claims.append(claim)
             self.previous = ("claim", claim)
+            return
+        if key.name in ("x", "X", "y", "Y") and not sym.accent and self.models_the_data(members):
+            self.skip(row, f"a model of the data {show_symbol(sym)} ({show_symbol(sym)} is data here), not a "
+                      "definition the checks use")
+            return
+        if key.name in SIZES and not key.slot and members[1].kind == "num":
+            self.examples.append((key, members[1], row))     # m = 100: a size (m = 1: "with one example")
             return
         if any(n.kind == "sym" and key_of(n.value.with_(primes=0))[0] == key for m in members[1:] for n in m.walk()):
             self.skip(row, f"{show_symbol(sym)} on both sides: an update or a recurrence whose step cannot be read "

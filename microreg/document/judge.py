@@ -387,6 +387,8 @@ class Judge:
             verdict = self.judge_member(claim, tree)
         except (*_EVAL_ERRORS, Unresolved) as exc:
             return "unchecked", None, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a document never crashes the checker: say what failed
+            return "unchecked", None, f"could not check this equation ({type(exc).__name__}: {exc})"
         if verdict[0] in ("ok", "unchecked"):
             return verdict
         model = self.model_at(claim.row)
@@ -665,7 +667,8 @@ class Judge:
                 finally:
                     self.assume = {}
                 if again is not None and again[0] == "ok":
-                    said = ", ".join(f"{show_symbol(_symbol_of(k))} = {V.nice(v)}" for k, v in near.items())
+                    said = ", ".join(f"{show_symbol(_symbol_of(k))} = {V.nice(v)}".replace("-", "−")
+                                     for k, v in near.items())
                     return "ok", None, f"matches autograd with {said}, as the text says just before it"
         if verdict[0] in ("wrong", "factor") and self.reading.vector and _scalar_looking(claim, tree):
             # "with one feature this is the familiar dl/dw = x(wx + b − y)": a formula written with numbers only,
