@@ -131,6 +131,7 @@ class Judge:
         self.conventions = {}            # Key → "per sample": the course's dZ read as each sample's ∂ℒ/∂Z
         self.assume = {}                 # Key → a number the text gives just before a claim (λ = 0)
         self.restating = False           # judging a cost written again: the model without its new definition
+        self.layer = {}                  # {"l": k}: a template claim judged at layer k
         self._models = {}
 
     # --- the model at a row ---------------------------------------------------------------------------
@@ -430,8 +431,8 @@ class Judge:
                 number = float(np.ravel(Evaluator(pt, Ctx()).run(v).numbers().v)[0])
                 pt.fixed[key] = Arr(V._obj(np.array(Value(number, label=str(key)))))
             pt.made = []
-            truth, _ = self.truth(claim, Evaluator(pt, Ctx()), pt)
-            yours = Evaluator(pt, Ctx()).run(tree).numbers()
+            truth, _ = self.truth(claim, Evaluator(pt, self.ctx()), pt)
+            yours = Evaluator(pt, self.ctx()).run(tree).numbers()
         except (*_EVAL_ERRORS, Unresolved):
             return None
         if pt.made:
@@ -576,9 +577,9 @@ class Judge:
 
     def values_at(self, claim, tree, pt):
         strict = claim.kind != "identity"        # σ'(z) = σ(z)(1 − σ(z)): z may be any number
-        ev = Evaluator(pt, Ctx(), strict=strict)
+        ev = Evaluator(pt, self.ctx(), strict=strict)
         t, alt = self.truth(claim, ev, pt)
-        ev2 = Evaluator(pt, Ctx(), strict=strict)
+        ev2 = Evaluator(pt, self.ctx(), strict=strict)
         h = ev2.run(tree).numbers()
         if claim.kind == "update":
             h = V.product(h, Arr(float(-claim.sign)))
@@ -634,7 +635,41 @@ class Judge:
         of = Node("sym", (), _symbol_of(loss_key), None)
         return ev.derivative(of, wrt)
 
+    def ctx(self):
+        """Where a claim is evaluated: the template's layer l bound when the claim is judged layer by layer."""
+        return Ctx(layers=dict(self.layer))
+
+    def layers_of_claim(self, claim, tree):
+        """The layers a claim written for layer l holds at (l from 1, and l ± k inside the net), or ()."""
+        offsets = set()
+        for node in list(tree.walk()) + list(claim.target.walk()) + (list(claim.param.walk()) if claim.param
+                                                                       else []):
+            if node.kind == "sym":
+                slot = key_of(node.value)[0].slot.split(",")[0].replace(" ", "")
+                m = re.fullmatch(r"l(?:([+-])(\d+))?", slot)
+                if m:
+                    offsets.add(int(m.group(2)) * (1 if m.group(1) == "+" else -1) if m.group(1) else 0)
+        L, first = self.reading.layers, self.reading.first
+        if not offsets or L < 2 or claim.kind not in ("derivative", "update"):
+            return ()
+        # weights from the layer after the input (a⁰ = x, or Nielsen's a¹ = x), every l ± k inside the net
+        return tuple(range(max(first + 1, first - min(offsets)), L - max(offsets) + 1))
+
     def judge_member(self, claim, tree):
+        layers = self.layers_of_claim(claim, tree) if not self.layer else ()
+        if len(layers) > 1:
+            # δ^{(l)} = ((W^{(l+1)})ᵀ δ^{(l+1)}) ⊙ σ'(z^{(l)}) holds for every layer it can be written at
+            said = []
+            for k in layers:
+                self.layer = {"l": k}
+                try:
+                    verdict = self.judge_member(claim, tree)
+                finally:
+                    self.layer = {}
+                if verdict[0] != "ok":
+                    return verdict[0], verdict[1], f"for l = {k}: {verdict[2]}"
+                said.append(k)
+            return "ok", None, f"matches autograd at every layer (l = {', '.join(map(str, said))})"
         try:
             verdict = self._judge_member(claim, tree)
         except ShapeError as exc:

@@ -15,8 +15,11 @@ identity such as ``σ'(z) = σ(z)(1 − σ(z))``, or the course's per-sample dZ 
 own candidates (`microreg.document.judge.candidates`) are tried instead.
 """
 
+import re
+
 import numpy as np
 
+from ..engine import topological_order
 from ..mistakes import ONE, REVERSED, TRANSPOSE, Graph, Occurrence, Quantity, explain
 from ..notation import Node, show, show_symbol
 from . import values as V
@@ -36,36 +39,56 @@ def explain_claim(judge, claim, tree, model, points, H, T, letter, use_alt=False
     if target is None:
         return None
     of, wrt = target
-    graphs = []
+    graphs, hands, truths, split = [], [], [], []      # split: per point, None (one graph) or n (one per sample)
     try:
-        for pt, t in zip(points, T):
-            ev = Evaluator(pt, Ctx())
-            loss = V.reduce_all(ev.run(of)).item()
-            if not hasattr(loss, "_prev"):
-                return None
+        for pt, h, t in zip(points, H, T):
+            ev = Evaluator(pt, judge.ctx())
+            value = ev.run(of)
             nodes = ev.run(wrt).v
-            g = Graph(loss, nodes)
             truth = np.ravel(np.asarray(t, dtype=np.float64))
-            if g.truth.shape != truth.shape or not np.allclose(g.truth, truth, rtol=1e-6, atol=1e-9):
-                nodes = np.transpose(nodes) if np.ndim(nodes) == 2 else None
-                if nodes is None:
+            hand = np.ravel(np.asarray(h, dtype=np.float64))
+            total = V.reduce_all(value).item()
+            if not hasattr(total, "_prev"):
+                return None
+            g = _fitted(Graph(total, nodes), total, nodes, truth)
+            if g is not None:
+                graphs.append(g)
+                hands.append(hand)
+                truths.append(truth)
+                split.append(None)
+                continue
+            # a loss per sample (L = ½(ŷ − y)² over 5 samples) and a claim per sample: one graph per sample
+            if "s" not in value.axes or len(value.axes) != 1 or truth.size % value.shape[0]:
+                return None
+            n = value.shape[0]
+            for i, (hi, ti) in enumerate(zip(np.split(hand, n), np.split(truth, n))):
+                one = value.v[i]
+                # each sample's graph names its nodes without the sample's index: ŷ, not ŷ[3]
+                names = {id(x): m.group(1) for x in topological_order(one)
+                         if isinstance(x.label, str) and (m := re.fullmatch(r"(.+)\[\d+\]", x.label))}
+                gi = _fitted(Graph(one, nodes, names=names), one, nodes, ti)
+                if gi is None:
                     return None
-                g = Graph(loss, nodes, base=g)
-                if g.truth.shape != truth.shape or not np.allclose(g.truth, truth, rtol=1e-6, atol=1e-9):
-                    return None
-            graphs.append(g)
+                graphs.append(gi)
+                hands.append(hi)
+                truths.append(ti)
+            split.append(n)
     except Exception:  # noqa: BLE001 - a claim the graph cannot be built for is left to the judge's own candidates
         return None
-    places, names = occurrences(tree), quantities(tree, model, points)
+    places, names = occurrences(tree), quantities(tree, model, points, split, judge.ctx())
     by_label = {label: node for label, node, _ in names}
 
     def substitute(occurrence, replacement):
         new = changed(tree, occurrence, replacement, by_label)
         if new is None:
             raise ValueError("no such change")
-        for pt in points:
+        for pt, n in zip(points, split):
             h, _, _, _ = judge.values_at(claim, new, pt)
-            yield np.ravel(np.asarray(h, dtype=np.float64))
+            h = np.ravel(np.asarray(h, dtype=np.float64))
+            if n is None:
+                yield h
+            else:
+                yield from np.split(h, n)
 
     r = judge.reading
     sizes = [(letter, r.samples, "samples")] if r.samples > 1 else []
@@ -73,14 +96,24 @@ def explain_claim(judge, claim, tree, model, points, H, T, letter, use_alt=False
         sizes += [("f", r.f, "features"), ("h", r.h, "hidden units")]
     one = judge.right_for_one_sample(claim, tree, claim.row) if r.samples > 1 else None
     try:
-        d = explain(graphs, [np.ravel(np.asarray(h, dtype=np.float64)) for h in H],
-                    [np.ravel(np.asarray(t, dtype=np.float64)) for t in T],
+        d = explain(graphs, hands, truths,
                     wrt=f"∂{show(of)}/∂{show(wrt)}", occurrences=places,
                     quantities=[Quantity(label, values) for label, _, values in names], substitute=substitute,
                     sizes=sizes, one_sample=one, mean=True if one else None)
     except Exception:  # noqa: BLE001 - the search failing on one claim says nothing about the claim
         return None
     return d if d.explanations else None
+
+
+def _fitted(g, out, nodes, truth):
+    """The graph whose autograd side is ``truth`` (``nodes`` in the claim's order, or transposed), or None."""
+    if g.truth.shape == truth.shape and np.allclose(g.truth, truth, rtol=1e-6, atol=1e-9):
+        return g
+    if np.ndim(nodes) == 2:
+        g = Graph(out, np.transpose(nodes), base=g)
+        if g.truth.shape == truth.shape and np.allclose(g.truth, truth, rtol=1e-6, atol=1e-9):
+            return g
+    return None
 
 
 def _target(claim, model):
@@ -138,7 +171,7 @@ def _wrapped(node):
     return f"({text})" if node.kind in ("add", "neg") else text
 
 
-def quantities(tree, model, points):
+def quantities(tree, model, points, split=None, ctx=None):
     """[(label, Node, values per point)]: the names the learner could have written instead of one of theirs:
     the same letter at another layer, and the document's other quantities."""
     written = [n for n in tree.walk() if n.kind == "sym"]
@@ -161,11 +194,19 @@ def quantities(tree, model, points):
         if d.symbol is not None and not key.symbolic():
             add(d.symbol)
     out = []
+    split = split or [None] * len(points)
     for label, node in pool[:MAX_NAMES]:
         values = []
         try:
-            for pt in points:
-                values.append(np.asarray(Evaluator(pt, Ctx()).run(node).numbers().v, dtype=np.float64))
+            for pt, n in zip(points, split):
+                value = Evaluator(pt, ctx or Ctx()).run(node).numbers()
+                v = np.asarray(value.v, dtype=np.float64)
+                if n is None:
+                    values.append(v)
+                elif "s" in value.axes and value.shape[value.axes.index("s")] == n:
+                    values.extend(np.moveaxis(v, value.axes.index("s"), 0))    # each sample's value
+                else:
+                    values.extend([v] * n)
         except Exception:  # noqa: BLE001 - a name that cannot be built here is no candidate
             continue
         out.append((label, node, values))
