@@ -89,7 +89,7 @@ $$L = (a - y)^2$$
     # ∂L/∂w = 2(a − y)σ'(z)x: the middle step takes σ' at w (wrong), the last is right again
     results = claims(check_document(text))
     assert [(r.line, r.verdict) for r in results] == [(5, "ok"), (6, "wrong"), (7, "ok")], results
-    assert "w where z belongs" in results[1].explanation
+    assert "σ'(w) where σ'(z) belongs" in results[1].explanation
 
 
 def test_a_definition_chain_defines_by_its_first_link_and_claims_the_rest():
@@ -336,9 +336,9 @@ PLANTED = {
     },
     "tanh_align.md": {
         # h = tanh(ux + c): ∂h/∂u = (1 − h²)x, so ∂L/∂u = (ŷ − y)v(1 − h²)x; written with u for x
-        15: ("wrong", "u where x belongs"),
+        15: ("wrong", "taken as u instead of x"),
         # ∂L/∂c = (ŷ − y)v(1 − h²): the local derivative ∂h/∂c = tanh' = 1 − h² left out
-        17: ("wrong", "∂h/∂c left out"),
+        17: ("wrong", "you left out ∂h/∂(u x + c) = 1 − tanh²(u x + c)"),
     },
     "deep_layers.md": {
         # δ⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ w⁽ˡ⁺¹⁾ σ'(z⁽ˡ⁾), since z⁽ˡ⁺¹⁾ = w⁽ˡ⁺¹⁾a⁽ˡ⁾ + b⁽ˡ⁺¹⁾: the weight of the wrong layer
@@ -348,7 +348,7 @@ PLANTED = {
     },
     "vector_net.md": {
         # h = σ(u): ∂L/∂b₁ = w₂(ŷ − y) ⊙ σ'(u); σ' taken at ŷ
-        16: ("wrong", "ŷ where u belongs"),
+        16: ("wrong", "σ'(ŷ) where σ'(u) belongs"),
         # L = ½(ŷ − y)², ∂L/∂b₂ = ŷ − y: twice the truth
         18: ("factor", "dropped ½"),
     },
@@ -363,7 +363,7 @@ PLANTED = {
     "vector_dims.md": {
         24: ("wrong", "the transpose of the right shape"),  # x δ₁ᵀ is 2 × 3
         26: ("wrong", "shapes that do not fit"),            # δ₁ ⊙ x: a column of 3 and a column of 2
-        33: ("wrong", "ŷ where z₁ belongs"),                # right shapes, σ' taken at ŷ instead of z₁
+        33: ("wrong", "σ'(ŷ) where σ'(z₁) belongs"),                # right shapes, σ' taken at ŷ instead of z₁
         34: ("factor", "a dropped ½"),                      # 2δ₁xᵀ: twice ∂L/∂W₁
     },
 }
