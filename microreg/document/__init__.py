@@ -266,10 +266,18 @@ def layers_of(sorter):
     for d in sorter.definitions:
         if d.key.symbolic():
             templates = True
+    samples = set()
+    for row in sorter.rows:
+        for m in row.eq.members:
+            for t in m.walk():
+                # (a^{(1)}, a^{(2)}, …, a^{(m)}): the samples one by one, not layers
+                if t.kind == "tuple" and any(n.kind == "sym" and n.value.layer in ("m", "n", "m-1", "n-1")
+                                             for n in t.walk()):
+                    samples.update(id(n) for n in t.walk())
     for row in sorter.rows:
         for m in row.eq.members:
             for n in m.walk():
-                if n.kind == "sym":
+                if n.kind == "sym" and id(n) not in samples:
                     key = key_of(n.value)[0]
                     if key.symbolic():
                         templates = True

@@ -679,7 +679,7 @@ class Judge:
             why = None
             for use_alt in ((True, False) if claim.target.kind == "dname" or claim.named is not None else (False,)):
                 try:
-                    why = self.explain(claim, tree, model, points, [], [], self.letter(model), use_alt)
+                    why = self.explain(claim, tree, model, points, [], [], self.letter(model), use_alt, shapes=True)
                 except _EVAL_ERRORS:
                     why = None
                 if why:
@@ -853,12 +853,16 @@ class Judge:
         return f"{show_symbol(d.symbol) if d.symbol else loss.name} (line {d.line}) is a mean over the samples"
 
     # --- explanations ----------------------------------------------------------------------------------
-    def explain(self, claim, tree, model, points, H, T, letter, use_alt=False):
+    def explain(self, claim, tree, model, points, H, T, letter, use_alt=False, shapes=False):
         """The simplest single change to your formula that makes it right at every point (or right up to a
-        factor a derivation makes), in your notation; None when nothing simple fits."""
+        factor a derivation makes), in your notation; None when nothing simple fits. ``shapes``: the formula's
+        shapes do not fit, so a transpose is tried first."""
         m = self.reading.samples
         found = []
-        for what, new_tree in candidates(tree, model, self.s):
+        tries = list(candidates(tree, model, self.s))
+        if shapes:
+            tries.sort(key=lambda c: "transpose" not in c[0])
+        for what, new_tree in tries:
             try:
                 pick = (lambda r: (r[0], r[2])) if use_alt else (lambda r: r[:2])
                 R = [pick(self.values_at(claim, new_tree, pt)) for pt in points[:1]]

@@ -334,10 +334,13 @@ class Point:
         """A name nothing defines: data, a size, a hyper-parameter or a parameter, created once."""
         if key in self.nodes:
             return self.nodes[key]
-        if key.name in ("X", "Y", "T") and self.r.data in ("columns", "rows") and not self.model.knows(key):
+        if key.name in ("X", "Y", "T") and not self.model.knows(key):
             twin = Key(key.name.lower(), key.slot)       # Y and y are the same labels, X and x the same inputs
             if twin in self.nodes:
                 self.nodes[key] = self.nodes[twin]
+                return self.nodes[key]
+            if self.r.data == "batch" and not self.model.knows(twin):
+                self.nodes[key] = self.leaf(twin, sym)   # one sample per row of the batch: y's twin
                 return self.nodes[key]
         if key.name in ("x", "y", "t") and self.r.data in ("columns", "rows"):
             twin = Key(key.name.upper(), key.slot)
