@@ -81,6 +81,19 @@ def factor_words(k, m, letter="m"):
     return None
 
 
+def _free_sample(tree, model):
+    """Does the formula name one sample (x⁽ⁱ⁾, yᵢ) outside any sum over it?"""
+    def walk(node, bound):
+        if node.kind == "sum" and node.value and node.value[0]:
+            bound = bound | {node.value[0]}
+        if node.kind == "sym":
+            sample = node.value.sample
+            if sample and sample not in bound:
+                return True
+        return any(walk(a, bound) for a in node.args)
+    return walk(tree, frozenset())
+
+
 def substitute_index(node, letter, value):
     """The tree with the index ``letter`` replaced by ``value`` in every subscript (θⱼ → θ₁), except inside a
     sum over that letter."""
@@ -754,6 +767,9 @@ class Judge:
             words = found.words()
             if f"1/{letter}" in words:
                 words += f" ({self.mean_note(model)})"
+            if k is not None and found.explanations[0].kind == "one sample" and _free_sample(tree, model):
+                # ∂J/∂b = a⁽ⁱ⁾ − y⁽ⁱ⁾: one sample's value, not a multiple of the mean's gradient
+                return "wrong", None, words
             return ("factor" if k is not None else "wrong"), k, words
         if k is not None:
             words = factor_words(k, m, letter)
