@@ -14,9 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 #: the scores reached (python benchmarks/documents.py): read, right among read, planted found, explained
-FLOORS = dict(read=240, right=222, found=44, explained=25)
+FLOORS = dict(read=252, right=245, found=48, explained=29)
 #: at most this many false alarms (a right claim, or a definition, judged wrong)
-MAX_ALARMS = 17
+MAX_ALARMS = 7
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +37,19 @@ def test_the_corpus_scores_do_not_fall(scores):
 
 def test_most_of_the_corpus_is_read_and_read_right(scores):
     _, totals, _ = scores
-    assert totals["read"] >= 0.9 * totals["checkable"]
-    assert totals["right"] >= 0.9 * totals["read"]
+    assert totals["read"] >= 0.95 * totals["checkable"]
+    assert totals["right"] >= 0.95 * totals["read"]
+
+
+def test_no_claim_judged_right_stops_being_so(scores):
+    # judged_right.json: the claims (document, cell, line, n-th on the line) judged as the sympy truth judges
+    # them when the floors were last raised; each must stay so (add to the list when more are)
+    import json
+    _, _, rows = scores
+    now = {(r["doc"], r["cell"] or 0, r["line"], r["n"]) for r in rows if r["outcome"] == "right"}
+    listed = json.loads((ROOT / "tests" / "documents" / "real_styles" / "judged_right.json").read_text("utf-8"))
+    lost = [tuple(x) for x in listed if tuple(x) not in now]
+    assert not lost, f"claims no longer judged right: {lost}"
 
 
 def test_every_document_has_claims_read(scores):

@@ -724,7 +724,7 @@ class Sorter:
         sym = lhs.value
         key, letters, sample = key_of(sym)
         named = self.named.get(key) or next((n for k, n in self.named.items() if k.name == key.name
-                                             and k.symbolic()), None)
+                                             and k.symbolic()), None) or self.named_instance(key, sym)
         if named is not None and not self.fresh_definition(members):
             self.claim_named(row, named, members, starts)
             return
@@ -831,6 +831,25 @@ class Sorter:
             self.previous = ("definition", self.definitions[-1])
         if not first:
             self.definitions[-1].first = False
+
+    def named_instance(self, key, sym):
+        """δ₂ under ``δ_k = ∂L/∂Z_k`` (a name for the derivative by each layer's Z, the index a letter): the
+        named derivative of that layer, ∂L/∂Z₂; None when no such name is given."""
+        if not key.slot.isdigit():
+            return None
+        for k, n in list(self.named.items()):
+            s = n.symbol
+            if k.name != key.name or s is None or len(s.sub) != 1 or not s.sub[0].isalpha() or len(s.sub[0]) != 1:
+                continue
+            letter = s.sub[0]
+            if n.wrt is None or not any(x.kind == "sym" and letter in x.value.sub for x in n.wrt.walk()):
+                continue
+            from .judge import substitute_index
+            one = Named(key, n.of, substitute_index(n.wrt, letter, key.slot), n.line, n.section,
+                        symbol=sym.with_(primes=0))
+            self.named[key] = one
+            return one
+        return None
 
     def defines_later(self, key, row):
         """Is ``key`` defined by a formula (not a number) on a row after ``row``?"""

@@ -124,6 +124,10 @@ def _target(claim, model):
         return (_sym(loss), claim.param) if loss is not None and claim.param.kind == "sym" else None
     if t.kind == "deriv" and t.value == 1 and t.args[1].kind == "sym" and t.args[0].kind == "sym":
         return t.args[0], t.args[1]
+    n = claim.named
+    if n is not None and t.kind == "sym" and n.of is not None and n.of.kind == "sym" and n.wrt is not None \
+            and n.wrt.kind == "sym" and not n.key.symbolic():
+        return n.of, n.wrt                       # δ₁ named ∂L/∂Z₁
     if t.kind == "dname" and t.args[0].kind == "sym":
         loss = model.the_loss()
         return (_sym(loss), t.args[0]) if loss is not None else None
