@@ -407,7 +407,6 @@ def remarks(t):
         before = s[:m.start()].rstrip()
         wrapped = re.search(r"[\[(]\s*$", before) and re.match(r"\s*[\])]", s[close + 1:])
         if wrapped and before[:-1].strip() and not re.search(r"(=|\\frac|[-+*/(\[{])\s*$", before[:-1]):
-            a = before.rfind(before[-1])
             b = close + 1 + re.match(r"\s*[\])]", s[close + 1:]).end()
             edits.append((len(before) - 1, b, " "))
             continue

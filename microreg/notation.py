@@ -51,7 +51,7 @@ and has no implicit products.
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -384,7 +384,6 @@ class _Builder:
                 spans.append((self.col(c), self.end(c)))
         if continues:
             rels = rels[1:] if len(rels) > len(members) - 1 else rels
-        a, b = self.col(tree), self.end(tree)
         text = self.original
         return Equation(members, rels, spans, continues, text)
 
@@ -419,7 +418,7 @@ class _Builder:
         node = t
         stack = []
         while isinstance(node, Tree) and node.data in ("add", "sub"):
-            left, op, right = node.children[0], node.children[1], node.children[2]
+            left, right = node.children[0], node.children[2]
             stack.append(("-" if node.data == "sub" else "+", right))
             node = left
         first = self.build(node)
@@ -1270,7 +1269,6 @@ class _Flattener:
             # a function written without brackets applies to the next factor: \ln x, \tanh z
             if f.kind == "func" and k + 1 < len(factors) and ops[k] == "mul" and node.value[k] == "juxt":
                 f = Node("apply", (f, factors[k + 1]), None, f.column)
-                op_before = ops[k - 1] if k else None
                 del factors[k + 1]
                 del ops[k]
                 factors[k] = f

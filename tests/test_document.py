@@ -584,7 +584,6 @@ def test_control_characters_in_a_document_cannot_forge_rows():
     (r"(\hat{y} - y)\, w_1\, \sigma'(z_1)\, x", "w₁ where w₂ belongs"),
 ])
 def test_check_and_verify_name_the_same_slip_in_the_same_words(written, slip):
-    from microreg import Value
     from microreg.check import verify
     doc = "\n\n".join([r"$$z_1 = w_1 x + b_1$$", r"$$a_1 = \sigma(z_1)$$", r"$$\hat{y} = w_2 a_1 + b_2$$",
                        r"$$L = \frac{1}{2}(\hat{y} - y)^2$$",

@@ -167,7 +167,7 @@ def test_random_text_parses_or_fails_with_a_formula_error():
 
 # --- the one reader on the notation real derivations use (issue: read real notation) ------------------------
 
-from microreg.notation import display, read, read_row, show  # noqa: E402
+from microreg.notation import read, read_row, show  # noqa: E402
 
 
 @pytest.mark.parametrize("text,shown", [

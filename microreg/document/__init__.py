@@ -38,15 +38,13 @@ What this package lets you do:
 
 import itertools
 import re
-from dataclasses import replace
 
 import numpy as np
 
 from ..engine import MathDomainError
-from ..mathspans import MAX_BYTES, Source, SourceError, decode, read_source
-from ..notation import show
+from ..mathspans import MAX_BYTES, SourceError, decode, read_source
 from . import values as V
-from .equations import Unread, read_document, sort_equations
+from .equations import read_document, sort_equations
 from .judge import ClaimResult, Judge
 from .model import LOSS_NAMES, Key, Point, ReadError, Reading, key_of, weight_or_bias
 from .report import Report, exit_status, format_results, to_json
@@ -173,7 +171,6 @@ def check_source(source, seed=0, points=4, samples=5, dims=None):
     results.sort(key=lambda r: (r.cell or 0, r.line, r.column))
     definitions = [(_line(d), d.text + ("" if d.first else "   (a redefinition: until the end of its section)"))
                    for d in sorter.definitions if (d, None) not in [(f, None) for f, _ in failed]]
-    named = [(_line(n), f"{show(_name_node(n))} := ∂…") for n in sorter.named.values()]
     notes = list(source.notes)
     if counts["comment_math"]:
         notes.append(f"{counts['comment_math']} math span(s) read inside HTML comments (<!-- … -->)")

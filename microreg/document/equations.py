@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from .. import layout
 from ..mathspans import Lines, blank_tex_comments, find_math
 from ..notation import FormulaError, Node, Symbol, read_row, show, show_symbol
-from .model import DATA, HYPER, LOSS_NAMES, SIZES, Definition, Key, Named, key_of
+from .model import LOSS_NAMES, SIZES, Definition, Key, Named, key_of
 
 __all__ = ["Row", "Unread", "Claim", "read_document", "sort_equations"]
 

@@ -807,7 +807,6 @@ class Judge:
         tries = 0
         salt = 0
         while len(points) < self.n_points and tries < 4 * self.n_points:
-            rng_points = self.make_points(model, row, salt=salt, count=1) if False else None
             rng = np.random.default_rng([self.seed, row.line, salt, tries])
             pt = Point(model, rng, fixed={k: Arr(V._obj(np.array(Value(v, label=str(k)))))
                                           for k, v in self.assume.items()})

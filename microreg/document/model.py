@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine import MathDomainError, Value, grad
+from ..engine import Value, grad
 from ..notation import FUNCTION_ALIASES, Node, Symbol, show, show_symbol
 from . import values as V
-from .values import Arr, ShapeError
+from .values import Arr
 
 __all__ = ["Key", "key_of", "Definition", "Reading", "Model", "Point", "Unresolved", "ReadError"]
 
@@ -396,7 +396,6 @@ class Point:
         m = r.samples
         name = key.name
         role = DATA.get(name, "input")
-        capital = name.isupper()
         L = r.layers
         if role == "input":
             units = r.units(r.first) if not (key.slot.isdigit() and not r.vector) else 1
