@@ -62,7 +62,7 @@ from . import layout
 
 __all__ = ["parse", "parse_python", "parse_latex", "parse_chain", "read_row", "read", "Formula", "Node",
            "Symbol", "Equation", "FormulaError", "Batch", "FUNCTIONS", "spellings", "display", "show",
-           "MAX_LENGTH", "MAX_DEPTH"]
+           "MAX_LENGTH", "MAX_DEPTH", "rewrite"]
 
 #: a formula longer than this is refused (a document's equation, a verify string)
 MAX_LENGTH = 20_000
@@ -1666,6 +1666,19 @@ def display(label):
         if node.kind in ("sym", "mul", "pow", "transpose", "apply", "add", "deriv"):
             return show(node)
     return label
+
+
+def rewrite(node, change):
+    """The tree with ``change(n)`` in place of each node ``n`` for which it returns a node (its inside is not
+    visited); where it returns None, ``n``'s children are rewritten. Unchanged parts are shared, not copied."""
+    new = change(node)
+    if new is not None:
+        return new
+    if node.args:
+        args = [rewrite(a, change) for a in node.args]
+        if any(a is not b for a, b in zip(args, node.args)):
+            return Node(node.kind, args, node.value, node.column)
+    return node
 
 
 # --- evaluation ---------------------------------------------------------------------------------------

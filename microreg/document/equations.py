@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from .. import layout
 from ..mathspans import Lines, blank_tex_comments, find_math
-from ..notation import FormulaError, Node, Symbol, read_row, show, show_symbol
+from ..notation import FormulaError, Node, Symbol, read_row, rewrite, show, show_symbol
 from .model import LOSS_NAMES, SIZES, Definition, Key, Named, key_of
 
 __all__ = ["Row", "Unread", "Claim", "read_document", "sort_equations"]
@@ -274,13 +274,7 @@ def _short(text, width=64):
 
 def replace_subtree(node, old, new):
     """The tree with every subtree equal to ``old`` (columns aside) replaced by ``new``."""
-    if node == old:
-        return new
-    if node.args:
-        args = [replace_subtree(a, old, new) for a in node.args]
-        if any(a is not b for a, b in zip(args, node.args)):
-            return Node(node.kind, args, node.value, node.column)
-    return node
+    return rewrite(node, lambda n: new if n == old else None)
 
 
 def family(tree):
@@ -385,13 +379,8 @@ def _term_index(term):
 
 
 def _with_index(node, old, new):
-    if node.kind == "sym" and node.value.sub == (old,):
-        return Node("sym", (), node.value.with_(sub=(new,)), node.column)
-    if node.args:
-        args = [_with_index(a, old, new) for a in node.args]
-        if any(a is not b for a, b in zip(args, node.args)):
-            return Node(node.kind, args, node.value, node.column)
-    return node
+    return rewrite(node, lambda n: Node("sym", (), n.value.with_(sub=(new,)), n.column)
+                   if n.kind == "sym" and n.value.sub == (old,) else None)
 
 
 def desugar(node, defined_d=False):
@@ -452,16 +441,14 @@ def layered_superscripts(rows):
 
 def relayer(node, bases):
     """``a^2`` → layer 2 of a, for a base written with layer superscripts."""
-    if node.kind == "pow" and node.args[0].kind == "sym" and node.args[0].value.base in bases \
-            and node.args[0].value.layer is None and node.args[1].kind == "num" \
-            and float(node.args[1].value).is_integer() and 0 <= node.args[1].value <= 9:
-        sym = node.args[0].value.with_(layer=str(int(node.args[1].value)), bracket="^")
-        return Node("sym", (), sym, node.args[0].column)
-    if node.args:
-        new = [relayer(a, bases) for a in node.args]
-        if any(a is not b for a, b in zip(new, node.args)):
-            return Node(node.kind, new, node.value, node.column)
-    return node
+    def change(n):
+        if n.kind == "pow" and n.args[0].kind == "sym" and n.args[0].value.base in bases \
+                and n.args[0].value.layer is None and n.args[1].kind == "num" \
+                and float(n.args[1].value).is_integer() and 0 <= n.args[1].value <= 9:
+            sym = n.args[0].value.with_(layer=str(int(n.args[1].value)), bracket="^")
+            return Node("sym", (), sym, n.args[0].column)
+        return None
+    return rewrite(node, change)
 
 
 def unwrap_named_derivative(node):
@@ -800,12 +787,8 @@ class Sorter:
         earlier = next((d for d in reversed(self.definitions) if d.key == key and not d.params), None)
         if key.name in LOSS_NAMES and earlier is not None and in_scope(earlier.section, row.section):
             # the cost written again another way (J = 1/(2m)(Xθ − y)ᵀ(Xθ − y) after the sum): a claim they agree;
-            # under another heading, if they disagree, a new cost for that section
-            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
-                          restates=family(earlier.tree) != family(members[-1]))
-            self.claims.append(claim)
-            self.previous = ("claim", claim)
-            if not claim.restates:
+            # a cost of another kind is also a new cost for what follows
+            if not self.restated(earlier, lhs, members, starts, row):
                 return
         # a definition: the first link defines; a chain of names (L = MSE = …) defines each name
         k = 1
@@ -831,6 +814,15 @@ class Sorter:
             self.previous = ("definition", self.definitions[-1])
         if not first:
             self.definitions[-1].first = False
+
+    def restated(self, earlier, lhs, members, starts, row):
+        """A cost written again: a claim that it equals the ``earlier`` one. True when it is of another kind
+        (squared error, then cross-entropy), so that it also defines the cost from here on."""
+        claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
+                      restates=family(earlier.tree) != family(members[-1]))
+        self.claims.append(claim)
+        self.previous = ("claim", claim)
+        return claim.restates
 
     def named_instance(self, key, sym):
         """δ₂ under ``δ_k = ∂L/∂Z_k`` (a name for the derivative by each layer's Z, the index a letter): the
@@ -902,13 +894,8 @@ class Sorter:
         earlier = self.functions.get(key)
         if earlier is not None and in_scope(earlier.section, row.section) and earlier.params == pkeys \
                 and not earlier.defaults:
-            # J(θ) written again another way: a claim that both agree, J(θ) as first defined (under another
-            # heading, if they disagree, a new J for that section)
-            claim = Claim("identity", lhs, [(m, *starts[i], show(m)) for i, m in enumerate(members) if i], row,
-                          restates=family(earlier.tree) != family(members[-1]))
-            self.claims.append(claim)
-            self.previous = ("claim", claim)
-            if not claim.restates:
+            # J(θ) written again another way: a claim that both agree, J(θ) as first defined
+            if not self.restated(earlier, lhs, members, starts, row):
                 return
         body = members[1]
         d = Definition(key, body, row.line, row.section, key not in self.functions, pkeys, self.text_of(row), sym,

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..engine import MathDomainError, Value
-from ..notation import Node, Symbol, show, show_symbol
+from ..notation import Node, Symbol, rewrite, show, show_symbol
 from . import values as V
 from .equations import in_scope, is_number
 from .search import explain_claim
@@ -97,18 +97,16 @@ def _free_sample(tree, model):
 def substitute_index(node, letter, value):
     """The tree with the index ``letter`` replaced by ``value`` in every subscript (θⱼ → θ₁), except inside a
     sum over that letter."""
-    if node.kind == "sym":
-        if letter in node.value.sub:
-            sym = node.value.with_(sub=tuple(value if s == letter else s for s in node.value.sub))
-            return Node("sym", (), sym, node.column)
-        return node
-    if node.kind == "sum" and node.value and node.value[0] == letter:
-        return node
-    if node.args:
-        new = [substitute_index(a, letter, value) for a in node.args]
-        if any(a is not b for a, b in zip(new, node.args)):
-            return Node(node.kind, new, node.value, node.column)
-    return node
+    def change(n):
+        if n.kind == "sym":
+            if letter in n.value.sub:
+                return Node("sym", (), n.value.with_(sub=tuple(value if s == letter else s for s in n.value.sub)),
+                            n.column)
+            return n
+        if n.kind == "sum" and n.value and n.value[0] == letter:
+            return n
+        return None
+    return rewrite(node, change)
 
 
 def _agree(h, t):
