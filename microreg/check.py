@@ -138,7 +138,7 @@ class Verdict:
     """The verdict for one argument: ``ok``, ``kind``, ``diagnosis`` and the numbers behind it.
 
     ``kind`` is one of "match", "factor", "wrong", "kink" (numeric path) or "proved",
-    "numerically consistent", "refuted" (symbolic path). ``autograd`` and ``hand`` are the
+    "numerically consistent", "refuted", "undecided" (symbolic path). ``autograd`` and ``hand`` are the
     two gradients at the first point; ``factor`` is k for a constant factor; ``worst`` the worst
     mismatch (point, element, both numbers) for a wrong one. ``explanations`` lists every
     `Explanation` that fits, simplest first (``explanation`` is the first, or None).
@@ -192,7 +192,8 @@ class Report:
     HEAD = ("argument", "verdict", "autograd", "hand", "diagnosis")
 
     def rows(self):
-        return [(v.name, "ok" if v.ok else "MISMATCH", _fmt(v.autograd), _fmt(v.hand), v.diagnosis)
+        return [(v.name, "ok" if v.ok else "UNDECIDED" if v.kind == "undecided" else "MISMATCH", _fmt(v.autograd),
+                 _fmt(v.hand), v.diagnosis)
                 for v in self.verdicts.values()]
 
     def __str__(self):
@@ -204,7 +205,9 @@ class Report:
             lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths))
-        lines.append(f"checked at {self.points} point(s): {'all ok' if self.ok else 'some formulas differ'}")
+        verdict = ("all ok" if self.ok else "some formulas differ" if any(not v.ok and v.kind != "undecided" for v in self)
+                   else "not enough evidence to decide")
+        lines.append(f"checked at {self.points} point(s): {verdict}")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -891,8 +894,15 @@ def verify_symbolic(loss, hand, at=None, timeout=5.0, seed=0, samples=20):
     """Check sympy formulas: try to prove ∂loss/∂s − hand[s] ≡ 0 (within ``timeout`` seconds,
     in a separate process so a slow simplification cannot hang you), then spot-check numerically
     at ``at`` (if given) and random points. Verdicts: "proved", "numerically consistent", or
-    "refuted" with the counter-example.
+    "refuted" with the counter-example; "undecided" (not ok) when too few points could be
+    evaluated to say: too little evidence is not a match.
+
+    The points are evaluated with mpmath (30 digits, no overflow or underflow: e^(w⁵⁰) at w = 1.5
+    is a number like any other), so a formula missing a term is not "consistent" only because
+    every float point overflowed or underflowed to 0 == 0. A point where both sides are exactly 0
+    shows nothing and does not count; ``MIN_EVIDENCE`` points that do are needed.
     """
+    import mpmath
     import sympy
     symbols = {s.name: s for s in loss.free_symbols}
     verdicts = {}
@@ -904,8 +914,13 @@ def verify_symbolic(loss, hand, at=None, timeout=5.0, seed=0, samples=20):
         difference = derivative - formula
         proved = _run_with_timeout(_prove, difference, timeout)
         free = sorted(difference.free_symbols | loss.free_symbols | formula.free_symbols, key=lambda t: t.name)
-        f_true = sympy.lambdify(free, derivative, "math")
-        f_hand = sympy.lambdify(free, formula, "math")
+        name = s.name
+        try:
+            f_true = sympy.lambdify(free, derivative, "mpmath")
+            f_hand = sympy.lambdify(free, formula, "mpmath")
+        except Exception as exc:  # noqa: BLE001 - a function mpmath has no counterpart for
+            f_true = f_hand = None
+            unevaluable = f"{type(exc).__name__}: {exc}"
         pts = []
         if at is not None:
             pts += [at] if isinstance(at, dict) else list(at)
@@ -913,37 +928,71 @@ def verify_symbolic(loss, hand, at=None, timeout=5.0, seed=0, samples=20):
         counter = None
         checked = 0
         pairs = []
-        for pt in pts:
-            args = [float(pt.get(t.name, pt.get(t, 0.0))) for t in free]
+        skipped = {}
+        for pt in pts if f_true is not None else ():
+            args = [mpmath.mpf(float(pt.get(t.name, pt.get(t, 0.0)))) for t in free]
             try:
-                a, b = complex(f_true(*args)), complex(f_hand(*args))
-            except (ValueError, ZeroDivisionError, OverflowError):
+                with mpmath.workdps(30):
+                    a, b = mpmath.mpmathify(f_true(*args)), mpmath.mpmathify(f_hand(*args))
+            except Exception as exc:  # noqa: BLE001 - outside a function's domain, or mpmath cannot
+                why = f"{type(exc).__name__}: {exc}"
+                skipped[why] = skipped.get(why, 0) + 1
                 continue
-            if a.imag or b.imag or not (math.isfinite(a.real) and math.isfinite(b.real)):
+            if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
+                if abs(mpmath.im(a)) or abs(mpmath.im(b)):
+                    skipped["a complex value"] = skipped.get("a complex value", 0) + 1
+                    continue
+                a, b = mpmath.re(a), mpmath.re(b)
+            if not (mpmath.isfinite(a) and mpmath.isfinite(b)):
+                skipped["an infinite value"] = skipped.get("an infinite value", 0) + 1
+                continue
+            if a == 0 and b == 0:
+                skipped["both sides exactly 0"] = skipped.get("both sides exactly 0", 0) + 1
                 continue
             checked += 1
-            pairs.append((a.real, b.real))
-            if counter is None and not math.isclose(a.real, b.real, rel_tol=1e-9, abs_tol=1e-12):
-                counter = ({t.name: v for t, v in zip(free, args)}, a.real, b.real)
-        name = s.name
+            pairs.append((a, b))
+            if counter is None and abs(a - b) > mpmath.mpf(1e-9) * max(abs(a), abs(b)):
+                counter = ({t.name: float(v) for t, v in zip(free, args)}, a, b)
         if counter is not None:
             point, a, b = counter
-            text = f"refuted: at {point} the derivative is {a:.6g}, your formula gives {b:.6g}"
-            A, H = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-            k = _factor_fit(H, A, 1e-9, 1e-12)
+            text = (f"refuted: at {point} the derivative is {mpmath.nstr(a, 6)}, "
+                    f"your formula gives {mpmath.nstr(b, 6)}")
+            fits = [(float(p), float(q)) for p, q in pairs if abs(p) < 1e300 and abs(q) < 1e300]
+            k = _factor_fit(np.array([q for _, q in fits]), np.array([p for p, _ in fits]), 1e-9, 1e-12) \
+                if fits else None
             found = []
             if k is not None:       # the same constant at every sample: name it, as the numeric path does
                 found = [Explanation("factor", (name,), k, f"off by a constant factor {k:.6g}: {name_factor(k)}")]
                 text += f"; {found[0].text}"
-            verdicts[name] = Verdict(name, False, "refuted", text, autograd=a, hand=b, worst=counter, factor=k,
-                                     explanations=found)
+            verdicts[name] = Verdict(name, False, "refuted", text, autograd=_number(a), hand=_number(b),
+                                     worst=(point, _number(a), _number(b)), factor=k, explanations=found)
         elif proved:
             verdicts[name] = Verdict(name, True, "proved", f"proved: ∂/∂{name} simplifies to your formula")
-        else:
+        elif checked >= MIN_EVIDENCE:
             text = (f"numerically consistent at {checked} random points (not proved: sympy could not "
                     f"simplify the difference to 0 within {timeout:g}s)")
-            verdicts[name] = Verdict(name, checked > 0, "numerically consistent", text)
+            verdicts[name] = Verdict(name, True, "numerically consistent", text)
+        else:
+            if f_true is None:
+                why = f"the formulas cannot be evaluated ({unevaluable})"
+            else:
+                why = f"only {checked} of {len(pts)} points could be compared"
+                if skipped:
+                    why += " (the others: " + ", ".join(f"{n} × {w}" for w, n in skipped.items()) + ")"
+            text = (f"undecided: not proved (sympy could not simplify the difference to 0 within {timeout:g}s) "
+                    f"and {why}; at least {MIN_EVIDENCE} are needed")
+            verdicts[name] = Verdict(name, False, "undecided", text)
     return Report(verdicts, samples)
+
+
+#: How many points where the two sides are not both 0 `verify_symbolic` needs to call formulas
+#: "numerically consistent" without a proof.
+MIN_EVIDENCE = 3
+
+
+def _number(x):
+    """An mpmath number as a float where it fits, else as mpmath keeps it (1e-1505 stays itself)."""
+    return float(x) if abs(x) < 1e300 and (x == 0 or abs(x) > 1e-300) else x
 
 
 def _run_with_timeout(target, arg, timeout):

@@ -4,7 +4,7 @@
     microreg train DATA.csv --target COL [--test TEST.csv | --test-fraction F] [--model net|linear]
                    [--hidden H] [--epochs E] [--lr LR] [--patience P] [--weight-decay L2]
                    [--features A,B | --drop C] [--strict] [--seed S] [--out DIR] [--json]
-    microreg predict model.json NEW.csv [--out PREDS.csv]   predictions in the target's units
+    microreg predict model.json NEW.csv [--out PREDS.csv | -]   predictions in the target's units
     microreg check                     every formula of the three documents against autograd
     microreg check FILE [--json] [--seed S] [--samples M] [--dims f=2,h=3]
                                        every claim of your derivation document (Markdown + LaTeX)
@@ -38,6 +38,109 @@ def _error(message):
     return 2
 
 
+# --- what the command writes ------------------------------------------------------------------------
+
+class _Output(io.TextIOBase):
+    """stdout or stderr while a command runs: every control character escaped (`terminal.printable`:
+    a document's claim, a CSV's column name or a label cannot erase or forge lines), and every byte
+    written through the file descriptor, or an OSError naming the stream. (Python's buffered layers
+    can drop the end of a short write without an error: a full disk, ``ulimit -f``.) ``progress``:
+    a write may start with a carriage return (the progress bar redraws its line)."""
+
+    def __init__(self, stream, name, progress=False):
+        self.stream, self.name, self.progress = stream, name, progress
+        try:
+            self.fd = stream.fileno()
+        except (AttributeError, OSError, ValueError):   # a StringIO, pytest's capture: written as such
+            self.fd = None
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    @property
+    def encoding(self):
+        return self._encoding
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return self.stream.isatty()
+
+    def fileno(self):
+        return self.stream.fileno()
+
+    def write(self, text, raw=False):
+        from .terminal import printable
+        if not raw:
+            lead = "\r" if self.progress and text.startswith("\r") else ""
+            text = lead + printable(text[len(lead):])
+        if self.fd is None:
+            self.stream.write(text)
+            return len(text)
+        self.stream.flush()
+        view = memoryview(text.encode(self._encoding, "backslashreplace"))
+        try:
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError as exc:
+            raise type(exc)(exc.errno, exc.strerror, self.name) from None
+        return len(text)
+
+    def write_data(self, text):
+        """Data (predict's CSV): as it is, except on a terminal, where it is escaped like the rest."""
+        return self.write(text, raw=not self.isatty())
+
+    def flush(self):
+        if self.fd is None:
+            self.stream.flush()
+
+
+def _write_together(folder, writers, stale=()):
+    """Write the outputs of one run into ``folder`` so that an error, a full disk or Ctrl-C never leaves
+    this run's files beside an earlier run's, or an empty or half file: ``writers`` maps each file
+    name to a function that writes the file at the path it is given. Each writes a temporary file
+    beside its place; only when all are written (and synced) are they renamed into place, with
+    Ctrl-C held back for those few renames, the first of ``writers`` last (so a folder whose
+    model.json is this run's holds all of this run's files, even after a kill -9); earlier files
+    named in ``stale`` that this run does not write are removed then (fit.png of a one-feature run
+    beside a new model with two features).
+    Returns the final paths, in the order of ``writers``."""
+    import signal
+    import tempfile
+    from .files import _fsync_folder
+    staged = {}
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        for name, write in writers.items():
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + name)
+            os.close(fd)
+            staged[name] = tmp
+            write(tmp)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~umask)
+        hold = hasattr(signal, "pthread_sigmask")
+        if hold:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for name in stale:
+                if name not in writers and os.path.isfile(os.path.join(folder, name)):
+                    os.unlink(os.path.join(folder, name))
+            for name in reversed(list(staged)):      # the first (model.json) last: once it is this run's, all are
+                os.replace(staged.pop(name), os.path.join(folder, name))
+        finally:
+            if hold:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        _fsync_folder(folder)
+    finally:
+        for tmp in staged.values():
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return [os.path.join(folder, name) for name in writers]
+
+
 # --- train and predict ----------------------------------------------------------------------------
 
 def train(*args, **kwargs):
@@ -58,6 +161,7 @@ def _check_train_flags(args):
               ("--validation-fraction", args.validation_fraction, "between 0 and 1", lambda v: 0 < v < 1)]
     if not args.test:
         checks.append(("--test-fraction", args.test_fraction, "between 0 and 1", lambda v: 0 < v < 1))
+    checks.append(("--seed", args.seed, "a whole number ≥ 0", lambda v: v >= 0))
     for flag, value, want, ok in checks:
         if not ok(value):
             return f"{flag} must be {want}, got {value:g}"
@@ -104,6 +208,11 @@ def _names(text):
     return [n.strip() for n in text.split(",") if n.strip()] if text else []
 
 
+#: Every file ``microreg train`` writes in --out (one run's set: an earlier run's file this run does
+#: not write is removed when this run's are put in place).
+TRAIN_OUTPUTS = ("model.json", "loss.png", "predicted.png", "residuals.png", "fit.png")
+
+
 def cmd_train(args):
     from .data import DataError
     from .train import plot_losses, plot_predicted, plot_residuals, train_csv
@@ -135,8 +244,16 @@ def cmd_train(args):
     if result.stopped or not result.finite:
         if args.json:
             print(json.dumps(result.figures() | {"model_file": None}))
-        print(f"microreg: {result.stopped or 'the parameters are not finite numbers'}", file=sys.stderr)
-        print(f"microreg: the run diverged: nothing written ({os.path.join(args.out, 'model.json')} untouched)",
+        if result.stopped:
+            why = result.stopped
+        elif all(np.isfinite(p.data) for p in result.model.parameters()):   # fine in standardized units
+            why = (f"the squared errors in the target's units are too large for a float (the target reaches "
+                   f"{float(np.max(np.abs(result.y_train))):.3g}): divide it by a power of 10 and train again")
+        else:
+            why = "the parameters are not finite numbers"
+        print(f"microreg: {why}", file=sys.stderr)
+        diverged = "the run diverged: " if not why.startswith("the squared errors") else ""
+        print(f"microreg: {diverged}nothing written ({os.path.join(args.out, 'model.json')} untouched)",
               file=sys.stderr)
         if not out_existed and not os.listdir(args.out):
             os.rmdir(args.out)   # made for this run, left empty: leave no trace
@@ -145,16 +262,28 @@ def cmd_train(args):
         print(f"microreg: warning: the final training MSE {result.net_train_mse:.6g} is far above the least-squares "
               f"line's {result.linear_train_mse:.6g}: the net did not learn well (try a smaller --lr, or more --epochs)",
               file=sys.stderr)
-    model_path = result.model.save(os.path.join(args.out, "model.json"))
-    written = [model_path, plot_losses(result, os.path.join(args.out, "loss.png")),
-               plot_predicted(result, os.path.join(args.out, "predicted.png")),
-               plot_residuals(result, os.path.join(args.out, "residuals.png"))]
+    def save_model(path):        # written, then read back as predict will read it: a file it refuses is no output
+        from .nn import ModelFileError, load_model
+        result.model.save(path)
+        try:
+            load_model(path)
+        except ModelFileError as exc:
+            raise DataError(f"the model file would not load: {exc}") from None
+
+    writers = {"model.json": save_model, "loss.png": lambda path: plot_losses(result, path),
+               "predicted.png": lambda path: plot_predicted(result, path),
+               "residuals.png": lambda path: plot_residuals(result, path)}
     prep = result.model.preparation
     if len(prep.columns) == 1 and prep.columns[0]["kind"] == "number":   # one feature: the fitted curve too
         from .viz import plot_fit
         x = prep.x_scaler.inverse(result.X_train)[:, 0]
-        written.append(plot_fit(x, result.y_train, result.model, os.path.join(args.out, "fit.png"),
-                                xlabel=prep.columns[0]["name"], ylabel=args.target))
+        writers["fit.png"] = lambda path: plot_fit(x, result.y_train, result.model, path,
+                                                   xlabel=prep.columns[0]["name"], ylabel=args.target)
+    try:      # everything made and checked before any file of an earlier run is replaced
+        written = _write_together(args.out, writers, stale=TRAIN_OUTPUTS)
+    except (DataError, ValueError, RuntimeError) as exc:
+        return _error(f"{exc}: nothing written ({os.path.join(args.out, 'model.json')} untouched)")
+    model_path = written[0]
     print(f"wrote {', '.join(written)}", file=say)
     if args.json:
         print(json.dumps(result.figures() | {"model_file": model_path}))
@@ -166,7 +295,8 @@ def cmd_predict(args):
     from .nn import ModelFileError, load_model
     from .train import TrainedModel
 
-    problem = args.out and _check_out_file(args.out)
+    to_stdout = args.out in (None, "-")
+    problem = not to_stdout and _check_out_file(args.out)
     if problem:
         return _error(problem)
     try:
@@ -190,10 +320,12 @@ def cmd_predict(args):
     writer.writerow([*table.header, column])
     for row, p in zip(table.rows, predictions):
         writer.writerow([*row, repr(float(p))])
-    if args.out:
+    if not to_stdout:
         from .files import atomic_write
         atomic_write(args.out, lines.getvalue())
         print(f"wrote {len(predictions)} predictions of {target} to {args.out} (column {column})", file=sys.stderr)
+    elif isinstance(sys.stdout, _Output):
+        sys.stdout.write_data(lines.getvalue())      # every byte, or an error naming stdout
     else:
         sys.stdout.write(lines.getvalue())
     return 0
@@ -249,7 +381,7 @@ def _add_train_commands(sub):
     p = sub.add_parser("predict", help="predict with a model.json from microreg train, in the target's units")
     p.add_argument("model", help="model.json written by microreg train")
     p.add_argument("data", help="CSV file with the columns the model was trained on (the target may be absent)")
-    p.add_argument("--out", help="write the rows with a predicted_TARGET column here (default: stdout)")
+    p.add_argument("--out", help="write the rows with a predicted_TARGET column here (default, or -: stdout)")
     p.add_argument("--strict", action="store_true", help="blank cells are errors, not filled")
     p.set_defaults(func=cmd_predict)
 
@@ -281,10 +413,46 @@ def cmd_check(args):
     return 1 if unexpected else 0
 
 
+#: The largest values of check FILE's flags: each gives a check of a few seconds on a small document
+#: (benchmarks/RESULTS.md); more only makes it longer, never surer.
+CHECK_LIMITS = {"--samples": 200, "--points": 50, "--dims": 12}      # microreg.document says the same
+MAX_DOCUMENT_BYTES = 32 * 1024 * 1024
+
+
+def _check_check_flags(args):
+    """The first bad flag of ``check FILE``, named with its value (None when all are fine)."""
+    for flag, value in (("--seed", args.seed), ("--samples", args.samples), ("--points", args.points)):
+        low = 0 if flag == "--seed" else 1
+        high = CHECK_LIMITS.get(flag)
+        if value < low or (high is not None and value > high):
+            return f"{flag} must be a whole number from {low} to {high}, got {value}" if high else \
+                f"{flag} must be a whole number ≥ {low}, got {value}"
+    for part in (args.dims or "").split(","):
+        key, eq, value = part.partition("=")
+        value = value.strip()
+        if eq and not (value.isascii() and value.isdigit()):     # '³' and '٣' are digits to str.isdigit
+            return f"--dims {part.strip()}: a size is a whole number written with 0-9, such as h=3"
+        if eq and int(value) > CHECK_LIMITS["--dims"]:
+            return (f"--dims {part.strip()}: at most {CHECK_LIMITS['--dims']} (sizes only need to tell the "
+                    "claims' shapes apart)")
+    return None
+
+
 def cmd_check_file(args):
     """``microreg check FILE``: a table of the document's claims (or ``--json``, one object a line)."""
     from .document import DimsError, DocumentError, check_file, exit_status, format_results, to_json
+    from .files import read_input
 
+    problem = _check_check_flags(args)
+    if problem:
+        return _error(problem)
+    try:         # a FIFO or a device is refused before anything is read, and the size is capped
+        if args.file != "-":
+            read_input(args.file, MAX_DOCUMENT_BYTES)
+    except FileNotFoundError:
+        pass     # said by check_file, as always
+    except OSError as exc:
+        return _error(f"{args.file}: {exc.strerror}")
     try:
         report = check_file(args.file, seed=args.seed, points=args.points, samples=args.samples, dims=args.dims)
     except (DocumentError, DimsError, ValueError) as exc:
@@ -307,7 +475,8 @@ def cmd_demo(args):
     from .viz import draw_graph, plot_fit, plot_loss
 
     out = args.out
-    problem = _check_out_folder(out)
+    problem = (f"--epochs must be a whole number ≥ 1, got {args.epochs}" if args.epochs < 1
+               else _check_out_folder(out))
     if problem:
         return _error(problem)
     print(_documents_line())
@@ -315,11 +484,11 @@ def cmd_demo(args):
           "y = sin(x) + noise")
     X, y = noisy_sine(200, seed=0)
     result = train(X, y, hidden=16, epochs=args.epochs, lr=0.02, seed=0, progress=not args.quiet)
-    written = [plot_loss(result["history"], os.path.join(out, "loss.png")),
-               plot_fit(X[:, 0], y, result["predict"], os.path.join(out, "fit.png"), truth=np.sin)]
-    result["model"].save(os.path.join(out, "model.json"), features=["x"], target="y",
-                         x_scaler=result["x_scaler"].to_json(), y_scaler=result["y_scaler"].to_json())
-    written.append(os.path.join(out, "model.json"))
+    writers = {"loss.png": lambda path: plot_loss(result["history"], path),
+               "fit.png": lambda path: plot_fit(X[:, 0], y, result["predict"], path, truth=np.sin),
+               "model.json": lambda path: result["model"].save(
+                   path, features=["x"], target="y", x_scaler=result["x_scaler"].to_json(),
+                   y_scaler=result["y_scaler"].to_json())}
     print(f"  trained {result['epochs']} epochs in {result['seconds']:.1f}s: train MSE {result['train_mse']:.4f} "
           f"(noise variance 0.01), R² {result['train_r2']:.3f}")
 
@@ -336,9 +505,10 @@ def cmd_demo(args):
     loss = document_000_example()
     loss.backward()                      # the picture shows every gradient, ∂L/∂node
     graph = draw_graph(loss)
-    written.append(graph.save(os.path.join(out, "graph.svg")))
-    written.append(graph.save(os.path.join(out, "graph.png")))
-    written.append(Stepper(document_000_example()).to_html(os.path.join(out, "stepper.html")))
+    writers["graph.svg"] = graph.save
+    writers["graph.png"] = graph.save
+    writers["stepper.html"] = Stepper(document_000_example()).to_html
+    written = _write_together(out, writers)      # all of this run's files, or none of them
     print(f"\nwrote to {os.path.abspath(out)}/:")
     for path in written:
         print(f"  {os.path.basename(path)}")
@@ -507,19 +677,25 @@ def cmd_step(args):
     if args.html:
         print(f"wrote {stepper.to_html(args.html)} ({len(stepper)} steps)")
         return 0
-    return run_terminal(stepper)
-
-
-def _quiet_stdout():
-    """Point stdout at the null device, so the flush at exit does not meet the closed pipe again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):   # no real file behind stdout (a test's StringIO): nothing to flush
-        pass
+    return run_terminal(stepper, stdout=getattr(sys.stdout, "stream", sys.stdout))   # its own escapes (clear screen)
 
 
 def main(argv=None):
+    """The command line; returns the exit status (130 after Ctrl-C, 141 when stdout's reader is gone)."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Output(out, "stdout"), _Output(err, "stderr", progress=True)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:     # one line, no traceback; every file is written whole or not at all
+        sys.stderr.write("\nmicroreg: interrupted\n")
+        return 130
+    except BrokenPipeError:       # `microreg check doc.md | head`: the reader has gone, as for any tool
+        return 141
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv):
     parser = argparse.ArgumentParser(prog="microreg", epilog=_documents_line(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="A tiny autograd engine for learning, "
@@ -582,12 +758,9 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     try:
-        code = args.func(args)
-        sys.stdout.flush()       # a closed pipe shows here, not in the flush at exit
-        return code
-    except BrokenPipeError:  # the reader went away (`microreg check | head -1`): not an error, stop quietly
-        _quiet_stdout()
-        return 0
+        return args.func(args)
+    except BrokenPipeError:  # the reader went away (`microreg check | head -1`): main says so with exit 141
+        raise
     except OSError as exc:   # a write that failed after the checks (a full disk, a read-only mount): no traceback
         where = exc.filename or "a file"
         return _error(f"{where}: {exc.strerror or exc}")

@@ -20,6 +20,8 @@ import re
 
 import numpy as np
 
+from .files import read_input    # a FIFO or /dev/zero is refused, the size capped
+
 
 class DataError(ValueError):
     """A data file that cannot be used; the message names the file, line and column."""
@@ -41,6 +43,7 @@ def noisy_sine(n=200, seed=0, noise=0.1):
 
 # --- reading a CSV file ---------------------------------------------------------------------------
 
+MAX_CSV_BYTES = 512 * 1024 * 1024   # a larger CSV is refused (microreg reads it whole, as text)
 MISSING = frozenset({"", "na", "n/a", "null", "none", "?"})   # cells that mean "no value" (any case)
 MAX_CATEGORIES = 20   # a text column with at most this many distinct values is one-hot encoded
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -60,11 +63,19 @@ class Table:
         self.path, self.header, self.rows = str(path), list(header), rows
         self.lines = list(lines) if lines is not None else list(range(2, len(rows) + 2))
         self.notes = list(notes)
+        self._columns = {}
+        for j, name in enumerate(self.header):      # name → first column: one dict, not a scan per name
+            self._columns.setdefault(name, j)
 
     def index(self, name, role="column"):
-        if name not in self.header:
-            raise DataError(f"{self.path}: line 1: no column named {name!r} (columns: {', '.join(self.header)})")
-        return self.header.index(name)
+        j = self._columns.get(name)
+        if j is None:
+            shown = ", ".join(self.header[:20]) + (f", … ({len(self.header)} in all)" if len(self.header) > 20 else "")
+            raise DataError(f"{self.path}: line 1: no column named {name!r} (columns: {shown})")
+        return j
+
+    def has(self, name):
+        return name in self._columns
 
     def where(self, row, col):
         """'file: line L, column C (name)' for row index ``row`` and column index ``col``."""
@@ -84,8 +95,7 @@ def _wide_encoding(raw):
 def read_table(path):
     """Read a CSV file with a header row into a `Table` of text cells; errors name file, line, column."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = read_input(path, MAX_CSV_BYTES)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -226,10 +236,11 @@ def choose_columns(table, target, features=None, drop=()):
     """The feature columns: ``features`` if given, else every column but the target and ``drop``."""
     table.index(target)
     for flag, names in (("--features", features or ()), ("--drop", drop)):
-        unknown = [n for n in names if n not in table.header]
+        unknown = [n for n in names if not table.has(n)]
         if unknown:
             raise DataError(f"{table.path}: {flag}: no column named {', '.join(map(repr, unknown))} "
                             f"(columns: {', '.join(table.header)})")
+    features, drop = set(features or ()), set(drop)
     if features:
         if target in features:
             raise DataError(f"--features: {target!r} is the target; it cannot also be a feature")
@@ -321,13 +332,13 @@ class Preparation:
     def encode(self, table, rows=None, strict=False):
         """(X, blanks): the encoded, unscaled features of ``rows`` (default all) and {column: cells filled}."""
         rows = range(len(table.rows)) if rows is None else rows
-        missing = [c["name"] for c in self.columns if c["name"] not in table.header]
+        missing = [c["name"] for c in self.columns if not table.has(c["name"])]
         if missing:
             raise DataError(f"{table.path}: line 1: no column named {', '.join(map(repr, missing))} "
                             f"(the model needs {', '.join(self.inputs)})")
         blocks, blanks = [], {}
         for c in self.columns:
-            j = table.header.index(c["name"])
+            j = table.index(c["name"])
             cells = [table.rows[i][j] for i in rows]
             if c["kind"] == "number":
                 col, filled = np.empty(len(cells)), 0
@@ -373,22 +384,57 @@ class Preparation:
 
     @classmethod
     def from_json(cls, d, source="preparation"):
+        """From what `to_json` wrote; every key and value checked, so a file edited by hand is refused
+        in one line naming the key, never a traceback or a silent nan at prediction time."""
         try:
+            if not isinstance(d, dict):
+                raise ValueError(f"must be an object, got {_short(d)}")
             columns = d["columns"]
-            for c in columns:
-                if c["kind"] not in ("number", "category") or not isinstance(c["name"], str):
-                    raise ValueError(f"column {c.get('name')!r}: unknown kind {c['kind']!r}")
-                if c["kind"] == "number" and not math.isfinite(float(c["median"])):
-                    raise ValueError(f"column {c['name']!r}: median {c['median']!r} is not finite")
-            x, y = Standardizer.from_json(d["x_scaler"]), Standardizer.from_json(d["y_scaler"], scalar=True)
+            if not isinstance(columns, list) or not columns:
+                raise ValueError(f"columns must be a non-empty list, got {_short(columns)}")
+            names = set()
+            for i, c in enumerate(columns):
+                _check_column(i, c)
+                if c["name"] in names:
+                    raise ValueError(f"columns[{i}]: the column {c['name']!r} appears twice")
+                names.add(c["name"])
+            if not isinstance(d["target"], str):
+                raise ValueError(f"target must be a column name, got {_short(d['target'])}")
+            x = Standardizer.from_json(d["x_scaler"], name="x_scaler")
+            y = Standardizer.from_json(d["y_scaler"], scalar=True, name="y_scaler")
             width = sum(1 if c["kind"] == "number" else len(c["values"]) for c in columns)
-            if x.mean.shape != (width,) or x.std.shape != (width,):
-                raise ValueError(f"x_scaler has {x.mean.size} columns, the columns encode {width}")
-            if not (np.isfinite(x.mean).all() and np.isfinite(x.std).all() and np.isfinite([y.mean, y.std]).all()):
-                raise ValueError("a scaler holds a number that is not finite")
-            return cls(str(d["target"]), columns, x, y)
+            if x.mean.shape != (width,):
+                raise ValueError(f"x_scaler has {x.mean.size} columns, the columns encode {width} features")
+            return cls(d["target"], columns, x, y)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataError(f"{source}: {exc if not isinstance(exc, KeyError) else f'key {exc} is missing'}") from None
+
+
+def _check_column(i, c):
+    """One entry of a preparation's columns, as `Preparation.fit` writes them."""
+    if not isinstance(c, dict):
+        raise ValueError(f"columns[{i}] must be an object, got {_short(c)}")
+    for key in ("name", "kind"):
+        if key not in c:
+            raise ValueError(f"columns[{i}]: key {key!r} is missing")
+    if not isinstance(c["name"], str):
+        raise ValueError(f"columns[{i}]: the name must be text, got {_short(c['name'])}")
+    where = f"column {c['name']!r}"
+    if c["kind"] == "number":
+        if not _is_json_number(c.get("median")) or not math.isfinite(c["median"]):
+            raise ValueError(f"{where}: median {_short(c.get('median'))} is not a finite number")
+        blank = c.get("blank", [])
+        if not isinstance(blank, list) or not all(isinstance(v, str) for v in blank):
+            raise ValueError(f"{where}: blank must be a list of texts, got {_short(blank)}")
+    elif c["kind"] == "category":
+        values = c.get("values")
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise ValueError(f"{where}: values must be a non-empty list of texts, got {_short(values)}")
+        if len(set(values)) != len(values):
+            twice = next(v for v in values if values.count(v) > 1)
+            raise ValueError(f"{where}: the value {twice!r} appears twice in values")
+    else:
+        raise ValueError(f"{where}: unknown kind {_short(c['kind'])} (number or category)")
 
 
 def load_csv(path, target):
@@ -424,8 +470,19 @@ class Standardizer:
     @classmethod
     def fit(cls, a):
         a = np.asarray(a, dtype=np.float64)
-        std = a.std(axis=0)
-        return cls(a.mean(axis=0), np.where(std > 0, std, 1.0))
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            mean, std = a.mean(axis=0), a.std(axis=0)
+            # at the edges of float64 the plain formulas fail: the sum of 1e308 and 1e308 overflows, the
+            # squares of deviations of order 1e−300 underflow to 0 (a spread read as none). There,
+            # divide by the largest magnitude first and multiply back.
+            edge = ~(np.isfinite(mean) & np.isfinite(std)) | (std < 1e-150)
+            if np.any(edge):
+                scale = np.max(np.abs(a), axis=0)
+                scale = np.where(scale > 0, scale, 1.0)
+                b = a / scale
+                mean = np.where(edge, b.mean(axis=0) * scale, mean)
+                std = np.where(edge, b.std(axis=0) * scale, std)
+        return cls(mean, np.where(std > 0, std, 1.0))
 
     def transform(self, a):
         return (np.asarray(a, dtype=np.float64) - self.mean) / self.std
@@ -437,9 +494,40 @@ class Standardizer:
         return {"mean": np.atleast_1d(self.mean).tolist(), "std": np.atleast_1d(self.std).tolist()}
 
     @classmethod
-    def from_json(cls, d, scalar=False):
-        mean, std = np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64)
+    def from_json(cls, d, scalar=False, name="scaler"):
+        """From ``{"mean": [...], "std": [...]}``; every number checked: finite means, positive finite
+        spreads (a standardizer never writes 0: a constant column gets 1), one of each for a scalar."""
+        if not isinstance(d, dict):
+            raise ValueError(f"{name} must be an object with mean and std, got {_short(d)}")
+        parts = {}
+        for key in ("mean", "std"):
+            if key not in d:
+                raise ValueError(f"{name}: key {key!r} is missing")
+            values = d[key]
+            if not isinstance(values, list) or not all(_is_json_number(v) for v in values):
+                raise ValueError(f"{name}.{key} must be a list of numbers, got {_short(values)}")
+            parts[key] = np.asarray(values, dtype=np.float64)
+        mean, std = parts["mean"], parts["std"]
+        if scalar and (mean.size != 1 or std.size != 1):
+            raise ValueError(f"{name} must hold one mean and one std, got {mean.size} and {std.size}")
+        if mean.size != std.size:
+            raise ValueError(f"{name} has {mean.size} means but {std.size} stds")
+        if not np.isfinite(mean).all():
+            raise ValueError(f"{name}.mean holds {_short(mean[~np.isfinite(mean)][0])}, not a finite number")
+        bad = ~(np.isfinite(std) & (std > 0))
+        if bad.any():
+            raise ValueError(f"{name}.std holds {_short(float(std[bad][0]))} at position {int(np.flatnonzero(bad)[0])}: "
+                             "a spread must be a finite number > 0")
         return cls(mean[0], std[0]) if scalar else cls(mean, std)
+
+
+def _is_json_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _short(value):
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def split(X, y, fraction, seed=0):

@@ -45,6 +45,7 @@ import itertools
 import numbers
 import operator
 import weakref
+from math import inf
 
 import numpy as np
 
@@ -160,17 +161,33 @@ def _as_data(data):
         except ValueError as exc:
             raise ValueError(f"a batch must be a flat list of numbers: {exc}") from None
     if isinstance(data, ndarray):
+        if data.__class__ is ndarray and data.dtype is _FLOAT64 and data.ndim == 1 and data.shape[0]:
+            return data                      # a float64 batch (the usual case): nothing to check or convert
+        if data.__class__ is not ndarray and isinstance(data, np.ma.MaskedArray):
+            masked = int(np.ma.count_masked(data))
+            if masked:     # asarray would drop the mask: masked values would count
+                raise ValueError(f"Value data: a masked array with {masked} masked value(s) of {data.size}: "
+                                 f"fill them (a.filled(0.0)) or drop them (a.compressed()) first")
+            data = data.data
         if data.dtype.kind not in "biuf":
             if data.dtype.kind == "O" and any(isinstance(v, Value) for v in data.ravel()[:1000]):
                 raise TypeError(f"Value data must be numbers; got {data.size} Value nodes (a list of outputs?): "
                                 f"use the nodes themselves, or give one node per value")
             raise TypeError(f"Value data must be numeric; got an array of dtype {data.dtype}")
         if data.ndim == 0:
-            return float(data)
+            return _to_float(data[()])
         if data.ndim != 1:
             raise ValueError(f"a batch Value holds a 1-D array (one value per sample); got shape {data.shape}")
         if data.shape[0] == 0:
             raise ValueError("a batch Value needs at least one sample; got an empty array")
+        if data.dtype.itemsize > 8 and data.dtype.kind == "f":      # np.longdouble: it may not fit
+            with np.errstate(over="ignore"):
+                out = np.asarray(data, dtype=np.float64)
+            lost = np.isinf(out) & ~np.isinf(data)
+            if lost.any():
+                i = int(np.flatnonzero(lost)[0])
+                _to_float(data[i], f"Value data at sample {i}:")
+            return out
         return np.asarray(data, dtype=np.float64)
     if isinstance(data, np.bool_):      # numpy's bool is not a numbers.Real; Python's is
         return float(data)
@@ -183,7 +200,10 @@ def _as_data(data):
 
 def _to_float(number, what="Value data"):
     try:
-        return float(number)
+        f = float(number)
+        if -inf < f < inf or f != f or f == number:
+            return f
+        raise OverflowError     # float() made inf of a finite number (np.longdouble(1e400), Decimal)
     except OverflowError:
         text = str(number)
         shown = text if len(text) <= 24 else f"{text[:12]}…{text[-4:]} ({len(text.lstrip('-'))} digits)"
@@ -1019,7 +1039,7 @@ def _backprop(root, seed):
                         old = 0.0
                 before = _snapshot(old)
                 child.grad = old + contribution
-                yield Step(k, node, child, position, rule, local[position], upstream, contribution,
+                yield Step(k, node, child, position, rule, ops.plain(local[position]), upstream, contribution,
                            _snapshot(child.grad), before, fan_in[id(child)])
                 k += 1
     except (Exception, KeyboardInterrupt) as exc:

@@ -86,7 +86,8 @@ def number_text(value, fmt="{:.4g}"):
     if value.__class__ is not float and hasattr(value, "shape"):     # a batch: its first values
         head = ", ".join(number_text(float(v), fmt) for v in value[:3])
         return f"[{head}{', …' if value.shape[0] > 3 else ''}]"
-    value = float(value)
+    if not isinstance(value, float):
+        value = float(value)            # a float subclass keeps its own format (ops.Wide: its true size)
     if value.is_integer() and abs(value) < 1e15:
         text = str(int(value))
     else:

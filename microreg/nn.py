@@ -42,7 +42,7 @@ import numpy as np
 
 from .data import DataError, Preparation, Standardizer, Table, read_table
 from .engine import Data, Value, _affine_node, _new, _unary
-from .files import atomic_write
+from .files import atomic_write, read_input
 from .ops import RELU, SIGMOID
 
 ndarray = np.ndarray
@@ -1005,11 +1005,13 @@ def _short(value):
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+MAX_MODEL_BYTES = 64 * 1024 * 1024     # about 2.5 million parameters as JSON
+
+
 def _read_model_file(path):
     """The JSON document of a model file, its format and model name checked; errors name file and key."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = read_input(path, MAX_MODEL_BYTES).decode("utf-8-sig")   # a byte-order mark (Windows editors) is not JSON's
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read the model file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -1154,7 +1156,30 @@ class TrainedModel:
         X, blanks = self.preparation.features(table, strict=strict)
         with np.errstate(over="ignore", invalid="ignore"):
             z = np.atleast_1d(self.network(X).data)
-        return self.preparation.y_scaler.inverse(z), blanks
+            predictions = self.preparation.y_scaler.inverse(z)
+        bad = ~np.isfinite(predictions)
+        if bad.any():          # never a silent inf or nan in the output: the first such row, and why
+            raise DataError(self._not_finite(table, X, int(np.flatnonzero(bad)[0]), predictions))
+        return predictions, blanks
+
+    def _not_finite(self, table, X, i, predictions):
+        prep = self.preparation
+        where = f"{table.path}: line {table.lines[i]}" if table.lines else f"{table.path}: row {i + 1}"
+        with np.errstate(over="ignore", invalid="ignore"):
+            far = np.abs(X[i])
+        j = int(np.nanargmax(np.where(np.isfinite(far), far, np.inf))) if far.size else None
+        if j is not None and not far[j] < 1e6:
+            name = prep.feature_names[j]
+            column = name.split("=")[0] if prep.columns and name not in prep.inputs else name
+            cell = table.rows[i][table.index(column)] if table.has(column) else "?"
+            return (f"{where}: the prediction is {predictions[i]} (not a finite number): {column} = {cell} is "
+                    f"{float(far[j]):.3g} standard deviations from the training rows' mean, far outside what "
+                    "the model learned from")
+        biggest = max((abs(p.data) for p in self.network.parameters()), default=0.0)
+        return (f"{where}: the prediction is {predictions[i]} (not a finite number) although every input is "
+                f"within {float(np.nanmax(far)) if far.size else 0:.3g} standard deviations of the training "
+                f"mean: the model's numbers overflow (its largest parameter is {biggest:.3g}; a model file "
+                "edited by hand?)")
 
     def __call__(self, rows):
         return self.predict(rows)[0]

@@ -27,6 +27,7 @@ sympy like every other. It costs three short entries below.
 """
 
 import math
+import numbers
 from operator import mul as _mul
 
 import numpy as np
@@ -75,14 +76,18 @@ def _leaf(data, like):
 
 
 def step_any(x):
-    """The derivative of relu: 1 where x > 0, else 0 (a constant even for a Value)."""
+    """The derivative of relu: 1 where x > 0, else a hard 0 (relu is constant there: no upstream
+    passes, not even ∞; see `HardZero`); a constant even for a Value."""
     if x.__class__ is float:
-        return 1.0 if x > 0 else 0.0
+        return 1.0 if x > 0 else HARD_ZERO
     if x.__class__ is ndarray:
-        return (x > 0).astype(np.float64)
+        up = x > 0
+        return hard_zeros(up, ~up)
     if not _is_value(x):           # a number of another type (np.float64, an int set by hand)
-        return 1.0 if x > 0 else 0.0
-    return _leaf((x.data > 0) * 1.0 if x.data.__class__ is ndarray else float(x.data > 0), x)
+        return 1.0 if x > 0 else HARD_ZERO
+    if x.data.__class__ is ndarray:
+        return _leaf((x.data > 0) * 1.0, x)
+    return _leaf(1.0, x) if x.data > 0 else HARD_ZERO
 
 
 def sign_any(x):
@@ -94,11 +99,202 @@ def sign_any(x):
         return np.sign(x)
     if not _is_value(x):
         return sign_any(float(x))
-    return _leaf(np.sign(x.data) if x.data.__class__ is ndarray else sign_any(x.data))
+    return _leaf(np.sign(x.data) if x.data.__class__ is ndarray else sign_any(x.data), x)
 
 
 def ones_like(x):
     return np.ones_like(x) if x.__class__ is ndarray else 1.0
+
+
+# --- two kinds of number a local derivative can be at the edges of float64 ----------------------
+# The walk multiplies local × upstream. Two products that float arithmetic gets wrong are kept
+# right by the locals themselves, so the walk (the hot path) does no extra work for them:
+#   0 × ∞ = nan, where the op is *constant* around its input (relu left of 0, a⁰), so its true
+#   derivative is 0 whatever flows in (√(relu(x)) at x = −1: ∂/∂relu = +∞, ∂/∂x = 0);
+#   a local too large for a float (1/a at a subnormal a) whose product with the next local fits:
+#   log(σ(z)) at z = −710 has ∂/∂σ = 1/σ ≈ 2.2e308 (too large), but ∂/∂z = (1/σ)·σ(1 − σ) = 1.
+
+class HardZero(float):
+    """A local derivative that is 0 because the op is constant around its input: no upstream
+    gradient passes it, not even an infinite one (a plain 0 × ∞ is nan). PyTorch selects there
+    instead of multiplying (relu's ``threshold_backward``, pow's mask for exponent 0); ChainRules.jl
+    calls it a strong zero. Times a number it is a hard zero again, so it stays one down the walk
+    (relu(√relu(x)) at x = −1: √'s local ∞ meets it, not a plain 0); added to a number it is that
+    number, to a grad still at its start (0.0) itself. Times a batch or a Value: plain zeros."""
+
+    __slots__ = ()
+
+    def __mul__(self, other):
+        if other.__class__ is float or other.__class__ is HardZero or other.__class__ is Wide:
+            return HARD_ZERO
+        return _zeros_like(other)
+
+    __rmul__ = __mul__
+
+    def __add__(self, other):
+        if other.__class__ is float and other == 0.0:
+            return self
+        return other + 0.0
+
+    __radd__ = __add__
+
+    def __reduce__(self):
+        return float, (0.0,)
+
+
+HARD_ZERO = HardZero(0.0)
+
+
+def _zeros_like(x):
+    data = x.data if _is_value(x) else x
+    return np.zeros(np.shape(data)) if isinstance(data, ndarray) and data.ndim else 0.0
+
+
+class HardZeros(ndarray):
+    """A batch of local derivatives, hard zeros (see `HardZero`) where ``hard`` is True: their
+    products are 0 there whatever the other factor (∞ too), and the plain product elsewhere."""
+
+    def __mul__(self, other):
+        plain = self.view(ndarray)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out = np.multiply(plain, other.data if _is_value(other) else other)
+        if out.__class__ is not ndarray:
+            return out
+        out[np.broadcast_to(self.hard, out.shape)] = 0.0
+        return out
+
+    __rmul__ = __mul__
+
+    def __array_finalize__(self, obj):
+        self.hard = getattr(obj, "hard", None)
+
+
+def hard_zeros(values, hard):
+    """``values`` as `HardZeros`, hard zeros where ``hard`` (values there are set to 0)."""
+    values = np.array(values, dtype=np.float64)
+    hard = np.broadcast_to(np.asarray(hard, dtype=bool), values.shape)
+    if not hard.any():
+        return values
+    values[hard] = 0.0
+    out = values.view(HardZeros)
+    out.hard = hard.copy()
+    return out
+
+
+def plain(local):
+    """A local derivative as a plain float or array (a `HardZeros` batch as its ndarray), for showing."""
+    return local.view(ndarray) if isinstance(local, HardZeros) else local
+
+
+class Wide(float):
+    """A local derivative too large for a float, kept as ``m·2**e``. As a float it is ±inf (what
+    plain arithmetic gives); multiplied, divided or added, it gives the exact result, a plain float
+    whenever that fits (see the comment above `HardZero`). It prints its true size (``2.236e+308``).
+    Only scalar locals become Wide: a batch's overflowing local is ±inf, as before. It is a finite
+    number: times 0 it is 0, as any local is (an upstream gradient that underflowed to 0 has lost
+    its value before it got here, whatever local it meets)."""
+
+    __slots__ = ("m", "e")
+
+    def __mul__(self, other):
+        if other.__class__ is Wide:
+            return wide(self.m * other.m, self.e + other.e)
+        if other.__class__ is HardZero:
+            return other
+        if other.__class__ is ndarray:
+            m, e = np.frexp(other)
+            with np.errstate(over="ignore", invalid="ignore"):
+                return np.ldexp(self.m * m, self.e + e)
+        if isinstance(other, numbers.Real):
+            m, e = math.frexp(other)
+            return wide(self.m * m, self.e + e)
+        return NotImplemented
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, numbers.Real):
+            if other == 0:
+                raise ZeroDivisionError("float division by zero")
+            m, e = (other.m, other.e) if other.__class__ is Wide else math.frexp(other)
+            return wide(self.m / m, self.e - e)
+        return NotImplemented
+
+    def __rtruediv__(self, other):
+        if isinstance(other, numbers.Real):
+            m, e = math.frexp(other)
+            return wide(m / self.m, e - self.e)
+        return NotImplemented
+
+    def __add__(self, other):
+        if isinstance(other, numbers.Real):
+            m, e = (other.m, other.e) if other.__class__ is Wide else math.frexp(other)
+            if not math.isfinite(m):
+                return float(self) + m
+            top = max(self.e, e)
+            return wide(math.ldexp(self.m, self.e - top) + math.ldexp(m, e - top), top)
+        return NotImplemented
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return wide(-self.m, self.e)
+
+    def __sub__(self, other):
+        return self + (-other) if isinstance(other, numbers.Real) else NotImplemented
+
+    def __rsub__(self, other):
+        return (-self) + other if isinstance(other, numbers.Real) else NotImplemented
+
+    def _decimal(self):
+        import decimal
+        with decimal.localcontext() as ctx:
+            ctx.prec = 40
+            return decimal.Decimal(self.m) * decimal.Decimal(2) ** self.e
+
+    def __format__(self, spec):
+        return format(self._decimal(), spec or ".17g")
+
+    def __repr__(self):
+        return format(self._decimal(), ".17g")
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return wide, (self.m, self.e)
+
+
+def wide(m, e):
+    """m·2**e as a float when it fits (a subnormal or 0 when it is that small), else a `Wide`."""
+    m, shift = math.frexp(m)
+    e += shift
+    if not math.isfinite(m) or m == 0.0:
+        return m
+    try:
+        return math.ldexp(m, e)
+    except OverflowError:
+        w = Wide(math.copysign(inf, m))
+        w.m, w.e = m, e
+        return w
+
+
+def _quotient(a, b):
+    """a / b for a local derivative: exactly, as a `Wide`, where it is too large for a float."""
+    if a.__class__ is float and b.__class__ is float:
+        q = a / b
+        if -inf < q < inf or not math.isfinite(a):
+            return q
+        (ma, ea), (mb, eb) = math.frexp(a), math.frexp(b)
+        return wide(ma / mb, ea - eb)
+    if a.__class__ is Wide:
+        return a / b
+    with np.errstate(over="ignore"):
+        return a / b
+
+
+def _reciprocal(a):
+    """1/a (the local derivative of ln a, and of a / b with respect to a)."""
+    return _quotient(1.0, a)
 
 
 # --- forward functions ------------------------------------------------------------------------
@@ -216,6 +412,14 @@ def _pow_free(a, k):
         return np.power(a, k)
 
 
+def _wide_power_local(a, k):
+    """k·a^(k−1) where it is too large for a float, as a `Wide` (from log₂ of its size: about 13
+    correct digits)."""
+    size = math.log2(abs(k)) + (k - 1.0) * math.log2(abs(a))
+    whole = math.floor(size)
+    return wide(_overflow_sign(a, k) * 2.0 ** (size - whole), whole)
+
+
 def _overflow_sign(a, k):
     """The sign of k·a^(k−1) (for a result too large for a float): a^(k−1) < 0 when a < 0 and
     k − 1 is odd (k is whole there: a negative base to a fractional power was refused)."""
@@ -227,20 +431,21 @@ def _pow_local(a, k):
     """k·a^(k−1), the derivative of a^k: ±inf (not an error) where it is infinite, e.g. √a at 0."""
     if a.__class__ is float:
         if a == 0.0 and k < 1:
-            return 0.0 if k == 0 else math.copysign(inf, k)
+            return HARD_ZERO if k == 0 else math.copysign(inf, k)
         try:
             return k * a ** (k - 1.0)
-        except OverflowError:       # e.g. 4x³ at x = −1e200: −inf, the sign of k·a^(k−1)
-            return _overflow_sign(a, k) * inf
+        except OverflowError:       # too large for a float: e.g. 4x³ at x = −1e200, −4e600
+            return HARD_ZERO if k == 0 else _wide_power_local(a, k)
     if a.__class__ is ndarray:
+        if k == 0:                       # d(a^0)/da = 0 everywhere (a^(−1) would overflow at a subnormal a)
+            return hard_zeros(np.zeros(a.shape), True)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            out = k * np.power(a, k - 1.0)
-        return np.where(a == 0.0, 0.0, out) if k == 0 else out
+            return k * np.power(a, k - 1.0)
     if not _is_value(a):                 # a number of another type (np.float64, an int set by hand)
         return _pow_local(float(a), k)
     # a Value: build the derivative as a graph
     if k == 0:
-        return 0.0                       # d(a^0)/da = 0 everywhere (no a^(−1) to build)
+        return HARD_ZERO                 # d(a^0)/da = 0 everywhere (no a^(−1) to build)
     if k < 1 and (np.asarray(a.data) == 0).any():
         # a^(k−1) at a = 0 (0 < k < 1: a^k with k < 0 refused a = 0) is +inf, which the checked
         # a ** (k − 1) would refuse: built with `pow_limit`, so that every sample, the ones at 0
@@ -260,8 +465,11 @@ def _powv_local_exponent(a, b, ans):
         return ans * a.log()
     if a.__class__ is float:
         if a > 0:
-            return ans * math.log(a)
+            out = ans * math.log(a)
+            return out if -inf < out < inf or not math.isfinite(ans) else wide(ans, 0) * math.log(a)
         if a == 0:      # a^b·ln a → 0 for b ≥ 0; for b < 0 (only inside a derivative graph) ∞·(−∞)
+            if b.__class__ is ndarray:      # 0.0 ** Value(batch): one b per sample
+                return np.where(b >= 0, 0.0, -inf)
             return 0.0 if b >= 0 else -inf
         raise DomainProblem(0, a, "∂(a^b)/∂b = a^b·ln(a) needs a ≥ 0 (there is no real ln of a negative number)")
     a_arr = np.asarray(a)
@@ -287,15 +495,17 @@ def _powv_local_base(a, b, ans):
             if not zero_b.any():
                 return b * _node(POWV_LIMIT, _wrap_value(a, b), b - 1.0)
             if zero_b.ndim == 0:
-                return 0.0
+                return HARD_ZERO
             keep = 1.0 - zero_b
             return b * _node(POWV_LIMIT, a * keep + zero_b * 1.0, b - 1.0) * keep
         return b * a ** (b - 1.0)
     if a.__class__ is float and b.__class__ is float:
-        return _pow_local(a, b)
+        return HARD_ZERO if b == 0 else _pow_local(a, b)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         out = b * np.power(a, b - 1.0)
-    return np.where(np.asarray(b) == 0.0, 0.0, out)
+    if np.ndim(a) == 0:      # a scalar base: its contributions are summed over the batch (engine), as plain numbers
+        return np.where(np.asarray(b) == 0.0, 0.0, out)
+    return hard_zeros(out, np.asarray(b) == 0.0)       # a^0 is constant: a hard 0 there
 
 
 def _wrap_value(x, like):
@@ -553,8 +763,8 @@ MUL = Op("mul", 2, lambda a, b: a * b,
          dexpr=(lambda a, b: b, lambda a, b: a), symbol="×")
 
 DIV = Op("div", 2, _div,
-         d=(lambda a, b, ans: 1.0 / b,            # ∂(a/b)/∂a = 1/b
-            lambda a, b, ans: -ans / b),          # ∂(a/b)/∂b = −a/b² = −(a/b)/b
+         d=(lambda a, b, ans: _reciprocal(b),     # ∂(a/b)/∂a = 1/b
+            lambda a, b, ans: _quotient(-ans, b)),  # ∂(a/b)/∂b = −a/b² = −(a/b)/b
          expr=lambda a, b: a / b,
          dexpr=(lambda a, b: 1 / b, lambda a, b: -a / b ** 2), symbol="/")
 
@@ -571,7 +781,7 @@ EXP = Op("exp", 1, _exp,
          dexpr=(lambda a: call("exp", a),), symbol="exp")
 
 LOG = Op("log", 1, _log,
-         d=(lambda a, ans: 1.0 / a,),
+         d=(lambda a, ans: _reciprocal(a),),
          expr=lambda a: call("ln", a),
          dexpr=(lambda a: 1 / a,), symbol="ln")
 
@@ -622,9 +832,15 @@ def _pow_const_dexpr(k):
     return lambda a: Num(k) * a ** Num(k - 1)
 
 
+def _zero_local(a, ans):
+    """d(a⁰)/da: a hard 0 everywhere (a⁰ = 1 is constant; a^(−1) would overflow at a subnormal a)."""
+    data = a.data if _is_value(a) else a
+    return hard_zeros(np.zeros(data.shape), True) if data.__class__ is ndarray else HARD_ZERO
+
+
 def _pow_op(k, forward):
     return Op("pow", 1, forward,
-              d=(lambda a, ans: _pow_local(a, k),),
+              d=(_zero_local if k == 0 else lambda a, ans: _pow_local(a, k),),
               expr=lambda a: a ** Num(k),
               dexpr=(_pow_const_dexpr(k),),
               const=k, symbol=f"^{_num(k)}")

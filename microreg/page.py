@@ -22,6 +22,7 @@ network, opens from ``file://``); ``write_page(stepper, path)`` writes it atomic
 import html
 import json
 import math
+import re
 from pathlib import Path
 
 from .files import atomic_write
@@ -99,6 +100,9 @@ def _quizzes(stepper):
         while not quiz.done:
             f = quiz.frame
             expected = float(f.answer)
+            if not math.isfinite(expected):    # nothing to type in for ∞ or nan: the step is shown, not asked
+                quiz.reveal()
+                continue
             question = quiz.question()
             candidates = [-expected]
             if f.phase == "backward":
@@ -219,10 +223,29 @@ def page_data(stepper, title="microreg: backprop, step by step", sample=None):
 
 def json_for_script(data):
     """JSON that is safe inside <script type="application/json">: <, >, & and the line separators
-    are \\u escapes, so no label can end the script element or open a comment."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    are \\u escapes, so no label can end the script element or open a comment; a lone surrogate is a
+    \\u escape too (it is not text: the page could not be written as UTF-8); a number that is not
+    finite is its text ("inf", "nan"), where JSON has none."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite_json(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _finite_json(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    if isinstance(x, dict):
+        return {k: _finite_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite_json(v) for v in x]
+    return x
 
 
 _PAGE = """<!DOCTYPE html>
@@ -251,7 +274,8 @@ def page_html(stepper, title="microreg: backprop, step by step", sample=None):
     if "</script" in js.lower():
         raise ValueError("microreg/web/stepper.js must not contain '</script'")
     data = page_data(stepper, title=title, sample=sample)
-    return _PAGE.format(title=html.escape(str(title)), css=asset("stepper.css"), data=json_for_script(data), js=js)
+    title = _SURROGATE.sub("\ufffd", html.escape(str(title)))
+    return _PAGE.format(title=title, css=asset("stepper.css"), data=json_for_script(data), js=js)
 
 
 def write_page(stepper, path, title="microreg: backprop, step by step", sample=None):

@@ -81,6 +81,22 @@ def group(name):
     return f"({name})" if has_operator(name) else name
 
 
+#: The longest node name the stepper shows (terminal, page, widget): a longer label is cut in the
+#: middle, so a label of 100,000 characters does not make a page of 40 MB.
+MAX_NAME = 80
+
+
+def shown_name(label):
+    """A label as the stepper shows it: control characters as escapes (``\\x00``, ``\\x1b``: a NUL
+    emptied the formula panel, an ESC reached the terminal; a newline still starts a new line), lone
+    surrogates as escapes (they are not text: no page could be written), cut to `MAX_NAME`."""
+    from .terminal import printable
+    text = printable(str(label))
+    if len(text) > MAX_NAME:
+        text = f"{text[:MAX_NAME - 20]}…{text[-12:]} ({len(text):,} characters)"
+    return text
+
+
 def _copy(x):
     return x.copy() if x.__class__ is ndarray else x
 
@@ -265,11 +281,11 @@ class Stepper:
         names, counter = {}, 0
         for n in self.order:
             if id(n) in given:
-                names[id(n)] = str(given[id(n)])
+                names[id(n)] = shown_name(given[id(n)])
             elif is_constant(n):
                 names[id(n)] = constant_text(n.data, self.fmt)
             elif n.label is not None:
-                names[id(n)] = str(n.label)
+                names[id(n)] = shown_name(n.label)
             elif n is self.root:
                 names[id(n)] = "L"
             elif n._rule is None and n.data.__class__ is float:

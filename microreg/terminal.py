@@ -10,6 +10,7 @@ every parameter's gradient.
 """
 
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -22,6 +23,19 @@ _KEYS = {"\r": NEXT, "\n": NEXT, " ": NEXT, "n": NEXT, "\x1b[C": NEXT, "\x1bOC":
          "g": GOTO, "q": QUIT, "\x1b": QUIT, "\x03": QUIT, "\x04": QUIT}
 _WORDS = {"": NEXT, "n": NEXT, "next": NEXT, "b": BACK, "back": BACK, "p": BACK, "g": GOTO, "goto": GOTO,
           "q": QUIT, "quit": QUIT, "exit": QUIT}
+
+
+#: What must never reach a terminal as itself: C0 controls but tab and newline (ESC starts an escape
+#: sequence that can erase or forge lines, CR returns to the line's start, BEL rings), DEL, the C1
+#: controls, the bidirectional overrides (they reorder what follows) and lone surrogates (not text).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                       "\ud800-\udfff]")
+
+
+def printable(text):
+    """``text`` with every control character shown as its escape (``\\x1b``, ``\\r``, ``\\u202e``), so
+    text from a document, a CSV or a label cannot move the cursor, erase or forge lines of a report."""
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 def wrap(text, width):
@@ -109,8 +123,8 @@ def run_terminal(stepper, stdin=None, stdout=None):
 
     def show(note=""):
         w = width()
-        head = f"Backprop of {root}: step {stepper.position + 1} of {len(stepper)}"
-        body = wrap(stepper.text(), w)
+        head = printable(f"Backprop of {root}: step {stepper.position + 1} of {len(stepper)}")
+        body = wrap(printable(stepper.text()), w)
         write("\x1b[2J\x1b[H" if interactive else "\n")
         write(wrap(head, w) + "\n" + wrap(HELP, w) + "\n\n" + body + "\n" + (f"\n{wrap(note, w)}\n" if note else ""))
 
@@ -158,7 +172,7 @@ def run_terminal(stepper, stdin=None, stdout=None):
             if command == QUIT:
                 break
             if command is None:
-                show(f"(unknown command {line.strip()!r}: {HELP})")
+                show(printable(f"(unknown command {line.strip()!r}: {HELP})"))
                 continue
 
             def ask(prompt):
@@ -167,5 +181,6 @@ def run_terminal(stepper, stdin=None, stdout=None):
                 write(answer + "\n")
                 return answer
             show(act(command, ask))
-    write("\nEvery parameter's gradient (after the whole backward pass):\n" + gradient_table(stepper, width()) + "\n")
+    write("\nEvery parameter's gradient (after the whole backward pass):\n" + printable(gradient_table(stepper, width()))
+          + "\n")
     return 0

@@ -159,6 +159,10 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         keep, held = split_rows(len(rows), test_fraction, seed, "test")
         train_rows, y_train = [rows[i] for i in keep], y_all[keep]
         test_rows, y_test, test_source = [rows[i] for i in held], y_all[held], table
+    if model == "net":     # before the preparation (the slow part of a wide table): too few rows said at once
+        if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
+            raise ValueError(f"--starts must be a whole number ≥ 1, got {starts!r}")
+        fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
     prep, prep_notes = Preparation.fit(table, target, columns, train_rows, y_train, strict)
     notes += prep_notes
     X_train, blanks = prep.features(table, train_rows, strict)
@@ -190,9 +194,6 @@ def train_table(table, target, test_table=None, model="net", hidden=DEFAULTS["hi
         n_validation = 0
         model_name = f"LinearRegression({n_features})"
     elif model == "net":
-        if isinstance(starts, bool) or not isinstance(starts, int) or starts < 1:
-            raise ValueError(f"--starts must be a whole number ≥ 1, got {starts!r}")
-        fit_rows, val_rows = split_rows(len(train_rows), validation_fraction, seed + 1, "validation")
         decays = WEIGHT_DECAYS if weight_decay == "auto" else (weight_decay,)
         report = _Report(len(decays) + max(0, starts - 1), float(sy.std), target, progress)
         fit_data, validation = (X_train[fit_rows], z_train[fit_rows]), (X_train[val_rows], z_train[val_rows])

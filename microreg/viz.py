@@ -24,6 +24,7 @@ summarised past ``max_nodes`` so they never take minutes to lay out.
 """
 
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -442,7 +443,12 @@ class Plot:
         return buffer.getvalue()
 
     def save(self, path):
-        self.figure.savefig(path)
+        """Write the picture (its format from the file name: .png, .svg, .pdf) atomically: rendered in
+        memory first, so a failed or full write never leaves an empty or half file in its place."""
+        buffer = io.BytesIO()
+        fmt = os.path.splitext(str(path))[1].lstrip(".").lower() or "png"
+        self.figure.savefig(buffer, format=fmt)
+        atomic_write_bytes(path, buffer.getvalue())
         return str(path)
 
 

@@ -595,3 +595,39 @@ def test_a_local_derivative_taken_at_the_ops_output_is_named():
     t = _one(tanh_chain, "2 * (h2 - t) * (1 - h2**2) * u2 * (1 - tanh(h1)**2) * x", AT, "u1", data=DATA)
     assert t.explanation.kind == "wrong node" and "tanh'(h1) where tanh'(g1) belongs" in t.explanation.text, \
         t.diagnosis
+
+
+def test_symbolic_a_missing_term_is_not_ok_because_every_float_point_underflowed():
+    # issue 22 item 7: ∂/∂w of (w + 1)^5000·e^(w^50) is 5000(w + 1)^4999·e^(w^50) + 50w^49(w + 1)^5000·e^(w^50);
+    # the formula below drops the second term. In floats every point overflowed or underflowed to
+    # 0 == 0 and the verdict was "ok". The second term is 1e7 times the first at w = 1.5 (by hand:
+    # 50·1.5^49·2.5 / 5000 ≈ 1.1e7), so any point with |w| > 1 refutes it.
+    w = sp.Symbol("w")
+    loss = (w + 1) ** 5000 * sp.exp(w ** 50)
+    wrong = 5000 * (w + 1) ** 4999 * sp.exp(w ** 50)
+    report = verify(loss, {w: wrong}, at={"w": 0.3}, timeout=2)
+    assert not report.ok and report["w"].kind == "refuted", str(report)
+
+
+def test_symbolic_points_where_both_sides_are_0_are_no_evidence():
+    # d/dw of 0 (w < 3), (w − 3)³ (w ≥ 3) is 3(w − 3)² there; the formula says 6(w − 3)². Every random
+    # point lies in [−2, 2], where both are exactly 0: no evidence either way, so not ok (was "ok").
+    w = sp.Symbol("w")
+    loss = sp.Piecewise((0, w < 3), ((w - 3) ** 3, True))
+    report = verify(loss, {w: sp.Piecewise((0, w < 3), (6 * (w - 3) ** 2, True))}, timeout=1)
+    assert not report.ok and report["w"].kind == "undecided", str(report)
+    assert "both sides exactly 0" in report["w"].diagnosis and "not enough evidence" in str(report)
+
+
+def test_symbolic_functions_the_math_module_lacks():
+    # issue 22 item 19: lambdify(…, "math") had no polygamma: NameError from verify. d/dw w! = Γ(w + 1)·ψ(w + 1)
+    w = sp.Symbol("w")
+    right = verify(sp.factorial(w), {w: sp.gamma(w + 1) * sp.polygamma(0, w + 1)}, at={"w": 0.3}, timeout=2)
+    assert right.ok, str(right)
+    wrong = verify(sp.factorial(w), {w: sp.factorial(w)}, at={"w": 0.3}, timeout=2)
+    # Γ(1.3)·ψ(1.3), ψ = (ln Γ)′ by a central difference of math.lgamma: 0.897471·(−0.169191) = −0.151845
+    expected = math.gamma(1.3) * (math.lgamma(1.3 + 1e-6) - math.lgamma(1.3 - 1e-6)) / 2e-6
+    assert not wrong.ok and math.isclose(wrong["w"].autograd, expected, rel_tol=1e-7), str(wrong)
+    # a function with no numeric counterpart anywhere: undecided, named, not a NameError
+    odd = verify(w * sp.Heaviside(w), {w: sp.Heaviside(w) + 1}, timeout=1)
+    assert not odd.ok and odd["w"].kind == "undecided" and "DiracDelta" in odd["w"].diagnosis, str(odd)

@@ -168,3 +168,103 @@ def test_a_text_target_is_an_error_naming_the_cell(tmp_path):
     t = read_table(_write(tmp_path, "a,y\n1,2\n2,big\n"))
     with pytest.raises(DataError, match="line 3, column 2 \\(y\\): 'big' is not a number"):
         target_values(t, "y")
+
+
+# --- issue 22: numbers at the edges of float64, wide tables, model files edited by hand ---------------
+
+def test_standardizer_keeps_a_spread_of_order_1e_300():
+    # issue 22 item 6: the squares of deviations of order 1e−300 underflow to 0, so the spread was read
+    # as none, replaced by 1.0, and the net learned an all-zero target. y = i·1e−300, i = 0…39: by hand,
+    # mean 19.5e−300, std √((40² − 1)/12)·1e−300 = 11.5434…e−300
+    y = np.arange(40) * 1e-300
+    s = Standardizer.fit(y)
+    assert np.isclose(s.mean, 19.5e-300, rtol=1e-12, atol=0) and np.isclose(s.std, 11.543396380615196e-300, rtol=1e-12, atol=0)
+    assert np.allclose(s.inverse(s.transform(y)), y, rtol=1e-12, atol=0)
+    # a feature of subnormals (x = i·5e−324): not a constant column either
+    x = (np.arange(40) * 5e-324)[:, None]
+    assert Standardizer.fit(x).std[0] > 0 and np.ptp(Standardizer.fit(x).transform(x)) > 1
+
+
+def test_standardizer_keeps_a_spread_with_1e308_in_it():
+    # issue 22 item 1: 1e308 among small values: the sum overflowed and std was inf. By hand for
+    # [1e308, 0 × 39]: mean 2.5e306, std √(1/40 − 1/1600)·1e308 = 1.5612e307
+    a = np.r_[1e308, np.zeros(39)]
+    s = Standardizer.fit(a)
+    assert np.isclose(s.mean, 2.5e306, rtol=1e-12) and np.isclose(s.std, np.sqrt(1 / 40 - 1 / 1600) * 1e308, rtol=1e-12)
+    b = np.array([1.7e308, -1.7e308, 1.7e308, -1.7e308])         # the sum overflows: mean 0, std 1.7e308
+    s = Standardizer.fit(b)
+    assert s.mean == 0.0 and np.isclose(s.std, 1.7e308, rtol=1e-12)
+
+
+def test_a_wide_table_is_prepared_in_linear_time(tmp_path):
+    # issue 22 item 11: each column's name was looked up with list.index, so a table of n columns cost
+    # about n²/2 name comparisons (3 rows × 20,000 columns: 18 s to say "too few rows"). The names are
+    # counted here as they are compared; not a timing.
+    from microreg.data import Preparation, Table, choose_columns, target_values
+
+    class Name(str):
+        compared = 0
+
+        def __eq__(self, other):
+            Name.compared += 1
+            return str.__eq__(self, other)
+
+        __hash__ = str.__hash__
+
+    n = 3000
+    header = [Name(f"c{j}") for j in range(n)] + [Name("y")]
+    rows = [[str(float(i * j % 7)) for j in range(n)] + [str(float(i))] for i in range(6)]
+    table = Table("wide.csv", header, rows)
+    columns = choose_columns(table, "y")
+    y, kept = target_values(table, "y")
+    prep, _ = Preparation.fit(table, "y", columns, kept, y)
+    X, _ = prep.features(table)
+    assert X.shape == (6, n)
+    assert Name.compared < 20 * n, f"{Name.compared} name comparisons for {n} columns (quadratic: about {n * n // 2})"
+
+
+def test_the_early_check_of_too_few_rows_comes_before_the_preparation(tmp_path, monkeypatch):
+    # issue 22 item 11: "too few rows" came after preparing every column (the slow part of a wide table)
+    from microreg.data import Preparation
+    from microreg.train import train_csv
+
+    def not_yet(*args, **kwargs):
+        raise AssertionError("the columns were prepared before the rows were counted")
+    monkeypatch.setattr(Preparation, "fit", not_yet)
+    p = tmp_path / "wide.csv"
+    p.write_text(",".join([f"c{j}" for j in range(50)] + ["y"]) + "\n" + "\n".join(",".join(["1"] * 51) for _ in range(3)) + "\n")
+    with pytest.raises(DataError, match="2 rows are too few to hold out 1 for validation"):
+        train_csv(p, "y", epochs=1)
+
+
+GOOD_PREPARATION = {"target": "y", "columns": [{"name": "x", "kind": "number", "median": 1.0},
+                                               {"name": "s", "kind": "category", "values": ["a", "b"]}],
+                    "x_scaler": {"mean": [1.0, 0.5, 0.5], "std": [2.0, 0.5, 0.5]},
+                    "y_scaler": {"mean": [3.0], "std": [4.0]}}
+
+
+@pytest.mark.parametrize("edit, words", [
+    # issue 22 items 8 and 17: each of these gave a TypeError/IndexError traceback from predict, or
+    # predictions of nan, inf or a constant with exit 0
+    (lambda p: p["columns"][1].update(values=[["a"], ["b"]]), r"column 's': values must be a non-empty list of texts"),
+    (lambda p: p["columns"][1].update(values=["a", "a"]), r"column 's': the value 'a' appears twice"),
+    (lambda p: p["columns"][0].update(blank=5), r"column 'x': blank must be a list of texts, got 5"),
+    (lambda p: p.update(y_scaler={"mean": [], "std": []}), r"y_scaler must hold one mean and one std, got 0 and 0"),
+    (lambda p: p["x_scaler"].update(std=[0.0, 0.5, 0.5]), r"x_scaler.std holds 0.0 at position 0: a spread must be"),
+    (lambda p: p["x_scaler"].update(std=[1.0, -1.0, 0.5]), r"x_scaler.std holds -1.0 at position 1"),
+    (lambda p: p["y_scaler"].update(std=[0.0]), r"y_scaler.std holds 0.0"),
+    (lambda p: p["columns"][0].update(name=5), r"columns\[0\]: the name must be text, got 5"),
+    (lambda p: p["x_scaler"].update(std=[1.0, 1.0]), r"x_scaler has 3 means but 2 stds"),
+    (lambda p: p["x_scaler"].update(mean=[1.0], std=[1.0]), r"x_scaler has 1 columns, the columns encode 3 features"),
+    (lambda p: p["columns"][0].update(median=True), r"column 'x': median True is not a finite number"),
+    (lambda p: p["columns"].append(dict(p["columns"][0])), r"columns\[2\]: the column 'x' appears twice"),
+    (lambda p: p.update(x_scaler=[1.0]), r"x_scaler must be an object with mean and std"),
+    (lambda p: p.update(target=["y"]), r"target must be a column name"),
+])
+def test_a_preparation_edited_by_hand_is_refused_by_key(edit, words):
+    from microreg.data import Preparation
+    prep = json.loads(json.dumps(GOOD_PREPARATION))
+    assert Preparation.from_json(prep).feature_names == ["x", "s=a", "s=b"]
+    edit(prep)
+    with pytest.raises(DataError, match=f"^model.json: key 'preparation': {words}"):
+        Preparation.from_json(prep, source="model.json: key 'preparation'")

@@ -589,3 +589,136 @@ def test_a_2d_or_empty_array_written_into_data_is_named_at_the_next_op(bad, why)
     for op in (lambda: x * 2.0, lambda: x.tanh()):
         with pytest.raises(TypeError, match=f"node 'x' holds ndarray in .data.*{why}"):
             op()
+
+
+# --- issue 22: gradients at the edges of float64 (items 3, 4, 5, 16) -------------------------------
+# PyTorch 2.13.0, float64, CPU: the numbers written in below (torch.relu, torch.pow, torch.log).
+
+@pytest.mark.parametrize("k", [0.5, 0.25, 0.999])
+def test_relu_to_a_power_below_1_left_of_0_has_gradient_0(k):
+    # issue 22 item 3: relu(−1) = 0, ∂(a^k)/∂a at a = 0 is +∞ (k < 1), and relu's local is 0: the
+    # product was 0 × ∞ = nan. relu is constant left of 0, so the true gradient is 0 (PyTorch: 0.0).
+    x = Value(-1.0, label="x")
+    (x.relu() ** k).backward()
+    assert x.grad == 0.0, f"d/dx relu(x)^{k} at −1: {x.grad}, PyTorch 0.0"
+
+
+def test_relu_to_a_power_below_1_in_a_batch_and_with_a_value_exponent():
+    # PyTorch: (relu([−1, 4]) ** 0.5).sum() → grad [0.0, 0.25] (½·4^(−½) = 0.25)
+    x = Value(np.array([-1.0, 4.0]), label="x")
+    (x.relu() ** 0.5).sum().backward()
+    assert np.array_equal(x.grad, [0.0, 0.25]), f"{x.grad}, PyTorch [0.0, 0.25]"
+    # PyTorch: relu(x) ** exp(x) at x = −2 → grad 0.0 (base 0 with exponent e^(−2) < 1)
+    x = Value(-2.0, label="x")
+    (x.relu() ** x.exp()).backward()
+    assert x.grad == 0.0, f"{x.grad}, PyTorch 0.0"
+    # relu's hard zero summed into a scalar: Value(0.0) ** b with b per sample, through relu
+    b = Value(np.array([-1.0, 2.0]), label="b")
+    (b.relu() ** 0.5).sum().backward()
+    assert np.array_equal(b.grad, [0.0, 0.5 * 2.0 ** -0.5]), f"{b.grad}"
+
+
+@pytest.mark.parametrize("z", [-710.0, -720.0, -745.0])
+def test_log_of_a_subnormal_sigmoid_has_gradient_1_minus_sigmoid(z):
+    # issue 22 item 4: σ(z) is subnormal there (σ(−710) ≈ 4.48e−309), so ∂L/∂σ = 1/σ ≈ 2.2e308 does
+    # not fit in a float; it was inf, and inf × σ(1 − σ) = inf. Closed form: d/dz ln σ(z) = 1 − σ(z) = 1
+    # (to 300 digits). (PyTorch's forward underflows to −inf there and gives nan.)
+    zv = Value(z, label="z")
+    s = zv.sigmoid()
+    L = s.log()
+    L.backward()
+    assert zv.grad == 1.0, f"d/dz ln σ(z) at {z}: {zv.grad}, closed form 1"
+    assert math.isinf(float(s.grad)) and s.grad > 0, f"∂L/∂σ {s.grad!r} is too large for a float"
+
+
+def test_a_local_too_large_for_a_float_keeps_its_size():
+    # 1/σ(−710) = 1 + e^710 = 2.2339947661617e308 (e^710 by hand: 710·log10(e) = 308.3491…)
+    z = Value(-710.0, label="z")
+    s = z.sigmoid()
+    s.log().backward()
+    assert format(s.grad, ".6g") == "2.23399e+308", format(s.grad, ".6g")
+    assert float(s.grad) == inf and float(pickle.loads(pickle.dumps(s.grad))) == inf
+    assert format(pickle.loads(pickle.dumps(s.grad)), ".6g") == "2.23399e+308"
+    assert format(s.grad * 1e-300, ".6g") == "2.23399e+08" and (s.grad * 1e-300).__class__ is float
+
+
+def test_division_by_a_subnormal_then_multiplication_by_it():
+    # issue 22 item 4: (a/b)·b at b = −5e−324: ∂/∂a = (1/b)·b = 1 (PyTorch 1.0: it divides the upstream
+    # by b); 1/b alone overflows
+    a, b = Value(0.1, label="a"), Value(-5e-324, label="b")
+    ((a / b) * b).backward()
+    assert a.grad == 1.0, f"{a.grad}, PyTorch 1.0"
+    # ∂(a/b)/∂b = −a/b² also overflows at a = 1, b = 1e−200 (−1e400); times c = 1e−300: −1e100
+    a, b = Value(1.0, label="a"), Value(1e-200, label="b")
+    ((a / b) * 1e-300).backward()
+    assert math.isclose(b.grad, -1e100, rel_tol=1e-12), f"{b.grad}, closed form −c·a/b² = −1e100"
+
+
+def test_relu_of_the_log_of_a_subnormal_has_gradient_0():
+    # issue 22 item 4: ln(5e−324) = −744.4 < 0, so relu passes nothing: 0 (PyTorch 0.0); 1/x overflowed
+    # and inf × 0 was nan
+    x = Value(5e-324, label="x")
+    x.log().relu().backward()
+    assert x.grad == 0.0, f"{x.grad}, PyTorch 0.0"
+
+
+def test_a_power_local_too_large_for_a_float():
+    # ∂(x^−2)/∂x = −2x^(−3) = −2e330 at x = 1e−110 (too large); times c = 1e−200: −2e130 (closed form)
+    x = Value(1e-110, label="x")
+    (x ** -2.0 * 1e-200).backward()
+    assert math.isclose(x.grad, -2e130, rel_tol=1e-10), f"{x.grad}, closed form −2e130"
+
+
+@pytest.mark.parametrize("a", [5e-324, -5e-324, 1e-310, 3e-309])
+def test_the_power_0_has_gradient_0_at_a_subnormal(a):
+    # issue 22 item 5: d(a^0)/da = 0 everywhere; 0·a^(−1) overflowed to ±inf (PyTorch 0.0)
+    x = Value(a, label="x")
+    (x ** 0.0).backward()
+    assert x.grad == 0.0, f"d(a⁰)/da at {a}: {x.grad}, PyTorch 0.0"
+
+
+def test_the_power_0_in_a_batch_with_a_value_exponent_and_after_an_underflow():
+    x = Value(np.array([1.0, 5e-324]), label="x")
+    (x ** 0.0).sum().backward()
+    assert np.array_equal(x.grad, [0.0, 0.0]), f"{x.grad}, PyTorch [0.0, 0.0]"
+    # Value exponent b = 0 at x = 1e−310: ∂/∂x = 0 (PyTorch 0.0); ∂/∂b = x⁰·ln x = ln(1e−310) = −713.80138
+    x, b = Value(1e-310, label="x"), Value(0.0, label="b")
+    (x ** b).backward()
+    assert x.grad == 0.0, f"{x.grad}, PyTorch 0.0"
+    assert math.isclose(b.grad, -310 * math.log(10), rel_tol=1e-9), f"{b.grad}, PyTorch −713.8013788281542"
+    # w·w = 1e−320 (subnormal), then ^0: PyTorch 0.0
+    w = Value(1e-160, label="w")
+    ((w * w) ** 0).backward()
+    assert w.grad == 0.0, f"{w.grad}, PyTorch 0.0"
+    # an infinite upstream does not pass a^0 either: (x⁰ − 1)^½ = 0 for every x, so d/dx = 0
+    x = Value(3.0, label="x")
+    ((x ** 0 - 1.0) ** 0.5).backward()
+    assert x.grad == 0.0, f"{x.grad}"
+
+
+def test_zero_to_a_batch_power_backpropagates():
+    # issue 22 item 16: 0.0 ** Value(batch) stopped with numpy's "truth value of an array is
+    # ambiguous"; ∂(0^b)/∂b = 0 for b > 0 (0^b is 0 there). PyTorch: [0.0, 0.0, 0.0]
+    x = Value(np.array([0.5, 1.0, 2.0]), label="x")
+    y = (0.0 ** x).sum()
+    y.backward()
+    assert y.data == 0.0 and np.array_equal(x.grad, [0.0, 0.0, 0.0]), f"{y.data}, {x.grad}"
+
+
+def test_a_masked_array_is_refused_not_unmasked():
+    # issue 22 item 22: np.asarray dropped the mask, so masked values counted: the sum was 3.0, not 1.0
+    with pytest.raises(ValueError, match=r"a masked array with 2 masked value\(s\) of 3: fill them"):
+        Value(np.ma.array([1.0, 2.0, 3.0], mask=[0, 1, 1]))
+    v = Value(np.ma.array([1.0, 2.0], mask=[0, 0]))      # nothing masked: its numbers
+    assert v.data.__class__ is np.ndarray and v.sum().data == 3.0
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).max <= np.finfo(np.float64).max,
+                    reason="np.longdouble is float64 on this platform")
+def test_a_longdouble_too_large_for_a_float_is_refused_not_made_inf():
+    # issue 22 item 22: np.longdouble('1e400') became inf without a word
+    with pytest.raises(OverflowError, match=r"^Value data 1e\+400 is too large for a float"):
+        Value(np.longdouble("1e400"))
+    with pytest.raises(OverflowError, match=r"^Value data at sample 1: 1e\+400 is too large"):
+        Value(np.array([1.0, np.longdouble("1e400")], dtype=np.longdouble))
+    assert np.array_equal(Value(np.array([1.0, 2.0], dtype=np.longdouble)).data, [1.0, 2.0])

@@ -240,3 +240,38 @@ def test_the_default_run_gets_past_the_plateau_of_the_sine_table():
     result = train_table(_issue_table(), "y", seed=9, progress=False)
     assert result.net_test_r2 > result.linear_test_r2 + 0.1, (result.net_test_r2, result.linear_test_r2)
     assert result.best_epoch > 300, result.best_epoch
+
+
+def _old_format_model(tmp_path, w=0.5):
+    net = LinearRegression(1)
+    net.w[0].data, net.b.data = w, 0.25
+    return net.save(tmp_path / "old.json", features=["x"], target="y", x_scaler={"mean": [10.0], "std": [2.0]},
+                    y_scaler={"mean": [100.0], "std": [4.0]}) or tmp_path / "old.json"
+
+
+def test_a_prediction_that_is_not_finite_is_an_error_naming_the_row(tmp_path):
+    # issue 22 item 8: an input of 1e308 to a linear model wrote "inf" as its prediction, exit 0.
+    # w = 2, x = 1e308: z = (1e308 − 10)/2 = 5e307; ŷ_z = 2·5e307 + 0.25 = 1e308; ŷ = ŷ_z·4 + 100: the ·4 overflows
+    model = load_model(_old_format_model(tmp_path, w=2.0))
+    (tmp_path / "ext.csv").write_text("x,y\n12,1\n1e308,1\n")
+    with pytest.raises(DataError, match=r"ext.csv: line 3: the prediction is inf \(not a finite number\): "
+                                        r"x = 1e308 is 5e\+307 standard deviations from the training rows' mean"):
+        model(str(tmp_path / "ext.csv"))
+    assert np.allclose(model([[12.0]]), [109.0])       # z = 1, ŷ_z = 2.25, ŷ = 9 + 100 = 109
+
+
+def test_a_model_whose_numbers_overflow_is_an_error_not_inf(tmp_path):
+    # issue 22 item 8: parameters of 1e308 in a model file predicted inf with exit 0
+    model = load_model(_old_format_model(tmp_path, w=1e308))
+    with pytest.raises(DataError, match=r"^rows: line 1: the prediction is inf \(not a finite number\) although every "
+                                        r"input is within 2 standard deviations of the training mean: the model's "
+                                        r"numbers overflow \(its largest parameter is 1e\+308"):
+        model([[14.0]])
+
+
+def test_a_model_file_with_a_byte_order_mark_loads(tmp_path):
+    # issue 22 item 17: Windows editors save JSON with a UTF-8 byte-order mark; it was refused as "not JSON"
+    path = _old_format_model(tmp_path)
+    raw = open(path, "rb").read()
+    open(path, "wb").write(b"\xef\xbb\xbf" + raw)
+    assert np.allclose(load_model(path)([[14.0]]), [105.0])
