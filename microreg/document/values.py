@@ -390,16 +390,27 @@ def _contract(a, b):
         for i in range(m):
             x = va[i] if sa else va
             y = vb[i] if sb else vb
-            rows.append(np.tensordot(x, y, axes=([x.ndim - 1], [0])) if x.ndim and y.ndim else x * y)
+            rows.append(_tensordot(x, y) if x.ndim and y.ndim else x * y)
         out = np.stack([np.asarray(r, dtype=object if _is_values(va) or _is_values(vb) else np.float64)
                         for r in rows])
         axes = ["s"] + [x for x in a_rest if x != "s"] + [x for x in b_rest if x != "s"]
         letters = [None] + [l for x, l in zip(a_rest, a_let) if x != "s"] + [l for x, l in zip(b_rest, b_let)
                                                                            if x != "s"]
         return Arr(_obj(out), axes, letters)
-    out = np.tensordot(va, vb, axes=([va.ndim - 1], [0]))
+    out = _tensordot(va, vb)
     return Arr(_obj(np.asarray(out, dtype=object if out.dtype == object else np.float64)), a_rest + b_rest,
                a_let + b_let)
+
+
+def _tensordot(x, y):
+    """x's last axis against y's first (``np.tensordot(x, y, 1)``). Arrays of Values go through numpy's
+    ufuncs, never ``np.dot``: its loop over Python objects can lose an exception raised inside (a Ctrl-C
+    inside ``Value.__mul__``), and the check would then run on."""
+    if x.dtype != object and y.dtype != object:
+        return np.tensordot(x, y, axes=([x.ndim - 1], [0]))
+    k = x.shape[-1]
+    xr = x.reshape(x.shape + (1,) * (y.ndim - 1))
+    return np.add.reduce(xr * y, axis=x.ndim - 1) if k else np.zeros(x.shape[:-1] + y.shape[1:])
 
 
 def reduce_sum(a, axis):
