@@ -364,7 +364,9 @@ def expand_ellipsis(node):
     for t, i in zip(terms, indices):
         if _with_index(template, letter, str(i)) != t:
             return node
-    return Node("sum", (template,), (letter, str(first), str(indices[-1])), node.column)
+    # up to a letter (θₙxₙ): over every element, n the count of them, not of the samples
+    upper = str(indices[-1]) if isinstance(indices[-1], int) else None
+    return Node("sum", (template,), (letter, str(first), upper), node.column)
 
 
 def _term_index(term):

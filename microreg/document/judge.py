@@ -776,7 +776,9 @@ class Judge:
                 mean = self.mean_note(model)
                 what_missing = (f"its 1/{letter} is missing" if math.isclose(k, m, rel_tol=1e-6)
                                 else (words or "a constant factor"))
-                return "factor", k, (f"right for one sample; over {letter} = {m} samples {what} is {V.nice(k)} × "
+                return ("wrong" if _free_sample(tree, model) else "factor"), (None if _free_sample(tree, model)
+                                                                          else k), (
+                    f"right for one sample; over {letter} = {m} samples {what} is {V.nice(k)} × "
                                      f"autograd: written per sample, but {mean}, and {what_missing}")
             if claim.kind == "update" and math.isclose(k, -1.0, rel_tol=1e-6):
                 return "factor", k, ("the rule climbs the gradient: it adds the step along ∂/∂" + show(claim.param) +

@@ -1292,7 +1292,16 @@ class Evaluator:
         for p, a in zip(d.params, actual):
             locals_[p] = a
         ctx = Ctx(self.ctx.layers, locals_, self.ctx.sample_letters)
-        return Evaluator(self.point, ctx).run(d.tree)
+        out = Evaluator(self.point, ctx).run(d.tree)
+        # h_θ(x⁽ⁱ⁾): the sample letter of the argument stays on the value's samples (h_θ(x⁽ⁱ⁾) − y⁽ⁱ⁾ pairs them)
+        for a in actual:
+            for axis, letter in zip(a.axes, a.letters):
+                if axis in ("s", "S") and letter is not None and axis in out.axes \
+                        and out.letters[out.axes.index(axis)] is None:
+                    marks = list(out.letters)
+                    marks[out.axes.index(axis)] = letter
+                    out = Arr(out.v, out.axes, marks)
+        return out
 
     def derivative_of_function(self, d, x):
         """f'(x) for the document's f, at every element of x (numbers: a claim's value)."""
