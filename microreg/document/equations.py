@@ -712,8 +712,9 @@ class Sorter:
         lhs = members[0]
         sym = lhs.value
         key, letters, sample = key_of(sym)
-        named = self.named.get(key) or next((n for k, n in self.named.items() if k.name == key.name
-                                             and k.symbolic()), None) or self.named_instance(key, sym)
+        named = self.named.get(key) or self.named_for_loss(key, sym) or next(
+            (n for k, n in self.named.items() if k.name == key.name and k.symbolic()), None) \
+            or self.named_instance(key, sym)
         if named is not None and not self.fresh_definition(members):
             self.claim_named(row, named, members, starts)
             return
@@ -825,6 +826,25 @@ class Sorter:
         self.claims.append(claim)
         self.previous = ("claim", claim)
         return claim.restates
+
+    def named_for_loss(self, key, sym):
+        """δ^{(L)}_{quad} beside C_{quad} = …: the named derivative (δ^{(l)} ≡ ∂C/∂z^{(l)}) of that other cost."""
+        parts = key.slot.split(",")
+        words = [p for p in parts if len(p) > 1 and p.isalpha()]
+        if len(words) != 1:
+            return None
+        word = words[0]
+        loss = next((k for k in self.defined if k.slot == word and k.name in LOSS_NAMES), None)
+        template = next((n for k, n in self.named.items() if k.name == key.name and n.of is not None), None)
+        if loss is None or template is None or template.wrt is None or template.wrt.kind != "sym":
+            return None
+        layer = next((p for p in parts if p != word), None)
+        wrt = template.wrt.value.with_(layer=layer) if layer is not None and template.wrt.value.layer is not None \
+            else template.wrt.value
+        one = Named(key, Node("sym", (), Symbol(loss.name, sub=(word,)), None), Node("sym", (), wrt, None),
+                    template.line, template.section, symbol=sym)
+        self.named[key] = one
+        return one
 
     def named_instance(self, key, sym):
         """δ₂ under ``δ_k = ∂L/∂Z_k`` (a name for the derivative by each layer's Z, the index a letter): the
