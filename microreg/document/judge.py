@@ -638,7 +638,7 @@ class Judge:
         if loss is None:
             raise ReadError(f"d{show(wrt)}: no loss is defined (J, L, C, …), so ∂loss/∂{show(wrt)} is unknown")
         value = self.gradient_of(ev, loss, wrt)
-        if "S" in value.axes or "s" in value.axes:
+        if ("S" in value.axes or "s" in value.axes) and not model.per_sample(loss):
             return value, V.product(value, Arr(float(self.reading.samples)))
         return value, None
 

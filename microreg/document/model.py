@@ -302,6 +302,10 @@ class Model:
                 return key
         return None
 
+    def per_sample(self, key):
+        """Is the loss ``key`` one sample's (ℒ(a, y) with no sum), rather than a sum or mean over them?"""
+        return any(k == key and p for k, p in self.losses)
+
 
 # --- a point: the model built from Values ---------------------------------------------------------------------
 
@@ -1094,7 +1098,8 @@ class Evaluator:
         of = Node("sym", (), _Sym(loss.name, "", (loss.slot,) if loss.slot.isdigit() else ()), node.column)
         value = self.derivative(of, wrt)
         key = key_of(wrt.value)[0] if wrt.kind == "sym" else None
-        if ("s" in value.axes or "S" in value.axes) and self.model.conventions.get(key, "per sample") == "per sample":
+        if ("s" in value.axes or "S" in value.axes) and self.model.conventions.get(key, "per sample") == "per sample" \
+                and not self.model.per_sample(loss):      # one sample's loss: its derivative is already per sample
             value = V.product(value, Arr(float(self.r.samples)))
         return value
 
