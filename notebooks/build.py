@@ -588,6 +588,51 @@ for m in (1, 4, 10):
     print(f"m = {m:>2}: {r.verdict:<6} {r.explanation}")
 '''),
     md("""
+## The notation courses and textbooks use
+
+Real derivations are written in a course's notation: `W^{[l]}`, `A^{[l-1]}`, the samples as the columns of
+`X`, `dZ^{[l]}` for each sample's ∂ℒ/∂Z and `dW^{[l]}` for ∂J/∂W. The reader knows these conventions and
+reads such a document with vectors and matrices on its own (a transpose, `⊙`, a capital matrix are the
+signs). Here the tanh layer's derivative is taken as 1 − A instead of 1 − A².
+"""),
+    code(r'''
+course = r"""
+Samples are the columns of $X$; for layer $l$, $Z^{[l]} = W^{[l]}A^{[l-1]} + b^{[l]}$ with $A^{[0]} = X$.
+
+$$A^{[1]} = \tanh(Z^{[1]}), \qquad A^{[2]} = \sigma(Z^{[2]})$$
+
+$$J = -\frac{1}{m}\sum_{i=1}^{m}\left(y^{(i)}\log a^{[2](i)} + (1-y^{(i)})\log(1-a^{[2](i)})\right)$$
+
+$$dZ^{[2]} = A^{[2]} - Y, \qquad dW^{[2]} = \frac{1}{m} dZ^{[2]} A^{[1]T}$$
+
+$$dZ^{[1]} = W^{[2]T} dZ^{[2]} \odot (1 - A^{[1]})$$
+"""
+report = check_report(course)
+print(report.dims)
+for r in report.claims:
+    print(f"line {r.line}: {r.claim:<38} {r.verdict:<6} {r.explanation}")
+'''),
+    md("""
+The explanation is the one `verify` gives for the same slip: both call one mistake search
+(`microreg.mistakes`). A derivation kept in a notebook is read the same way, cell by cell (a row says
+`cell:line`); so is a LaTeX file (`.tex`), and `microreg check -` reads standard input.
+"""),
+    code(r'''
+import nbformat
+from microreg.document import check_file
+
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_markdown_cell(r"Forward: $z = w x + b$, $\hat{y} = \sigma(z)$, and $L = -y\log\hat{y} - (1 - y)\log(1 - \hat{y})$."),
+            nbformat.v4.new_code_cell("z = w * x + b"),
+            nbformat.v4.new_markdown_cell(r"$$\frac{\partial L}{\partial z} = \hat{y} - y, \qquad \frac{\partial L}{\partial w} = (\hat{y} - y)\,\hat{y}(1 - \hat{y})\, x$$")]
+import tempfile
+from pathlib import Path
+path = Path(tempfile.mkdtemp()) / "logistic.ipynb"
+nbformat.write(nb, path)
+for r in check_file(path).claims:
+    print(f"cell {r.cell}, line {r.line}: {r.claim:<28} {r.verdict:<6} {r.explanation}")
+'''),
+    md("""
 ## The three source documents
 
 The project's source documents (in `shared/seeds/`, beside the repository) are read from the files
@@ -613,8 +658,8 @@ for path in sorted(seeds.glob("*.txt")):
 
 Read with scalars (one unit per layer) `(W^{(l+1)})^T \\delta^{(l+1)}` and `W^{(l+1)} \\delta^{(l+1)}` are the same
 number, so a missing transpose cannot show. `dims={"f": 2, "h": 3, "n2": 4}` (on the command line
-`microreg check NOTES.md --dims f=2,h=3,n2=4`) reads the document with vectors: one sample whose x has f
-features, h units per hidden layer (n2 sets layer 2), one output. W⁽ˡ⁾ is then a size(l) × size(l−1)
+`microreg check NOTES.md --dims f=2,h=3,n2=4`) fixes the sizes of the vectors: x has f features, h units per
+hidden layer (n2 sets layer 2), one output. W⁽ˡ⁾ is then a size(l) × size(l−1)
 matrix of labelled Values, products follow linear algebra, and a claim whose shapes do not fit is wrong
 on its line. Sizes that differ (2 → 3 → 4 → 1 here) let every transpose show.
 """),

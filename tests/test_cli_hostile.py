@@ -223,9 +223,9 @@ def test_a_file_larger_than_the_limit_is_refused(tmp_path, monkeypatch, capsys):
     # repro_10: '³' is a digit to str.isdigit but not to int(): a ValueError traceback
     (("check", "DOC", "--dims", "h=³"), "--dims h=³: a size is a whole number written with 0-9, such as h=3"),
     # repro_24: 7.9 s at f=100,h=120 and growing; --samples 1e6, --points 1e7 ran past a minute
-    (("check", "DOC", "--dims", "f=100,h=120"), "--dims f=100: at most 64"),
-    (("check", "DOC", "--samples", "1000000"), "--samples must be a whole number from 1 to 10000, got 1000000"),
-    (("check", "DOC", "--points", "10000000"), "--points must be a whole number from 1 to 1000, got 10000000"),
+    (("check", "DOC", "--dims", "f=100,h=120"), "--dims f=100: at most 12"),
+    (("check", "DOC", "--samples", "1000000"), "--samples must be a whole number from 1 to 200, got 1000000"),
+    (("check", "DOC", "--points", "10000000"), "--points must be a whole number from 1 to 50, got 10000000"),
     # repro_11: every claim "unchecked (ValueError: expected non-negative integer)", exit 0
     (("check", "DOC", "--seed", "-1"), "--seed must be a whole number ≥ 0, got -1"),
     (("train", PENGUINS, "--target", "body_mass_g", "--seed", "-5"), "--seed must be a whole number ≥ 0, got -5"),
@@ -245,7 +245,7 @@ def test_bad_flags_are_one_line(tmp_path, capsys, args, words):
 @pytest.mark.parametrize("args", [
     ("train", PENGUINS, "--target", "body_mass_g", "--out", "OUT", "--quiet"),
     # the largest check the flags allow: a minute or more, so Ctrl-C comes during the work
-    ("check", os.path.join(DOCUMENTS, "vector_net.md"), "--samples", "10000", "--points", "1000", "--dims", "f=64,h=64"),
+    ("check", os.path.join(DOCUMENTS, "vector_net.md"), "--samples", "200", "--points", "50", "--dims", "f=12,h=12"),
     ("demo", "--out", "OUT", "--quiet"),
 ])
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, args):

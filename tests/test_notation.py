@@ -165,6 +165,90 @@ def test_random_text_parses_or_fails_with_a_formula_error():
             pass
 
 
+# --- the one reader on the notation real derivations use (issue: read real notation) ------------------------
+
+from microreg.notation import read, read_row, show  # noqa: E402
+
+
+@pytest.mark.parametrize("text,shown", [
+    # functions of their arguments, bare function names, operator names
+    (r"J(w,b)", "J(w, b)"),
+    (r"\frac{\partial J(w,b)}{\partial w}", "∂(J(w, b))/∂w"),
+    (r"h_\theta(x^{(i)})", "h_θ(x⁽ⁱ⁾)"),
+    (r"f_{w,b}(x^{(i)})", "f_{wb}(x⁽ⁱ⁾)"),
+    (r"g^{[1]}(z)", "g^[1](z)"),
+    ("sigmoid(z) + tanh(z) + log(x) + ReLU(z)", "σ(z) + tanh(z) + log(x) + ReLU(z)"),
+    (r"\log \hat{y} + \ln x + \exp(z) + \max(0, z)", "log ŷ + log x + exp(z) + max(0, z)"),
+    (r"\operatorname{softmax}(z) + \mathrm{ReLU}(z)", "softmax(z) + ReLU(z)"),
+    # primes and derivative notations
+    (r"\sigma'(z) + g'(z) + g^{[1]'}(z) + \text{ReLU}'(z) + \tanh'(u)", "σ'(z) + g'(z) + g^[1]'(z) + ReLU'(z) + tanh'(u)"),
+    (r"\dot\sigma(z)", "σ'(z)"),
+    (r"\nabla_{b} L", "∂L/∂b"),
+    (r"\partial_w L", "∂L/∂w"),
+    (r"\frac{dL}{dw}", "∂L/∂w"),
+    (r"\frac{d}{dz}\sigma(z)", "∂(σ(z))/∂z"),
+    ("∂L/∂w", "∂L/∂w"),
+    (r"dW^{[2]}", "d W^[2]"),                # as written: the document's model reads it as ∂J/∂W⁽²⁾
+    # indices: samples, layers, units, classes; sums over what their index ranges over
+    (r"a^{[2](i)} + y^{(i)}", "a^[2]⁽ⁱ⁾ + y⁽ⁱ⁾"),
+    (r"w^l_{jk} + a^L_j + b^l_j + z_{2}^{(i)} + a^{L-1}", "wⱼₖˡ + aⱼᴸ + bⱼˡ + z₂⁽ⁱ⁾ + aᴸ⁻¹"),
+    (r"\sum\limits_{i=0}^{m-1} x_i", "Σᵢ xᵢ"),
+    (r"\sum_k e^{z_k}", "Σₖ e^zₖ"),
+    # layout that carries no math
+    (r"\color{red}{w}\,x \tag{2}", "w x"),
+    (r"\left. \frac{\partial L}{\partial w} \right|_{w=0}", "∂L/∂w"),
+    (r"\mathbf{W}^\top \boldsymbol{\delta} + \vec{x} + \mathcal{L}", "Wᵀ δ + x + ℒ"),
+    ("σ(z)·ŷ − ∂L/∂w + x²", "σ(z)·ŷ − ∂L/∂w + x²"),
+    # elided terms stay what they are: a pattern
+    (r"w_0 x_0 + \dots + w_n x_n", "w₀ x₀ + … + wₙ xₙ"),
+])
+def test_the_reader_reads_real_notation(text, shown):
+    assert show(read(text)) == shown
+
+
+def test_course_notation_for_derivatives_and_numpy():
+    eq, = read_row(r"db^{[1]} = \frac{1}{m} np.sum(dZ^{[1]}, axis=1, keepdims=True)")
+    lhs, rhs = eq.members
+    # as written: d times b^{[1]} (the document model reads dX as ∂J/∂X); numpy's call with its keywords
+    assert lhs.kind == "mul" and lhs.args[0].value.base == "d"
+    assert show(rhs) == "1/m np.sum(d Z^[1], axis=1, keepdims=True)"
+
+
+@pytest.mark.parametrize("text,count,rels", [
+    (r"z = w x + b, \quad a = \sigma(z)", 2, [["="], ["="]]),
+    (r"t = \tanh(z) = \frac{e^z - e^{-z}}{e^z + e^{-z}}", 1, [["=", "="]]),
+    (r"J \coloneqq \frac{1}{2m} \quad L \equiv J \quad p \triangleq q", 3, [[":="], ["≡"], [":="]]),
+    (r"w := w - \alpha \frac{\partial J}{\partial w}", 1, [[":="]]),
+    (r"w \leftarrow w - \eta\, dw", 1, [["←"]]),
+    (r"w_k \rightarrow w_k' = w_k - \eta \frac{\partial C}{\partial w_k}", 1, [["→", "="]]),
+])
+def test_several_equations_chains_and_definition_marks(text, count, rels):
+    from microreg import layout
+    eqs = [e for piece in layout.split_equations(layout.clean(text)) for e in read_row(piece)]
+    assert len(eqs) == count and [e.rels for e in eqs] == rels
+
+
+def test_cases_and_indicators():
+    node = read(r"\begin{cases} 1 & \text{if } z > 0 \\ 0 & \text{otherwise} \end{cases}")
+    assert node.kind == "cases" and show(node) == "{1 if z > 0; 0 otherwise}"
+    assert read(r"\mathbb{1}\{y_i = k\}").kind == "mul"
+
+
+def test_display_shows_labels_the_way_a_learner_reads_them():
+    assert display(r"\hat{y}") == "ŷ" and display("a_1") == "a₁" and display("a^{(1)}") == "a⁽¹⁾"
+    assert display("W^{[1]}") == "W^[1]" and display("z1") == "z1" and display("w1[0][1]") == "w1[0][1]"
+
+
+def test_deep_and_long_formulas_are_refused_or_read_without_running_out_of_stack():
+    # 600 terms read as one flat sum; 400 nested calls and 500 nested fractions are refused in one line
+    f = parse(" + ".join(["w"] * 600))
+    assert f.evaluate({"w": 0.5}) == pytest.approx(300.0)
+    with pytest.raises(FormulaError, match="nested .* deep"):
+        parse("sqrt(" * 400 + "x" + ")" * 400)
+    with pytest.raises(FormulaError, match="nested .* deep"):
+        parse(r"\frac{1}{" * 500 + "x" + "}" * 500)
+    with pytest.raises(FormulaError, match="too long"):
+        parse("w+" * 600_000 + "w")
 # --- display: a label the way a learner reads it ------------------------------------------------------
 
 @pytest.mark.parametrize("label, shown", [
