@@ -9,7 +9,12 @@ A 1 → 8 → 8 → 1 tanh net (141 nodes, labelled z1[j], h1[j], …) on one sa
 Then the 150-node case of the mistake search (issue 19): the same net with 3 inputs (x[0], x[1],
 x[2]: 152 nodes), one slip of each family planted in a formula, each explained at 5 points; and a garbled
 formula, where every candidate of every kind is tried and none fits (the search's worst case).
-Prints the graph sizes and the best of 5 runs of each.
+Then numpy code (issue 20): a learner's course-style 2-layer net (4 features, 8 tanh hidden units, a
+sigmoid output, cross-entropy, m = 64 samples as columns) traced by `microreg.trace`, its backward
+pass checked at 5 points by `verify(cost, grads, at=parameters)`, once right and once with tanh'
+written as 1 − A1 (explained on every element of A1).
+
+Prints the graph sizes and the best of 5 runs of each (3 for the numpy code).
 """
 
 import time
@@ -88,6 +93,46 @@ def best(formula, name="w3", fn=loss, at=point):
 D2 = "(2 * (y_hat - t) * w3 * (1 - h2**2))"
 D1 = f"((w2.T @ {D2}) * (1 - h1**2))"
 
+XN = rng.normal(size=(4, 64))                           # 4 features, m = 64 samples as columns
+YN = (rng.uniform(size=(1, 64)) > 0.5) * 1.0
+PN = {"W1": rng.normal(size=(8, 4)) * 0.5, "b1": np.zeros((8, 1)), "W2": rng.normal(size=(1, 8)) * 0.5,
+      "b2": np.zeros((1, 1))}
+
+
+def forward_propagation(X, parameters):
+    Z1 = np.dot(parameters["W1"], X) + parameters["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = np.dot(parameters["W2"], A1) + parameters["b2"]
+    A2 = 1 / (1 + np.exp(-Z2))
+    return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+
+
+def cost_of(X, Y, parameters):
+    A2, _ = forward_propagation(X, parameters)
+    m = Y.shape[1]
+    return float(np.squeeze(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m))
+
+
+def backward_of(slip):
+    def backward_propagation(X, Y, parameters):
+        A2, cache = forward_propagation(X, parameters)
+        m, A1 = X.shape[1], cache["A1"]
+        dZ2 = A2 - Y
+        dZ1 = np.dot(parameters["W2"].T, dZ2) * ((1 - A1) if slip else (1 - A1 ** 2))
+        return {"dW1": np.dot(dZ1, X.T) / m, "db1": np.sum(dZ1, axis=1, keepdims=True) / m,
+                "dW2": np.dot(dZ2, A1.T) / m, "db2": np.sum(dZ2, axis=1, keepdims=True) / m}
+    return backward_propagation
+
+
+def best_code(slip, runs=3):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        report = verify(cost_of, backward_of(slip), at=PN, args=(XN, YN))
+        times.append(time.perf_counter() - t0)
+    return min(times), report
+
+
 if __name__ == "__main__":
     right, v = best("2 * (y_hat - t) * h2")
     assert v.ok, v.diagnosis
@@ -118,3 +163,13 @@ if __name__ == "__main__":
         got = v.explanation.kind if v.explanation else None
         assert (v.ok if title.startswith("right") else got == kind), f"{title}: {v.diagnosis}"
         print(f"{title:<44}: {t * 1000:4.0f} ms  ({v.diagnosis[:64]}…)")
+
+    from microreg.trace import trace
+    nodes = len(topological_order(trace(cost_of, PN, XN, YN).loss))
+    print(f"\nnumpy code: 4 features, 8 hidden, m = 64: a graph of {nodes} nodes; 5 points, best of 3")
+    t, r = best_code(False)
+    assert r.ok, str(r)
+    print(f"{'right backward_propagation (4 gradients)':<44}: {t * 1000:4.0f} ms")
+    t, r = best_code(True)
+    assert r["W1"].explanation.kind == "wrong derivative" and r["b1"].explanation.kind == "wrong derivative", str(r)
+    print(f"{'tanh' + chr(39) + ' as 1 − A1, W1 and b1 explained':<44}: {t * 1000:4.0f} ms  ({r['W1'].diagnosis[:60]}…)")

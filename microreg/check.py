@@ -42,18 +42,18 @@ r"""Check a gradient you derived by hand, written the way you wrote it, and say 
     'forgotten derivative'
 """
 
-import html
 import inspect
-import math
 import multiprocessing
 import re
 
 import numpy as np
 
+from .backprop import _nearby, verify_code
 from .engine import MathDomainError, Value, topological_order
 from .mistakes import (ONE, TRANSPOSE, Explanation, Graph, Occurrence, Quantity, _factor_fit, _fits, _worst, explain,
                        name_factor, words)
 from .notation import Batch, Formula, FormulaError, Node, display, parse, spellings
+from .report import Report, Verdict, _error_text
 
 __all__ = ["verify", "verify_symbolic", "gradcheck", "check_documents", "documents_table", "Report", "Verdict",
            "Explanation", "name_factor"]
@@ -108,16 +108,6 @@ def _as_float_point(point):
             for k, v in point.items()}
 
 
-def _nearby(point, rng, scale=0.1):
-    """A random point near ``point``: each number moved by ~10% of its size (at least 0.1·scale)."""
-    out = {}
-    for k, v in point.items():
-        v = np.asarray(v, dtype=np.float64)
-        moved = v + rng.normal(size=v.shape) * scale * np.maximum(np.abs(v), 1.0)
-        out[k] = moved if moved.ndim else float(moved)
-    return out
-
-
 def _nearby_in_domain(loss, point, rng, tries=6):
     """A nearby point where the loss can be computed: closer and closer on a MathDomainError
     (e.g. ``w ** 0.5`` at w = 0.01); None if every try leaves the domain."""
@@ -130,97 +120,6 @@ def _nearby_in_domain(loss, point, rng, tries=6):
         except MathDomainError:
             scale /= 4
     return None
-
-
-# --- the report -----------------------------------------------------------------------------------
-
-class Verdict:
-    """The verdict for one argument: ``ok``, ``kind``, ``diagnosis`` and the numbers behind it.
-
-    ``kind`` is one of "match", "factor", "wrong", "kink" (numeric path) or "proved",
-    "numerically consistent", "refuted", "undecided" (symbolic path). ``autograd`` and ``hand`` are the
-    two gradients at the first point; ``factor`` is k for a constant factor; ``worst`` the worst
-    mismatch (point, element, both numbers) for a wrong one. ``explanations`` lists every
-    `Explanation` that fits, simplest first (``explanation`` is the first, or None).
-    """
-
-    def __init__(self, name, ok, kind, diagnosis, autograd=None, hand=None, factor=None, worst=None,
-                 max_abs_error=None, max_rel_error=None, explanations=()):
-        self.name, self.ok, self.kind, self.diagnosis = name, ok, kind, diagnosis
-        self.autograd, self.hand, self.factor, self.worst = autograd, hand, factor, worst
-        self.max_abs_error, self.max_rel_error = max_abs_error, max_rel_error
-        self.explanations = list(explanations)
-
-    @property
-    def explanation(self):
-        return self.explanations[0] if self.explanations else None
-
-    def __repr__(self):
-        return f"Verdict({self.name!r}, ok={self.ok}, {self.diagnosis!r})"
-
-
-def _fmt(x, width=None):
-    if isinstance(x, ndarray):
-        flat = x.ravel()
-        body = ", ".join(f"{v:.6g}" for v in flat[:4]) + (", …" if flat.size > 4 else "")
-        return f"[{body}]"
-    if x is None:
-        return ""
-    return f"{x:.6g}" if isinstance(x, float) else str(x)
-
-
-class Report:
-    """What ``verify`` returns: ``report.ok``, ``report[name]`` (a `Verdict`), ``str(report)``."""
-
-    def __init__(self, verdicts, points):
-        self.verdicts = verdicts
-        self.points = points
-
-    @property
-    def ok(self):
-        return all(v.ok for v in self.verdicts.values())
-
-    def __getitem__(self, name):
-        return self.verdicts[name]
-
-    def __iter__(self):
-        return iter(self.verdicts.values())
-
-    def __len__(self):
-        return len(self.verdicts)
-
-    HEAD = ("argument", "verdict", "autograd", "hand", "diagnosis")
-
-    def rows(self):
-        return [(v.name, "ok" if v.ok else "UNDECIDED" if v.kind == "undecided" else "MISMATCH", _fmt(v.autograd),
-                 _fmt(v.hand), v.diagnosis)
-                for v in self.verdicts.values()]
-
-    def __str__(self):
-        head = self.HEAD
-        rows = [head] + self.rows()
-        widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)] + [len(head[-1])]
-        lines = []
-        for i, r in enumerate(rows):
-            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-            if i == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        verdict = ("all ok" if self.ok else "some formulas differ" if any(not v.ok and v.kind != "undecided" for v in self)
-                   else "not enough evidence to decide")
-        lines.append(f"checked at {self.points} point(s): {verdict}")
-        return "\n".join(lines)
-
-    def __repr__(self):
-        return str(self)
-
-    def _repr_html_(self):
-        head = "".join(f"<th>{h}</th>" for h in self.HEAD)
-        body = ""
-        for r, v in zip(self.rows(), self.verdicts.values()):
-            colour = "#e6f4ea" if v.ok else "#fce8e6"
-            body += f'<tr style="background:{colour}">' + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-        return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-                f"<p>checked at {self.points} point(s)</p>")
 
 
 # --- one point: the graph and the names a formula can use -------------------------------------------
@@ -417,7 +316,7 @@ def _fit_shape(name, value, target, string):
 # --- the numeric verifier ---------------------------------------------------------------------------
 
 def verify(loss, hand, at=None, data=None, n=None, rtol=1e-6, atol=1e-9, nearby=4, seed=0, timeout=5.0,
-           explain=True, letter=None):
+           explain=True, letter=None, args=(), kwargs=None, pass_params=None):
     """Compare hand-derived partial derivatives with autograd; return a `Report`.
 
     ``loss(**args)`` builds a scalar Value from the parameters; ``hand`` maps each parameter name
@@ -433,11 +332,19 @@ def verify(loss, hand, at=None, data=None, n=None, rtol=1e-6, atol=1e-9, nearby=
 
     If ``loss`` is a sympy expression and ``hand`` maps symbols (or their names) to sympy
     expressions, the symbolic path runs instead: see `verify_symbolic`.
+
+    If ``hand`` is **one function** (a learner's numpy backward pass returning a dict of
+    gradients, ``{"dW1": …, "db1": …}``), ``loss`` is their numpy cost and both are run on
+    the parameters ``at`` the way their code takes them (keywords, one dict, or in place), with
+    ``args``/``kwargs`` passed on: see `microreg.backprop`.
     """
     if _is_sympy(loss):
         return verify_symbolic(loss, hand, at=at, timeout=timeout, seed=seed)
     if at is None:
         raise TypeError("verify: give the point(s) to check at, e.g. at={'w': 0.5}")
+    if callable(hand) and not isinstance(hand, dict):
+        return verify_code(loss, hand, at, args=args, kwargs=kwargs, pass_params=pass_params, nearby=nearby,
+                           seed=seed, rtol=rtol, atol=atol, explain=explain, letter=letter)
     given = [at] if isinstance(at, dict) else list(at)
     if not given:
         raise ValueError("verify: 'at' holds no point")
@@ -804,17 +711,6 @@ def _trace(run, graphs, envs, label_of, shape, name, H):
             occ = Occurrence(("sub", i), f"{a} − {b}", kind="difference", reversed=f"{b} − {a}")
         out_list.append((occ, lambda p, i=i: replay(p, flip=i)))
     return out_list
-
-
-def _error_text(err, reference):
-    """An agreeing error, printed so it does not depend on the last bits of a float (BLAS kernels
-    differ by CPU): anything at rounding level, below 1e-12 of the gradient's size (at least 1),
-    is "< 1e-12" (or the power of ten above that bound); larger errors to one digit."""
-    scale = max(1.0, float(np.abs(reference).max()) if np.size(reference) else 1.0)
-    bound = 10.0 ** math.ceil(math.log10(1e-12 * scale) - 1e-9)
-    if err < bound:
-        return f"< {bound:.0e}"
-    return f"{err:.0e}"
 
 
 def _short(point):

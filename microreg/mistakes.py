@@ -35,13 +35,25 @@ What it returns
     (labels through `microreg.notation.display`: ŷ, a₁, z⁽¹⁾).
 
 The kinds (`KINDS`), each tried alone and times a simple constant factor (±1, ±2, ±½, the
-sizes and their reciprocals): a constant factor (with its usual cause), a per-element factor or
-sign, a forgotten local derivative, an extra local derivative (applied twice, or one that does not
-belong), a local derivative at the wrong node (wrong layer; at the op's output), a wrong local
-derivative (`CONFUSIONS`: σ for σ', tanh' as 1 − a, …), the wrong factor of a product, one quantity
-where another belongs, a missing path, a transpose, a reversed difference, a one-sample rule under a
-mean loss. A mistake made on a whole array (every tanh edge from z1 to h1) is one explanation about
-the array.
+sizes and their reciprocals): a gradient of the wrong shape (numpy code: a lost keepdims, a sum over
+the wrong axis; said by `words`, found by `microreg.backprop`), a constant factor (with its usual
+cause; a flipped sign names the residual, (A2 − Y)/m for σ with cross-entropy), a per-element factor or
+sign, a forgotten local derivative (a missing 1/N named by its size), an extra local derivative
+(applied twice, or one that does not belong), a local derivative at the wrong node (wrong layer; at
+the op's output), a wrong local derivative (`CONFUSIONS`: σ for σ', tanh' as 1 − a, …; relu's mask
+taken from the upstream gradient; the 2 of a square left out, in a regularisation term named as one),
+the wrong factor of a product, one quantity where another belongs (a whole array transposed), a
+missing path (a regularisation term's gradient left out), a transpose, a reversed difference, a
+one-sample rule under a mean loss.
+
+A mistake made on a whole array (every tanh edge from z1 to h1) is one explanation about the array,
+and one made by a helper in every layer (relu_backward without its mask: the relu edges of A1 and
+A2) one about them all; on a graph of more than `MAX_SINGLES` nodes (numpy code on many samples)
+only such whole-array mistakes are tried. Functions the learner wrote out with numpy are seen as the
+rule they compute (`_Written`): σ as ``1 / (1 + np.exp(-z))``, tanh as a ratio of exps, and
+softmax / log-softmax of a row (a stable softmax; the log-likelihood of a cross-entropy), whose
+slips (`_RowRule.confusions`: the one-hot left out, added, or subtracted from every class) are named
+at that level; the edges inside them are not tried one by one.
 
 How it stays fast: backward is linear in each edge's contribution, so changing edge (v → c)'s local
 derivative from l to l' changes the gradient by (l' − l)·∂L/∂v·∂c/∂wrt, with ∂c/∂wrt from one
@@ -86,6 +98,7 @@ from collections import namedtuple
 import numpy as np
 
 from .engine import _gradients, topological_order
+from .ops import SIGMOID, TANH
 from .formula import Num, Sym, call, has_operator
 from .notation import Batch, display
 
@@ -95,7 +108,7 @@ __all__ = ["Graph", "Occurrence", "Quantity", "ONE", "TRANSPOSE", "REVERSED", "E
            "explain", "slips", "words", "name_factor", "factor_cause", "KINDS", "CONFUSIONS", "Size"]
 
 #: Every kind an `Explanation` can have, simplest first (the order explanations are listed in).
-KINDS = ("factor", "reversed difference", "one sample", "element factor", "transpose", "forgotten derivative",
+KINDS = ("shape", "factor", "reversed difference", "one sample", "element factor", "transpose", "forgotten derivative",
          "extra derivative", "wrong node", "wrong derivative", "wrong factor", "wrong quantity", "missing path")
 _RANK = {k: i for i, k in enumerate(KINDS)}
 
@@ -340,7 +353,8 @@ CONFUSIONS = {
         _c("tanh where tanh' belongs", lambda a, ans: ans, lambda i, o: call("tanh", i)),
         _c("tanh' taken as 1 − a", lambda a, ans: 1.0 - ans, lambda i, o: 1 - o),
         _c("σ's derivative a(1 − a) used for tanh'", lambda a, ans: ans * (1.0 - ans), lambda i, o: o * (1 - o)),
-        _c("1 − a² written with the input for the output", lambda a, ans: 1.0 - a * a, lambda i, o: 1 - i ** 2)],
+        _c("1 − a² written with the input for the output", lambda a, ans: 1.0 - a * a, lambda i, o: 1 - i ** 2),
+        _c("tanh' taken as a² (the 1 − of 1 − a² left out)", lambda a, ans: ans * ans, lambda i, o: o ** 2)],
     ("relu", 0): [
         _c("relu where relu' belongs", lambda a, ans: ans, lambda i, o: call("relu", i))],
     ("log", 0): [
@@ -353,6 +367,8 @@ CONFUSIONS = {
         _c("the minus of ∂(a/b)/∂b lost", lambda a, b, ans: ans / b, lambda a, b: a / b ** 2),
         _c("∂(1/b)/∂b taken as 1/b", lambda a, b, ans: 1.0 / b, lambda a, b: 1 / b)],
     ("pow", 0): [        # a constant exponent k: the rule's ``const``
+        dict(_c("the exponent not brought down (the 2 of a square left out)", lambda a, ans, k: a ** (k - 1),
+                lambda i, o, k: i ** Num(k - 1) if k != 2 else i), arrays=True),
         _c("the power not lowered", lambda a, ans, k: k * ans, lambda i, o, k: Num(k) * i ** Num(k)),
         _c("the function for its derivative", lambda a, ans, k: ans, lambda i, o, k: i ** Num(k))],
 }
@@ -378,6 +394,227 @@ def _shape_of(x):
     return x.shape if x.__class__ is ndarray else ()
 
 
+class _Names(dict):
+    """A graph's names, id(node) → words; an unlabelled op node's are made when first asked for
+    (inputs first, without recursion: a sum over thousands of elements is a long chain)."""
+
+    def __init__(self, graph, given):
+        super().__init__(given)
+        self.graph = graph
+        self.nodes = {id(n): n for n in graph.order}
+        for w in graph.composites:
+            self.nodes[id(w)] = w
+
+    def __missing__(self, key):
+        g = self.graph
+        node = self.nodes[key]
+        if isinstance(node, _Written):
+            self[key] = value = self[id(node.node)]
+            return value
+        stack = [node]
+        while stack:
+            n = stack[-1]
+            todo = [c for c in n._prev if id(c) not in self] if n._prev else []
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            if id(n) not in self:
+                dict.__setitem__(self, id(n), g._said(n, self) if n._prev else g._constant_name(n))
+        return dict.__getitem__(self, key)
+
+
+class _Written:
+    """A function the learner wrote out with numpy (σ as ``1 / (1 + np.exp(-z))``, tanh as a ratio of
+    exps), seen as the one node of the rule table it computes: its output ``node``, its input, the
+    rule, and the nodes ``inner`` to it (whose own edges are this function's, not the learner's)."""
+
+    __slots__ = ("node", "_prev", "_rule", "data", "label", "inner")
+
+    def __init__(self, node, x, rule, inner):
+        xs = tuple(x) if isinstance(x, (list, tuple)) else (x,)
+        self.node, self._prev, self._rule, self.data, self.label = node, xs, rule, node.data, node.label
+        self.inner = inner
+
+
+class _RowRule:
+    """The rule of softmax (``kind="softmax"``: pₖ = exp(sₖ)/Σⱼ exp(sⱼ)) or log-softmax
+    (``"log_softmax"``: log pₖ, the log-likelihood of class k in a cross-entropy) of a row s that
+    the learner wrote out in numpy, for its element k: the local derivatives and the slips learners
+    make in them (`confusions`), as the rule table gives them for its own ops."""
+
+    def __init__(self, kind, k):
+        self.name, self.k, self.const = kind, k, None
+
+    def _p(self, inputs):
+        s = np.array([float(x) for x in inputs])
+        e = np.exp(s - s.max())
+        return e / e.sum(), (np.arange(len(s)) == self.k) * 1.0
+
+    def apply(self, inputs):
+        p, _ = self._p(inputs)
+        return float(p[self.k]) if self.name == "softmax" else float(np.log(p[self.k]))
+
+    def locals(self, inputs, ans):
+        p, onehot = self._p(inputs)
+        return list(onehot - p) if self.name == "log_softmax" else list(p[self.k] * (onehot - p))
+
+    def _row(self, names):
+        bases = {_split(n)[0] for n in names}
+        return bases.pop() if len(bases) == 1 else "s"
+
+    def expression(self, names):
+        row = self._row(names)
+        return f"softmax({row})[{self.k}]" if self.name == "softmax" else f"log softmax({row})[{self.k}]"
+
+    def local_expression(self, i, names):
+        row = self._row(names)
+        if self.name == "log_softmax":
+            return None, f"one-hot − softmax({row})"
+        return None, f"p·(one-hot − p), p = softmax({row})"
+
+    #: what learners get wrong in the cross-entropy's gradient: (note, new locals from p and the one-hot,
+    #: the wrong formula); for log-softmax (∂/∂s = one-hot − p), softmax's is p_k times it
+    confusions = (
+        {"note": "the one-hot of the correct class left out (probs where probs − one-hot belongs)",
+         "value": lambda p, onehot: -p, "text": lambda row: f"−softmax({row})"},
+        {"note": "the one-hot added, not subtracted (probs + one-hot where probs − one-hot belongs)",
+         "value": lambda p, onehot: -onehot - p, "text": lambda row: f"−one-hot − softmax({row})"},
+        {"note": "1 subtracted from every class, not only the correct one",
+         "value": lambda p, onehot: 1.0 - p, "text": lambda row: f"1 − softmax({row})"},
+    )
+
+    def confused(self, ci, inputs):
+        p, onehot = self._p(inputs)
+        value = self.confusions[ci]["value"](p, onehot)
+        return value if self.name == "log_softmax" else p[self.k] * value
+
+
+#: What a written-out function computes, checked on the numbers: σ and tanh of its input.
+_WRITTEN = ((SIGMOID, lambda x: 1.0 / (1.0 + np.exp(-x))), (TANH, np.tanh))
+_WRITTEN_DEPTH = 6
+
+
+def _composites(g):
+    """The σ and tanh the learner wrote out in numpy: every div node whose exps all take one input
+    x (or −x), built only from x and numbers, used by nothing else, and equal to σ(x) or tanh(x)."""
+    found = []
+    for v in g.order:
+        if v._rule is None or v._rule.name != "div":
+            continue
+        x = _written_input(v)
+        if x is None:
+            continue
+        inner = _inside(v, x, g)
+        if inner is None:
+            continue
+        xd = np.asarray(x.data, dtype=np.float64)
+        vd = np.asarray(v.data, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            rule = next((r for r, f in _WRITTEN if np.allclose(vd, f(xd), rtol=1e-9, atol=1e-12)), None)
+        if rule is not None:
+            found.append(_Written(v, x, rule, inner))
+    for v in g.order:         # softmax and log-softmax of a row, as a stable softmax writes them
+        if v._rule is None or v._rule.name not in ("div", "sub", "log") or v.data.__class__ is ndarray:
+            continue
+        row = _row_input(v)
+        if row is None:
+            continue
+        inner = _inside(v, row, g, depth=len(row) + _WRITTEN_DEPTH)
+        if inner is None:
+            continue
+        rule = _row_rule(v, row)
+        if rule is not None:
+            found.append(_Written(v, row, rule, inner))
+    return found
+
+
+def _row_input(v):
+    """The row s whose exps (exp(sⱼ) or exp(sⱼ − max s)) make up v, in the order found; else None."""
+    row, stack, seen, exps = [], [v], set(), 0
+    while stack and len(seen) < 400:
+        n = stack.pop()
+        for c in n._prev:
+            if id(c) in seen or not c._prev:
+                continue
+            seen.add(id(c))
+            if c._rule.name == "exp":
+                exps += 1
+                a = c._prev[0]
+                x = a._prev[0] if a._rule is not None and a._rule.name == "sub" else a
+                if all(x is not r for r in row):
+                    row.append(x)
+                if a._rule is not None and a._rule.name == "sub" and all(a._prev[1] is not r for r in row):
+                    row.append(a._prev[1])      # the max a stable softmax subtracts: one of the row
+            else:
+                stack.append(c)
+    if exps < 2 or len(row) != exps:
+        return None
+    return sorted(row, key=lambda r: _split(str(r.label))[1] if r.label is not None else "")
+
+
+def _row_rule(v, row):
+    """The `_RowRule` v computes from the row, found on the numbers, or None."""
+    if any(r.data.__class__ is ndarray for r in row):
+        return None
+    s = np.array([float(r.data) for r in row])
+    e = np.exp(s - s.max())
+    p = e / e.sum()
+    with np.errstate(divide="ignore"):
+        for kind, values in (("softmax", p), ("log_softmax", np.log(p))):
+            k = int(np.argmin(np.abs(values - v.data)))
+            if math.isclose(values[k], v.data, rel_tol=1e-9, abs_tol=1e-12) and np.sum(
+                    np.isclose(values, v.data, rtol=1e-9, atol=1e-12)) == 1:
+                return _RowRule(kind, k)
+    return None
+
+
+def _written_input(v):
+    """The one x that every exp under v (a few steps down) takes, as x or −x; else None."""
+    xs, stack, seen = [], [(v, 0)], set()
+    while stack:
+        n, depth = stack.pop()
+        for c in n._prev:
+            if id(c) in seen or not c._prev:
+                continue
+            seen.add(id(c))
+            if c._rule.name == "exp":
+                a = c._prev[0]
+                xs.append(a._prev[0] if a._rule is not None and a._rule.name == "neg" else a)
+            elif depth < 3:
+                stack.append((c, depth + 1))
+    if not xs or any(x is not xs[0] for x in xs):
+        return None
+    return xs[0]
+
+
+def _inside(v, x, g, depth=_WRITTEN_DEPTH):
+    """The ids of the nodes between x (a node, or a row of them) and v (v included), if v is built
+    only from x and numbers and nothing outside uses them; else None."""
+    stops = {id(r) for r in x} if isinstance(x, (list, tuple)) else {id(x)}
+    limit = depth
+    inner, stack = {id(v)}, [(v, 0)]
+    nodes = []
+    while stack:
+        n, depth = stack.pop()
+        for c in n._prev:
+            if id(c) in stops or id(c) in inner:
+                continue
+            if not c._prev:
+                if _label(c) is not None:          # a parameter or data inside: not a function of x alone
+                    return None
+                continue
+            if depth >= limit:
+                return None
+            inner.add(id(c))
+            nodes.append(c)
+            stack.append((c, depth + 1))
+    for n in nodes:
+        if any(id(u) not in inner for u in g.users.get(id(n), ())):
+            return None
+    return inner
+
+
 class Graph:
     """The loss's graph at one point, as the search reads it (see the module docstring).
 
@@ -396,6 +633,8 @@ class Graph:
             self.order, self.index, self.adj, self.data = base.order, base.index, base.adj, base.data
             self._override, self.batch, self.locals, self.users = base._override, base.batch, base.locals, base.users
             self._names, self._pools = base.names(), base._pools
+            self.composites, self.inner, self.virtual = base.composites, base.inner, base.virtual
+            self._written_at = base._written_at
         else:
             self.order = topological_order(out)
             self.index = {id(n): i for i, n in enumerate(self.order)}
@@ -418,6 +657,16 @@ class Graph:
                     if not any(u is node for u in users):
                         users.append(node)
             self._names, self._pools = None, {}
+            self.composites = _composites(self)
+            self._written_at = {id(w.node): w for w in self.composites}
+            self.inner = set()          # ids of the nodes inside a written-out function (their edges are its)
+            self.virtual = {}           # index of the output node → its `_Written` node
+            for w in self.composites:
+                self.inner |= w.inner
+                self.virtual[self.index[id(w.node)]] = w
+                self.locals[id(w)] = w._rule.locals([x.data for x in w._prev], w.data)
+                if id(w.node) in self.adj:
+                    self.adj[id(w)] = self.adj[id(w.node)]
         self.truth = np.concatenate([np.ravel(np.asarray(self.adj.get(id(n), 0.0), dtype=np.float64))
                                      if n.data.__class__ is ndarray or id(n) in self.adj
                                      else np.zeros(np.size(n.data)) for n in self.wrt])
@@ -503,14 +752,31 @@ class Graph:
                     names[id(node)] = display(base if alone else _label(node))
                 elif not node._prev:
                     names[id(node)] = self._constant_name(node)
-                else:
-                    text = _expression(node._rule, [names[id(c)] for c in node._prev])
-                    names[id(node)] = text if len(text) <= 28 else f"the {node._rule.name} node"
-            self._names = names
+            self._names = _Names(self, names)      # what an unlabelled op made: said when first asked for
         return self._names
+
+    def _said(self, node, names):
+        """The words for an unlabelled op node: its expression from its inputs' names."""
+        w = self._written_at.get(id(node)) if self.composites else None
+        if w is not None:                          # σ(Z[0][0]), not 1/(1 + exp(−Z[0][0]))
+            return _expression(w._rule, [names[id(x)] for x in w._prev])
+        text = _expression(node._rule, [names[id(c)] for c in node._prev])
+        long = len(text) > 28 or re.search(r"\bthe \w+ node\b", text)
+        return self._input_of(node) if long else text
 
     def name(self, node):
         return self.names()[id(node)]
+
+    def _input_of(self, node):
+        """A long unlabelled expression that only feeds a labelled function (the X.dot(W1) + b1 in
+        np.maximum(0, X.dot(W1) + b1)) is "the input of hidden[0][1]"; else "the add node"."""
+        users = self.users.get(id(node), ())
+        if len(users) == 1 and len(users[0]._prev) == 1 and _label(users[0]) is not None:
+            return f"the input of {display(_label(users[0]))}"
+        for w in self.composites:       # the z of a σ written out, 1/(1 + np.exp(−z)), labelled A
+            if len(w._prev) == 1 and w._prev[0] is node and _label(w.node) is not None:
+                return f"the input of {display(_label(w.node))}"
+        return f"the {node._rule.name} node"
 
     def _constant_name(self, node):
         v = node.data
@@ -531,6 +797,22 @@ class Graph:
         if v.__class__ is ndarray:
             return "a data column"
         return _num(v)
+
+    def destination(self, node):
+        """The array (or labelled node) a node's value goes on to: its own name's array if it has a
+        label, else that of the node it feeds (``scores`` for a product inside ``hidden.dot(W2)``,
+        ``reg_loss`` for ``W2 * W2``)."""
+        cache = self._pools.setdefault(("destination",), None)
+        if cache is None:
+            cache = {}
+            for n in reversed(self.order):
+                if n._prev and (_label(n) is not None or id(n) in self._override):
+                    cache[id(n)] = self.split(n)[0]
+                else:
+                    users = self.users.get(id(n))
+                    cache[id(n)] = cache.get(id(users[0])) if users else None
+            self._pools[("destination",)] = cache
+        return cache.get(id(getattr(node, "node", node)))
 
     def layer(self, node):
         """The array a node is an element of (``h2`` for ``h2[3]``, a data element ``X[1][0]``), or
@@ -608,6 +890,51 @@ def _op_key(rule):
     return rule.name, getattr(rule, "const", None)
 
 
+def _residual(g, sizes):
+    """The residual of the loss at an output: (z, a, y, scale) when ∂L/∂z = c·(a − y) element by
+    element, a = σ(z) (the rule table's or written out) and y a data array of the same indices
+    (cross-entropy after σ: ∂J/∂Z2 = (A2 − Y)/m); scale says c (``m`` for 1/m). Else None."""
+    outputs = [(n, n._prev[0]) for n in g.order if n._rule is not None and n._rule.name == "sigmoid"]
+    outputs += [(w, w._prev[0]) for w in g.composites if w._rule is SIGMOID]
+    if not outputs:
+        return None
+    data = {}
+    for n in g.order:
+        if not n._prev and _label(n) is not None and _is_data_leaf(n):
+            base, idx = _split(_label(n))
+            data.setdefault(base, {})[idx] = n
+    arrays = {}
+    for a, z in outputs:
+        base, idx = g.split(a)
+        arrays.setdefault(base, []).append((idx, a, z))
+    for base, items in arrays.items():
+        for ybase, ys in data.items():
+            if not all(idx in ys for idx, _, _ in items):
+                continue
+            diff = np.array([float(np.sum(a.data - ys[idx].data)) for idx, a, _ in items])
+            adj = np.array([float(np.sum(g.adj.get(id(getattr(z, "node", z)), 0.0))) for _, _, z in items])
+            big = np.abs(diff) > 1e-9
+            if not big.any():
+                continue
+            c = float(np.median(adj[big] / diff[big]))
+            if c == 0 or not np.allclose(adj, c * diff, rtol=1e-6, atol=1e-12):
+                continue
+            scale = _num(c)
+            for size in _as_sizes(sizes):
+                if math.isclose(c, 1.0 / size.value, rel_tol=1e-6):
+                    scale = f"1/{size.letter}"
+                elif math.isclose(c, -1.0 / size.value, rel_tol=1e-6):
+                    scale = f"−1/{size.letter}"
+            zname = g.split(items[0][2])[0]
+            return zname, base, display(ybase), scale
+    return None
+
+
+def _is_data_leaf(node):
+    from .engine import is_data
+    return is_data(node)
+
+
 # --- fitting ---------------------------------------------------------------------------------------------
 
 def _fits(H, G, rtol, atol):
@@ -678,6 +1005,45 @@ def _pool(g, quantities):
                                  [_split(e[1]) for e in items])
                          for shape, items in by_shape.items()}
     return g._pools[key]
+
+
+#: Past this many nodes, only mistakes on every element of an array are tried (see `_candidates`).
+MAX_SINGLES = 2000
+
+#: Past this many names of one shape, an edge tries only the names that can make an array's mistake
+#: (the same element of another array, or its transpose) and those next to it, not every name.
+MAX_POOL = 300
+
+
+def _pool_lookup(g, pool, shape):
+    """For the names of one shape: {index: [j]}, {spec: j}, {pattern: [j]} and which are not zero."""
+    cache = g._pools.setdefault(("lookup",), {})
+    key = (id(pool), shape)
+    if key not in cache:
+        pspecs, patterns, pvalues, split = pool[shape]
+        by_idx, by_pattern = {}, {}
+        for j, (base, idx) in enumerate(split):
+            by_idx.setdefault(idx, []).append(j)
+            by_pattern.setdefault(patterns[j], []).append(j)
+        nonzero = np.any(pvalues.reshape(len(pvalues), -1) != 0, axis=1)
+        cache[key] = (by_idx, {sp: j for j, sp in enumerate(pspecs)}, by_pattern, nonzero)
+    return cache[key]
+
+
+def _choose(g, e, pool, shape, skip, near, indices):
+    """The positions j of the pool's names of ``shape`` an edge tries: every one (a quiz's step: those
+    next to it), or on a large graph the same elements of other arrays (``indices``) and the names
+    next to the edge."""
+    pspecs, patterns, _, _ = pool[shape]
+    by_idx, by_spec, by_pattern, nonzero = _pool_lookup(g, pool, shape)
+    if near is None and len(pspecs) > MAX_POOL:
+        specs, pats = _near(g, e)
+        js = {j for idx in indices if idx for j in by_idx.get(idx, ())}
+        js |= {by_spec[sp] for sp in specs if sp in by_spec}
+        js |= {j for pat in pats for j in by_pattern.get(pat, ())}
+        return [j for j in sorted(js) if pspecs[j] not in skip and nonzero[j]]
+    return [j for j, sp in enumerate(pspecs) if sp not in skip and nonzero[j] and
+            (near is None or sp in near[0] or patterns[j] in near[1])]
 
 
 def _pool_entries(g, quantities):
@@ -810,20 +1176,35 @@ def _variants(g, e, pool, near=None):
     specs, values = [], []
     one_input = len(v._prev) == 1
     scalar_l = l.__class__ is not ndarray
-    if not (scalar_l and l == 1.0):                     # a forgotten local derivative: taken as 1
+    if not (scalar_l and l == 1.0) or rule.name == "relu":     # a forgotten local derivative: taken as 1
+        # (relu's mask is 1 on some elements: they still belong to the array's group, as at another point)
         specs.append(("forgot",))
         values.append(l * 0.0 + 1.0 if not scalar_l else 1.0)
     if not (scalar_l and abs(l) in (0.0, 1.0)):         # applied twice
         specs.append(("twice",))
         values.append(l * l)
-    if len(g.users.get(id(c), ())) >= 2:               # a missing path: one of several contributions left out
+    written = isinstance(v, _Written)
+    if len(g.users.get(id(c), ())) >= 2 and not written:   # a missing path: one of several contributions left out
         specs.append(("path",))
         values.append(l * 0.0)
+    if rule.name == "mul" and pos == 0 and v._prev[0] is v._prev[1]:   # u·u: the 2 of d(u²) = 2u du left out
+        specs.append(("half",))
+        values.append(l * 0.0)
+    if rule.name == "relu":                            # relu's mask taken from the upstream gradient
+        specs.append(("upmask",))
+        values.append(_upmask(g, v))
     other = _other_input(v, pos)
     if other is not None and not any(o is c for j, o in enumerate(v._prev) if j != pos):
         specs.append(("wfactor",))                     # the wrong factor of a product: ∂(u·v)/∂u taken as u
         values.append(c.data)
+    if isinstance(rule, _RowRule):                     # a cross-entropy's slips, on this element of the row
+        inputs = [x.data for x in v._prev]
+        for ci in range(len(rule.confusions)):
+            specs.append(("conf", ci))
+            values.append(float(rule.confused(ci, inputs)[pos]))
     for ci, entry in enumerate(CONFUSIONS.get((rule.name, pos), ())):     # what learners confuse
+        if entry.get("arrays") and near is not None:       # said as a factor of one number; tried on arrays
+            continue
         try:
             with np.errstate(all="ignore"):
                 if rule.name == "pow" and one_input:
@@ -840,7 +1221,8 @@ def _variants(g, e, pool, near=None):
         values.append(val)
     vl, cl = g.layer(v), g.layer(c)
     arrays = vl is not None or cl is not None
-    blocks = [(specs, values, [(sp, vl, cl) if arrays else None for sp in specs])] if specs else []
+    dest = g.destination(v)
+    blocks = [(specs, values, [(sp, vl, cl, dest) if arrays else None for sp in specs])] if specs else []
     if one_input:
         shape = _shape_of(c.data)
         try:                                            # the rule at the op's output: σ'(a1) for σ'(z1)
@@ -851,11 +1233,10 @@ def _variants(g, e, pool, near=None):
         if shape in pool:                               # the rule at another node of c's shape
             pspecs, patterns, pvalues, split = pool[shape]
             skip = {("node", g.index.get(id(c))), ("node", e.vi)}
-            keep = [j for j, sp in enumerate(pspecs) if sp not in skip and
-                    (near is None or sp in near[0] or patterns[j] in near[1])]
+            idx = g.split(c)[1]
+            keep = _choose(g, e, pool, shape, skip, near, [idx])
             if keep:
                 at = _at_nodes(rule, pvalues[keep])
-                idx = g.split(c)[1]
                 blocks.append(([("node", pspecs[j]) for j in keep], at,
                                [("node", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else None
                                 for j in keep]))
@@ -870,12 +1251,14 @@ def _variants(g, e, pool, near=None):
         if shape in pool:
             pspecs, patterns, pvalues, split = pool[shape]
             skip = {("node", g.index.get(id(o))), ("node", g.index.get(id(c)))}
-            keep = [j for j, sp in enumerate(pspecs) if sp not in skip and
-                    (near is None or sp in near[0] or patterns[j] in near[1])]
+            base, idx = g.split(o)
+            flipped = "".join(f"[{i}]" for i in reversed(re.findall(r"\d+", idx)))
+            keep = _choose(g, e, pool, shape, skip, near, [idx, flipped])     # (a zero is a left-out path)
             if keep:
-                idx = g.split(o)[1]
                 blocks.append(([("qty", pspecs[j]) for j in keep], pvalues[keep],
-                               [("qty", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else None
+                               [("qty", split[j][0], vl, cl) if arrays and idx and split[j][1] == idx else
+                                ("qtyT", base, vl, cl) if arrays and idx and split[j] == (base, flipped)
+                                and flipped != idx else None
                                 for j in keep]))
     return blocks
 
@@ -890,8 +1273,10 @@ def _variant_value(g, e, spec, point, qmap):
         return l * 0.0 + 1.0 if l.__class__ is ndarray else 1.0
     if kind == "twice":
         return l * l
-    if kind == "path":
+    if kind in ("path", "half"):
         return l * 0.0
+    if kind == "upmask":
+        return _upmask(g, v)
     if kind == "wfactor":
         return c.data
     if kind == "output":
@@ -900,6 +1285,8 @@ def _variant_value(g, e, spec, point, qmap):
         where = spec[1]
         x = g.order[where[1]]._prev[0].data if where[0] == "input" else _pool_value(g, where, point, qmap)
         return rule.locals([x], rule.apply([x]))[0]
+    if kind == "conf" and isinstance(rule, _RowRule):
+        return float(rule.confused(spec[1], [x.data for x in v._prev])[pos])
     if kind == "conf":
         entry = CONFUSIONS[(rule.name, pos)][spec[1]]
         if rule.name == "pow":
@@ -910,6 +1297,12 @@ def _variant_value(g, e, spec, point, qmap):
     if kind == "qty":
         return _pool_value(g, spec[1], point, qmap)
     raise AssertionError(spec)
+
+
+def _upmask(g, v):
+    """relu's mask taken from the gradient flowing into its output: [∂L/∂v > 0]."""
+    adj = g.adj.get(id(v), 0.0)
+    return (np.asarray(adj, dtype=np.float64) > 0) * 1.0 if adj.__class__ is ndarray else float(adj > 0)
 
 
 def _delta(g, e, new_values):
@@ -925,14 +1318,15 @@ def _delta(g, e, new_values):
         L = np.stack([np.broadcast_to(np.asarray(x, dtype=np.float64), l.shape) for x in new_values])
     else:
         L = np.asarray(new_values, dtype=np.float64)         # (C,)
-    coef = (L - l) * adj                                     # (C,) or (C, N)
-    if coef.ndim == 2 and t.ndim == 2:
-        return coef @ t
-    if coef.ndim == 2:
-        return coef.sum(axis=1)[:, None] * t
-    if t.ndim == 2:
-        return coef[:, None] * t.sum(axis=0)
-    return coef[:, None] * t
+    with np.errstate(all="ignore"):          # a graph holding inf: such candidates are not finite, and dropped
+        coef = (L - l) * adj                                 # (C,) or (C, N)
+        if coef.ndim == 2 and t.ndim == 2:
+            return coef @ t
+        if coef.ndim == 2:
+            return coef.sum(axis=1)[:, None] * t
+        if t.ndim == 2:
+            return coef[:, None] * t.sum(axis=0)
+        return coef[:, None] * t
 
 
 def _spec_name(g, where):
@@ -958,6 +1352,7 @@ class _Found:
 
 
 _KIND_OF = {"forgot": "forgotten derivative", "twice": "extra derivative", "path": "missing path",
+            "half": "wrong derivative", "upmask": "wrong derivative",
             "wfactor": "wrong factor", "output": "wrong node", "node": "wrong node", "conf": "wrong derivative",
             "qty": "wrong quantity", "extra": "extra derivative"}
 
@@ -976,9 +1371,13 @@ def _edges_to_try(g0, edges, paths):
             yield _Edge(g0.index[id(v)], pos, v, v._prev[pos]), (id(v), pos) in on_edge, (id(v), pos) in on_path
         return
     for vi, v in enumerate(g0.order):
-        if v._prev:
+        if v._prev and id(v) not in g0.inner:
             for pos, c in enumerate(v._prev):
                 yield _Edge(vi, pos, v, c), True, True
+        w = g0.virtual.get(vi)
+        if w is not None:               # a function written out in numpy: its edges, as its rule's
+            for pos, c in enumerate(w._prev):
+                yield _Edge(vi, pos, w, c), True, False
 
 
 def _candidates(g0, A0, quantities, edges, paths):
@@ -988,6 +1387,9 @@ def _candidates(g0, A0, quantities, edges, paths):
     grouping = edges is None and paths is None
     candidates = []                 # (spec, [edges], delta at point 0)
     groups = {}
+    # on a large graph (numpy code on many samples) one element's slip cannot be all a learner's array
+    # code got wrong: only mistakes on whole arrays are tried
+    singles = not grouping or len(g0.order) <= MAX_SINGLES
     scale = 1e-12 * max(1.0, float(np.abs(A0).max()))
     for e, on_edge, on_path in _edges_to_try(g0, edges, paths):
         v = e.v
@@ -1010,23 +1412,44 @@ def _candidates(g0, A0, quantities, edges, paths):
                 continue
             with np.errstate(invalid="ignore"):
                 live = np.any(np.abs(D) > scale, axis=1) & np.isfinite(D).all(axis=1)
-            for j in np.flatnonzero(live):
+            finite = np.isfinite(D).all(axis=1)
+            for j in np.flatnonzero(finite if grouping else live):
                 spec, d = specs[j], D[j]
-                candidates.append((spec, [e], d))
-                if grouping:
+                if live[j] and singles and not _arrays_only(v, e.pos, spec):
+                    candidates.append((spec, [e], d))
+                if grouping:        # every element joins its array's group (a slip may change some only)
                     key = keys[j]
                     if key is not None:
-                        grp = groups.get(key)
-                        if grp is None:
-                            groups[key] = [spec, [e], d.copy(), [spec]]
-                        else:
-                            grp[1].append(e)
-                            grp[2] += d
-                            grp[3].append(spec)
-    for key, (spec, members, d, specs) in groups.items():
-        if len(members) >= 2:
+                        _join(groups, key, spec, e, d)
+                        if spec[0] in _OP_LEVEL:        # a helper called once per layer: every layer's op
+                            _join(groups, ("op", spec, _op_key(v._rule)), spec, e, d, layer=key)
+    for key, (spec, members, d, specs, layers) in groups.items():
+        if len(members) >= 2 and (key[0] != "op" or len(layers) >= 2):
             candidates.append((("group", key, tuple(specs)), members, d))
     return candidates
+
+
+#: The mistakes a helper function makes on its op wherever it is called (relu_backward without its
+#: mask, sigmoid_backward with 1 − s²): tried on every element of every array of that op at once.
+_OP_LEVEL = frozenset({"forgot", "twice", "conf", "output", "upmask"})
+
+
+def _arrays_only(v, pos, spec):
+    """A confusion tried only on whole arrays (on one number it is said as a factor: the 2 of a square)."""
+    if spec[0] != "conf" or isinstance(v._rule, _RowRule):
+        return False
+    return CONFUSIONS[(v._rule.name, pos)][spec[1]].get("arrays", False)
+
+
+def _join(groups, key, spec, e, d, layer=None):
+    grp = groups.get(key)
+    if grp is None:
+        groups[key] = grp = [spec, [], np.zeros_like(d), [], set()]
+    grp[1].append(e)
+    grp[2] += d
+    grp[3].append(spec)
+    if layer is not None:
+        grp[4].add(layer)
 
 
 def _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exact_only):
@@ -1038,6 +1461,12 @@ def _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exac
         return []
     D = np.stack([d for _, _, d in candidates])
     G0 = A[0] + D
+    for j, (spec, members, _) in enumerate(candidates):
+        if _compounds(spec):
+            try:
+                G0[j] = _mistaken_gradient(graphs[0], _overrides(graphs[0], spec, members, 0, qmap))
+            except Exception:  # noqa: BLE001 - outside a rule's domain: not a candidate
+                G0[j] = A[0]
     changes = ~_rows_fit(A[0], G0, rtol, atol)
     exact = _rows_fit(H[0], G0, rtol, atol) & changes
     ks = np.full(len(candidates), np.nan) if exact_only else _nice_rows(H[0], G0, nice, rtol, atol)
@@ -1049,7 +1478,7 @@ def _graph_search(graphs, A, H, nice, rtol, atol, edges, paths, quantities, exac
         if _holds(graphs, A, H, spec, members, k, qmap, rtol, atol):
             specs = spec[2] if spec[0] == "group" else [spec] * len(members)
             base = specs[0]
-            layer = spec[0] == "group"
+            layer = spec[1] if spec[0] == "group" else False
             found.append(_Found(_KIND_OF[base[0]], members, specs, k, layer))
     return found
 
@@ -1060,10 +1489,19 @@ def _holds(graphs, A, H, spec, members, k, qmap, rtol, atol):
     changed = False
     for p in range(len(graphs)):
         g = graphs[p]
+        if _compounds(spec):
+            try:
+                G = _mistaken_gradient(g, _overrides(g, spec, members, p, qmap))
+            except Exception:  # noqa: BLE001 - outside a rule's domain at this point: ruled out
+                return False
+            changed |= not _fits(G, A[p], rtol, atol)
+            if not _fits(H[p], G if k is None else k * G, rtol, atol):
+                return False
+            continue
         total = np.zeros(A.shape[1])
         for e0, s in zip(members, specs if len(specs) == len(members) else specs * len(members)):
-            e = _Edge(e0.vi, e0.pos, g.order[e0.vi], g.order[e0.vi]._prev[e0.pos])
-            if g.tangent_of(e.c) is None or g.locals.get(id(e.v)) is None:
+            e = _edge_at(g, e0.vi, e0.pos, isinstance(e0.v, _Written))
+            if e is None or g.tangent_of(e.c) is None or g.locals.get(id(e.v)) is None:
                 return False
             try:
                 new = _variant_value(g, e, s, p, qmap)
@@ -1076,6 +1514,55 @@ def _holds(graphs, A, H, spec, members, k, qmap, rtol, atol):
         if not _fits(H[p], G if k is None else k * G, rtol, atol):
             return False
     return changed
+
+
+def _compounds(spec):
+    """Whether a candidate changes edges along one path (an op in every layer), so its changes
+    multiply and only a backward pass of its own gives the gradient."""
+    return spec[0] == "group" and spec[1][0] == "op"
+
+
+def _overrides(g, spec, members, p, qmap):
+    """{(id(node), input position): new local derivative} of a candidate at graph g (point p)."""
+    out = {}
+    for e0, s in zip(members, spec[2]):
+        e = _edge_at(g, e0.vi, e0.pos, isinstance(e0.v, _Written))
+        out[(id(e.v), e.pos)] = _UPSTREAM if s[0] == "upmask" else _variant_value(g, e, s, p, qmap)
+    return out
+
+
+#: An override that is relu's mask of the gradient arriving in this (mistaken) pass.
+_UPSTREAM = _Marker("UPSTREAM")
+
+
+def _mistaken_gradient(g, overrides):
+    """The target's gradient by a backward pass of its own, with the local derivatives of some
+    edges replaced (``overrides``); a written-out function's edges are its rule's."""
+    from .engine import _batch_contribution
+    adj = {id(g.out): 1.0}
+    order = g.order
+    for vi in range(len(order) - 1, -1, -1):
+        v = order[vi]
+        a = adj.get(id(v))
+        if a is None or not v._prev:
+            continue
+        w = g.virtual.get(vi)
+        if w is not None:
+            pairs = [(c, overrides.get((id(w), pos), g.locals[id(w)][pos])) for pos, c in enumerate(w._prev)]
+        else:
+            locs = g.locals[id(v)]
+            if locs is None:
+                raise ValueError("a local derivative outside its domain")
+            pairs = [(c, overrides.get((id(v), pos), locs[pos])) for pos, c in enumerate(v._prev)]
+        batch = v.data.__class__ is ndarray
+        for c, l in pairs:
+            if l is _UPSTREAM:
+                l = (np.asarray(a, dtype=np.float64) > 0) * 1.0 if batch else float(a > 0)
+            contribution = _batch_contribution(c, l, a) if batch else l * a
+            old = adj.get(id(c))
+            adj[id(c)] = contribution if old is None else old + contribution
+    return np.concatenate([np.ravel(np.asarray(adj[id(n)], dtype=np.float64)) if id(n) in adj
+                           else np.zeros(np.size(n.data)) for n in g.wrt])
 
 
 def _extra_search(graphs, A, H, rtol, atol, edges):
@@ -1091,10 +1578,11 @@ def _extra_search(graphs, A, H, rtol, atol, edges):
     ratio0 = H[0][big] / A[0][big]
     found, seen = [], set()
     layers = {}
-    for vi, v in enumerate(g0.order):
+    for vi, v in [(vi, v) for vi, v in enumerate(g0.order) if id(v) not in g0.inner] + sorted(g0.virtual.items()):
         locs = g0.locals.get(id(v)) if v._prev else None
         if locs is None:
             continue
+        written = isinstance(v, _Written)
         for pos, c in enumerate(v._prev):
             if allowed is not None and (id(v), pos) not in allowed:
                 continue
@@ -1110,23 +1598,24 @@ def _extra_search(graphs, A, H, rtol, atol, edges):
             layer = (g0.layer(v), g0.layer(c))
             if layer[0] is not None and layer[1] is not None:
                 layers.setdefault((layer, pos if v._rule.name != "affine" else _affine_role(v, pos)), []).append(
-                    (vi, pos, l))
+                    (vi, pos, l, written))
             if key in seen or not np.allclose(ratio0, l, rtol=rtol, atol=0):
                 continue
             seen.add(key)
-            if all(_fits(H[p], _local_at(graphs[p], vi, pos) * A[p], rtol, atol) for p in range(1, len(graphs))):
+            if all(_fits(H[p], _local_at(graphs[p], vi, pos, written) * A[p], rtol, atol)
+                   for p in range(1, len(graphs))):
                 found.append(_Found("extra derivative", [_Edge(vi, pos, v, c)], [("extra",)], None, False))
     # an array's local derivatives, one per element of the target (σ'(z1[j]) in ∂L/∂b1[j])
     if A.shape[1] > 1 and allowed is None:
         for (layer, _), members in layers.items():
             if len(members) != A.shape[1]:
                 continue
-            vec = np.array([l for _, _, l in members])
+            vec = np.array([m[2] for m in members])
             if not _fits(H[0], vec * A[0], rtol, atol) or _fits(A[0], vec * A[0], rtol, atol):
                 continue
-            if all(_fits(H[p], np.array([_local_at(graphs[p], vi, pos) for vi, pos, _ in members]) * A[p], rtol, atol)
-                   for p in range(1, len(graphs))):
-                es = [_Edge(vi, pos, g0.order[vi], g0.order[vi]._prev[pos]) for vi, pos, _ in members]
+            if all(_fits(H[p], np.array([_local_at(graphs[p], vi, pos, w) for vi, pos, _, w in members]) * A[p],
+                         rtol, atol) for p in range(1, len(graphs))):
+                es = [_edge_at(g0, vi, pos, w) for vi, pos, _, w in members]
                 found.append(_Found("extra derivative", es, [("extra",)] * len(es), None, True))
     return found
 
@@ -1141,7 +1630,8 @@ def _a_written_number(graphs, f):
     """Whether a mistake is about a number the learner wrote (the ½ of ½(…)², a mean's 1/N): its
     local derivative is the same unnamed number at every point."""
     e = f.edges[0]
-    values = [graphs[p].locals[id(graphs[p].order[e.vi])][e.pos] for p in range(len(graphs))]
+    written = isinstance(e.v, _Written)
+    values = [graphs[p].locals[id(_edge_at(graphs[p], e.vi, e.pos, written).v)][e.pos] for p in range(len(graphs))]
     if any(np.ndim(x) for x in values) and not all(np.all(np.asarray(x) == np.ravel(x)[0]) for x in values):
         return False
     first = np.ravel(values[0])[0]
@@ -1159,8 +1649,17 @@ def _affine_role(v, pos):
     return "w" if pos < n else "x" if pos < 2 * n else "b"
 
 
-def _local_at(g, vi, pos):
-    locs = g.locals.get(id(g.order[vi]))
+def _edge_at(g, vi, pos, written=False):
+    """The edge (vi, pos) of graph g (a written-out function's, for ``written``), or None."""
+    if written:
+        w = g.virtual.get(vi)
+        return None if w is None or pos >= len(w._prev) else _Edge(vi, pos, w, w._prev[pos])
+    v = g.order[vi]
+    return _Edge(vi, pos, v, v._prev[pos])
+
+
+def _local_at(g, vi, pos, written=False):
+    locs = g.locals.get(id(g.virtual[vi] if written and vi in g.virtual else g.order[vi]))
     return float(locs[pos]) if locs is not None else math.nan
 
 
@@ -1184,14 +1683,29 @@ def _describe(g, f, sizes, wrt):
     partial = (f"∂{_group(vn)}/∂{_group(cn)}" if (_label(v) or id(v) in g._override)
                else f"∂({_expression(rule, kid_names)})/∂{_group(cn)}")
     array = None
-    if f.layer:             # the array the mistake is on: the replaced quantity's, else the op's output's
+    if isinstance(f.layer, tuple) and f.layer[0] == "op":     # every array of one op: A1, A2
+        found = {g.layer(m.v) or g.layer(m.c) for m in f.edges} - {None}
+        array = ", ".join(sorted(found, key=lambda t: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", t)]))
+    elif f.layer:           # the array the mistake is on: the replaced quantity's, else the op's output's
         other = _other_input(v, pos)
         array = next(g.layer(x) for x in ([v._prev[other]] if spec[0] == "qty" else []) + [v, c]
                      if g.layer(x) is not None or x is c)
     common = dict(factor=f.k, layer=array, wrt=wrt, sizes=sizes)
     kind = spec[0]
     if kind == "forgot":
-        return Explanation("forgotten derivative", (vn, cn), derivative=(partial, right), **common)
+        size = _constant_size(g, f, sizes)
+        return Explanation("forgotten derivative", (vn, cn), derivative=(partial, right),
+                           detail={"size": size} if size else None, **common)
+    if kind == "half":
+        return Explanation("wrong derivative", (cn,), substitution=(cn, f"2·{cn}"),
+                           derivative=(f"∂({cn}²)/∂{cn}", f"2·{cn}"),
+                           detail={"note": "the 2 of a square (d(u²) = 2u du) left out", **_term(g, v)}, **common)
+    if kind == "upmask":
+        up = "d" + vn
+        return Explanation("wrong derivative", (vn, cn), substitution=(f"[{up} > 0]", right),
+                           derivative=(partial, right),
+                           detail={"note": f"relu's mask taken from the upstream gradient {up} = ∂L/∂{vn}, not from "
+                                           f"relu's input"}, **common)
     if kind == "twice":
         return Explanation("extra derivative", (vn, cn), derivative=(partial, right), detail={"twice": True},
                            **common)
@@ -1201,7 +1715,11 @@ def _describe(g, f, sizes, wrt):
                            **common)
     if kind == "path":
         users = [nm(x) for x in g.users.get(id(c), ())]
-        return Explanation("missing path", (cn, vn), detail={"users": tuple(users)}, **common)
+        detail = {"users": tuple(users)}
+        if f.layer:
+            detail.update(_term(g, v))
+            detail["through"] = g.destination(v) or vn
+        return Explanation("missing path", (cn, vn), detail=detail, **common)
     if kind == "wfactor":
         return Explanation("wrong factor", (vn, cn), substitution=(cn, right),
                            derivative=(f"∂({_expression(rule, kid_names)})/∂{_group(cn)}", right), **common)
@@ -1220,6 +1738,11 @@ def _describe(g, f, sizes, wrt):
                            derivative=(partial, right),
                            detail={"at": "node", "node": vn, "right": cn, "wrong": on, "wrong layer": same_base},
                            **common)
+    if kind == "conf" and isinstance(rule, _RowRule):
+        entry = rule.confusions[spec[1]]
+        row = rule._row(kid_names)
+        return Explanation("wrong derivative", (vn, cn), substitution=(entry["text"](row), right),
+                           derivative=(partial, right), detail={"note": entry["note"]}, **common)
     if kind == "conf":
         entry = CONFUSIONS[(rule.name, pos)][spec[1]]
         if len(v._prev) == 1:
@@ -1230,8 +1753,14 @@ def _describe(g, f, sizes, wrt):
             wrong = str(entry["tree"](*args))
         except Exception:  # noqa: BLE001
             wrong = entry["note"]
+        detail = {"note": entry["note"], **(_term(g, v) if entry.get("arrays") else {})}
         return Explanation("wrong derivative", (vn, cn), substitution=(wrong, right), derivative=(partial, right),
-                           detail={"note": entry["note"]}, **common)
+                           detail=detail, **common)
+    if kind == "qty" and isinstance(f.layer, tuple) and f.layer[0] == "qtyT":
+        o = nm(v._prev[_other_input(v, pos)])
+        common["layer"] = None          # the words say the whole array already; the graph cannot tell which way
+        return Explanation("transpose", (o,), substitution=(o, f"{o}ᵀ"), derivative=(partial, right),
+                           detail={"either": True}, **common)
     if kind == "qty":
         o = v._prev[_other_input(v, pos)]
         on = _spec_name(g, spec[1])
@@ -1241,6 +1770,71 @@ def _describe(g, f, sizes, wrt):
         return Explanation("wrong quantity", (on, right_name), substitution=(on, right_name),
                            derivative=(partial, right), **common)
     raise AssertionError(kind)
+
+
+def _constant_size(g, f, sizes):
+    """"N = 5" when a forgotten local derivative is the same number 1/N (or N) everywhere: the
+    1/N of a mean, a size of the problem."""
+    e = f.edges[0]
+    local = g.locals.get(id(e.v))
+    if local is None or np.ndim(local[e.pos]) or _label(e.c) is not None and not e.c._prev:
+        return None
+    value = float(local[e.pos])
+    for size in _as_sizes(sizes):
+        if math.isclose(abs(value), 1.0 / size.value, rel_tol=1e-9):
+            return f"1/{size.letter}", f"{size.letter} = {_num(size.value)}", size.what
+    return None
+
+
+def _term(g, v):
+    """{"term": …, "regularisation": True, …} when node v feeds a regularisation term: the largest
+    part of the loss above v built from parameters and numbers only, no data (reg·(Σ W1² + Σ W2²)),
+    called by its label (reg_loss) if it has one, with its number's name (reg) if it has one."""
+    data = _data_cones(g)
+    if data.get(id(v)):
+        return {}
+    term = v
+    for n in _downstream(g, v, len(g.order)):
+        if data.get(id(n)):
+            break
+        term = n
+    if term is v or term is g.out:
+        return {}
+    stack, seen, named = [term], {id(term)}, []
+    while stack:
+        n = stack.pop()
+        if not n._prev:
+            if _label(n) is None and not re.fullmatch(r"[−\-+]?[\d.]+(e[−\-+]?\d+)?", g.name(n)):
+                named.append(g.name(n))
+            continue
+        for c in n._prev:
+            if id(c) not in seen:
+                seen.add(id(c))
+                stack.append(c)
+    label = g.name(term) if (_label(term) is not None or id(term) in g._override) else None
+    return {"term": label, "regularisation": True, "coefficient": named[0] if named else None}
+
+
+def _data_cones(g):
+    """{id(node): whether data (a sample, a target) reaches it}."""
+    cache = g._pools.get(("data cones",))
+    if cache is None:
+        cache = {}
+        for n in g.order:
+            cache[id(n)] = _is_data_leaf(n) if not n._prev else any(cache.get(id(c), False) for c in n._prev)
+        g._pools[("data cones",)] = cache
+    return cache
+
+
+def _downstream(g, v, limit):
+    out, n = [], v
+    for _ in range(limit):
+        users = g.users.get(id(n))
+        if not users:
+            break
+        n = users[0]
+        out.append(n)
+    return out
 
 
 def _worst(A, H, rtol, atol, prefer=None):
@@ -1320,7 +1914,9 @@ def explain(graphs, hand, truth=None, *, wrt=None, occurrences=(), quantities=()
         if one_sample and is_mean and s is not None and any(math.isclose(k, x, rel_tol=1e-6)
                                                             for x in (s.value, 2 * s.value, s.value / 2, -s.value)):
             special.append(Explanation("one sample", (), factor=k, wrt=wrt_words, sizes=sizes))
-        plain = Explanation("factor", (), factor=k, wrt=wrt_words, sizes=sizes)
+        residual = _residual(graphs[0], sizes) if math.isclose(k, -1.0, rel_tol=1e-6) else None
+        plain = Explanation("factor", (), factor=k, wrt=wrt_words, sizes=sizes,
+                            detail={"residual": residual} if residual else None)
         if special and any(e.kind == "reversed difference" and e.factor is None for e in special):
             return Diagnosis(special[:limit], k, worst, False)
         if special and special[-1].kind == "one sample":
@@ -1393,6 +1989,14 @@ def _order(found):
                                                      _RANK[t[1].kind], t[1].source != "graph",
                                                      t[1].layer is not None, t[0]))
     out, seen, said = [], set(), set()
+    written = {e.nodes[:1] for _, e in ranked if e.kind == "transpose" and e.source == "formula"}
+    forgotten = {(e.nodes[0], e.layer, e.factor) for _, e in ranked if e.kind == "forgotten derivative"
+                 or (e.kind == "wrong derivative" and e.substitution and e.substitution[0].startswith("[d"))}
+    ranked = [(i, e) for i, e in ranked if not (     # relu' at a node that is positive everywhere: no mask at all
+        e.kind == "wrong node" and e.derivative and e.derivative[1].startswith("[")
+        and (e.nodes[0], e.layer, e.factor) in forgotten)]
+    ranked = [(i, e) for i, e in ranked if not (e.kind == "transpose" and e.source == "graph" and
+                                                e.detail.get("either") and e.nodes[:1] in written)]
     for _, e in ranked:
         key = e.key()
         text = words(e)
@@ -1538,10 +2142,54 @@ def _k(k):
     return f"{k:.6g}"
 
 
+def _axis_text(axis):
+    letter, what, d = axis
+    return f"{letter} = {d} ({what})" if letter else str(d)
+
+
+def _shape_words(e):
+    """A gradient of the wrong shape (numpy code): a lost keepdims, another shape of the same
+    numbers, or a sum over the wrong axis, with its axes named by the problem's sizes."""
+    d = e.detail
+    yours, right = tuple(d["yours"]), tuple(d["right"])
+    head = f"shape {yours} where {e.wrt} has shape {right}"
+    how = d.get("how")
+    if how == "keepdims":
+        text = (f"{head}: a lost keepdims (the sum dropped the axis it summed over; np.sum(…, keepdims=True) "
+                f"keeps it)")
+    elif how == "reshape":
+        text = f"{head}: the same number of elements in another shape (reshape it to {right})"
+    else:
+        extra = [a for a in d.get("axes", ()) if a[2] not in right or (a[1] == "samples")]
+        named = [a for a in extra if a[0]]
+        if named:
+            text = (f"{head}: summed over the wrong axis: yours keeps an axis of {_axis_text(named[0])}, which "
+                    f"{e.wrt} does not have; sum over that axis instead")
+        else:
+            text = f"{head}: summed over the wrong axis (or an axis not summed over)"
+    if d.get("numbers right"):
+        text += "; the numbers are right"
+    return text
+
+
+def _term_words(d):
+    if not d.get("regularisation"):
+        return ""
+    coefficient = f", coefficient {d['coefficient']}" if d.get("coefficient") else ""
+    term = f"{d['term']}, " if d.get("term") else ""
+    return f" (in {term}the regularisation term{coefficient})"
+
+
 def words(e):
     """The sentence a teacher would say for explanation ``e``, in the learner's notation."""
     kind, k = e.kind, e.factor
     d = e.detail
+    if kind == "factor" and d.get("residual"):
+        z, a, y, scale = d["residual"]
+        value = (f"({a} − {y}){scale[1:]}" if scale.startswith("1/") else f"{a} − {y}" if scale == "1"
+                 else f"{scale}·({a} − {y})")
+        return (f"off by a constant factor {_k(k)}: the sign is flipped: {e.wrt.split('/')[0]}/∂{z} is {value} "
+                f"(σ with cross-entropy), so {y} − {a} is the difference the wrong way round (or a minus lost)")
     if kind == "factor":
         return f"off by a constant factor {_k(k)}: {factor_cause(k, e.sizes) or 'a constant factor'}"
     if kind == "one sample":
@@ -1557,7 +2205,13 @@ def words(e):
                 f"× {_k(ke)} ({factor_cause(ke, e.sizes) or 'a constant factor'})"
             parts.append(f"element {idx}: {said}")
         return "; ".join(parts) + "; the other elements agree"
-    if kind == "transpose" and d.get("shapes"):
+    if kind == "shape":
+        return _shape_words(e)
+    if kind == "transpose" and d.get("shapes") and d.get("numbers right") is False:
+        yours, right = d["shapes"]
+        text = (f"shape {tuple(yours)} where {e.wrt} has shape {tuple(right)}: the transpose of its shape (a "
+                f"transpose missing, or the factors of a product the wrong way round)")
+    elif kind == "transpose" and d.get("shapes"):
         yours, right = d["shapes"]
         text = (f"shape {tuple(yours)} where {e.wrt} has shape {tuple(right)}: autograd's transpose (rows and "
                 f"columns swapped; write it transposed)")
@@ -1572,6 +2226,10 @@ def words(e):
     elif kind == "reversed difference":
         written, belongs = e.substitution
         text = f"you wrote {written} where {belongs} belongs (the difference the wrong way round)"
+    elif kind == "forgotten derivative" and d.get("size"):
+        one_over, size, what = d["size"]
+        text = (f"you left out the {one_over} ({size}, the number of {what}) of {e.derivative[0]} (a forgotten "
+                f"local derivative: a missing {one_over})")
     elif kind == "forgotten derivative":
         partial, right = e.derivative
         text = f"you left out {partial} = {right} (a forgotten local derivative)"
@@ -1595,13 +2253,20 @@ def words(e):
     elif kind == "wrong derivative":
         wrong, right = e.substitution
         partial = e.derivative[0]
-        text = f"{partial} taken as {wrong} instead of {right}: {d['note']}"
+        text = f"{partial} taken as {wrong} instead of {right}: {d['note']}" + _term_words(d)
     elif kind == "wrong factor":
         written, right = e.substitution
         text = f"{e.derivative[0]} taken as {written} instead of {right} (the wrong factor of a product)"
     elif kind == "wrong quantity":
         written, belongs = e.substitution
         text = f"{written} where {belongs} belongs"
+    elif kind == "missing path" and d.get("regularisation"):
+        coefficient = f" (coefficient {d['coefficient']})" if d.get("coefficient") else ""
+        term = f" {d['term']}" if d.get("term") else ""
+        text = (f"yours leaves out the gradient of the regularisation term{term}{coefficient}: the path from "
+                f"{e.nodes[0]} through it")
+    elif kind == "missing path" and d.get("through"):
+        text = f"yours leaves out the path from {e.nodes[0]} through {d['through']}"
     elif kind == "missing path":
         c, v = e.nodes
         users = d.get("users", ())
@@ -1609,7 +2274,10 @@ def words(e):
                 f"through {v}")
     else:
         raise ValueError(f"words: unknown kind {kind!r}")
-    if e.layer:
+    if e.layer and ", " in e.layer:
+        *rest, last = e.layer.split(", ")
+        text += f", on every element of {', '.join(rest)} and {last} (the same slip in every layer)"
+    elif e.layer:
         text += f", on every element of {e.layer}"
     if k is not None:
         text += f", and off by a factor {_k(k)}: {factor_cause(k, e.sizes) or 'a constant factor'}"

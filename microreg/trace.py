@@ -74,7 +74,7 @@ from .engine import Value, data as data_leaf, is_data, topological_order
 
 ndarray = np.ndarray
 
-__all__ = ["trace", "Trace", "TraceError", "TracedArray"]
+__all__ = ["trace", "trace_at", "Trace", "TraceError", "TracedArray"]
 
 
 class TraceError(Exception):
@@ -401,6 +401,7 @@ class _Recorder:
         self.keep = []          # every value recorded, so ids stay unique during the trace
         self.keys = {}          # id(value) → binding key (the ids of its nodes)
         self.floats = []        # (node, place) for each float() of a Value in the learner's code
+        self.ints = {}          # name → the whole numbers it held (m = X.shape[1]: the sizes the code names)
         self.seq = 0
 
     def global_trace(self, frame, event, arg):
@@ -432,7 +433,9 @@ class _Recorder:
             if name in _SKIP_NAMES or not isinstance(name, str):
                 continue
             cls = value.__class__
-            if cls is dict:
+            if cls is int:
+                self.ints.setdefault(name, set()).add(value)
+            elif cls is dict:
                 for key, item in value.items():
                     if key.__class__ is str and key.isidentifier() and _holds_nodes(item):
                         self.record(depth, code, key, item)
@@ -533,11 +536,14 @@ class Trace:
     float argument; ``arrays``: the learner's named arrays, label → numpy object array of nodes
     (``trace.arrays["A1"][2][0]`` is the node labelled ``A1[2][0]``; a number is its Value), in the
     order they were named. An element that had a name already (a parameter, an earlier array's)
-    or that the loss does not depend on keeps its own label.
+    or that the loss does not depend on keeps its own label. ``sizes``: the whole numbers the
+    learner's code named, each holding one value (``m = X.shape[1]``: {"m": 5}), so a factor of 5
+    can be said as m.
     """
 
-    def __init__(self, loss, output, params, data, arrays):
+    def __init__(self, loss, output, params, data, arrays, sizes=None):
         self.loss, self.output, self.params, self.data, self.arrays = loss, output, params, data, arrays
+        self.sizes = dict(sizes or {})
 
     def backward(self):
         """Run ``loss.backward()`` (leaf grads start from 0) and return `grads`."""
@@ -724,11 +730,21 @@ def trace(fn, params, *data, pass_params=None, data_nodes=True, **kwargs):
     names. Raises `TraceError` for code that cannot be traced, and the learner's own exception
     for code that fails on plain numbers too.
     """
+    return trace_at(fn, params, None, data, kwargs, pass_params=pass_params, data_nodes=data_nodes)
+
+
+def trace_at(fn, params, values, data=(), kwargs=None, pass_params=None, data_nodes=True):
+    """`trace` at other values of the parameters: ``values`` (name → number or array, None: the
+    params' own) are what the leaves hold, while ``params`` stays the object ``fn`` may read in
+    place (``net.params``), so one net's loss can be traced at many points."""
     if not callable(fn):
         raise TypeError(f"trace: fn must be a function, got {type(fn).__name__}")
     _check_params(params)
+    kwargs = dict(kwargs or {})
+    if values is not None:
+        _check_params(values)
     how, dict_name = _how(fn, params, pass_params)
-    traced = {name: _leaves(name, value) for name, value in params.items()}
+    traced = {name: _leaves(name, value) for name, value in (values if values is not None else params).items()}
     args, kw, made = _as_data(fn, how, dict_name, params, list(data), dict(kwargs), data_nodes)
     recorder = _Recorder()
     previous = sys.gettrace()
@@ -737,7 +753,7 @@ def trace(fn, params, *data, pass_params=None, data_nodes=True, **kwargs):
         out = _run(fn, params, how, dict_name, args, kw, traced)
     except Exception as exc:
         sys.settrace(previous)
-        raise _failure(exc, fn, params, how, dict_name, data, kwargs) from None
+        raise _failure(exc, fn, params, how, dict_name, data, kwargs, values) from None
     finally:
         sys.settrace(previous)
     loss = _find_loss(out)
@@ -756,7 +772,8 @@ def trace(fn, params, *data, pass_params=None, data_nodes=True, **kwargs):
     arrays = _assign_labels(recorder, reserved, {id(n) for n in topological_order(loss)})
     params_out = {name: (arr.view(ndarray)[()] if arr.ndim == 0 else arr.view(ndarray)) for name, arr in traced.items()}
     data_out = {name: arr.view(ndarray) for name, arr in made.items()}
-    return Trace(loss, out, params_out, data_out, arrays)
+    sizes = {name: next(iter(held)) for name, held in recorder.ints.items() if len(held) == 1}
+    return Trace(loss, out, params_out, data_out, arrays, sizes)
 
 
 def _recover(number, recorder, fn):
@@ -769,10 +786,11 @@ def _recover(number, recorder, fn):
                      "numbers (not with numpy on the arrays it was given)")
 
 
-def _failure(exc, fn, params, how, dict_name, data, kwargs):
+def _failure(exc, fn, params, how, dict_name, data, kwargs, values=None):
     """The exception to raise for a traced run that failed: the learner's own if a run on plain
     numbers fails too, else a one-line `TraceError` naming the function and the line."""
-    plain = {name: (np.array(v, dtype=np.float64) if np.ndim(v) else float(v)) for name, v in params.items()}
+    plain = {name: (np.array(v, dtype=np.float64) if np.ndim(v) else float(v))
+             for name, v in (values if values is not None else params).items()}
     try:
         _run(fn, params, how, dict_name, list(data), dict(kwargs), plain)
     except Exception as own:        # the code fails on numbers too: the learner's own error

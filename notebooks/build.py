@@ -707,6 +707,258 @@ for r in check_document(broken):
 '''),
 ]
 
+NOTEBOOKS["06_check_your_numpy_backprop.ipynb"] = [
+    md("""
+# 6. Check your numpy backprop
+
+Course assignments ask for a backward pass written by hand in numpy. Its usual check is one number from
+a finite difference ("difference = 0.27"). Here microreg runs **your forward pass** on arrays of `Value`
+nodes, so autograd computes the right gradients from your own forward code, then runs **your backward
+pass** on plain numpy arrays and compares, at the point you give and at 4 random points near it. When a
+gradient is wrong it says what the mistake is, in your variable names (`Z1`, `A1`, `hidden`, element by
+element `A1[2][0]`), once per array when a line of array code is wrong on every element.
+
+Three classic shapes: a course-style tanh/sigmoid net (samples as columns), a CS231n-style relu/softmax
+net with L2 (samples as rows), and an L-layer net's helpers checked one by one. All the code is ours,
+written the way those assignments write it. See also `docs/numpy-code.md`.
+"""),
+    md("## 1. A tanh/sigmoid net, samples as columns: `verify(cost, grads, at=parameters)`"),
+    code("""
+import numpy as np
+from microreg.check import verify
+
+def forward_propagation(X, parameters):
+    W1, b1, W2, b2 = parameters["W1"], parameters["b1"], parameters["W2"], parameters["b2"]
+    Z1 = np.dot(W1, X) + b1
+    A1 = np.tanh(Z1)
+    Z2 = np.dot(W2, A1) + b2
+    A2 = 1 / (1 + np.exp(-Z2))
+    return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+
+def compute_cost(A2, Y):
+    m = Y.shape[1]
+    return float(np.squeeze(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m))
+
+def backward_propagation(parameters, cache, X, Y):
+    m = X.shape[1]
+    A1, A2 = cache["A1"], cache["A2"]
+    dZ2 = A2 - Y
+    dW2 = np.dot(dZ2, A1.T) / m
+    db2 = np.sum(dZ2, axis=1, keepdims=True) / m
+    dZ1 = np.dot(parameters["W2"].T, dZ2) * (1 - np.power(A1, 2))
+    dW1 = np.dot(dZ1, X.T) / m
+    db1 = np.sum(dZ1, axis=1, keepdims=True) / m
+    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+def cost(X, Y, parameters):
+    return compute_cost(forward_propagation(X, parameters)[0], Y)
+
+def grads(X, Y, parameters):
+    A2, cache = forward_propagation(X, parameters)
+    return backward_propagation(parameters, cache, X, Y)
+
+rng = np.random.default_rng(0)
+X, Y = rng.normal(size=(2, 8)), (rng.uniform(size=(1, 8)) > 0.5) * 1.0    # 2 features, m = 8 samples
+parameters = {"W1": rng.normal(size=(4, 2)), "b1": np.zeros((4, 1)),
+              "W2": rng.normal(size=(1, 4)), "b2": np.zeros((1, 1))}
+verify(cost, grads, at=parameters, args=(X, Y))
+"""),
+    md("""
+Right. Now the slips learners make. Each backward pass below differs from the right one in one line
+(`slip` picks it); each wrong gradient is named, with the array it is about:
+"""),
+    code("""
+def backward_with(slip):
+    def grads(X, Y, parameters):
+        A2, cache = forward_propagation(X, parameters)
+        m, A1, Z1 = X.shape[1], cache["A1"], cache["Z1"]
+        dZ2 = (Y - A2) if slip == "Y - A2" else (A2 - Y)
+        dW2 = np.dot(dZ2, A1.T) / m
+        db2 = np.sum(dZ2, axis=1, keepdims=True) / m
+        local = {"1 - A1": 1 - A1, "1 - Z1**2": 1 - Z1 ** 2}.get(slip, 1 - A1 ** 2)
+        dZ1 = np.dot(parameters["W2"].T, dZ2) * local
+        dW1 = np.dot(dZ1, X.T) / (1 if slip == "no 1/m" else m)
+        db1 = np.sum(dZ1, axis=1, keepdims=slip != "no keepdims") / m
+        return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+    return grads
+
+for slip in ["1 - A1", "1 - Z1**2", "Y - A2", "no 1/m", "no keepdims"]:
+    report = verify(cost, backward_with(slip), at=parameters, args=(X, Y))
+    wrong = [v for v in report if not v.ok]
+    print(f"{slip}: wrong {[v.name for v in wrong]}\\n    {wrong[0].diagnosis}")
+"""),
+    md("""
+In a notebook a report shows itself as a table (`report.show()` does it from anywhere): every wrong
+array as a grid of your numbers, shaded by how far each is off, the worst one outlined (hover over a
+number for autograd's):
+"""),
+    code("""
+verify(cost, backward_with("1 - A1"), at=parameters, args=(X, Y))
+"""),
+    md("""
+## 2. A relu/softmax net with L2, samples as rows: `verify_pair(net.loss, at=net.params)`
+
+CS231n's `TwoLayerNet.loss(X, y, reg)` returns `(loss, grads)` and reads its parameters from
+`self.params`: give that dict itself, and microreg puts each point's numbers in it and yours back.
+"""),
+    code("""
+from microreg.backprop import verify_pair
+
+class TwoLayerNet:
+    def __init__(self, D, H, C, seed=0, slip=None):
+        rng = np.random.default_rng(seed)
+        self.params = {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=H),
+                       "W2": rng.normal(size=(H, C)), "b2": rng.normal(size=C)}
+        self.slip = slip
+
+    def loss(self, X, y, reg=0.0):
+        W1, b1, W2, b2 = self.params["W1"], self.params["b1"], self.params["W2"], self.params["b2"]
+        N = X.shape[0]
+        hidden = np.maximum(0, X.dot(W1) + b1)
+        scores = hidden.dot(W2) + b2
+        shifted = scores - np.max(scores, axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
+        data_loss = -np.sum(np.log(probs[np.arange(N), y])) / N
+        reg_loss = reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        loss = data_loss + reg_loss
+
+        grads = {}
+        dscores = probs.copy()
+        dscores[np.arange(N), y] -= 1
+        dscores /= N
+        grads["W2"] = hidden.T.dot(dscores) + (0 if self.slip == "no reg" else 2 * reg * W2)
+        grads["b2"] = np.sum(dscores, axis=0)
+        dhidden = dscores.dot(W2 if self.slip == "W2 not transposed" else W2.T)
+        if self.slip == "mask from dhidden":
+            dhidden[dhidden <= 0] = 0
+        elif self.slip != "no mask":
+            dhidden[hidden <= 0] = 0
+        grads["W1"] = X.T.dot(dhidden) + (reg * W1 if self.slip == "half reg" else 2 * reg * W1)
+        grads["b1"] = np.sum(dhidden, axis=0)
+        return loss, grads
+
+Xr, yr = rng.normal(size=(6, 4)), np.array([0, 2, 1, 1, 0, 2])        # N = 6 samples, D = 4
+for slip in [None, "no mask", "mask from dhidden", "no reg", "half reg", "W2 not transposed"]:
+    net = TwoLayerNet(4, 3, 3, seed=1, slip=slip)      # 3 hidden units, 3 classes: W2 is square
+    report = verify_pair(net.loss, at=net.params, args=(Xr, yr), kwargs={"reg": 0.05})
+    wrong = [v for v in report if not v.ok]
+    print(f"{slip}: " + (f"wrong {[v.name for v in wrong]}\\n    {wrong[0].diagnosis}" if wrong else "all right"))
+"""),
+    md("""
+## 3. An L-layer net's helpers, one by one: `verify_backward(forward, backward, at=inputs)`
+
+A backward helper is a vector-Jacobian product: given the gradient arriving at the forward's output it
+returns each input's. microreg feeds random upstream gradients (named after the helper's first
+argument, `dA` or `dZ`) and compares with autograd's product. The course's `linear_backward` divides
+`dW` and `db` by m (it carries the cost's 1/m): without `scale=` that is said as a factor 1/m.
+"""),
+    code("""
+from microreg.backprop import verify_backward
+
+def sigmoid(Z):
+    A = 1 / (1 + np.exp(-Z))
+    return A, Z
+
+def relu(Z):
+    A = np.maximum(0, Z)
+    return A, Z
+
+def linear_forward(A, W, b):
+    Z = np.dot(W, A) + b
+    return Z, (A, W, b)
+
+def sigmoid_backward(dA, cache):
+    s = 1 / (1 + np.exp(-cache))
+    return dA * s * (1 - s)
+
+def relu_backward(dA, cache):
+    dZ = np.array(dA, copy=True)
+    dZ[cache <= 0] = 0
+    return dZ
+
+def linear_backward(dZ, cache):
+    A_prev, W, b = cache
+    m = A_prev.shape[1]
+    return np.dot(W.T, dZ), np.dot(dZ, A_prev.T) / m, np.sum(dZ, axis=1, keepdims=True) / m
+
+Z = rng.normal(size=(3, 5))
+print("sigmoid_backward:", verify_backward(sigmoid, sigmoid_backward, at={"Z": Z}).ok)
+print("relu_backward:   ", verify_backward(relu, relu_backward, at={"Z": Z}).ok)
+inputs = (rng.normal(size=(4, 5)), rng.normal(size=(3, 4)), rng.normal(size=(3, 1)))    # m = 5
+print(verify_backward(linear_forward, linear_backward, at=inputs))
+print("with the course's 1/m:", verify_backward(linear_forward, linear_backward, at=inputs,
+                                                scale={"W": 1 / 5, "b": 1 / 5}).ok)
+"""),
+    md("And the helpers' classic slips, each checked alone:"),
+    code("""
+slips = {
+    "σ' as 1 − s²": (sigmoid, lambda dA, Z: dA * (1 - (1 / (1 + np.exp(-Z))) ** 2)),
+    "relu without its mask": (relu, lambda dA, Z: np.array(dA, copy=True)),
+    "relu masked where dA ≤ 0": (relu, lambda dA, Z: np.where(dA <= 0, 0.0, dA)),
+}
+for name, (forward, backward) in slips.items():
+    print(f"{name}:\\n    {verify_backward(forward, backward, at={'Z': Z})['Z'].diagnosis}")
+"""),
+    md("""
+A helper's slip is made in every layer it serves. Assembled into a 3-layer model (relu, relu, sigmoid),
+`relu_backward` without its mask makes W1 wrong through both relu layers, and the explanation says so:
+"""),
+    code("""
+def L_model_forward(X, parameters):
+    A, caches = X, []
+    for l in (1, 2):
+        Z, linear_cache = linear_forward(A, parameters[f"W{l}"], parameters[f"b{l}"])
+        A, activation_cache = relu(Z)
+        caches.append((linear_cache, activation_cache))
+    Z, linear_cache = linear_forward(A, parameters["W3"], parameters["b3"])
+    AL, activation_cache = sigmoid(Z)
+    caches.append((linear_cache, activation_cache))
+    return AL, caches
+
+def L_model_backward(AL, Y, caches, relu_backward=relu_backward):
+    grads = {}
+    dA = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    for l in (3, 2, 1):
+        linear_cache, activation_cache = caches[l - 1]
+        dZ = (sigmoid_backward if l == 3 else relu_backward)(dA, activation_cache)
+        dA, grads[f"dW{l}"], grads[f"db{l}"] = linear_backward(dZ, linear_cache)
+    return grads
+
+def model_cost(X, Y, parameters):
+    AL, caches = L_model_forward(X, parameters)
+    return -np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / Y.shape[1]
+
+def model_grads(X, Y, parameters):
+    AL, caches = L_model_forward(X, parameters)
+    return L_model_backward(AL, Y, caches, relu_backward=lambda dA, Z: np.array(dA, copy=True))
+
+Xl, Yl = rng.normal(size=(4, 6)), (rng.uniform(size=(1, 6)) > 0.5) * 1.0
+layers = {}
+for l, (n_in, n_out) in enumerate([(4, 4), (4, 4), (4, 1)], start=1):
+    layers[f"W{l}"], layers[f"b{l}"] = rng.normal(size=(n_out, n_in)), rng.normal(size=(n_out, 1)) * 0.3
+report = verify(model_cost, model_grads, at=layers, args=(Xl, Yl))
+for v in report:
+    print(f"{v.name}: {v.diagnosis}")
+"""),
+    md("""
+## What cannot be traced
+
+Code that computes in C on plain floats (`np.linalg.inv`), or turns a traced value into a float in the
+middle of the forward pass, gets one line naming the function and your line:
+"""),
+    code("""
+from microreg.trace import TraceError
+
+def inverse_cost(W):
+    return np.sum(np.linalg.inv(W))
+
+try:
+    verify(inverse_cost, lambda W: {"dW": np.zeros((2, 2))}, at={"W": np.eye(2) * 2})
+except TraceError as err:
+    print(err)
+"""),
+]
+
 
 def build(names=None, execute=True):
     for name, cells in NOTEBOOKS.items():

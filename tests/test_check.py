@@ -100,7 +100,7 @@ def test_report_renders_as_text_and_html():
     report = verify(mse_loss, {"w": right_w, "b": lambda w, b: 2 * right_b(w, b)}, at=[{"w": 0.3, "b": -0.2}, {"w": 1.0, "b": 0.0}])
     text = str(report)
     assert "argument" in text and "MISMATCH" in text and "checked at 10 point(s)" in text
-    assert "<table>" in report._repr_html_() and not report.ok
+    assert "<table" in report._repr_html_() and not report.ok
 
 
 def test_bad_calls_are_explained():

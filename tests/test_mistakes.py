@@ -174,11 +174,31 @@ class Row:
     kind), and the kind and words every front end must give (kind None: no single mistake)."""
 
     def __init__(self, id, kind, text, loss, at, wrt, string, fn, quiz=None, hand=None, data=None,
-                 fronts=("string", "callable", "quiz")):
+                 fronts=("string", "callable", "quiz"), code=None):
         self.id, self.kind, self.text, self.loss, self.at, self.wrt = id, kind, text, loss, at, wrt
         self.string, self.fn, self.quiz, self.hand, self.data = string, fn, quiz, hand, data
-        self.fronts = tuple(f for f in fronts if f != "quiz" or quiz is not None)
+        self.code = code            # (numpy cost, numpy grads function): the learner's code front end
+        self.fronts = tuple(f for f in fronts if f != "quiz" or quiz is not None) + (("code",) if code else ())
 
+
+def code_cost(W, b):
+    """numpy code, samples as columns: Z = W·X + b, A = tanh(Z), cost = 1/(2m) Σ (A − Y)²."""
+    A = np.tanh(np.dot(W, XC) + b)
+    return np.sum((A - YC) ** 2) / (2 * XC.shape[1])
+
+
+def code_grads(keepdims=True):
+    def grads(W, b):
+        m = XC.shape[1]
+        A = np.tanh(np.dot(W, XC) + b)
+        dZ = (A - YC) * (1 - A ** 2) / m
+        return {"dW": np.dot(dZ, XC.T), "db": np.sum(dZ, axis=1, keepdims=keepdims)}
+    return grads
+
+
+XC = np.array([[0.5, -1.0, 2.0, 0.3], [1.5, 0.2, -0.4, 0.9]])
+YC = np.array([[0.2, -0.1, 0.6, 0.0], [0.4, 0.3, -0.5, 0.1]])
+AT_C = {"W": np.array([[0.3, -0.2], [0.1, 0.4]]), "b": np.array([[0.1], [-0.2]])}
 
 SP = "σ(z1)·(1 − σ(z1))"
 A = dict(loss=net_a(), at=AT_A, hand=hand_a)
@@ -286,6 +306,10 @@ ROWS = [
         loss=net_layers, at={"W1": np.array([[0.4, -0.3], [0.8, 0.2]]), "W2": np.array([[-0.6, 0.9], [0.3, 0.5]])},
         wrt="W1", data={"x": XV, "t": TV}, fronts=("string",),        # a function's .T cannot be seen
         string=r"(W_2 (2(h_2 - t) \odot (1 - h_2^2))) \odot (1 - h_1^2) \, x^T", fn=None),
+    Row("a gradient of the wrong shape (numpy code)", "shape",
+        "shape (2,) where ∂L/∂b has shape (2, 1): a lost keepdims (the sum dropped the axis it summed over; "
+        "np.sum(…, keepdims=True) keeps it); the numbers are right", loss=None, at=AT_C, wrt="b", string=None,
+        fn=None, fronts=(), code=(code_cost, code_grads(keepdims=False))),
     Row("garbled: no single mistake", None, "no single mistake", wrt="w1", **A,
         string="(y_hat - y) * x * x * w1 + a1", fn=lambda y_hat, y, x, w1, a1: (y_hat - y) * x * x * w1 + a1,
         quiz=("z1", "w1", lambda h: 12.345)),
@@ -326,8 +350,16 @@ def run_quiz(row):
     raise AssertionError(f"{row.id}: no quiz step from {node} to {target}")
 
 
+def run_code(row):
+    """The learner's numpy cost and backward pass: one function returning their gradients."""
+    cost, grads = row.code
+    v = verify(cost, grads, at=row.at)[row.wrt]
+    e = v.explanation
+    return (e.kind if e else None), (e.text if e else v.diagnosis), v.ok
+
+
 #: The front ends of the one search; ``check FILE`` joins as one more entry.
-FRONT_ENDS = {"string": run_string, "callable": run_callable, "quiz": run_quiz}
+FRONT_ENDS = {"string": run_string, "callable": run_callable, "quiz": run_quiz, "code": run_code}
 
 CASES = [pytest.param(row, front, id=f"{row.id} | {front}") for row in ROWS for front in row.fronts]
 
