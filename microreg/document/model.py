@@ -348,6 +348,11 @@ class Point:
                 return self.nodes[key]
         if key.name in ("x", "y", "t") and self.r.data in ("columns", "rows"):
             twin = Key(key.name.upper(), key.slot)
+            if key.name == "x" and self.r.data == "rows" and not self.model.knows(twin):
+                # X holds the samples as rows; x is one of them, a column: the same numbers, per sample
+                whole = self.leaf(twin)
+                self.nodes[key] = Arr(whole.v, tuple("s" if a == "S" else a for a in whole.axes))
+                return self.nodes[key]
             if twin in self.nodes and not self.model.knows(twin):
                 self.nodes[key] = self.nodes[twin]
                 return self.nodes[key]
@@ -765,6 +770,8 @@ class Evaluator:
             upper = Key(key.name[0].upper() + key.name[1:], key.slot)     # ŷ⁽ⁱ⁾: a column of Ŷ
             if model.knows(upper):
                 return point.quantity(upper, sym, self.ctx)
+            if key.name == "x" and self.r.data == "rows" and not model.knows(upper):
+                return point.leaf(key, sym)               # one row of X, as a column per sample
             if key.name in DATA and self.r.data in ("columns", "rows"):
                 return point.quantity(Key(key.name.upper(), key.slot), sym, self.ctx)
         if key.name.isupper() and len(key.name) == 1 and not model.knows(key):
