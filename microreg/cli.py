@@ -393,6 +393,8 @@ def cmd_check(args):
         return cmd_check_file(args)
     if getattr(args, "dims", None):
         return _error("--dims reads your document with vectors: give a FILE (microreg check FILE --dims f=2,h=3)")
+    if getattr(args, "json", False):
+        return _error("--json prints a document's rows: give a FILE (microreg check FILE --json)")
     from .check import check_documents, documents_table
 
     results = check_documents()
@@ -717,7 +719,7 @@ def _main(argv):
                        "source documents' formulas)")
     p.add_argument("file", nargs="?", help="a derivation: Markdown (.md), a notebook (.ipynb), LaTeX (.tex), or - "
                    "for standard input. Exit status: 0 every claim read and right, 1 a claim wrong or off by a "
-                   "factor, 3 claims that could not be read")
+                   "factor, 3 claims that could not be read, or nothing to check")
     p.add_argument("--json", action="store_true", help="with FILE: one JSON object per claim, a line each")
     p.add_argument("--seed", type=int, default=0, help="with FILE: seed of the random points (default 0)")
     p.add_argument("--samples", type=int, default=5, help="with FILE: random data samples per point (default 5)")

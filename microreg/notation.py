@@ -461,6 +461,12 @@ class _Builder:
                 col = (factors[k + 1].column or 0) + 1
                 raise FormulaError(f"cannot read the formula at column {col}: two numbers side by side; expected "
                                    f"'*'", column=col, expected=["'*'"], text=self.original)
+        first = factors[0]
+        if first.kind == "neg" and ops and ops[0] == "juxt" and (
+                first.args[0].kind == "func" or (first.args[0].kind == "pow" and first.args[0].args[0].kind == "func")):
+            # -\log p: the minus of log p, not (−log) times p
+            factors[0] = first.args[0]
+            return Node("neg", (_fold_operators(factors, ops, self.col(t)),), None, first.column)
         return _fold_operators(factors, ops, self.col(t))
 
     b_mul = b_juxt = b_hadamard = b_div = b_matmul = _product

@@ -317,11 +317,11 @@ def test_the_documents_are_said_before_they_are_named(tmp_path):
 
 
 def test_a_closed_pipe_stops_quietly_with_exit_141():
-    # `microreg check --json | head -1`: the reader has gone; as a shell reports a tool killed by
+    # `microreg check | head -1`: the reader has gone; as a shell reports a tool killed by
     # SIGPIPE, 128 + 13 = 141, and nothing on stderr (no traceback, no "Exception ignored")
     import subprocess
     import sys
-    child = subprocess.Popen([sys.executable, "-m", "microreg", "check", "--json"], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-m", "microreg", "check"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:                                  # a small pipe (4 KiB, Linux): the table cannot all fit before we close
         import fcntl

@@ -43,13 +43,14 @@ class Report:
 
 
 def exit_status(report):
-    """0 all read and right, 1 a claim wrong or off, 3 claims found but some (or all) not read."""
+    """0 all read and right, 1 a claim wrong or off, 3 claims found but some (or all) not read, or nothing to
+    check at all (an empty file, prose only): never 0 for a document of which nothing was checked."""
     verdicts = Counter(r.verdict for r in report.claims)
     if verdicts["wrong"] or verdicts["factor"]:
         return 1
     if report.unread_equations:
         return 3
-    if not report.claims and report.derivative_marks:
+    if not any(r.verdict == "ok" for r in report.claims):
         return 3
     return 0
 

@@ -96,10 +96,11 @@ def explain_claim(judge, claim, tree, model, points, H, T, letter, use_alt=False
         sizes += [("f", r.f, "features"), ("h", r.h, "hidden units")]
     one = judge.right_for_one_sample(claim, tree, claim.row) if r.samples > 1 else None
     try:
-        d = explain(graphs, hands, truths,
-                    wrt=f"∂{show(of)}/∂{show(wrt)}", occurrences=places,
-                    quantities=[Quantity(label, values) for label, _, values in names], substitute=substitute,
-                    sizes=sizes, one_sample=one, mean=True if one else None)
+        with np.errstate(all="ignore"):      # a graph holding inf: its candidates are dropped, not warned about
+            d = explain(graphs, hands, truths,
+                        wrt=f"∂{show(of)}/∂{show(wrt)}", occurrences=places,
+                        quantities=[Quantity(label, values) for label, _, values in names], substitute=substitute,
+                        sizes=sizes, one_sample=one, mean=True if one else None)
     except Exception:  # noqa: BLE001 - the search failing on one claim says nothing about the claim
         return None
     return d if d.explanations else None
