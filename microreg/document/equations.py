@@ -369,6 +369,56 @@ def expand_ellipsis(node):
     return Node("sum", (template,), (letter, str(first), upper), node.column)
 
 
+def extend_sums(node):
+    """``\\sum_i y^{(i)} \\log h^{(i)} + (1 - y^{(i)}) \\log(1 - h^{(i)})``, written without brackets (CS229): the
+    terms after the sum that use its index belong to it, as a teacher reads them."""
+    def change(n):
+        if n.kind != "add":
+            return None
+        args, signs = [extend_sums(a) for a in n.args], list(n.value)
+        k = 0
+        out_args, out_signs = [], []
+        while k < len(args):
+            a = args[k]
+            total = a.args[0] if a.kind == "mul" and a.args and a.args[-1].kind == "sum" else None
+            body_sum = a if a.kind == "sum" else (a.args[-1] if total is not None else None)
+            if body_sum is not None and body_sum.value and body_sum.value[0]:
+                letter = body_sum.value[0]
+                extra = []
+                j = k + 1
+                while j < len(args) and _uses_index(args[j], letter):
+                    extra.append((signs[j], args[j]))
+                    j += 1
+                if extra:
+                    body = Node("add", [body_sum.args[0]] + [t for _, t in extra], ["+"] + [g for g, _ in extra],
+                                body_sum.column)
+                    new_sum = Node("sum", (body,), body_sum.value, body_sum.column)
+                    a = new_sum if a.kind == "sum" else Node("mul", list(a.args[:-1]) + [new_sum], a.value, a.column)
+                    out_args.append(a)
+                    out_signs.append(signs[k])
+                    k = j
+                    continue
+            out_args.append(a)
+            out_signs.append(signs[k])
+            k += 1
+        if len(out_args) == len(n.args) and all(x is y for x, y in zip(out_args, n.args)):
+            return n
+        return out_args[0] if len(out_args) == 1 and out_signs[0] == "+" else \
+            Node("add", out_args, tuple(out_signs), n.column)
+    return rewrite(node, change)
+
+
+def _uses_index(node, letter):
+    """Does a term name the index ``letter`` (y^{(i)}, x_i) outside a sum of its own?"""
+    def walk(n):
+        if n.kind == "sum" and n.value and n.value[0] == letter:
+            return False
+        if n.kind == "sym" and (n.value.sample == letter or letter in n.value.sub):
+            return True
+        return any(walk(a) for a in n.args)
+    return walk(node)
+
+
 def _term_index(term):
     """The one subscript value (an int, or a size letter such as n) every indexed name of a term carries."""
     values = {n.value.sub[0] for n in term.walk() if n.kind == "sym" and len(n.value.sub) == 1}
@@ -482,7 +532,8 @@ class Sorter:
     def run(self):
         for row in self.rows:
             eq = row.eq
-            eq.members = [relayer(desugar(expand_ellipsis(m), self.defined_d), self.bases) for m in eq.members]
+            eq.members = [relayer(desugar(extend_sums(expand_ellipsis(m)), self.defined_d), self.bases)
+                          for m in eq.members]
             try:
                 self.sort(row)
             except (FormulaError, ValueError) as exc:
