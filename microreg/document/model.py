@@ -777,7 +777,8 @@ class Evaluator:
         if key.name.isupper() and len(key.name) == 1 and not model.knows(key):
             lower = Key(key.name.lower(), key.slot)
             if model.knows(lower):
-                return point.quantity(lower, sym, self.ctx)
+                # A^{[1]} beside a^{[1](i)} = tanh(z^{[1](i)}): the samples side by side, as X holds them
+                return self.as_matrix(point.quantity(lower, sym, self.ctx))
         # a name without its layer: the output layer's (∇_a C is ∂C/∂a^L)
         if not key.slot:
             if key.name in model.templates or any(k.name == key.name and k.slot.isdigit() for k in model.definitions):
@@ -804,6 +805,17 @@ class Evaluator:
             raise Unresolved(sym, f"{show_symbol(sym)} is never defined (the model read from the document has no "
                              f"{show_symbol(sym)})", node.column)
         return point.quantity(key, sym, self.ctx)
+
+    def as_matrix(self, value):
+        """A quantity per sample as the matrix of all samples, the way X holds them (columns or rows)."""
+        if "s" not in value.axes or self.r.data not in ("columns", "rows"):
+            return value
+        k = value.axes.index("s")
+        order = [i for i in range(len(value.axes)) if i != k]
+        order = order + [k] if self.r.data == "columns" else [k] + order
+        v = np.transpose(value.v, order)
+        axes = tuple("S" if value.axes[i] == "s" else value.axes[i] for i in order)
+        return Arr(v, axes, tuple(value.letters[i] for i in order))
 
     def per_example_loss(self):
         """Each sample's term of the cost J = (1/m) Σᵢ ℓ⁽ⁱ⁾ (m × the term when J is a mean), or None."""
