@@ -291,7 +291,8 @@ def layers_of(sorter):
                         and key_of(n.value)[0].slot.split(",")[0].isdigit()}
                 if said and max(said) >= top:
                     return max(said)
-        return max(3, top)
+        # two hidden layers of different sizes, so a transpose between them shows (Nielsen's a¹ = x: one more)
+        return max(3 + _first_layer(sorter), top)
     return max(1, top)
 
 

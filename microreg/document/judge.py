@@ -1045,6 +1045,12 @@ def _by_letters(h, t):
         return None
     if sorted(l for _, l in tl) != sorted(l for _, l in hl) or len(set(l for _, l in hl)) != len(hl):
         return None
+    for x, letter in tl:
+        mine = next(y for y, l in hl if l == letter)
+        if mine != x:
+            # ∂C/∂w_{jk} = a_j δ_k: j counts the units of w's rows, but a's here
+            raise ShapeError(f"the index {letter} runs over the {V.axis_words(x)} on the left and over the "
+                             f"{V.axis_words(mine)} on the right (the indices swapped?)")
     order = (["s"] if "s" in h.axes else []) + [next(x for x, l in hl if l == letter) for _, letter in tl]
     moved = h.move_to(order)
     if moved is None or moved.shape != t.shape:

@@ -48,6 +48,7 @@ def _obj(x):
 
 def axis_words(name, size=None):
     """What an axis is, in words: samples, input features, the units of layer k."""
+    name = name.split("#")[0]          # a second axis of the same kind (u2#j): the same words
     if name in ("s", "S"):
         return "samples"
     if name == "u0":
