@@ -227,11 +227,13 @@ GRAMMAR = Path(__file__).with_name("notation.lark").read_text(encoding="utf-8")
 LATEX_NAMES = r"""
 NAME: /[^\W\d_][\u0300-\u036f]*/
 WORD.2: /(""" + FUNCTION_WORDS + r""")(?![A-Za-z_0-9])/
+NAMEWORD.1: /(?<![A-Za-z\\])[a-z]{3,}(?![A-Za-z])/
 """
 #: a Python-like name is an identifier, with ``[0]`` indices (``w2[0][1]``)
 PYTHON_NAMES = r"""
 NAME: /(?![½¼¾])[^\W\d][\w\u0300-\u036f₀-₉]*(\[\s*\d+\s*\])*/
 WORD.2: /(""" + FUNCTION_WORDS + r""")(?![A-Za-z_0-9\[])/
+NAMEWORD: /(?!x)x/
 """
 
 
@@ -650,6 +652,8 @@ class _Builder:
             for i in idx:
                 node = Node("index", (node,), i, col)
             return node
+        if tok.type == "NAMEWORD":                 # net, out, target: a name written as a word
+            return _word(text, col)
         nfd = unicodedata.normalize("NFD", text)
         letter, marks = nfd[0], nfd[1:]
         base = GREEK.get(letter, letter)
@@ -1018,6 +1022,8 @@ def _script_items(script, text):
         out = []
         for c in script.children:
             out.extend(_script_items(c, text))
+        if len(out) == 2 and len(out[0]) == 1 and out[0].isalpha() and out[1].isdigit():
+            return (out[0] + out[1],)          # net_{h1}, out_{o1}: a unit's label, not an index and a number
         return tuple(out)
     if kind in ("add", "sub"):
         return ("".join(_flat_text(script)),)

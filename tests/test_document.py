@@ -36,7 +36,8 @@ def rows_at(results, line):
 
 
 def claims(results):
-    return [r for r in results if r.kind in ("derivative", "identity", "update", "equation")]
+    return [r for r in results if r.kind in ("derivative", "identity", "update", "equation", "gradient", "arithmetic",
+                                             "example")]
 
 
 # --- small documents whose derivatives are worked out by hand ------------------------------------
@@ -606,3 +607,88 @@ def test_check_and_verify_name_the_same_slip_in_the_same_words(written, slip):
     # the same sentence; a name is shown as the learner wrote it (w1 as a Python argument, w₁ in LaTeX)
     plain = slip.translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))
     assert slip in said or plain in said, said
+
+
+# --- notation met on real derivations: each verdict worked out by hand in the comment beside it ------------
+
+def _verdicts(text, **kw):
+    return [(r.line, r.verdict) for r in claims(check_document(text, **kw))]
+
+
+def test_names_written_as_words_and_unit_labels():
+    # the classic numeric walk-through: net_{h1}, out_{o1} are names, h1/o1 labels (not index h and 1);
+    # ∂E/∂w₁ = (out_o1 − target)·out_o1(1 − out_o1)·w₅·out_h1(1 − out_h1)·i₁: the second σ' left out on line 6
+    text = "\n\n".join([r"$$net_{h1} = w_1 i_1 + b_1$$", r"$$out_{h1} = \frac{1}{1 + e^{-net_{h1}}}$$",
+                        r"$$net_{o1} = w_5 out_{h1} + b_2$$", r"$$out_{o1} = \frac{1}{1 + e^{-net_{o1}}}$$",
+                        r"$$E = \frac{1}{2}(target_{o1} - out_{o1})^2$$",
+                        r"$$\frac{\partial E}{\partial w_1} = (out_{o1} - target_{o1})\, out_{o1}(1 - out_{o1})\, w_5\, i_1$$",
+                        r"$$\frac{\partial E}{\partial w_5} = (out_{o1} - target_{o1})\, out_{o1}(1 - out_{o1})\, out_{h1}$$"])
+    results = claims(check_document(text))
+    assert [(r.line, r.verdict) for r in results] == [(11, "wrong"), (13, "ok")], results
+    assert "you left out ∂outₕ₁/∂netₕ₁" in results[0].explanation
+
+
+def test_a_sum_without_brackets_takes_the_terms_that_use_its_index():
+    # CS229: ℓ(θ) = Σᵢ y⁽ⁱ⁾ log h + (1 − y⁽ⁱ⁾) log(1 − h), the second term inside the sum; ∂ℓ/∂θⱼ = Σᵢ (y − h) xⱼ
+    text = (r"$h_\theta(x) = \sigma(\theta^T x)$" + "\n\n"
+            r"$$\ell(\theta) = \sum_{i=1}^{m} y^{(i)} \log h_\theta(x^{(i)}) + (1 - y^{(i)}) \log(1 - h_\theta(x^{(i)}))$$"
+            "\n\n"
+            r"$$\frac{\partial}{\partial \theta_j}\ell(\theta) = \sum_{i=1}^{m}\left(y^{(i)} - h_\theta(x^{(i)})\right) x_j^{(i)}$$")
+    assert _verdicts(text) == [(5, "ok")]
+
+
+def test_minus_log_of_a_name_and_the_equation_that_is_solved():
+    # L = −log a with a = σ(z): ∂L/∂z = −(1 − a) = a − 1; XᵀXθ = Xᵀy holds only at the minimum: not an identity
+    text = "\n\n".join([r"$$z = w x + b$$", r"$$a = \sigma(z)$$", r"$$L = -\log a$$",
+                        r"$$\frac{\partial L}{\partial z} = a - 1$$"])
+    assert _verdicts(text) == [(7, "ok")]
+    normal = r"$$J(\theta) = \frac{1}{2m}(X\theta - y)^T(X\theta - y)$$" + "\n\nthe normal equations $X^T X \\theta = X^T y$."
+    rows = claims(check_document(normal))
+    assert [r.verdict for r in rows] == ["unchecked"] and "an equation to solve" in rows[0].explanation
+
+
+def test_gradient_ascent_when_the_text_maximises():
+    # θ := θ + α ∂ℓ/∂θ climbs ℓ on purpose: the log-likelihood is maximised
+    text = ("We maximise the log likelihood by gradient ascent.\n\n"
+            r"$$\ell = y \log \sigma(\theta x) + (1 - y)\log(1 - \sigma(\theta x))$$" + "\n\n"
+            r"$$\theta := \theta + \alpha (y - \sigma(\theta x)) x$$")
+    assert _verdicts(text, samples=1) == [(5, "ok")]
+
+
+def test_an_index_running_over_the_wrong_units_and_a_transpose_between_hidden_layers():
+    # Nielsen: ∂C/∂w^l_{jk} = a^{l−1}_k δ^l_j (j the row, k the column); a_j δ_k swaps them; δ^l needs (w^{l+1})ᵀ
+    text = (r"With $z^l = w^l a^{l-1} + b^l$, $a^l = \sigma(z^l)$, $a^1 = x$ and $C = \frac{1}{2}\|y - a^L\|^2$, "
+            r"let $\delta^l \equiv \frac{\partial C}{\partial z^l}$." + "\n\n"
+            r"$$\delta^l = (w^{l+1} \delta^{l+1}) \odot \sigma'(z^l)$$" + "\n\n"
+            r"$$\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k \delta^l_j$$" + "\n\n"
+            r"$$\frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_j \delta^l_k$$")
+    results = claims(check_document(text))
+    assert [(r.line, r.verdict) for r in results] == [(3, "wrong"), (5, "ok"), (7, "wrong")], results
+    assert "transpose" in results[0].explanation and "indices swapped" in results[2].explanation
+
+
+def test_worked_examples_elements_and_values_given_before_a_claim():
+    # x = −2, y = 5, z = −4: q = x + y = 3, f = q z = −12, ∂f/∂y = z = −4 (so "= 4" is wrong);
+    # θⱼ for j = 0, 1: ∂J/∂θ₀ = 1/m Σ (h − y), ∂J/∂θ₁ = 1/m Σ (h − y) x, both as written
+    text = ("$q = x + y$ and $f = q z$. With $x = -2$, $y = 5$, $z = -4$: $q = 3$, $f = -12$, "
+            r"$\frac{\partial f}{\partial y} = 4$." + "\n\n"
+            r"$h_\theta(x) = \theta_0 + \theta_1 x$ and $J(\theta_0, \theta_1) = \frac{1}{2m}\sum_{i=1}^m (h_\theta(x^{(i)}) - y^{(i)})^2$"
+            "\n\n" r"$$\frac{\partial}{\partial \theta_j} J = \frac{1}{m}\sum_{i=1}^m (h_\theta(x^{(i)}) - y^{(i)}) \frac{\partial h_\theta(x^{(i)})}{\partial \theta_j}$$"
+            "\n\n" r"$$\frac{1}{3}\left((1 - 2) + (2 - 4)\cdot 2\right) = -\frac{5}{3}$$")
+    rows = claims(check_document(text))
+    assert [(r.line, r.verdict) for r in rows] == [(1, "ok"), (1, "ok"), (1, "wrong"), (5, "ok"), (7, "ok")], rows
+    assert "it is -4, not 4" in rows[2].explanation and "j = 0, 1" in rows[3].explanation
+
+
+def test_the_course_forward_per_example_and_its_backward_in_capitals():
+    # a^{[1](i)} = tanh(z^{[1](i)}) per example; A^{[1]} is their matrix (X's columns): dW¹ = 1/m dZ¹ Xᵀ and
+    # db¹ = 1/m Σ dZ¹ hold; W^{[2]} dZ^{[2]} without the transpose does not fit (1×3 times 1×5)
+    text = "\n\n".join([r"Examples are the columns of $X$.", r"$$z^{[1](i)} = W^{[1]} x^{(i)} + b^{[1]}$$",
+                        r"$$a^{[1](i)} = \tanh(z^{[1](i)})$$", r"$$z^{[2](i)} = W^{[2]} a^{[1](i)} + b^{[2]}$$",
+                        r"$$a^{[2](i)} = \sigma(z^{[2](i)})$$",
+                        r"$$J = -\frac{1}{m}\sum_{i=1}^{m}\left(y^{(i)}\log a^{[2](i)} + (1-y^{(i)})\log(1-a^{[2](i)})\right)$$",
+                        r"$$dZ^{[2]} = A^{[2]} - Y$$", r"$$dZ^{[1]} = W^{[2]T} dZ^{[2]} * (1 - (A^{[1]})^2)$$",
+                        r"$$dW^{[1]} = \frac{1}{m} dZ^{[1]} X^T$$",
+                        r"$$db^{[1]} = \frac{1}{m} np.sum(dZ^{[1]}, axis=1, keepdims=True)$$",
+                        r"$$dZ^{[1]} = W^{[2]} dZ^{[2]} * (1 - (A^{[1]})^2)$$"])
+    assert _verdicts(text) == [(13, "ok"), (15, "ok"), (17, "ok"), (19, "ok"), (21, "wrong")]

@@ -366,7 +366,7 @@ class Judge:
             for member in claim.members:
                 out.extend(self.judge_gradient(claim, member))
             return out
-        before = claim.target if claim.kind == "arithmetic" else None
+        before = claim.target if claim.kind == "arithmetic" or is_number(claim.target) else None
         for member in claim.members:
             tree, line, col, text = member
             shown = self.claim_text(claim, member)
