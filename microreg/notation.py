@@ -1545,7 +1545,9 @@ def show(node):
         last = len(node.args) - 2
         for k, (op, f) in enumerate(zip(node.value, node.args[1:])):
             if op == "div":
-                out.append("/" + _wrap(f, 3, strict=True))
+                # a/(ŷ(1 − ŷ)): a name written against a bracket may be a product, so it keeps its brackets
+                out.append("/" + (f"({show(f)})" if f.kind == "apply" and f.args[0].kind == "sym"
+                                  and f.args[0].value.base not in FUNCTION_ALIASES else _wrap(f, 3, strict=True)))
             elif k == last and f.kind in ("sum", "prod") and op != "odot":
                 out.append(" " + show(f))        # 1/m Σᵢ …: a sum that ends a product needs no brackets
             elif op == "juxt" and (prev.kind == "num" or f.kind in ("add",)) and f.kind != "num":
