@@ -692,3 +692,12 @@ def test_the_course_forward_per_example_and_its_backward_in_capitals():
                         r"$$db^{[1]} = \frac{1}{m} np.sum(dZ^{[1]}, axis=1, keepdims=True)$$",
                         r"$$dZ^{[1]} = W^{[2]} dZ^{[2]} * (1 - (A^{[1]})^2)$$"])
     assert _verdicts(text) == [(13, "ok"), (15, "ok"), (17, "ok"), (19, "ok"), (21, "wrong")]
+
+
+def test_one_example_at_a_time_when_the_line_says_so():
+    # J is the mean over m; one example's rule w := w − α(ŷ⁽ⁱ⁾ − y⁽ⁱ⁾)x⁽ⁱ⁾ is stochastic gradient descent where the line
+    # says so (right), and a one-sample rule where it claims the batch (wrong: m × the mean's gradient)
+    text = (r"$J = \frac{1}{2m}\sum_{i=1}^{m}(\hat y^{(i)} - y^{(i)})^2$ with $\hat y^{(i)} = w x^{(i)} + b$" + "\n\n"
+            r"- stochastic, one example at a time: $w := w - \alpha\,(\hat y^{(i)} - y^{(i)})\,x^{(i)}$" + "\n"
+            r"- batch, all examples at once: $w := w - \alpha\,(\hat y^{(i)} - y^{(i)})\,x^{(i)}$" + "\n")
+    assert _verdicts(text) == [(3, "ok"), (4, "wrong")]

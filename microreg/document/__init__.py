@@ -154,6 +154,7 @@ def check_source(source, seed=0, points=4, samples=5, dims=None):
     prose = " ".join(p.text for p in source.parts)
     reading = choose_reading(sorter, samples, sizes, prose, seed)
     judge = Judge(sorter, reading, seed=seed, points=points, prose=_prose_words(prose))
+    judge.parts = source.parts
     results = []
     for u in unread + sorter.unread:
         results.append(ClaimResult(u.line, u.column, u.text, None, "unchecked", u.why, None, u.cell, u.kind))

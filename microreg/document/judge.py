@@ -161,6 +161,7 @@ class Judge:
         self.assume = {}                 # Key → a number the text gives just before a claim (λ = 0)
         self.restating = False           # judging a cost written again: the model without its new definition
         self.layer = {}                  # {"l": k}: a template claim judged at layer k
+        self.parts = None                # the document's parts (the text around a claim), when known
         self._models = {}
 
     # --- the model at a row ---------------------------------------------------------------------------
@@ -672,6 +673,15 @@ class Judge:
         of = Node("sym", (), _symbol_of(loss_key), None)
         return ev.derivative(of, wrt)
 
+    def stochastic(self, row):
+        """Does the claim's own line say it is about one example at a time (stochastic gradient descent)?"""
+        parts = self.parts or ()
+        if row is None or not 0 <= row.part < len(parts):
+            return False
+        lines = parts[row.part].text.splitlines()
+        line = lines[row.line - 1] if 0 < row.line <= len(lines) else ""
+        return bool(re.search(r"stochastic|\bSGD\b|one (example|sample) at a time", line, re.I))
+
     def ctx(self):
         """Where a claim is evaluated: the template's layer l bound when the claim is judged layer by layer."""
         return Ctx(layers=dict(self.layer))
@@ -798,6 +808,9 @@ class Judge:
             words = found.words()
             if f"1/{letter}" in words:
                 words += f" ({self.mean_note(model)})"
+            if k is not None and found.explanations[0].kind == "one sample" and self.stochastic(claim.row):
+                return "ok", None, ("right for one example: stochastic gradient descent, one example at a time, as "
+                                    "the text says")
             if k is not None and found.explanations[0].kind == "one sample" and _free_sample(tree, model):
                 # ∂J/∂b = a⁽ⁱ⁾ − y⁽ⁱ⁾: one sample's value, not a multiple of the mean's gradient
                 return "wrong", None, words
@@ -805,6 +818,10 @@ class Judge:
         if k is not None:
             words = factor_words(k, m, letter)
             one = self.right_for_one_sample(claim, tree, row) if m > 1 else None
+            if one and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, -m)) \
+                    and self.stochastic(row):
+                return "ok", None, ("right for one example: stochastic gradient descent, one example at a time, as "
+                                    "the text says")
             if one and any(math.isclose(k, v, rel_tol=1e-6) for v in (m, 2 * m, m / 2, -m)):
                 mean = self.mean_note(model)
                 what_missing = (f"its 1/{letter} is missing" if math.isclose(k, m, rel_tol=1e-6)
