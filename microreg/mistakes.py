@@ -117,6 +117,8 @@ Size = namedtuple("Size", "letter value what")
 _WHAT = {"m": "samples", "n": "samples", "N": "samples", "f": "features", "d": "features", "h": "hidden units"}
 
 _LABEL = re.compile(r"^(.*?)((?:\[\d+\])+)$")
+#: a digit as a label writes it: 2, ₂, ²
+_DIGITS = r"[\d₀-₉⁰¹²³⁴-⁹]"
 
 #: Data arrays up to this size are split into named elements (X[1][0]) for the search.
 MAX_DATA = 256
@@ -1733,7 +1735,7 @@ def _describe(g, f, sizes, wrt):
         if f.layer:
             on = _split(on)[0]
         wrong = _primed(rule, on, _local_text(rule, pos, [on]))
-        same_base = re.sub(r"\d", "", on) == re.sub(r"\d", "", cn)
+        same_base = re.sub(_DIGITS, "", on) == re.sub(_DIGITS, "", cn)     # z2, z₂, z⁽²⁾: the same letter
         return Explanation("wrong node", (vn, cn, on), substitution=(wrong, _primed(rule, cn, right)),
                            derivative=(partial, right),
                            detail={"at": "node", "node": vn, "right": cn, "wrong": on, "wrong layer": same_base},

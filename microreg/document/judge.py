@@ -45,7 +45,8 @@ class ClaimResult:
     ``verdict`` is "ok", "factor", "wrong" or "unchecked"; ``factor`` is k for a "factor" verdict (your value
     = k × autograd); ``wrt`` names the variable of the derivative (None if there is none); ``cell`` is the
     notebook cell (None for other documents); ``kind`` says what was checked ("derivative", "identity",
-    "update", "equation", "prose", "picture", "code")."""
+    "update", "equation", "arithmetic", "example", "prose", "picture", "code"); ``mistake`` is the kind of the
+    mistake the one search (`microreg.mistakes`) named, as `verify` names it, or None."""
 
     line: int
     column: int
@@ -56,6 +57,7 @@ class ClaimResult:
     factor: float | None = None
     cell: int | None = None
     kind: str = "derivative"
+    mistake: str | None = None
 
     def to_dict(self):
         return asdict(self)
@@ -162,6 +164,7 @@ class Judge:
         self.restating = False           # judging a cost written again: the model without its new definition
         self.layer = {}                  # {"l": k}: a template claim judged at layer k
         self.parts = None                # the document's parts (the text around a claim), when known
+        self.mistake = None              # the kind of the mistake the one search named for the claim being judged
         self._models = {}
 
     # --- the model at a row ---------------------------------------------------------------------------
@@ -383,6 +386,7 @@ class Judge:
                                        "arithmetic" if verdict != "unchecked" else claim.kind))
                 continue
             before = None
+            self.mistake = None
             try:
                 verdict, factor, words = self.judge_member(claim, tree)
             except Unresolved as exc:
@@ -403,7 +407,8 @@ class Judge:
             except Exception as exc:  # noqa: BLE001 - a document never crashes the checker: say what failed
                 verdict, factor, words = "unchecked", None, (f"could not check this equation "
                                                              f"({type(exc).__name__}: {exc})")
-            out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell, claim.kind))
+            out.append(ClaimResult(line, col, shown, wrt, verdict, words, factor, claim.row.cell, claim.kind,
+                                   self.mistake if verdict in ("wrong", "factor") else None))
         return out
 
     def nearby_values(self, row):
@@ -805,6 +810,7 @@ class Judge:
         found = None if climbs else explain_claim(self, claim, tree, model, points, H, T, letter, use_alt)
         if found is not None:
             # the one mistake search verify and the quiz use: the same slip in the same words
+            self.mistake = found.explanations[0].kind
             words = found.words()
             if f"1/{letter}" in words:
                 words += f" ({self.mean_note(model)})"
