@@ -52,13 +52,15 @@ class Text:
     def slice(self, a, b):
         return Text(self.s[a:b], self.pos[a:b] + [self.pos[b] if b < len(self.pos) else self.pos[-1]])
 
-    def edit(self, edits):
+    def edit(self, edits, inserts_first=False):
         """Apply ``edits`` [(start, end, replacement)], sorted and not overlapping: replacement is a string
-        (its characters take the start's offset) or "" to delete. Linear in the length."""
+        (its characters take the start's offset) or "" to delete. Linear in the length. ``inserts_first``:
+        an insertion (start == end) goes before a replacement that starts at the same place."""
         if not edits:
             return self
         out, pos, i = [], [], 0
-        for a, b, rep in sorted(edits, key=lambda e: (e[0], e[1])):
+        order = (lambda e: (e[0], e[1] != e[0])) if inserts_first else (lambda e: (e[0], e[1]))
+        for a, b, rep in sorted(edits, key=order):
             if a < i:           # overlapping edits: keep the first
                 continue
             out.append(self.s[i:a])
@@ -364,20 +366,7 @@ def short_fractions(t):
 
 def _insert(t, edits):
     """Apply insertions (start == end) and replacements together, insertions before the character at start."""
-    if not edits:
-        return t
-    out, pos, i = [], [], 0
-    for a, b, rep in sorted(edits, key=lambda e: (e[0], e[1] != e[0])):
-        if a < i:
-            continue
-        out.append(t.s[i:a])
-        pos.extend(t.pos[i:a])
-        out.append(rep)
-        pos.extend([t.pos[a]] * len(rep))
-        i = b
-    out.append(t.s[i:])
-    pos.extend(t.pos[i:])
-    return Text("".join(out), pos)
+    return t.edit(edits, inserts_first=True)
 
 
 _WORDS = r"(?:if|for|when|where|with|and|or|otherwise|else|since|as|so|because|i\.e\.|e\.g\.|by|using|then|thus|hence)"

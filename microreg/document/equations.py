@@ -467,11 +467,7 @@ def desugar(node, defined_d=False):
                 return out_args[0]
             return Node("mul", out_args, tuple(out_ops), node.column)
         return node
-    if node.args:
-        new = [desugar(a, defined_d) for a in node.args]
-        if any(a is not b for a, b in zip(new, node.args)):
-            return Node(node.kind, new, node.value, node.column)
-    return node
+    return rewrite(node, lambda n: desugar(n, defined_d) if n is not node else None)
 
 
 def _glued(d, target):
