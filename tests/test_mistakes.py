@@ -237,6 +237,9 @@ $$L = \frac{1}{n}\sum_{i=1}^{n} (\hat{y}_i - y_i)^2$$
 """
 
 
+#: A document cannot write the per-element sign of the "element factor" row or the numpy code of the "shape" row;
+#: a transpose it says in the words of its axes ("a 2×2 matrix (input features × units of layer 1) where ∂L/∂W is
+#: … (units of layer 1 × input features): the transpose of the right shape"), which it knows and verify does not.
 #: NODE_OF_AN_EDGE: the two rows about one edge of z1 = w1·x + b1 (an extra ∂z1/∂w1, the wrong factor of its product)
 #: have no document: verify's net computes z1 as one affine node, a document as a product and a sum, so the same
 #: slip is said of the node z1 there and of the product w₁x here ("∂(w₁x)/∂w₁ = x does not belong in ∂L/∂b₁").
@@ -349,7 +352,9 @@ ROWS = [
         doc=claim(DOC_A, "b_2", r"2 (a_1 - y)")),
     Row("a missing path", "missing path", "w reaches the loss through 2 nodes (p, q); yours leaves out the path "
         "through q", loss=net_d, at={"w": 0.6}, hand=hand_d, wrt="w", string="2 * (s - t) * x",
-        fn=lambda s, t, x: 2 * (s - t) * x, quiz=("last", "w", lambda h: h["dL_ds"] * X)),
+        fn=lambda s, t, x: 2 * (s - t) * x, quiz=("last", "w", lambda h: h["dL_ds"] * X),
+        doc=(r"$$p = w x$$" "\n\n" r"$$q = \tanh(w)$$" "\n\n" r"$$s = p + q$$" "\n\n" r"$$L = (s - t)^2$$" "\n\n"
+             r"$$\frac{\partial L}{\partial w} = 2 (s - t) x$$" "\n", 1)),
     Row("a forgotten local derivative and the 2 of a square", "forgotten derivative",
         f"you left out ∂a1/∂z1 = {SP} (a forgotten local derivative), and off by a factor 0.5: half of autograd: "
         "the 2 of a square (d(u²) = 2u du) left out, or a spurious ½", wrt="w1", **A,
