@@ -314,6 +314,12 @@ def _check_size(text, t):
         col = t.origin(at) + 1
         raise FormulaError(f"brackets nested {deepest} deep at column {col}: the reader follows up to {MAX_DEPTH}",
                            column=col, text=text[:200])
+    runs = [(len(re.sub(r"\s", "", m.group(0))), m.start()) for m in re.finditer(r"(?:[-−–+]\s*){2,}", t.s)]
+    count, start = max(runs, default=(0, 0))
+    if count > MAX_DEPTH:
+        col = t.origin(start) + 1              # − − − … w: each sign one level deeper, as a bracket is
+        raise FormulaError(f"{count} signs in a row at column {col}: the reader follows up to {MAX_DEPTH}",
+                           column=col, text=text[:200])
 
 
 # --- reading a row: lark's tree → Nodes ------------------------------------------------------------

@@ -249,6 +249,12 @@ def test_deep_and_long_formulas_are_refused_or_read_without_running_out_of_stack
         parse(r"\frac{1}{" * 500 + "x" + "}" * 500)
     with pytest.raises(FormulaError, match="too long"):
         parse("w+" * 600_000 + "w")
+    # 500 minus signs in a row: each one level deeper, refused like brackets; two are read (−(−w) = w)
+    with pytest.raises(FormulaError, match="500 signs in a row at column 1"):
+        parse("-" * 500 + "w")
+    assert parse("--w").evaluate({"w": 0.5}) == pytest.approx(0.5)
+
+
 # --- display: a label the way a learner reads it ------------------------------------------------------
 
 @pytest.mark.parametrize("label, shown", [

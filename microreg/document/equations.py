@@ -614,8 +614,12 @@ class Sorter:
         definition's right side written out inside another definition is that quantity (so ∂C/∂z^l is not 0)."""
         plain = [d for d in self.definitions if not d.params and d.symbol is not None
                  and d.tree.kind not in ("sym", "num") and sum(1 for _ in d.tree.walk()) >= 3]
+        by_shape = {}
+        for e in plain:                      # looked up by shape: linear in the definitions, not quadratic
+            by_shape.setdefault(_shape(e.tree), []).append(e)
         for d in self.definitions:
-            for e in plain:
+            inside = {_shape(n) for n in d.tree.walk() if n.args and n is not d.tree}     # a part of it, not all
+            for e in [e for k in inside & by_shape.keys() for e in by_shape[k]]:
                 if e is d or e.key == d.key or _mentions(e.tree, d.key):
                     continue
                 name = Node("sym", (), e.symbol.with_(sub=tuple(i for i in e.symbol.sub if not (len(i) == 1 and
@@ -1044,6 +1048,13 @@ def _replace_subtree(tree, part, name):
     if all(a is b for a, b in zip(new, tree.args)):
         return tree
     return Node(tree.kind, new, tree.value, tree.column)
+
+
+def _shape(node):
+    """A tree's form as `_same_but_indices` compares it (names by what they refer to), hashable."""
+    if node.kind == "sym":
+        return ("sym", key_of(node.value)[0], node.value.primes)
+    return (node.kind, repr(node.value), tuple(_shape(a) for a in node.args))
 
 
 def _same_but_indices(a, b):
